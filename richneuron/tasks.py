@@ -1,0 +1,353 @@
+"""The nine tasks: seeded, explicit data generators (the book's "Tasks" chapter).
+
+The original study's generators are not public, so every formula, domain,
+constant and point count below is this repository's decision; each one is
+stated in a :class:`Task`'s fields so the book can print it verbatim.
+
+Conventions the trainer relies on:
+
+* Regression targets and classification labels are float32 ``[N, out_dim]``.
+* Classification is binary with one output: labels are ``-1.0`` or ``+1.0``;
+  the model emits a logit whose sign (``0`` counts as ``+1``) is the class.
+* ``generate(seed)`` is bit-identical across machines: numbers are drawn from
+  ``numpy.random.PCG64`` seeded by ``(crc32(task name), seed)``, formulas are
+  evaluated in float64, and the results are cast to float32 only at the end.
+  Within a task the train set is drawn before the test set.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+
+__all__ = [
+    "GENERALISATION_TASKS",
+    "STANDARD_TASKS",
+    "TASKS",
+    "Task",
+    "TaskData",
+    "get_task",
+    "parse_tasks",
+    "task_error",
+]
+
+PI = math.pi
+N_POINTS = 1000  # train and test points of every task except memorize
+MEMORIZE_POINTS = 200  # memorize: 200 points, scored on the same points
+MEMORIZE_IN, MEMORIZE_OUT = 8, 4
+COMPLEX_SQUARE = 0.5  # complex_4d: weight of the x3^2 term
+NESTED_FREQ = 2 * PI  # nested_2d: outer frequency
+HIFREQ_LOW, HIFREQ_HIGH, HIFREQ_AMP = 16 * PI, 40 * PI, 0.5  # hifreq
+SPIRAL_TURNS = 1.75  # spiral: turns of each arm, radius grows 0 -> 1
+SPIRAL_NOISE = 0.04  # spiral: Gaussian std on each coordinate
+CHECKER_FREQ = 2 * PI  # checkerboard: k*pi with k = 2, a 4x4 board
+OOD_FREQ, OOD_SLOPE = 3.0, 0.5  # ood_shift: y = sin(3x) + 0.5x
+OOD_TEST_LOW, OOD_TEST_HIGH = 1.0, 2.0  # ood_shift: test interval
+FREQ_TRAIN = (PI, 2 * PI)  # freq_gen: training frequencies k ~ U[pi, 2pi]
+FREQ_TEST = 10 * PI  # freq_gen: the unseen test frequency
+MIXED_TRAIN = (2 * PI, 4 * PI)  # mixed_freq: training frequencies
+MIXED_TEST = 20 * PI  # mixed_freq: the unseen test frequency
+MIXED_RATIO = 2.5  # mixed_freq: second component at 2.5 k
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Sampler = Callable[[np.random.Generator, int, int], Arrays]
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One draw of a task's data, all float32.
+
+    Attributes:
+        x_train: Inputs, ``[n_train, in_dim]``.
+        y_train: Targets (labels in {-1, +1} for classification), ``[n_train, out_dim]``.
+        x_test: Inputs, ``[n_test, in_dim]``.
+        y_test: Targets, ``[n_test, out_dim]``.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: its documented definition and its seeded generator.
+
+    Attributes:
+        name: Registry id, e.g. ``"nested_2d"``.
+        title: Human title.
+        kind: ``"regression"`` or ``"classification"``.
+        metric: ``"mse"`` (lower is better) or ``"accuracy"`` (higher is better).
+        group: ``"standard"`` or ``"generalisation"``.
+        in_dim: Input width.
+        out_dim: Output width (1 for classification: a single logit).
+        n_train: Training points.
+        n_test: Test points.
+        formula: The generating formula as LaTeX math, without ``$``.
+        train_domain: Where training inputs come from, plain text.
+        test_domain: Where test inputs come from, plain text.
+        noise: Noise added, plain text.
+    """
+
+    name: str
+    title: str
+    kind: str
+    metric: str
+    group: str
+    in_dim: int
+    out_dim: int
+    n_train: int
+    n_test: int
+    formula: str
+    train_domain: str
+    test_domain: str
+    noise: str
+    _sampler: Sampler = field(repr=False, compare=False)
+
+    def generate(self, seed: int = 0) -> TaskData:
+        """Draws the task's train and test sets.
+
+        Args:
+            seed: Non-negative integer; with the task name it fixes the stream.
+
+        Returns:
+            TaskData with float32 tensors of the shapes documented on it.
+
+        Raises:
+            ValueError: If ``seed`` is not a non-negative integer.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        entropy = [zlib.crc32(self.name.encode("utf-8")), int(seed)]
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+        arrays = self._sampler(rng, self.n_train, self.n_test)
+        expected = [(self.n_train, self.in_dim), (self.n_train, self.out_dim),
+                    (self.n_test, self.in_dim), (self.n_test, self.out_dim)]
+        tensors = []
+        for array, shape in zip(arrays, expected, strict=True):
+            if array.shape != shape:  # a generator bug, never user error
+                raise RuntimeError(f"{self.name}: shape {array.shape} != {shape}")
+            tensors.append(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
+        return TaskData(*tensors)
+
+    def describe(self) -> dict[str, object]:
+        """Returns the public fields as plain data (for tables)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+
+# --- samplers: (rng, n_train, n_test) -> float64 (x_train, y_train, x_test, y_test)
+
+
+def _regression(fn: Callable[[np.ndarray], np.ndarray], in_dim: int,
+                test_range: tuple[float, float] = (-1.0, 1.0)) -> Sampler:
+    """Sampler for y = fn(x), x ~ U[-1,1]^in_dim (train), U[test_range]^in_dim (test)."""
+
+    def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+        x_tr = rng.uniform(-1.0, 1.0, size=(n_train, in_dim))
+        x_te = rng.uniform(*test_range, size=(n_test, in_dim))
+        return x_tr, fn(x_tr)[:, None], x_te, fn(x_te)[:, None]
+
+    return sample
+
+
+def _complex_4d(x: np.ndarray) -> np.ndarray:
+    x1, x2, x3, x4 = x.T
+    return np.sin(PI * x1 * x2) + x1 * np.cos(PI * (x3 + x4)) + COMPLEX_SQUARE * x3**2
+
+
+def _nested_2d(x: np.ndarray) -> np.ndarray:
+    x1, x2 = x.T
+    return np.sin(NESTED_FREQ * x1 * np.sin(PI * x2)) * np.cos(NESTED_FREQ * x2 * np.cos(PI * x1))
+
+
+def _hifreq(x: np.ndarray) -> np.ndarray:
+    return np.sin(HIFREQ_LOW * x[:, 0]) + HIFREQ_AMP * np.sin(HIFREQ_HIGH * x[:, 0])
+
+
+def _ood_shift(x: np.ndarray) -> np.ndarray:
+    return np.sin(OOD_FREQ * x[:, 0]) + OOD_SLOPE * x[:, 0]
+
+
+def _memorize(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+    x = rng.standard_normal((n_train, MEMORIZE_IN))
+    y = rng.standard_normal((n_train, MEMORIZE_OUT))
+    return x, y, x.copy(), y.copy()
+
+
+def _spiral_set(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exactly n//2 points per arm (+1 first), then shuffled; n must be even."""
+    labels = np.where(np.arange(n) < n // 2, 1.0, -1.0)
+    s = rng.uniform(0.0, 1.0, size=n)
+    theta = 2 * PI * SPIRAL_TURNS * s + np.where(labels > 0, 0.0, PI)
+    x = np.stack([s * np.cos(theta), s * np.sin(theta)], axis=1)
+    x = x + SPIRAL_NOISE * rng.standard_normal((n, 2))
+    order = rng.permutation(n)
+    return x[order], labels[order, None]
+
+
+def _spiral(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+    return (*_spiral_set(rng, n_train), *_spiral_set(rng, n_test))
+
+
+def _checker_labels(x: np.ndarray) -> np.ndarray:
+    prod = np.sin(CHECKER_FREQ * x[:, 0]) * np.sin(CHECKER_FREQ * x[:, 1])
+    return np.where(prod >= 0, 1.0, -1.0)[:, None]
+
+
+def _checkerboard(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+    x_tr = rng.uniform(-1.0, 1.0, size=(n_train, 2))
+    x_te = rng.uniform(-1.0, 1.0, size=(n_test, 2))
+    return x_tr, _checker_labels(x_tr), x_te, _checker_labels(x_te)
+
+
+def _frequency(train_k: tuple[float, float], test_k: float,
+               fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Sampler:
+    """Sampler for inputs (x, c = k / test_k), y = fn(k, x); test at k = test_k, c = 1."""
+
+    def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+        x_tr = rng.uniform(-1.0, 1.0, size=n_train)
+        k_tr = rng.uniform(*train_k, size=n_train)
+        x_te = rng.uniform(-1.0, 1.0, size=n_test)
+        k_te = np.full(n_test, test_k)
+        inputs_tr = np.stack([x_tr, k_tr / test_k], axis=1)
+        inputs_te = np.stack([x_te, k_te / test_k], axis=1)
+        return inputs_tr, fn(k_tr, x_tr)[:, None], inputs_te, fn(k_te, x_te)[:, None]
+
+    return sample
+
+
+def _mixed(k: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.sin(k * x) + np.sin(MIXED_RATIO * k * x))
+
+
+def _task(name: str, title: str, kind: str, group: str, dims: tuple[int, int],
+          formula: str, train: str, test: str, noise: str, sampler: Sampler,
+          n: tuple[int, int] = (N_POINTS, N_POINTS)) -> Task:
+    metric = "mse" if kind == "regression" else "accuracy"
+    return Task(name, title, kind, metric, group, dims[0], dims[1], n[0], n[1],
+                formula, train, test, noise, sampler)
+
+
+_FRESH = "fresh points from the training distribution"
+_U1 = "x ~ U[-1,1]"
+
+TASKS: dict[str, Task] = {t.name: t for t in (
+    _task("complex_4d", "Compositional 4-D regression", "regression", "standard", (4, 1),
+          r"y = \sin(\pi x_1 x_2) + x_1 \cos(\pi (x_3 + x_4)) + 0.5\, x_3^2",
+          "x ~ U[-1,1]^4", _FRESH, "none", _regression(_complex_4d, 4)),
+    _task("nested_2d", "Nested multiplicative periodic (2-D)", "regression", "standard", (2, 1),
+          r"y = \sin(2\pi x_1 \sin(\pi x_2)) \cos(2\pi x_2 \cos(\pi x_1))",
+          "x ~ U[-1,1]^2", _FRESH, "none", _regression(_nested_2d, 2)),
+    _task("hifreq", "High-frequency 1-D signal", "regression", "standard", (1, 1),
+          r"y = \sin(16\pi x) + 0.5 \sin(40\pi x)",
+          _U1, _FRESH, "none", _regression(_hifreq, 1)),
+    _task("memorize", "Memorise 200 random points (8-D to 4-D)", "regression", "standard",
+          (MEMORIZE_IN, MEMORIZE_OUT), r"x \sim \mathcal{N}(0, I_8),\ y \sim \mathcal{N}(0, I_4)",
+          "x ~ N(0, I_8), y ~ N(0, I_4), independent", "the training points", "none",
+          _memorize, n=(MEMORIZE_POINTS, MEMORIZE_POINTS)),
+    _task("spiral", "Two interleaved spirals", "classification", "standard", (2, 1),
+          r"s \sim U[0,1],\ \theta = 3.5\pi s + \pi [y = -1],\ "
+          r"x = s (\cos\theta, \sin\theta) + \varepsilon,\ "
+          r"\varepsilon \sim \mathcal{N}(0, 0.04^2 I_2)",
+          "exactly n/2 points per arm (label +1 / -1), shuffled; 1.75 turns, radius s <= 1",
+          "a fresh draw, same distribution", "Gaussian, std 0.04 on coordinates", _spiral),
+    _task("checkerboard", "Checkerboard (4x4)", "classification", "standard", (2, 1),
+          r"y = \operatorname{sign}(\sin(2\pi x_1) \sin(2\pi x_2)),\ \operatorname{sign}(0) = +1",
+          "x ~ U[-1,1]^2", _FRESH, "none", _checkerboard),
+    _task("ood_shift", "Out-of-distribution shift (1-D)", "regression", "generalisation", (1, 1),
+          r"y = \sin(3x) + 0.5 x", _U1, "x ~ U[1,2]", "none",
+          _regression(_ood_shift, 1, (OOD_TEST_LOW, OOD_TEST_HIGH))),
+    _task("freq_gen", "Frequency generalisation (train up to 2pi, test 10pi)", "regression",
+          "generalisation", (2, 1), r"y = \sin(k x),\ \text{input } (x, c),\ c = k / (10\pi)",
+          "x ~ U[-1,1], k ~ U[pi, 2pi] per point, input (x, c = k/(10 pi)), c in [0.1, 0.2]",
+          "fresh x ~ U[-1,1] at the unseen k = 10 pi, so c = 1", "none",
+          _frequency(FREQ_TRAIN, FREQ_TEST, lambda k, x: np.sin(k * x))),
+    _task("mixed_freq", "Mixed frequencies (train up to 4pi, test 20pi)", "regression",
+          "generalisation", (2, 1),
+          r"y = \tfrac{1}{2}(\sin(k x) + \sin(2.5 k x)),\ \text{input } (x, c),\ c = k / (20\pi)",
+          "x ~ U[-1,1], k ~ U[2pi, 4pi] per point, input (x, c = k/(20 pi)), c in [0.1, 0.2]",
+          "fresh x ~ U[-1,1] at the unseen k = 20 pi, so c = 1", "none",
+          _frequency(MIXED_TRAIN, MIXED_TEST, _mixed)),
+)}
+
+STANDARD_TASKS: tuple[str, ...] = tuple(n for n, t in TASKS.items() if t.group == "standard")
+GENERALISATION_TASKS: tuple[str, ...] = tuple(
+    n for n, t in TASKS.items() if t.group == "generalisation")
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "all": tuple(TASKS), "standard": STANDARD_TASKS, "generalisation": GENERALISATION_TASKS}
+
+
+def get_task(name: str) -> Task:
+    """Looks a task up by id.
+
+    Raises:
+        ValueError: Naming ``name`` and the valid ids, if it is unknown.
+    """
+    if not isinstance(name, str) or name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Parses a task selection, e.g. ``"spiral,complex_4d"``, ``["hifreq"]`` or ``"all"``.
+
+    Items are task ids or the groups ``all``, ``standard``, ``generalisation``
+    (expanded in registry order); the result keeps the order given.
+
+    Raises:
+        ValueError: On an empty selection or item, an unknown item, or a task
+            selected twice; the message names the value and the valid choices.
+        TypeError: If ``spec`` is neither a string nor a sequence of strings.
+    """
+    choices = f"valid tasks: {', '.join(TASKS)}; or a group: {', '.join(_GROUPS)}"
+    if isinstance(spec, str):
+        items = [s.strip() for s in spec.split(",")]
+    elif isinstance(spec, Sequence) and all(isinstance(s, str) for s in spec):
+        items = [s.strip() for s in spec]
+    else:
+        raise TypeError(f"task spec must be a string or a sequence of strings, got {spec!r}")
+    if not spec or any(not s for s in items):
+        raise ValueError(f"empty task in spec {spec!r}; {choices}")
+    out: list[str] = []
+    for item in items:
+        if item not in TASKS and item not in _GROUPS:
+            raise ValueError(f"unknown task {item!r}; {choices}")
+        for name in _GROUPS.get(item, (item,)):
+            if name in out:
+                raise ValueError(f"task {name!r} selected twice in {spec!r}; {choices}")
+            out.append(name)
+    return tuple(out)
+
+
+def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.Tensor:
+    """Scores predictions, reducing over the point and output dims.
+
+    Args:
+        pred: Model outputs (logits for accuracy), ``[..., N, out_dim]``.
+        target: Targets (labels in {-1, +1} for accuracy), ``[..., N, out_dim]``;
+            leading dims broadcast against ``pred``'s.
+        metric: ``"mse"``: mean squared error; ``"accuracy"``: fraction of
+            entries with ``sign(pred) == target``, where ``pred == 0`` counts as +1.
+
+    Returns:
+        The error per leading index, ``[...]``.
+
+    Raises:
+        ValueError: On an unknown metric or mismatched ``[N, out_dim]`` dims.
+    """
+    if pred.dim() < 2 or target.dim() < 2 or pred.shape[-2:] != target.shape[-2:]:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} "
+                         "must both end in the same [N, out_dim]")
+    if metric == "mse":
+        return (pred - target).square().mean(dim=(-2, -1))
+    if metric == "accuracy":
+        correct = (pred >= 0) == (target > 0)
+        dtype = pred.dtype if pred.is_floating_point() else torch.float32
+        return correct.to(dtype).mean(dim=(-2, -1))
+    raise ValueError(f"unknown metric {metric!r}; valid metrics: mse, accuracy")

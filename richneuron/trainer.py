@@ -1,0 +1,330 @@
+"""Training: the plain reference loop and the fast batched trainer (Method chapter).
+
+:func:`train_reference` is the readable ground truth: one network, ``torch.optim.Adam``, eager
+PyTorch. :func:`train_runs` trains many runs at once: runs of one shape (architecture, width,
+input/output dims, point count) are stacked into an ensemble of ``chunk`` members, and one
+compiled graph does forward, backward (``torch.func.grad``) and Adam for all of them. The loss is
+summed over members, so each member's gradient, and its Adam update, is exactly its own: a run's
+result does not depend on the runs it was grouped with (tested bit for bit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from torch.func import functional_call, grad_and_value
+
+from .config import TrainConfig
+from .determinism import check_arithmetic
+from .matching import match_width
+from .neurons import Network, get_arch
+from .tasks import TaskData, get_task, task_error
+
+__all__ = ["CHUNK", "CHUNK_SIZES", "Run", "RunResult", "group_runs", "loss_per_member",
+           "train_chunk", "train_reference", "train_runs"]
+
+#: Ensemble sizes the trainer compiles: a group of runs is cut into chunks of ``CHUNK`` and the
+#: last chunk is padded up to the next size here. A small fixed set keeps compiles few; no size
+#: is 1, since compiled kernels special-case size-1 dimensions (and would change the bits).
+CHUNK_SIZES = (2, 4, 8)
+CHUNK = CHUNK_SIZES[-1]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run, the unit results are keyed by."""
+
+    arch: str
+    task: str
+    seed: int
+
+
+@dataclass
+class RunResult:
+    """What one run produced (see :mod:`richneuron.results` for the stored schema)."""
+
+    run: Run
+    width: int
+    params: int
+    metric: str
+    test_metric: float
+    train_loss: float
+    diverged: bool
+    diverged_step: int | None
+    loss_curve: list[float]  # training loss every ``log_every`` steps (and at the last step)
+    grad_norms: dict[str, list[float]]  # parameter group -> norm every ``log_every`` steps
+    diagnostics: dict[str, list[float]]  # architecture internals every ``log_every`` steps
+    wall_time: float  # seconds of this run's share of its chunk
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def loss_per_member(pred: Tensor, target: Tensor, is_classification: Tensor) -> Tensor:
+    """Training loss of each member: MSE, or logistic loss for ±1 labels.
+
+    Args:
+        pred: ``[M, N, out]`` network outputs (logits for classification).
+        target: ``[M, N, out]`` targets (±1 labels for classification).
+        is_classification: ``[M, 1, 1]`` 1.0 for classification members, 0.0 otherwise.
+
+    Returns:
+        ``[M]``: ``mean(softplus(-y f))`` or ``mean((f - y)^2)``; the unused term is multiplied
+        by exactly 0, so each member's loss and gradient equal those of its own plain loss.
+    """
+    mse = (pred - target).square()
+    logistic = torch.nn.functional.softplus(-target * pred)
+    per_point = is_classification * logistic + (1 - is_classification) * mse
+    return per_point.mean(dim=(1, 2))
+
+
+def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
+    if kind == "classification":
+        return torch.nn.functional.binary_cross_entropy_with_logits(pred, (target + 1) / 2)
+    return torch.nn.functional.mse_loss(pred, target)
+
+
+def _build(arch: str, task: str, config: TrainConfig, members: int) -> tuple[Network, int, int]:
+    spec, t = get_arch(arch), get_task(task)
+    width, count = match_width(arch, task, config.budget_for(task), config)
+    net = Network(spec.layer, t.in_dim, t.out_dim, width, config.depth, members,
+                  config.omega, config.rank)
+    return net, width, count
+
+
+def train_reference(run: Run, config: TrainConfig, data: TaskData | None = None,
+                    steps: int | None = None) -> list[float]:
+    """Train one network the plain way and return its loss at every step.
+
+    The readable ground truth the batched trainer is tested against: ``nn.Module``, ``torch.optim
+    .Adam`` and ``loss.backward()``, one network at a time. Returns the loss before each update.
+    """
+    task = get_task(run.task)
+    data = data or task.generate(config.data_seed)
+    net, _, _ = _build(run.arch, run.task, config, members=1)
+    net.reset([run.seed])
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(config.beta1, config.beta2),
+                           eps=config.eps)
+    x, y = data.x_train[None], data.y_train[None]
+    losses = []
+    for _ in range(steps or config.steps):
+        opt.zero_grad(set_to_none=True)
+        loss = _reference_loss(net(x), y, task.kind)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+# ---------------------------------------------------------------------------------------------
+# The batched, compiled trainer.
+
+
+def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Gradient norm per parameter group, per member: ``name -> [M]``.
+
+    Groups are the branches of each layer (``l0.gate``, ``l0.value``, ...), its per-neuron
+    vectors and the read-out; fused weights are split by branch.
+    """
+    out: dict[str, Tensor] = {}
+    for name, g in grads.items():
+        parts = name.split(".")
+        prefix = "readout" if parts[0] == "readout" else f"l{parts[1]}"
+        owner = net.get_submodule(name.rsplit(".", 1)[0])
+        branches = getattr(owner, "branches", None)
+        if branches is None:  # a per-neuron vector parameter
+            key = f"{prefix}.{parts[-1]}"
+            out[key] = g.reshape(g.shape[0], -1).square().sum(1)
+            continue
+        pieces = g.chunk(len(branches), dim=-1)
+        for branch, piece in zip(branches, pieces):
+            key = prefix if prefix == "readout" else f"{prefix}.{branch}"
+            sq = piece.reshape(piece.shape[0], -1).square().sum(1)
+            out[key] = out[key] + sq if key in out else sq
+    return {k: v.sqrt() for k, v in out.items()}
+
+
+def _make_step(net: Network, config: TrainConfig) -> Callable:
+    """One Adam step for all members: ``(params, m, v, t, x, y, is_clf) -> (...)``."""
+    b1, b2, eps, lr = config.beta1, config.beta2, config.eps, config.lr
+
+    def total_loss(params, x, y, is_clf):
+        per_member = loss_per_member(functional_call(net, params, (x,)), y, is_clf)
+        return per_member.sum(), per_member
+
+    def step(params, m, v, t, x, y, is_clf):
+        grads, (_, per_member) = grad_and_value(total_loss, has_aux=True)(params, x, y, is_clf)
+        norms = _group_norms(net, grads)
+        step_size = lr / (1 - b1 ** t)
+        root_bc2 = torch.sqrt(1 - b2 ** t)
+        new_p, new_m, new_v = {}, {}, {}
+        for k, p in params.items():
+            g = grads[k]
+            mk = m[k] * b1 + g * (1 - b1)
+            vk = v[k] * b2 + g * g * (1 - b2)
+            new_p[k] = p - step_size * mk / (torch.sqrt(vk) / root_bc2 + eps)
+            new_m[k], new_v[k] = mk, vk
+        return new_p, new_m, new_v, per_member, norms
+
+    return step
+
+
+_STEPS: dict[tuple, tuple[Network, Callable]] = {}
+
+
+def _compiled_step(arch: str, shape: tuple, config: TrainConfig, compile: bool
+                   ) -> tuple[Network, Callable]:
+    """The step function of one (architecture, shape, protocol), compiled once per process.
+
+    Each key gets its own code object, so Dynamo keeps exactly one cache entry per function:
+    no recompile limits to hit, and guard checks can be skipped safely in the training loop.
+    """
+    key = (get_arch(arch).layer, shape, config.depth, config.omega, config.rank, config.lr,
+           config.beta1, config.beta2, config.eps, compile)
+    if key not in _STEPS:
+        template = Network(get_arch(arch).layer, 1, 1, 1, config.depth, 1, config.omega,
+                           config.rank)
+        fn = _make_step(template, config)
+        if compile:
+            fn = types.FunctionType(fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
+                                    fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+            fn = torch.compile(fn, fullgraph=True, dynamic=False)
+        _STEPS[key] = (template, fn)
+    return _STEPS[key]
+
+
+def _skip_guards() -> contextlib.AbstractContextManager:
+    return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+
+
+def _shape_key(run: Run, config: TrainConfig) -> tuple:
+    task = get_task(run.task)
+    width, _ = match_width(run.arch, run.task, config.budget_for(run.task), config)
+    return (get_arch(run.arch).layer.__name__, width, task.in_dim, task.out_dim, task.n_train,
+            task.n_test)
+
+
+def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
+    """Split ``runs`` into chunks of at most ``CHUNK`` runs of one shape (order kept)."""
+    groups: dict[tuple, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(_shape_key(run, config), []).append(run)
+    return [rs[i:i + CHUNK] for rs in groups.values() for i in range(0, len(rs), CHUNK)]
+
+
+def _stack(datas: list[TaskData], field_name: str) -> Tensor:
+    return torch.stack([getattr(d, field_name) for d in datas])
+
+
+def ensemble_size(n_runs: int) -> int:
+    """The compiled ensemble size for a chunk of ``n_runs``: the next of :data:`CHUNK_SIZES`."""
+    if not 1 <= n_runs <= CHUNK:
+        raise ValueError(f"a chunk holds 1..{CHUNK} runs, got {n_runs}")
+    return next(size for size in CHUNK_SIZES if size >= n_runs)
+
+
+def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True
+                ) -> list[RunResult]:
+    """Train up to ``CHUNK`` runs of one shape as one ensemble.
+
+    The ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
+    members are trained and discarded. A member's arithmetic does not depend on its position or
+    on the ensemble size (tested bit for bit), given the pinned MKL mode of
+    :mod:`richneuron.determinism`.
+    """
+    check_arithmetic()
+    chunk = ensemble_size(len(runs))
+    if len({_shape_key(r, config) for r in runs}) != 1:
+        raise ValueError("runs of one chunk must share one shape")
+    start = time.perf_counter()
+    members = list(runs) + [runs[-1]] * (chunk - len(runs))
+    tasks = [get_task(r.task) for r in members]
+    datas = [t.generate(config.data_seed) for t in tasks]
+    x, y = _stack(datas, "x_train"), _stack(datas, "y_train")
+    is_clf = torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1)
+
+    net, width, count = _build(runs[0].arch, runs[0].task, config, members=chunk)
+    net.reset([r.seed for r in members])
+    template, step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
+    params = {k: p.detach().clone() for k, p in net.named_parameters()}
+    m = {k: torch.zeros_like(p) for k, p in params.items()}
+    v = {k: torch.zeros_like(p) for k, p in params.items()}
+
+    log_steps = sorted(set(range(0, config.steps, config.log_every)) | {config.steps - 1})
+    losses = torch.empty(config.steps, chunk)
+    norms_log: dict[str, list[Tensor]] = {}
+    diag_log: dict[str, list[Tensor]] = {}
+    is_log = torch.zeros(config.steps, dtype=torch.bool)
+    is_log[log_steps] = True
+    counters = torch.arange(1, config.steps + 1, dtype=torch.float32)
+    for i in range(config.steps):
+        logging = bool(is_log[i])
+        if logging:
+            for k, val in _internals(net, params, x).items():
+                diag_log.setdefault(k, []).append(val)
+        # After the first call compiled it, this step function has exactly one cache entry
+        # (see _compiled_step), so its guards need not be re-checked every step.
+        with _skip_guards() if compile and i > 0 else contextlib.nullcontext():
+            params, m, v, per_member, norms = step(params, m, v, counters[i], x, y, is_clf)
+        losses[i] = per_member
+        if logging:
+            for k, val in norms.items():
+                norms_log.setdefault(k, []).append(val)
+
+    with torch.no_grad():
+        pred_test = functional_call(net, params, (_stack(datas, "x_test"),))
+        pred_train = functional_call(net, params, (x,))
+        train_loss = loss_per_member(pred_train, y, is_clf)
+    elapsed = (time.perf_counter() - start) / len(runs)
+
+    results = []
+    for j, run in enumerate(runs):
+        finite = torch.isfinite(losses[:, j])
+        bad = (~finite).nonzero()
+        diverged_step = int(bad[0]) if len(bad) else None
+        err = task_error(pred_test[j], datas[j].y_test, tasks[j].metric)
+        results.append(RunResult(
+            run=run, width=width, params=count, metric=tasks[j].metric,
+            test_metric=float(err), train_loss=float(train_loss[j]),
+            diverged=diverged_step is not None or not math.isfinite(float(err)),
+            diverged_step=diverged_step,
+            loss_curve=[float(losses[s, j]) for s in log_steps],
+            grad_norms={k: [float(val[j]) for val in vals] for k, vals in norms_log.items()},
+            diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
+            wall_time=elapsed))
+    return results
+
+
+def _internals(net: Network, params: dict[str, Tensor], x: Tensor) -> dict[str, Tensor]:
+    """Architecture diagnostics of every member at the current ``params`` (``name -> [M]``)."""
+    with torch.no_grad():
+        for k, p in net.named_parameters():
+            p.copy_(params[k])
+        return net.internals(x)
+
+
+def train_runs(runs: Sequence[Run], config: TrainConfig, compile: bool = True, progress: Callable[[int, int], None] | None = None
+               ) -> list[RunResult]:
+    """Train every run, grouped into same-shape chunks; results in the order of ``runs``.
+
+    ``progress(done, total)`` is called after each chunk.
+    """
+    if not runs:
+        raise ValueError("no runs to train")
+    by_run: dict[Run, RunResult] = {}
+    if len(set(runs)) != len(runs):
+        raise ValueError("duplicate runs")
+    chunks = group_runs(runs, config)
+    done = 0
+    for part in chunks:
+        for res in train_chunk(part, config, compile):
+            by_run[res.run] = res
+        done += len(part)
+        if progress:
+            progress(done, len(runs))
+    return [by_run[r] for r in runs]
