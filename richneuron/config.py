@@ -80,7 +80,7 @@ class TrainConfig:
 
 
 _WHY = {
-    "steps": "Full-batch Adam steps per run. The original ran each benchmark in ~15 min on 2 vCPUs.",
+    "steps": "Full-batch Adam steps per run (the original: ~15 min per benchmark on 2 vCPUs).",
     "lr": "Adam learning rate. Chosen once for all architectures, not tuned per architecture.",
     "beta1": "Adam first-moment decay (PyTorch default).",
     "beta2": "Adam second-moment decay (PyTorch default).",
@@ -103,9 +103,21 @@ def assumptions_table(config: TrainConfig | None = None) -> list[dict[str, str]]
         if name == "budgets":
             continue
         rows.append({"setting": name, "value": str(getattr(config, name)), "why": _WHY[name]})
-    rows.append({"setting": "optimiser", "value": "Adam, full batch, no schedule, no weight decay",
-                 "why": "The simplest protocol that trains every architecture."})
-    rows.append({"setting": "init", "value": "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases",
-                 "why": "PyTorch's nn.Linear default, drawn per run from its own seed."})
-    rows.append({"setting": "precision", "value": "float32 on CPU", "why": "What the original ran."})
+    rows.append(
+        {
+            "setting": "optimiser",
+            "value": "Adam, full batch, no schedule, no weight decay",
+            "why": "The simplest protocol that trains every architecture.",
+        }
+    )
+    rows.append(
+        {
+            "setting": "init",
+            "value": "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases",
+            "why": "PyTorch's nn.Linear default, drawn per run from its own seed.",
+        }
+    )
+    rows.append(
+        {"setting": "precision", "value": "float32 on CPU", "why": "What the original ran."}
+    )
     return rows

@@ -50,4 +50,5 @@ def check_arithmetic() -> None:
         raise RuntimeError(
             "MKL is not in strict CNR mode, so results would depend on how runs are grouped. "
             f"Set MKL_CBWR={ARITHMETIC_ENV['MKL_CBWR']} before starting Python, or import "
-            "richneuron before running any torch matrix product.")
+            "richneuron before running any torch matrix product."
+        )

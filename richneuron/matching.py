@@ -7,7 +7,7 @@ with its hidden width, so a binary search finds the width whose count is closest
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -25,18 +25,37 @@ class BudgetError(ValueError):
     """No hidden width brings an architecture within tolerance of a budget."""
 
 
-@lru_cache(maxsize=4096)
-def count_params(arch: str, in_dim: int, out_dim: int, width: int, depth: int = 2,
-                 rank: int = 8) -> int:
-    """Trainable parameters of one network (built on the meta device, so nothing is allocated)."""
+@cache
+def count_params(
+    arch: str,
+    in_dim: int,
+    out_dim: int,
+    width: int | tuple[int, ...],
+    depth: int = 2,
+    rank: int = 8,
+) -> int:
+    """Trainable parameters of one network (built on the meta device: nothing is allocated).
+
+    ``width`` is one width for every hidden layer, or a tuple of per-layer widths.
+    """
     with torch.device("meta"):
         net = Network(get_arch(arch).layer, in_dim, out_dim, width, depth, 1, 1.0, rank)
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-def match_width(arch: str, task: str, budget: int, config: TrainConfig | None = None
-                ) -> tuple[int, int]:
-    """The hidden width of ``arch`` on ``task`` whose parameter count is closest to ``budget``.
+#: How much narrower than the others the last hidden layer may be, to hit the budget finely.
+MAX_TAPER = 8
+
+
+def match_width(
+    arch: str, task: str, budget: int, config: TrainConfig | None = None
+) -> tuple[tuple[int, ...], int]:
+    """Hidden widths of ``arch`` on ``task`` whose parameter count is closest to ``budget``.
+
+    All hidden layers get one width ``w``. Where a neuron has several matrices, one step of
+    ``w`` can move the count by more than the tolerance; then the last hidden layer is made
+    narrower, by the fewest units (at most :data:`MAX_TAPER`) that bring the count within
+    tolerance.
 
     Args:
         arch: architecture id (see :data:`richneuron.neurons.ARCHITECTURES`).
@@ -45,32 +64,43 @@ def match_width(arch: str, task: str, budget: int, config: TrainConfig | None = 
         config: depth, rank and tolerance (defaults: :class:`TrainConfig`).
 
     Returns:
-        ``(width, count)`` with ``|count - budget| <= tolerance * budget``.
+        ``(widths, count)``: one width per hidden layer and the exact parameter count, with
+        ``|count - budget| <= tolerance * budget``.
 
     Raises:
         BudgetError: naming the architecture, task and budget, when no width meets it.
     """
     config = config or TrainConfig()
-    if not isinstance(budget, int) or budget < 1:
-        raise BudgetError(f"invalid budget={budget!r}: must be a positive int")
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise BudgetError(
+            f"invalid budget={budget!r} for {arch!r} on task {task!r}: must be a positive int"
+        )
     t = get_task(task)
+    get_arch(arch)
 
-    def count(w: int) -> int:
-        return count_params(arch, t.in_dim, t.out_dim, w, config.depth, config.rank)
+    def count(widths: tuple[int, ...]) -> int:
+        return count_params(arch, t.in_dim, t.out_dim, widths, config.depth, config.rank)
+
+    def uniform(w: int) -> tuple[int, ...]:
+        return (w,) * config.depth
 
     lo, hi = 1, MAX_WIDTH
-    while lo < hi:  # smallest width whose count reaches the budget
+    while lo < hi:  # smallest uniform width whose count reaches the budget
         mid = (lo + hi) // 2
-        if count(mid) >= budget:
+        if count(uniform(mid)) >= budget:
             hi = mid
         else:
             lo = mid + 1
-    candidates = [w for w in (lo - 1, lo) if w >= 1]
-    width = min(candidates, key=lambda w: (abs(count(w) - budget), w))
-    n = count(width)
-    if abs(n - budget) > config.tolerance * budget:
+    candidates = [uniform(w) for w in (lo - 1, lo) if w >= 1]
+    candidates += [uniform(lo)[:-1] + (lo - k,) for k in range(1, MAX_TAPER + 1) if lo - k >= 1]
+    best = min(candidates, key=lambda ws: abs(count(ws) - budget))
+    fitting = [ws for ws in candidates if abs(count(ws) - budget) <= config.tolerance * budget]
+    if not fitting:
+        n = count(best)
         raise BudgetError(
             f"no width of {arch!r} on task {task!r} meets budget={budget} within "
-            f"±{config.tolerance:.0%}: the closest, width {width}, has {n} parameters "
-            f"({(n - budget) / budget:+.1%})")
-    return width, n
+            f"±{config.tolerance:.0%}: the closest, widths {list(best)}, has {n} parameters "
+            f"({(n - budget) / budget:+.1%})"
+        )
+    widths = fitting[0]  # candidates are ordered uniform first, then by growing taper
+    return widths, count(widths)

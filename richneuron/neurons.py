@@ -61,8 +61,14 @@ class StackedLinear(nn.Module):
     Shapes: ``x [M, N, in_dim] -> [M, N, len(branches) * out_dim]``.
     """
 
-    def __init__(self, members: int, in_dim: int, out_dim: int,
-                 branches: tuple[str, ...] = ("out",), bias: bool = True) -> None:
+    def __init__(
+        self,
+        members: int,
+        in_dim: int,
+        out_dim: int,
+        branches: tuple[str, ...] = ("out",),
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.branches = branches
         self.in_dim, self.out_dim = in_dim, out_dim
@@ -152,7 +158,7 @@ class SinGLU(NeuronLayer):
 
 
 class V1Rich(NeuronLayer):
-    """v1 RichNeuron: ``y = LayerNorm(h1 * sin(omega * h2) + h1)``, ``h1 = W1 x``, ``h2 = W2 x + b``.
+    """v1 RichNeuron: ``y = LayerNorm(h1 * sin(omega * h2) + h1)``, ``h1 = W1 x``, ``h2 = W2 x+b``.
 
     Reading: both projections carry a bias (``b`` is the bias of ``h2``); the LayerNorm normalises
     over the neurons of the layer with a learned per-neuron scale and shift (init 1 and 0).
@@ -214,7 +220,8 @@ class V6Routing(NeuronLayer):
     """v6 adaptive routing: ``y = a * sin(omega * g) + (1 - a) * v``, ``a = sigmoid(W_a x)``."""
 
     branches = ("gate", "value", "route")
-    equation = r"y = \alpha(x) \odot \sin(\omega g) + (1 - \alpha(x)) \odot v,\ \alpha = \sigma(W_\alpha x)"
+    equation = (r"y = \alpha(x) \odot \sin(\omega g) + (1 - \alpha(x)) \odot v,\ "
+                r"\alpha = \sigma(W_\alpha x)")
     chapter = "v6"
 
     def activate(self, g: Tensor, v: Tensor, r: Tensor) -> Tensor:
@@ -227,14 +234,16 @@ class V6Routing(NeuronLayer):
 
 
 class V7Frequency(NeuronLayer):
-    """v7 learnable frequency: ``y = sin(omega(x) * g)``, ``omega(x) = omega softplus(W_w x) / ln 2``.
+    """v7 learnable frequency: ``y = sin(omega(x) g)``, ``omega(x) = omega softplus(W_w x) / ln 2``.
 
     Reading: no value branch (the published key equation has none); ``omega(x)`` is positive and
     unbounded, and equals ``omega`` where its pre-activation is 0.
     """
 
     branches = ("gate", "freq")
-    equation = r"y = \sin(\omega(x) \odot g),\ \omega(x) = \omega\,\mathrm{softplus}(W_\omega x)/\ln 2"
+    equation = (
+        r"y = \sin(\omega(x) \odot g),\ \omega(x) = \omega\,\mathrm{softplus}(W_\omega x)/\ln 2"
+    )
     chapter = "v7"
 
     def frequency(self, s: Tensor) -> Tensor:
@@ -272,8 +281,10 @@ class V9Controlled(NeuronLayer):
     """
 
     branches = ("gate", "value", "freq", "phase", "route")
-    equation = (r"y = \alpha \odot \sin(\omega(x) \odot g + \varphi(x)) + (1-\alpha) \odot v,\ "
-                r"\omega(x) = \omega(1 + \tfrac12\tanh(W_\omega x)),\ \varphi(x) = \pi\tanh(W_\varphi x)")
+    equation = (
+        r"y = \alpha \odot \sin(\omega(x) \odot g + \varphi(x)) + (1-\alpha) \odot v,\ "
+        r"\omega(x) = \omega(1 + \tfrac12\tanh(W_\omega x)),\ \varphi(x) = \pi\tanh(W_\varphi x)"
+    )
     chapter = "v9"
 
     def activate(self, g: Tensor, v: Tensor, s: Tensor, phi: Tensor, r: Tensor) -> Tensor:
@@ -283,9 +294,11 @@ class V9Controlled(NeuronLayer):
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         _, _, s, phi, r = self.proj.split(x)
-        return {"omega_mean": _member_mean(self.omega * (1 + 0.5 * torch.tanh(s))),
-                "phase_abs": _member_mean(math.pi * torch.tanh(phi).abs()),
-                "alpha_mean": _member_mean(torch.sigmoid(r))}
+        return {
+            "omega_mean": _member_mean(self.omega * (1 + 0.5 * torch.tanh(s))),
+            "phase_abs": _member_mean(math.pi * torch.tanh(phi).abs()),
+            "alpha_mean": _member_mean(torch.sigmoid(r)),
+        }
 
 
 class PhaseGLU(NeuronLayer):
@@ -302,8 +315,7 @@ class PhaseGLU(NeuronLayer):
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         g, _, phi = self.proj.split(x)
         shift = self.theta(g, phi) - self.omega * g  # the phase shift, in radians
-        return {"phase_abs": _member_mean(shift.abs()),
-                "phase_signal_corr": _member_corr(shift, g)}
+        return {"phase_abs": _member_mean(shift.abs()), "phase_signal_corr": _member_corr(shift, g)}
 
 
 class V10FreePhase(PhaseGLU):
@@ -356,8 +368,10 @@ class V15DualPhase(NeuronLayer):
 
     branches = ("gate", "value", "phase")
     vectors = {"alpha": 0.5, "beta": 1.0, "gamma": 1.0}
-    equation = (r"y = \sin(\omega g + \beta\varphi) \odot \big(1 + \alpha \sin(2\omega g + "
-                r"\gamma\varphi)\big) \odot v")
+    equation = (
+        r"y = \sin(\omega g + \beta\varphi) \odot \big(1 + \alpha \sin(2\omega g + "
+        r"\gamma\varphi)\big) \odot v"
+    )
     chapter = "v15"
 
     def activate(self, g: Tensor, v: Tensor, phi: Tensor) -> Tensor:
@@ -372,16 +386,30 @@ class V15DualPhase(NeuronLayer):
 class Network(nn.Module):
     """``depth`` layers of one neuron type, then a linear read-out, for ``members`` networks.
 
+    ``width`` is the width of every hidden layer, or a tuple of ``depth`` per-layer widths.
     Shapes: ``x [M, N, in_dim] -> [M, N, out_dim]``.
     """
 
-    def __init__(self, layer: type[NeuronLayer], in_dim: int, out_dim: int, width: int,
-                 depth: int = 2, members: int = 1, omega: float = 1.0, rank: int = 8) -> None:
+    def __init__(
+        self,
+        layer: type[NeuronLayer],
+        in_dim: int,
+        out_dim: int,
+        width: int | tuple[int, ...],
+        depth: int = 2,
+        members: int = 1,
+        omega: float = 1.0,
+        rank: int = 8,
+    ) -> None:
         super().__init__()
-        dims = [in_dim] + [width] * depth
+        widths = tuple(width) if isinstance(width, tuple | list) else (width,) * depth
+        if len(widths) != depth:
+            raise ValueError(f"{len(widths)} widths given for depth={depth}")
+        dims = (in_dim, *widths)
         self.layers = nn.ModuleList(
-            layer(members, dims[i], width, omega, rank) for i in range(depth))
-        self.readout = StackedLinear(members, width, out_dim)
+            layer(members, dims[i], dims[i + 1], omega, rank) for i in range(depth)
+        )
+        self.readout = StackedLinear(members, dims[-1], out_dim)
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.layers:
@@ -396,7 +424,7 @@ class Network(nn.Module):
         for m, seed in enumerate(seeds):
             gen = torch.Generator().manual_seed(seed)
             for child in self.children():
-                for module in (child if isinstance(child, nn.ModuleList) else [child]):
+                for module in child if isinstance(child, nn.ModuleList) else [child]:
                     module.reset_member(m, gen)
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
@@ -430,40 +458,48 @@ class ArchSpec:
         return next(a.id for a in ARCHITECTURES.values() if a.layer is self.layer)
 
 
-ARCHITECTURES: dict[str, ArchSpec] = {a.id: a for a in [
-    ArchSpec("vanilla", Vanilla, "B1 vanilla ReLU", "v5", 1),
-    ArchSpec("singlu", SinGLU, "B2 SinGLU", "v5", 2),
-    ArchSpec("v1", V1Rich, "v1 RichNeuron", "v1", 2),
-    ArchSpec("v4_lowrank", V4LowRank, "v4 low-rank", "v4", 2),
-    ArchSpec("v4_shared", V4Shared, "v4 shared weight", "v4", 1),
-    ArchSpec("v4_glu", SinGLU, "v4 GLU-style (SinGLU)", "v4", 2),
-    ArchSpec("v6", V6Routing, "v6 adaptive routing", "v6", 3),
-    ArchSpec("v7", V7Frequency, "v7 learnable frequency", "v7", 2),
-    ArchSpec("v8", V8PhaseGate, "v8 phase + amplitude gate", "v8", 3),
-    ArchSpec("v9", V9Controlled, "v9 bounded frequency + phase + gate", "v9", 5),
-    ArchSpec("v10", V10FreePhase, "v10 free phase", "v10", 3),
-    ArchSpec("v11", V11DisciplinedPhase, "v11 disciplined phase", "v11", 3),
-    ArchSpec("v12", V12FrequencyModulation, "v12 signal-proportional FM", "v12", 3),
-    ArchSpec("v13", V13AlignedPhase, "v13 signal-aligned phase", "v13", 3),
-    ArchSpec("v15", V15DualPhase, "v15 dual-phase", "v15", 3),
-]}
+ARCHITECTURES: dict[str, ArchSpec] = {
+    a.id: a
+    for a in [
+        ArchSpec("vanilla", Vanilla, "B1 vanilla ReLU", "v5", 1),
+        ArchSpec("singlu", SinGLU, "B2 SinGLU", "v5", 2),
+        ArchSpec("v1", V1Rich, "v1 RichNeuron", "v1", 2),
+        ArchSpec("v4_lowrank", V4LowRank, "v4 low-rank", "v4", 2),
+        ArchSpec("v4_shared", V4Shared, "v4 shared weight", "v4", 1),
+        ArchSpec("v4_glu", SinGLU, "v4 GLU-style (SinGLU)", "v4", 2),
+        ArchSpec("v6", V6Routing, "v6 adaptive routing", "v6", 3),
+        ArchSpec("v7", V7Frequency, "v7 learnable frequency", "v7", 2),
+        ArchSpec("v8", V8PhaseGate, "v8 phase + amplitude gate", "v8", 3),
+        ArchSpec("v9", V9Controlled, "v9 bounded frequency + phase + gate", "v9", 5),
+        ArchSpec("v10", V10FreePhase, "v10 free phase", "v10", 3),
+        ArchSpec("v11", V11DisciplinedPhase, "v11 disciplined phase", "v11", 3),
+        ArchSpec("v12", V12FrequencyModulation, "v12 signal-proportional FM", "v12", 3),
+        ArchSpec("v13", V13AlignedPhase, "v13 signal-aligned phase", "v13", 3),
+        ArchSpec("v15", V15DualPhase, "v15 dual-phase", "v15", 3),
+    ]
+}
 
 
 def get_arch(arch: str) -> ArchSpec:
     """The registry entry of ``arch``; ``ValueError`` naming the valid ids otherwise."""
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; valid architectures: "
-                         f"{', '.join(ARCHITECTURES)}")
+        raise ValueError(
+            f"unknown architecture {arch!r}; valid architectures: {', '.join(ARCHITECTURES)}"
+        )
     return ARCHITECTURES[arch]
 
 
 def parse_archs(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``"v10,singlu"``, a list, or ``"all"`` -> validated ids (no empties, no duplicates)."""
-    names = list(ARCHITECTURES) if spec == "all" else (
-        [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec))
+    names = (
+        list(ARCHITECTURES)
+        if spec == "all"
+        else ([s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec))
+    )
     if not names or any(not n for n in names):
-        raise ValueError(f"empty architecture list {spec!r}; valid architectures: "
-                         f"{', '.join(ARCHITECTURES)}")
+        raise ValueError(
+            f"empty architecture list {spec!r}; valid architectures: {', '.join(ARCHITECTURES)}"
+        )
     for n in names:
         get_arch(n)
     if len(set(names)) != len(names):

@@ -127,8 +127,12 @@ class Task:
         entropy = [zlib.crc32(self.name.encode("utf-8")), int(seed)]
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
         arrays = self._sampler(rng, self.n_train, self.n_test)
-        expected = [(self.n_train, self.in_dim), (self.n_train, self.out_dim),
-                    (self.n_test, self.in_dim), (self.n_test, self.out_dim)]
+        expected = [
+            (self.n_train, self.in_dim),
+            (self.n_train, self.out_dim),
+            (self.n_test, self.in_dim),
+            (self.n_test, self.out_dim),
+        ]
         tensors = []
         for array, shape in zip(arrays, expected, strict=True):
             if array.shape != shape:  # a generator bug, never user error
@@ -144,8 +148,11 @@ class Task:
 # --- samplers: (rng, n_train, n_test) -> float64 (x_train, y_train, x_test, y_test)
 
 
-def _regression(fn: Callable[[np.ndarray], np.ndarray], in_dim: int,
-                test_range: tuple[float, float] = (-1.0, 1.0)) -> Sampler:
+def _regression(
+    fn: Callable[[np.ndarray], np.ndarray],
+    in_dim: int,
+    test_range: tuple[float, float] = (-1.0, 1.0),
+) -> Sampler:
     """Sampler for y = fn(x), x ~ U[-1,1]^in_dim (train), U[test_range]^in_dim (test)."""
 
     def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
@@ -206,8 +213,9 @@ def _checkerboard(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays
     return x_tr, _checker_labels(x_tr), x_te, _checker_labels(x_te)
 
 
-def _frequency(train_k: tuple[float, float], test_k: float,
-               fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Sampler:
+def _frequency(
+    train_k: tuple[float, float], test_k: float, fn: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> Sampler:
     """Sampler for inputs (x, c = k / test_k), y = fn(k, x); test at k = test_k, c = 1."""
 
     def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
@@ -226,61 +234,167 @@ def _mixed(k: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.sin(k * x) + np.sin(MIXED_RATIO * k * x))
 
 
-def _task(name: str, title: str, kind: str, group: str, dims: tuple[int, int],
-          formula: str, train: str, test: str, noise: str, sampler: Sampler,
-          n: tuple[int, int] = (N_POINTS, N_POINTS)) -> Task:
+def _task(
+    name: str,
+    title: str,
+    kind: str,
+    group: str,
+    dims: tuple[int, int],
+    formula: str,
+    train: str,
+    test: str,
+    noise: str,
+    sampler: Sampler,
+    n: tuple[int, int] = (N_POINTS, N_POINTS),
+) -> Task:
     metric = "mse" if kind == "regression" else "accuracy"
-    return Task(name, title, kind, metric, group, dims[0], dims[1], n[0], n[1],
-                formula, train, test, noise, sampler)
+    return Task(
+        name,
+        title,
+        kind,
+        metric,
+        group,
+        dims[0],
+        dims[1],
+        n[0],
+        n[1],
+        formula,
+        train,
+        test,
+        noise,
+        sampler,
+    )
 
 
 _FRESH = "fresh points from the training distribution"
 _U1 = "x ~ U[-1,1]"
 
-TASKS: dict[str, Task] = {t.name: t for t in (
-    _task("complex_4d", "Compositional 4-D regression", "regression", "standard", (4, 1),
-          r"y = \sin(\pi x_1 x_2) + x_1 \cos(\pi (x_3 + x_4)) + 0.5\, x_3^2",
-          "x ~ U[-1,1]^4", _FRESH, "none", _regression(_complex_4d, 4)),
-    _task("nested_2d", "Nested multiplicative periodic (2-D)", "regression", "standard", (2, 1),
-          r"y = \sin(2\pi x_1 \sin(\pi x_2)) \cos(2\pi x_2 \cos(\pi x_1))",
-          "x ~ U[-1,1]^2", _FRESH, "none", _regression(_nested_2d, 2)),
-    _task("hifreq", "High-frequency 1-D signal", "regression", "standard", (1, 1),
-          r"y = \sin(16\pi x) + 0.5 \sin(40\pi x)",
-          _U1, _FRESH, "none", _regression(_hifreq, 1)),
-    _task("memorize", "Memorise 200 random points (8-D to 4-D)", "regression", "standard",
-          (MEMORIZE_IN, MEMORIZE_OUT), r"x \sim \mathcal{N}(0, I_8),\ y \sim \mathcal{N}(0, I_4)",
-          "x ~ N(0, I_8), y ~ N(0, I_4), independent", "the training points", "none",
-          _memorize, n=(MEMORIZE_POINTS, MEMORIZE_POINTS)),
-    _task("spiral", "Two interleaved spirals", "classification", "standard", (2, 1),
-          r"s \sim U[0,1],\ \theta = 3.5\pi s + \pi [y = -1],\ "
-          r"x = s (\cos\theta, \sin\theta) + \varepsilon,\ "
-          r"\varepsilon \sim \mathcal{N}(0, 0.04^2 I_2)",
-          "exactly n/2 points per arm (label +1 / -1), shuffled; 1.75 turns, radius s <= 1",
-          "a fresh draw, same distribution", "Gaussian, std 0.04 on coordinates", _spiral),
-    _task("checkerboard", "Checkerboard (4x4)", "classification", "standard", (2, 1),
-          r"y = \operatorname{sign}(\sin(2\pi x_1) \sin(2\pi x_2)),\ \operatorname{sign}(0) = +1",
-          "x ~ U[-1,1]^2", _FRESH, "none", _checkerboard),
-    _task("ood_shift", "Out-of-distribution shift (1-D)", "regression", "generalisation", (1, 1),
-          r"y = \sin(3x) + 0.5 x", _U1, "x ~ U[1,2]", "none",
-          _regression(_ood_shift, 1, (OOD_TEST_LOW, OOD_TEST_HIGH))),
-    _task("freq_gen", "Frequency generalisation (train up to 2pi, test 10pi)", "regression",
-          "generalisation", (2, 1), r"y = \sin(k x),\ \text{input } (x, c),\ c = k / (10\pi)",
-          "x ~ U[-1,1], k ~ U[pi, 2pi] per point, input (x, c = k/(10 pi)), c in [0.1, 0.2]",
-          "fresh x ~ U[-1,1] at the unseen k = 10 pi, so c = 1", "none",
-          _frequency(FREQ_TRAIN, FREQ_TEST, lambda k, x: np.sin(k * x))),
-    _task("mixed_freq", "Mixed frequencies (train up to 4pi, test 20pi)", "regression",
-          "generalisation", (2, 1),
-          r"y = \tfrac{1}{2}(\sin(k x) + \sin(2.5 k x)),\ \text{input } (x, c),\ c = k / (20\pi)",
-          "x ~ U[-1,1], k ~ U[2pi, 4pi] per point, input (x, c = k/(20 pi)), c in [0.1, 0.2]",
-          "fresh x ~ U[-1,1] at the unseen k = 20 pi, so c = 1", "none",
-          _frequency(MIXED_TRAIN, MIXED_TEST, _mixed)),
-)}
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        _task(
+            "complex_4d",
+            "Compositional 4-D regression",
+            "regression",
+            "standard",
+            (4, 1),
+            r"y = \sin(\pi x_1 x_2) + x_1 \cos(\pi (x_3 + x_4)) + 0.5\, x_3^2",
+            "x ~ U[-1,1]^4",
+            _FRESH,
+            "none",
+            _regression(_complex_4d, 4),
+        ),
+        _task(
+            "nested_2d",
+            "Nested multiplicative periodic (2-D)",
+            "regression",
+            "standard",
+            (2, 1),
+            r"y = \sin(2\pi x_1 \sin(\pi x_2)) \cos(2\pi x_2 \cos(\pi x_1))",
+            "x ~ U[-1,1]^2",
+            _FRESH,
+            "none",
+            _regression(_nested_2d, 2),
+        ),
+        _task(
+            "hifreq",
+            "High-frequency 1-D signal",
+            "regression",
+            "standard",
+            (1, 1),
+            r"y = \sin(16\pi x) + 0.5 \sin(40\pi x)",
+            _U1,
+            _FRESH,
+            "none",
+            _regression(_hifreq, 1),
+        ),
+        _task(
+            "memorize",
+            "Memorise 200 random points (8-D to 4-D)",
+            "regression",
+            "standard",
+            (MEMORIZE_IN, MEMORIZE_OUT),
+            r"x \sim \mathcal{N}(0, I_8),\ y \sim \mathcal{N}(0, I_4)",
+            "x ~ N(0, I_8), y ~ N(0, I_4), independent",
+            "the training points",
+            "none",
+            _memorize,
+            n=(MEMORIZE_POINTS, MEMORIZE_POINTS),
+        ),
+        _task(
+            "spiral",
+            "Two interleaved spirals",
+            "classification",
+            "standard",
+            (2, 1),
+            r"s \sim U[0,1],\ \theta = 3.5\pi s + \pi [y = -1],\ "
+            r"x = s (\cos\theta, \sin\theta) + \varepsilon,\ "
+            r"\varepsilon \sim \mathcal{N}(0, 0.04^2 I_2)",
+            "exactly n/2 points per arm (label +1 / -1), shuffled; 1.75 turns, radius s <= 1",
+            "a fresh draw, same distribution",
+            "Gaussian, std 0.04 on coordinates",
+            _spiral,
+        ),
+        _task(
+            "checkerboard",
+            "Checkerboard (4x4)",
+            "classification",
+            "standard",
+            (2, 1),
+            r"y = \operatorname{sign}(\sin(2\pi x_1) \sin(2\pi x_2)),\ \operatorname{sign}(0) = +1",
+            "x ~ U[-1,1]^2",
+            _FRESH,
+            "none",
+            _checkerboard,
+        ),
+        _task(
+            "ood_shift",
+            "Out-of-distribution shift (1-D)",
+            "regression",
+            "generalisation",
+            (1, 1),
+            r"y = \sin(3x) + 0.5 x",
+            _U1,
+            "x ~ U[1,2]",
+            "none",
+            _regression(_ood_shift, 1, (OOD_TEST_LOW, OOD_TEST_HIGH)),
+        ),
+        _task(
+            "freq_gen",
+            "Frequency generalisation (train up to 2pi, test 10pi)",
+            "regression",
+            "generalisation",
+            (2, 1),
+            r"y = \sin(k x),\ \text{input } (x, c),\ c = k / (10\pi)",
+            "x ~ U[-1,1], k ~ U[pi, 2pi] per point, input (x, c = k/(10 pi)), c in [0.1, 0.2]",
+            "fresh x ~ U[-1,1] at the unseen k = 10 pi, so c = 1",
+            "none",
+            _frequency(FREQ_TRAIN, FREQ_TEST, lambda k, x: np.sin(k * x)),
+        ),
+        _task(
+            "mixed_freq",
+            "Mixed frequencies (train up to 4pi, test 20pi)",
+            "regression",
+            "generalisation",
+            (2, 1),
+            r"y = \tfrac{1}{2}(\sin(k x) + \sin(2.5 k x)),\ \text{input } (x, c),\ c = k / (20\pi)",
+            "x ~ U[-1,1], k ~ U[2pi, 4pi] per point, input (x, c = k/(20 pi)), c in [0.1, 0.2]",
+            "fresh x ~ U[-1,1] at the unseen k = 20 pi, so c = 1",
+            "none",
+            _frequency(MIXED_TRAIN, MIXED_TEST, _mixed),
+        ),
+    )
+}
 
 STANDARD_TASKS: tuple[str, ...] = tuple(n for n, t in TASKS.items() if t.group == "standard")
 GENERALISATION_TASKS: tuple[str, ...] = tuple(
-    n for n, t in TASKS.items() if t.group == "generalisation")
+    n for n, t in TASKS.items() if t.group == "generalisation"
+)
 _GROUPS: dict[str, tuple[str, ...]] = {
-    "all": tuple(TASKS), "standard": STANDARD_TASKS, "generalisation": GENERALISATION_TASKS}
+    "all": tuple(TASKS),
+    "standard": STANDARD_TASKS,
+    "generalisation": GENERALISATION_TASKS,
+}
 
 
 def get_task(name: str) -> Task:
@@ -342,8 +456,10 @@ def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.T
         ValueError: On an unknown metric or mismatched ``[N, out_dim]`` dims.
     """
     if pred.dim() < 2 or target.dim() < 2 or pred.shape[-2:] != target.shape[-2:]:
-        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} "
-                         "must both end in the same [N, out_dim]")
+        raise ValueError(
+            f"pred {tuple(pred.shape)} and target {tuple(target.shape)} "
+            "must both end in the same [N, out_dim]"
+        )
     if metric == "mse":
         return (pred - target).square().mean(dim=(-2, -1))
     if metric == "accuracy":

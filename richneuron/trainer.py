@@ -24,11 +24,20 @@ from torch.func import functional_call, grad_and_value
 from .config import TrainConfig
 from .determinism import check_arithmetic
 from .matching import match_width
-from .neurons import Network, get_arch
+from .neurons import Network, StackedLinear, get_arch
 from .tasks import TaskData, get_task, task_error
 
-__all__ = ["CHUNK", "CHUNK_SIZES", "Run", "RunResult", "group_runs", "loss_per_member",
-           "train_chunk", "train_reference", "train_runs"]
+__all__ = [
+    "CHUNK",
+    "CHUNK_SIZES",
+    "Run",
+    "RunResult",
+    "group_runs",
+    "loss_per_member",
+    "train_chunk",
+    "train_reference",
+    "train_runs",
+]
 
 #: Ensemble sizes the trainer compiles: a group of runs is cut into chunks of ``CHUNK`` and the
 #: last chunk is padded up to the next size here. A small fixed set keeps compiles few; no size
@@ -51,7 +60,7 @@ class RunResult:
     """What one run produced (see :mod:`richneuron.results` for the stored schema)."""
 
     run: Run
-    width: int
+    widths: list[int]  # hidden width of each layer, from budget matching
     params: int
     metric: str
     test_metric: float
@@ -89,16 +98,20 @@ def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
     return torch.nn.functional.mse_loss(pred, target)
 
 
-def _build(arch: str, task: str, config: TrainConfig, members: int) -> tuple[Network, int, int]:
+def _build(
+    arch: str, task: str, config: TrainConfig, members: int
+) -> tuple[Network, tuple[int, ...], int]:
     spec, t = get_arch(arch), get_task(task)
-    width, count = match_width(arch, task, config.budget_for(task), config)
-    net = Network(spec.layer, t.in_dim, t.out_dim, width, config.depth, members,
-                  config.omega, config.rank)
-    return net, width, count
+    widths, count = match_width(arch, task, config.budget_for(task), config)
+    net = Network(
+        spec.layer, t.in_dim, t.out_dim, widths, config.depth, members, config.omega, config.rank
+    )
+    return net, widths, count
 
 
-def train_reference(run: Run, config: TrainConfig, data: TaskData | None = None,
-                    steps: int | None = None) -> list[float]:
+def train_reference(
+    run: Run, config: TrainConfig, data: TaskData | None = None, steps: int | None = None
+) -> list[float]:
     """Train one network the plain way and return its loss at every step.
 
     The readable ground truth the batched trainer is tested against: ``nn.Module``, ``torch.optim
@@ -108,8 +121,9 @@ def train_reference(run: Run, config: TrainConfig, data: TaskData | None = None,
     data = data or task.generate(config.data_seed)
     net, _, _ = _build(run.arch, run.task, config, members=1)
     net.reset([run.seed])
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(config.beta1, config.beta2),
-                           eps=config.eps)
+    opt = torch.optim.Adam(
+        net.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
+    )
     x, y = data.x_train[None], data.y_train[None]
     losses = []
     for _ in range(steps or config.steps):
@@ -129,20 +143,21 @@ def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, Tensor]:
     """Gradient norm per parameter group, per member: ``name -> [M]``.
 
     Groups are the branches of each layer (``l0.gate``, ``l0.value``, ...), its per-neuron
-    vectors and the read-out; fused weights are split by branch.
+    vectors and the read-out; fused weights are split by branch. Computed eagerly in float64,
+    so a member's norms do not depend on its position in the ensemble.
     """
     out: dict[str, Tensor] = {}
     for name, g in grads.items():
+        g = g.double()
         parts = name.split(".")
         prefix = "readout" if parts[0] == "readout" else f"l{parts[1]}"
         owner = net.get_submodule(name.rsplit(".", 1)[0])
-        branches = getattr(owner, "branches", None)
-        if branches is None:  # a per-neuron vector parameter
+        if not isinstance(owner, StackedLinear):  # a per-neuron vector parameter
             key = f"{prefix}.{parts[-1]}"
             out[key] = g.reshape(g.shape[0], -1).square().sum(1)
             continue
-        pieces = g.chunk(len(branches), dim=-1)
-        for branch, piece in zip(branches, pieces):
+        pieces = g.chunk(len(owner.branches), dim=-1)
+        for branch, piece in zip(owner.branches, pieces):
             key = prefix if prefix == "readout" else f"{prefix}.{branch}"
             sq = piece.reshape(piece.shape[0], -1).square().sum(1)
             out[key] = out[key] + sq if key in out else sq
@@ -159,17 +174,19 @@ def _make_step(net: Network, config: TrainConfig) -> Callable:
 
     def step(params, m, v, t, x, y, is_clf):
         grads, (_, per_member) = grad_and_value(total_loss, has_aux=True)(params, x, y, is_clf)
-        norms = _group_norms(net, grads)
-        step_size = lr / (1 - b1 ** t)
-        root_bc2 = torch.sqrt(1 - b2 ** t)
+        # torch.optim.Adam's arithmetic, op for op: the bias corrections in double precision,
+        # then used as float32 scalars; m by lerp (a + w (b - a) for w < 0.5); addcdiv.
+        t64 = t.to(torch.float64)
+        step_size = (lr / (1 - b1**t64)).to(torch.float32)
+        root_bc2 = torch.sqrt(1 - b2**t64).to(torch.float32)
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
             g = grads[k]
-            mk = m[k] * b1 + g * (1 - b1)
+            mk = m[k] + (1 - b1) * (g - m[k])
             vk = v[k] * b2 + g * g * (1 - b2)
-            new_p[k] = p - step_size * mk / (torch.sqrt(vk) / root_bc2 + eps)
+            new_p[k] = p - step_size * (mk / (torch.sqrt(vk) / root_bc2 + eps))
             new_m[k], new_v[k] = mk, vk
-        return new_p, new_m, new_v, per_member, norms
+        return new_p, new_m, new_v, per_member, grads
 
     return step
 
@@ -177,22 +194,39 @@ def _make_step(net: Network, config: TrainConfig) -> Callable:
 _STEPS: dict[tuple, tuple[Network, Callable]] = {}
 
 
-def _compiled_step(arch: str, shape: tuple, config: TrainConfig, compile: bool
-                   ) -> tuple[Network, Callable]:
+def _compiled_step(
+    arch: str, shape: tuple, config: TrainConfig, compile: bool
+) -> tuple[Network, Callable]:
     """The step function of one (architecture, shape, protocol), compiled once per process.
 
     Each key gets its own code object, so Dynamo keeps exactly one cache entry per function:
     no recompile limits to hit, and guard checks can be skipped safely in the training loop.
     """
-    key = (get_arch(arch).layer, shape, config.depth, config.omega, config.rank, config.lr,
-           config.beta1, config.beta2, config.eps, compile)
+    key = (
+        get_arch(arch).layer,
+        shape,
+        config.depth,
+        config.omega,
+        config.rank,
+        config.lr,
+        config.beta1,
+        config.beta2,
+        config.eps,
+        compile,
+    )
     if key not in _STEPS:
-        template = Network(get_arch(arch).layer, 1, 1, 1, config.depth, 1, config.omega,
-                           config.rank)
+        template = Network(
+            get_arch(arch).layer, 1, 1, 1, config.depth, 1, config.omega, config.rank
+        )
         fn = _make_step(template, config)
         if compile:
-            fn = types.FunctionType(fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
-                                    fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+            fn = types.FunctionType(
+                fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
+                fn.__globals__,
+                fn.__name__,
+                fn.__defaults__,
+                fn.__closure__,
+            )
             fn = torch.compile(fn, fullgraph=True, dynamic=False)
         _STEPS[key] = (template, fn)
     return _STEPS[key]
@@ -204,9 +238,15 @@ def _skip_guards() -> contextlib.AbstractContextManager:
 
 def _shape_key(run: Run, config: TrainConfig) -> tuple:
     task = get_task(run.task)
-    width, _ = match_width(run.arch, run.task, config.budget_for(run.task), config)
-    return (get_arch(run.arch).layer.__name__, width, task.in_dim, task.out_dim, task.n_train,
-            task.n_test)
+    widths, _ = match_width(run.arch, run.task, config.budget_for(run.task), config)
+    return (
+        get_arch(run.arch).layer.__name__,
+        widths,
+        task.in_dim,
+        task.out_dim,
+        task.n_train,
+        task.n_test,
+    )
 
 
 def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
@@ -214,7 +254,7 @@ def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault(_shape_key(run, config), []).append(run)
-    return [rs[i:i + CHUNK] for rs in groups.values() for i in range(0, len(rs), CHUNK)]
+    return [rs[i : i + CHUNK] for rs in groups.values() for i in range(0, len(rs), CHUNK)]
 
 
 def _stack(datas: list[TaskData], field_name: str) -> Tensor:
@@ -228,8 +268,7 @@ def ensemble_size(n_runs: int) -> int:
     return next(size for size in CHUNK_SIZES if size >= n_runs)
 
 
-def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True
-                ) -> list[RunResult]:
+def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) -> list[RunResult]:
     """Train up to ``CHUNK`` runs of one shape as one ensemble.
 
     The ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
@@ -248,7 +287,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True
     x, y = _stack(datas, "x_train"), _stack(datas, "y_train")
     is_clf = torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1)
 
-    net, width, count = _build(runs[0].arch, runs[0].task, config, members=chunk)
+    net, widths, count = _build(runs[0].arch, runs[0].task, config, members=chunk)
     net.reset([r.seed for r in members])
     template, step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
     params = {k: p.detach().clone() for k, p in net.named_parameters()}
@@ -270,10 +309,10 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True
         # After the first call compiled it, this step function has exactly one cache entry
         # (see _compiled_step), so its guards need not be re-checked every step.
         with _skip_guards() if compile and i > 0 else contextlib.nullcontext():
-            params, m, v, per_member, norms = step(params, m, v, counters[i], x, y, is_clf)
+            params, m, v, per_member, grads = step(params, m, v, counters[i], x, y, is_clf)
         losses[i] = per_member
         if logging:
-            for k, val in norms.items():
+            for k, val in _group_norms(net, grads).items():
                 norms_log.setdefault(k, []).append(val)
 
     with torch.no_grad():
@@ -288,15 +327,22 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True
         bad = (~finite).nonzero()
         diverged_step = int(bad[0]) if len(bad) else None
         err = task_error(pred_test[j], datas[j].y_test, tasks[j].metric)
-        results.append(RunResult(
-            run=run, width=width, params=count, metric=tasks[j].metric,
-            test_metric=float(err), train_loss=float(train_loss[j]),
-            diverged=diverged_step is not None or not math.isfinite(float(err)),
-            diverged_step=diverged_step,
-            loss_curve=[float(losses[s, j]) for s in log_steps],
-            grad_norms={k: [float(val[j]) for val in vals] for k, vals in norms_log.items()},
-            diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
-            wall_time=elapsed))
+        results.append(
+            RunResult(
+                run=run,
+                widths=list(widths),
+                params=count,
+                metric=tasks[j].metric,
+                test_metric=float(err),
+                train_loss=float(train_loss[j]),
+                diverged=diverged_step is not None or not math.isfinite(float(err)),
+                diverged_step=diverged_step,
+                loss_curve=[float(losses[s, j]) for s in log_steps],
+                grad_norms={k: [float(val[j]) for val in vals] for k, vals in norms_log.items()},
+                diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
+                wall_time=elapsed,
+            )
+        )
     return results
 
 
@@ -308,8 +354,12 @@ def _internals(net: Network, params: dict[str, Tensor], x: Tensor) -> dict[str, 
         return net.internals(x)
 
 
-def train_runs(runs: Sequence[Run], config: TrainConfig, compile: bool = True, progress: Callable[[int, int], None] | None = None
-               ) -> list[RunResult]:
+def train_runs(
+    runs: Sequence[Run],
+    config: TrainConfig,
+    compile: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RunResult]:
     """Train every run, grouped into same-shape chunks; results in the order of ``runs``.
 
     ``progress(done, total)`` is called after each chunk.

@@ -23,8 +23,19 @@ from richneuron.tasks import (
 
 ALL = list(TASKS)
 PUBLIC_FIELDS = {
-    "name", "title", "kind", "metric", "group", "in_dim", "out_dim", "n_train", "n_test",
-    "formula", "train_domain", "test_domain", "noise",
+    "name",
+    "title",
+    "kind",
+    "metric",
+    "group",
+    "in_dim",
+    "out_dim",
+    "n_train",
+    "n_test",
+    "formula",
+    "train_domain",
+    "test_domain",
+    "noise",
 }
 # sha256 of generate(0)'s four tensors as little-endian float32 bytes, first 16 hex chars.
 GOLDEN = {
@@ -63,8 +74,17 @@ def data0():
 
 
 def test_registry_order_and_groups():
-    assert ALL == ["complex_4d", "nested_2d", "hifreq", "memorize", "spiral", "checkerboard",
-                   "ood_shift", "freq_gen", "mixed_freq"]
+    assert ALL == [
+        "complex_4d",
+        "nested_2d",
+        "hifreq",
+        "memorize",
+        "spiral",
+        "checkerboard",
+        "ood_shift",
+        "freq_gen",
+        "mixed_freq",
+    ]
     assert STANDARD_TASKS == tuple(ALL[:6])
     assert GENERALISATION_TASKS == tuple(ALL[6:])
     for name, task in TASKS.items():
@@ -79,8 +99,12 @@ def test_registry_order_and_groups():
 @pytest.mark.parametrize("name", ALL)
 def test_shapes_dtypes_finite(name, data0):
     task, data = TASKS[name], data0[name]
-    expected = [(task.n_train, task.in_dim), (task.n_train, task.out_dim),
-                (task.n_test, task.in_dim), (task.n_test, task.out_dim)]
+    expected = [
+        (task.n_train, task.in_dim),
+        (task.n_train, task.out_dim),
+        (task.n_test, task.in_dim),
+        (task.n_test, task.out_dim),
+    ]
     for tensor, shape in zip(_tensors(data), expected, strict=True):
         assert tuple(tensor.shape) == shape
         assert tensor.dtype == torch.float32
@@ -125,8 +149,11 @@ def test_checkerboard_labels_follow_formula(data0):
 
 def test_formula_complex_4d_and_ood_shift(data0):
     x = data0["complex_4d"].x_train.double().numpy()
-    y = (np.sin(np.pi * x[:, 0] * x[:, 1]) + x[:, 0] * np.cos(np.pi * (x[:, 2] + x[:, 3]))
-         + 0.5 * x[:, 2] ** 2)
+    y = (
+        np.sin(np.pi * x[:, 0] * x[:, 1])
+        + x[:, 0] * np.cos(np.pi * (x[:, 2] + x[:, 3]))
+        + 0.5 * x[:, 2] ** 2
+    )
     np.testing.assert_allclose(data0["complex_4d"].y_train.numpy()[:, 0], y, atol=2e-6)
     for split in ("train", "test"):
         x = getattr(data0["ood_shift"], f"x_{split}").double().numpy()[:, 0]
@@ -158,11 +185,13 @@ def test_formula_mixed_freq_replayed(data0):
     x_te = rng.uniform(-1, 1, size=1000)
     d = data0["mixed_freq"]
     np.testing.assert_allclose(d.x_train.numpy()[:, 1], k / (20 * np.pi), atol=1e-7)
-    np.testing.assert_allclose(d.y_train.numpy()[:, 0],
-                               0.5 * (np.sin(k * x) + np.sin(2.5 * k * x)), atol=1e-6)
+    np.testing.assert_allclose(
+        d.y_train.numpy()[:, 0], 0.5 * (np.sin(k * x) + np.sin(2.5 * k * x)), atol=1e-6
+    )
     k_te = 20 * np.pi
-    np.testing.assert_allclose(d.y_test.numpy()[:, 0],
-                               0.5 * (np.sin(k_te * x_te) + np.sin(2.5 * k_te * x_te)), atol=1e-6)
+    np.testing.assert_allclose(
+        d.y_test.numpy()[:, 0], 0.5 * (np.sin(k_te * x_te) + np.sin(2.5 * k_te * x_te)), atol=1e-6
+    )
 
 
 def test_memorize_test_is_train(data0):
@@ -183,15 +212,17 @@ def test_generalisation_domains(data0):
         assert d.x_train[:, 0].abs().max() <= 1 and d.x_test[:, 0].abs().max() <= 1
     k = 10 * np.pi
     f = data0["freq_gen"]
-    np.testing.assert_allclose(f.y_test.numpy()[:, 0],
-                               np.sin(k * f.x_test.double().numpy()[:, 0]), atol=1e-5)
+    np.testing.assert_allclose(
+        f.y_test.numpy()[:, 0], np.sin(k * f.x_test.double().numpy()[:, 0]), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_same_seed_same_data_other_seed_differs(name, data0):
     again, other = TASKS[name].generate(0), TASKS[name].generate(1)
-    assert all(torch.equal(a, b) for a, b in zip(_tensors(again), _tensors(data0[name]),
-                                                 strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(_tensors(again), _tensors(data0[name]), strict=True)
+    )
     assert not torch.equal(other.x_train, data0[name].x_train)
     assert not torch.equal(other.y_train, data0[name].y_train)
 
@@ -213,8 +244,9 @@ def test_bad_seed(seed):
 
 
 def test_numpy_int_seed_accepted():
-    assert torch.equal(TASKS["hifreq"].generate(np.int64(3)).x_train,
-                       TASKS["hifreq"].generate(3).x_train)
+    assert torch.equal(
+        TASKS["hifreq"].generate(np.int64(3)).x_train, TASKS["hifreq"].generate(3).x_train
+    )
 
 
 def test_task_is_frozen():
@@ -238,11 +270,18 @@ def test_parse_tasks_valid():
     assert parse_tasks(("generalisation", "spiral")) == GENERALISATION_TASKS + ("spiral",)
 
 
-@pytest.mark.parametrize(("spec", "bad"), [
-    ("foo", "'foo'"), ("spiral,foo", "'foo'"), ("", "''"), ([], r"\[\]"),
-    ("spiral,,hifreq", "spiral,,hifreq"), ("spiral,spiral", "'spiral'"),
-    ("all,hifreq", "'hifreq'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "bad"),
+    [
+        ("foo", "'foo'"),
+        ("spiral,foo", "'foo'"),
+        ("", "''"),
+        ([], r"\[\]"),
+        ("spiral,,hifreq", "spiral,,hifreq"),
+        ("spiral,spiral", "'spiral'"),
+        ("all,hifreq", "'hifreq'"),
+    ],
+)
 def test_parse_tasks_errors(spec, bad):
     with pytest.raises(ValueError, match=bad) as info:
         parse_tasks(spec)

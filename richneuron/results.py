@@ -1,0 +1,567 @@
+"""The results store: schema, atomic save, validating load, drift check, run cache (Method chapter).
+
+A *results file* (``data/<chapter>.json``) holds one set of runs as one JSON document::
+
+    {"schema": "richneuron.results/1", "name": ..., "config": {...TrainConfig...},
+     "provenance": {...}, "runs": [{"arch", "task", "seed", "widths", "params", "metric",
+     "test_metric", "train_loss", "diverged", "diverged_step", "loss_curve", "grad_norms",
+     "diagnostics", "wall_time", "extra"}, ...]}
+
+Runs are sorted by ``(arch, task, seed)`` so files diff cleanly. JSON has no NaN: non-finite
+floats are stored as the strings ``"nan"``, ``"inf"`` and ``"-inf"``. :func:`load_results`
+checks every field and names the file and the field it rejects; :func:`compare` lists what moved
+between a committed file and a fresh run; :class:`RunCache` keeps one file per trained run so a
+chapter re-trains only what changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+from .config import TrainConfig
+from .trainer import Run, RunResult
+
+__all__ = [
+    "CACHE_VERSION",
+    "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "SCHEMA",
+    "Drift",
+    "ResultSet",
+    "ResultsError",
+    "RunCache",
+    "compare",
+    "format_drift",
+    "load_results",
+    "provenance",
+    "result_from_dict",
+    "result_to_dict",
+    "run_study",
+    "save_results",
+]
+
+#: Schema id of a results file; bump it when the layout changes.
+SCHEMA = "richneuron.results/1"
+#: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
+CACHE_VERSION = 1
+#: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
+#: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
+#: printing and summation-order noise.
+DEFAULT_RTOL = {"mse": 1e-6, "accuracy": 0.0, "train_loss": 1e-6}
+#: Absolute tolerance of :func:`compare`. Accuracies are multiples of ``1/n_test``: any real
+#: change moves them by at least that, so only representation noise (1e-9) is forgiven.
+DEFAULT_ATOL = {"mse": 0.0, "accuracy": 1e-9, "train_loss": 0.0}
+
+_COMPARED = ("metric", "params", "widths", "diverged", "diverged_step", "test_metric", "train_loss")
+
+
+class ResultsError(ValueError):
+    """A results or cache file that does not follow the schema (names the file and field)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Field checks: each takes a JSON value and where it sits, and returns the Python value.
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _fail(where: str, expected: str, value: object) -> ResultsError:
+    shown = f" {value!r}" if isinstance(value, str | int | float) else ""
+    return ResultsError(f"{where}: expected {expected}, got {_kind(value)}{shown}")
+
+
+def _str(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, "a string", value)
+    return value
+
+
+def _int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, "an integer", value)
+    return value
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "true or false", value)
+    return value
+
+
+def _num(value: object, where: str) -> float:
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, "a number", value)
+    return float(value)
+
+
+def _metric(value: object, where: str) -> str:
+    if value not in ("mse", "accuracy"):
+        raise _fail(where, "'mse' or 'accuracy'", value)
+    return value
+
+
+def _optional_int(value: object, where: str) -> int | None:
+    return None if value is None else _int(value, where)
+
+
+def _list_of(check: Callable) -> Callable:
+    def checked(value: object, where: str) -> list:
+        if not isinstance(value, list):
+            raise _fail(where, "a list", value)
+        return [check(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+    return checked
+
+
+def _dict_of(check: Callable) -> Callable:
+    def checked(value: object, where: str) -> dict:
+        if not isinstance(value, dict):
+            raise _fail(where, "an object", value)
+        return {k: check(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+    return checked
+
+
+_RUN_FIELDS: dict[str, Callable] = {
+    "arch": _str,
+    "task": _str,
+    "seed": _int,
+    "widths": _list_of(_int),
+    "params": _int,
+    "metric": _metric,
+    "test_metric": _num,
+    "train_loss": _num,
+    "diverged": _bool,
+    "diverged_step": _optional_int,
+    "loss_curve": _list_of(_num),
+    "grad_norms": _dict_of(_list_of(_num)),
+    "diagnostics": _dict_of(_list_of(_num)),
+    "wall_time": _num,
+    "extra": _dict_of(_num),
+}
+_OPTIONAL_RUN_FIELDS = {"extra": {}}
+
+
+def _fields(
+    doc: object, spec: dict[str, Callable], optional: dict, where: str, sep: str = "."
+) -> dict:
+    """Check that ``doc`` is an object with exactly the fields of ``spec``; return converted."""
+    if not isinstance(doc, dict):
+        raise _fail(where, "an object", doc)
+    for key in doc:
+        if key not in spec:
+            raise ResultsError(f"{where}{sep}{key}: unknown field")
+    out = {}
+    for key, check in spec.items():
+        if key not in doc and key in optional:
+            out[key] = optional[key]
+        elif key not in doc:
+            raise ResultsError(f"{where}{sep}{key}: missing field")
+        else:
+            out[key] = check(doc[key], f"{where}{sep}{key}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and result sets as JSON.
+
+
+def _encode(value: object) -> object:
+    """``value`` with every non-finite float replaced by ``"nan"``, ``"inf"`` or ``"-inf"``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def result_to_dict(r: RunResult) -> dict:
+    """One run as a JSON-ready object of the schema (non-finite floats as strings)."""
+    d = {
+        "arch": r.run.arch,
+        "task": r.run.task,
+        "seed": r.run.seed,
+        "widths": list(r.widths),
+        "params": r.params,
+        "metric": r.metric,
+        "test_metric": float(r.test_metric),
+        "train_loss": float(r.train_loss),
+        "diverged": bool(r.diverged),
+        "diverged_step": r.diverged_step,
+        "loss_curve": list(r.loss_curve),
+        "grad_norms": r.grad_norms,
+        "diagnostics": r.diagnostics,
+        "wall_time": float(r.wall_time),
+        "extra": r.extra,
+    }
+    return _encode(d)
+
+
+def result_from_dict(d: object, where: str = "run") -> RunResult:
+    """The :class:`RunResult` of a schema object; :class:`ResultsError` naming ``where.field``."""
+    f = _fields(d, _RUN_FIELDS, _OPTIONAL_RUN_FIELDS, where)
+    run = Run(f.pop("arch"), f.pop("task"), f.pop("seed"))
+    return RunResult(run=run, **f)
+
+
+def _key(r: RunResult) -> tuple[str, str, int]:
+    return (r.run.arch, r.run.task, r.run.seed)
+
+
+@dataclass
+class ResultSet:
+    """One results file in memory: a named set of runs under one training protocol."""
+
+    name: str
+    config: dict
+    provenance: dict
+    runs: list[RunResult]
+
+    def get(self, arch: str, task: str, seed: int) -> RunResult:
+        """The run ``(arch, task, seed)``; ``KeyError`` if absent."""
+        for r in self.runs:
+            if _key(r) == (arch, task, seed):
+                return r
+        raise KeyError(f"{self.name}: no run ({arch!r}, {task!r}, seed {seed})")
+
+    def select(self, arch: str | None = None, task: str | None = None) -> list[RunResult]:
+        """Runs of ``arch`` and/or ``task`` (``None``: any), sorted by (arch, task, seed)."""
+        return sorted(
+            (r for r in self.runs if arch in (None, r.run.arch) and task in (None, r.run.task)),
+            key=_key,
+        )
+
+    def summary(self) -> list[dict]:
+        """One row per (arch, task): the test metric over seeds that did not diverge.
+
+        Rows have ``arch, task, metric, n_seeds, n_diverged, mean, std`` (sample std, ``ddof=1``;
+        0.0 for one seed; ``mean`` and ``std`` NaN when every seed diverged), ``params`` (mean
+        over all seeds) and ``widths`` (of the first seed).
+        """
+        groups: dict[tuple[str, str], list[RunResult]] = {}
+        for r in sorted(self.runs, key=_key):
+            groups.setdefault((r.run.arch, r.run.task), []).append(r)
+        rows = []
+        for (arch, task), rs in groups.items():
+            ok = [r.test_metric for r in rs if not r.diverged]
+            mean = statistics.fmean(ok) if ok else math.nan
+            std = statistics.stdev(ok) if len(ok) > 1 else (0.0 if ok else math.nan)
+            rows.append(
+                {
+                    "arch": arch,
+                    "task": task,
+                    "metric": rs[0].metric,
+                    "n_seeds": len(rs),
+                    "n_diverged": len(rs) - len(ok),
+                    "mean": mean,
+                    "std": std,
+                    "params": statistics.fmean(r.params for r in rs),
+                    "widths": list(rs[0].widths),
+                }
+            )
+        return rows
+
+
+def _write_json_atomic(path: Path, doc: object) -> None:
+    """Write ``doc`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_results(rs: ResultSet, path: str | os.PathLike) -> None:
+    """Write ``rs`` to ``path`` atomically: a reader sees the old file or the new one, whole.
+
+    Runs are written sorted by (arch, task, seed); parent folders are created.
+    """
+    doc = {
+        "schema": SCHEMA,
+        "name": rs.name,
+        "config": _encode(rs.config),
+        "provenance": _encode(rs.provenance),
+        "runs": [result_to_dict(r) for r in sorted(rs.runs, key=_key)],
+    }
+    _write_json_atomic(Path(path), doc)
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: not valid JSON: {e}") from None
+
+
+_TOP_FIELDS = {
+    "schema": _str,
+    "name": _str,
+    "config": _dict_of(lambda v, w: v),
+    "provenance": _dict_of(lambda v, w: v),
+    "runs": _list_of(lambda v, w: v),
+}
+
+
+def load_results(path: str | os.PathLike) -> ResultSet:
+    """Read and check a results file.
+
+    Raises:
+        ResultsError: naming the file and the field, for invalid JSON, a wrong or missing
+            ``schema``, a missing, unknown or mistyped field, or a duplicate (arch, task, seed).
+    """
+    path = Path(path)
+    doc = _read_json(path)
+    if isinstance(doc, dict) and doc.get("schema") != SCHEMA:
+        found = "missing" if "schema" not in doc else f"got {doc['schema']!r}"
+        raise ResultsError(f"{path}: schema: expected {SCHEMA!r}, {found}")
+    top = _fields(doc, _TOP_FIELDS, {}, str(path), sep=": ")
+    unknown = set(top["config"]) - set(TrainConfig.field_names())
+    if unknown:
+        raise ResultsError(f"{path}: config.{sorted(unknown)[0]}: unknown setting")
+    try:
+        TrainConfig(**top["config"])
+    except (TypeError, ValueError) as e:
+        raise ResultsError(f"{path}: config: {e}") from None
+    runs, seen = [], {}
+    for i, d in enumerate(top["runs"]):
+        r = result_from_dict(d, f"{path}: runs[{i}]")
+        if _key(r) in seen:
+            raise ResultsError(
+                f"{path}: runs[{i}]: duplicate run {_key(r)} (also runs[{seen[_key(r)]}])"
+            )
+        seen[_key(r)] = i
+        runs.append(r)
+    return ResultSet(top["name"], top["config"], top["provenance"], runs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drift between a committed result set and a fresh one.
+
+
+@dataclass
+class Drift:
+    """One value that moved: ``field`` of run (arch, task, seed), or ``"missing"``/``"extra"``."""
+
+    arch: str
+    task: str
+    seed: int
+    field: str
+    old: object
+    new: object
+    name: str = ""  # the result set (chapter) it belongs to
+
+
+def _tolerance(tol: dict[str, float] | float, key: str) -> float:
+    return tol if isinstance(tol, int | float) else tol.get(key, 0.0)
+
+
+def _moved(old: object, new: object, rtol: float, atol: float) -> bool:
+    if isinstance(old, float) or isinstance(new, float):
+        if math.isnan(old) or math.isnan(new):
+            return not (math.isnan(old) and math.isnan(new))
+        if math.isinf(old) or math.isinf(new):
+            return old != new
+        return abs(new - old) > atol + rtol * abs(old)
+    return old != new
+
+
+def compare(
+    old: ResultSet,
+    new: ResultSet,
+    rtol: dict[str, float] | float = DEFAULT_RTOL,
+    atol: dict[str, float] | float = DEFAULT_ATOL,
+) -> list[Drift]:
+    """Every compared field that moved beyond tolerance, and runs only one side has.
+
+    A float moved if ``|new - old| > atol + rtol * |old|`` (NaN equals only NaN); ``test_metric``
+    takes the tolerances of its metric (``"mse"``, ``"accuracy"``), ``train_loss`` those of
+    ``"train_loss"``; other fields (params, widths, diverged, ...) must match exactly. A float
+    ``rtol``/``atol`` applies to every float field. Runs of ``old`` absent from ``new`` give field
+    ``"missing"``, runs only in ``new`` ``"extra"`` (with their test metric as the value).
+    """
+    olds, news = {_key(r): r for r in old.runs}, {_key(r): r for r in new.runs}
+    drifts = []
+    for key in sorted(olds.keys() | news.keys()):
+        a, b = olds.get(key), news.get(key)
+        if a is None or b is None:
+            field = "missing" if b is None else "extra"
+            x, y = (a.test_metric if a else None), (b.test_metric if b else None)
+            drifts.append(Drift(*key, field, x, y, new.name))
+            continue
+        for field in _COMPARED:
+            tol_key = a.metric if field == "test_metric" else field
+            x, y = getattr(a, field), getattr(b, field)
+            if _moved(x, y, _tolerance(rtol, tol_key), _tolerance(atol, tol_key)):
+                drifts.append(Drift(*key, field, x, y, new.name))
+    return drifts
+
+
+def format_drift(drifts: Sequence[Drift]) -> str:
+    """A plain-text table: chapter, arch, task, seed, field, committed value, new value."""
+    if not drifts:
+        return "no drift"
+    header = ("chapter", "arch", "task", "seed", "field", "committed", "new")
+    shown = [header] + [
+        (
+            d.name,
+            d.arch,
+            d.task,
+            str(d.seed),
+            d.field,
+            "-" if d.old is None else repr(d.old),
+            "-" if d.new is None else repr(d.new),
+        )
+        for d in drifts
+    ]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(header))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in shown
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance, the run cache, and running a study through it.
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def provenance() -> dict:
+    """Where and how results were made: versions, git commit, threads, MKL mode, UTC time."""
+    import numpy
+    import torch
+
+    dirty = _git("status", "--porcelain")
+    return {
+        "package_version": __version__,
+        "git_commit": _git("rev-parse", "HEAD") or "unknown",
+        "git_dirty": None if dirty is None else bool(dirty),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": sys.version.split()[0],
+        "threads": torch.get_num_threads(),
+        "mkl_cbwr": os.environ.get("MKL_CBWR"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class RunCache:
+    """One JSON file per trained run, keyed by everything that decides its result.
+
+    The key hashes the canonical architecture (aliases such as ``v4_glu`` and ``singlu`` share
+    entries), task, seed, every :class:`TrainConfig` field, the package version and
+    :data:`CACHE_VERSION`. A result read back carries the architecture id it was asked for.
+    """
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+
+    @staticmethod
+    def key_material(run: Run, config: TrainConfig) -> dict:
+        from .neurons import get_arch
+
+        return {
+            "arch": get_arch(run.arch).canonical,
+            "task": run.task,
+            "seed": run.seed,
+            "config": config.to_dict(),
+            "version": __version__,
+            "cache": CACHE_VERSION,
+        }
+
+    def path(self, run: Run, config: TrainConfig) -> Path:
+        """The cache file of ``run`` under ``config``."""
+        text = json.dumps(self.key_material(run, config), sort_keys=True)
+        return self.directory / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
+
+    def get(self, run: Run, config: TrainConfig) -> RunResult | None:
+        """The cached result of ``run``, or ``None``; a corrupt entry is deleted and missed."""
+        path = self.path(run, config)
+        try:
+            doc = _read_json(path)
+            if not isinstance(doc, dict) or doc.get("key") != self.key_material(run, config):
+                raise ResultsError(f"{path}: key: does not match the run")
+            result = result_from_dict(doc.get("result"), f"{path}: result")
+        except FileNotFoundError:
+            return None
+        except ResultsError:
+            path.unlink(missing_ok=True)
+            return None
+        result.run = run
+        return result
+
+    def put(self, result: RunResult, config: TrainConfig) -> None:
+        """Store ``result`` (atomically) under its run and ``config``."""
+        doc = {"key": self.key_material(result.run, config), "result": result_to_dict(result)}
+        _write_json_atomic(self.path(result.run, config), doc)
+
+
+def run_study(
+    name: str,
+    runs: Sequence[Run],
+    config: TrainConfig,
+    cache: RunCache | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ResultSet:
+    """Results of ``runs``: cached ones read back, the rest trained together and cached.
+
+    Args:
+        name: the result set's name, e.g. the chapter ``"10-v10-free-phase"``.
+        runs: the runs to produce (no duplicates).
+        config: the training protocol of every run.
+        cache: where trained runs are kept; ``None`` trains everything.
+        progress: passed to :func:`richneuron.trainer.train_runs`: ``(done, total)`` of misses.
+    """
+    from . import trainer
+
+    if len(set(runs)) != len(runs):
+        raise ValueError(f"{name}: duplicate runs")
+    found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
+    misses = [r for r, res in found.items() if res is None]
+    if misses:
+        for res in trainer.train_runs(misses, config, progress=progress):
+            found[res.run] = res
+            if cache:
+                cache.put(res, config)
+    return ResultSet(name, config.to_dict(), provenance(), sorted(found.values(), key=_key))

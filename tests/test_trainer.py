@@ -1,0 +1,135 @@
+"""The batched trainer against the plain reference: trajectories, exact grouping, failures."""
+
+import math
+
+import pytest
+import torch
+
+from richneuron.config import TrainConfig
+from richneuron.neurons import ARCHITECTURES, Network, get_arch
+from richneuron.trainer import (
+    Run,
+    ensemble_size,
+    group_runs,
+    loss_per_member,
+    train_chunk,
+    train_reference,
+    train_runs,
+)
+
+SHORT = TrainConfig(steps=50, log_every=1)
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if a != "v4_glu"])  # alias of singlu
+def test_trajectory_matches_reference(arch):
+    """50 steps of the compiled ensemble follow torch.optim.Adam on the nn.Module (rtol 1e-5)."""
+    runs = [Run(arch, "nested_2d", 3), Run(arch, "spiral", 4)]
+    results = train_chunk(runs, SHORT)
+    for run, res in zip(runs, results):
+        reference = train_reference(run, SHORT)
+        assert len(res.loss_curve) == 50
+        torch.testing.assert_close(
+            torch.tensor(res.loss_curve), torch.tensor(reference), rtol=1e-5, atol=1e-7
+        )
+
+
+def test_gradients_match_autograd():
+    """The gradient inside the compiled step (torch.func) equals loss.backward() on the module."""
+    from torch.func import functional_call, grad
+
+    net = Network(get_arch("v15").layer, 2, 1, 6, members=2)
+    net.reset([0, 1])
+    x, y = torch.randn(2, 30, 2), torch.randn(2, 30, 1)
+    is_clf = torch.tensor([0.0, 1.0]).view(2, 1, 1)
+    y[1] = torch.sign(y[1])
+    params = dict(net.named_parameters())
+
+    def total(p):
+        return loss_per_member(functional_call(net, p, (x,)), y, is_clf).sum()
+
+    got = torch.compile(grad(total), fullgraph=True)({k: v.detach() for k, v in params.items()})
+    for m in range(2):
+        single = Network(get_arch("v15").layer, 2, 1, 6, members=1)
+        single.reset([m])
+        pred = single(x[m : m + 1])
+        if m == 0:
+            loss = torch.nn.functional.mse_loss(pred, y[:1])
+        else:
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(pred, (y[1:] + 1) / 2)
+        loss.backward()
+        for name, p in single.named_parameters():
+            torch.testing.assert_close(got[name][m], p.grad[0], rtol=3e-5, atol=1e-7)
+
+
+def _bits(result):
+    return (
+        result.loss_curve,
+        result.test_metric,
+        result.train_loss,
+        result.grad_norms,
+        result.diagnostics,
+    )
+
+
+@pytest.mark.parametrize("arch", ["v10", "v13"])
+def test_grouping_is_bit_exact(arch):
+    """A run's result is the same bits alone, in any position, in any ensemble size."""
+    config = TrainConfig(steps=120, log_every=20)
+    target = Run(arch, "nested_2d", 0)
+    alone = train_runs([target], config)[0]
+    neighbours = [Run(arch, "spiral", s) for s in range(5)] + [Run(arch, "freq_gen", 1)]
+    grouped = train_runs(neighbours + [target], config)  # position 6 of 7, mixed tasks
+    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # size 2
+    assert ensemble_size(1) == 2 and ensemble_size(3) == 4 and ensemble_size(7) == 8
+    assert _bits(grouped[-1]) == _bits(alone)
+    assert _bits(in_pair[-1]) == _bits(alone)
+    assert grouped[0].run == neighbours[0]
+
+
+def test_run_to_run_identical_and_seeds_differ():
+    config = TrainConfig(steps=60, log_every=20)
+    runs = [Run("singlu", "hifreq", 0), Run("singlu", "hifreq", 1)]
+    first, second = train_runs(runs, config), train_runs(runs, config)
+    assert [_bits(r) for r in first] == [_bits(r) for r in second]
+    assert first[0].test_metric != first[1].test_metric
+
+
+def test_divergence_is_recorded_not_averaged():
+    config = TrainConfig(steps=30, log_every=10, lr=1e30)
+    result = train_runs([Run("vanilla", "hifreq", 0)], config)[0]
+    assert result.diverged
+    assert result.diverged_step is not None and 0 < result.diverged_step < 30
+    assert not math.isfinite(result.loss_curve[-1])
+
+
+def test_results_carry_diagnostics_and_grad_norms():
+    config = TrainConfig(steps=40, log_every=10)
+    runs = [Run("v6", "spiral", 0), Run("v15", "spiral", 0), Run("vanilla", "memorize", 2)]
+    v6, v15, vanilla = train_runs(runs, config)
+    assert len(v6.loss_curve) == 5  # steps 0, 10, 20, 30 and the last, 39
+    assert set(v6.diagnostics) == {"alpha_mean", "alpha_std"}
+    assert all(0 < a < 1 for a in v6.diagnostics["alpha_mean"])
+    assert v15.diagnostics["alpha"][0] == pytest.approx(0.5)
+    assert {"l0.gate", "l0.value", "l0.route", "l1.gate", "readout"} <= set(v6.grad_norms)
+    assert {"l0.alpha", "l1.gamma"} <= set(v15.grad_norms)
+    assert all(len(v) == 5 for v in v6.grad_norms.values())
+    assert vanilla.metric == "mse" and v6.metric == "accuracy"
+    assert 0 <= v6.test_metric <= 1
+    assert abs(vanilla.params - 5000) <= 100 and vanilla.widths[0] > v6.widths[0]
+
+
+def test_grouping_keeps_shapes_apart():
+    config = TrainConfig()
+    runs = (
+        [Run("v10", "spiral", s) for s in range(10)]
+        + [Run("v10", "complex_4d", 0)]
+        + [Run("singlu", "spiral", 0)]
+    )
+    chunks = group_runs(runs, config)
+    assert [len(c) for c in chunks] == [8, 2, 1, 1]
+    with pytest.raises(ValueError, match="duplicate"):
+        train_runs([Run("v10", "spiral", 0)] * 2, config)
+    with pytest.raises(ValueError, match="one shape"):
+        train_chunk([Run("v10", "spiral", 0), Run("v10", "complex_4d", 0)], config)
+    with pytest.raises(ValueError, match="no runs"):
+        train_runs([], config)
