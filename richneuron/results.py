@@ -559,9 +559,12 @@ def run_study(
         raise ValueError(f"{name}: duplicate runs")
     found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
     misses = [r for r, res in found.items() if res is None]
-    if misses:
-        for res in trainer.train_runs(misses, config, progress=progress):
+    def keep(results: list[RunResult]) -> None:  # cache each chunk as soon as it is trained
+        for res in results:
             found[res.run] = res
             if cache:
                 cache.put(res, config)
+
+    if misses:
+        trainer.train_runs(misses, config, progress=progress, on_results=keep)
     return ResultSet(name, config.to_dict(), provenance(), sorted(found.values(), key=_key))

@@ -359,22 +359,25 @@ def train_runs(
     config: TrainConfig,
     compile: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    on_results: Callable[[list[RunResult]], None] | None = None,
 ) -> list[RunResult]:
     """Train every run, grouped into same-shape chunks; results in the order of ``runs``.
 
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each chunk, and ``on_results(results)`` with that
+    chunk's results, so a caller can keep them before an interrupt.
     """
     if not runs:
         raise ValueError("no runs to train")
-    by_run: dict[Run, RunResult] = {}
     if len(set(runs)) != len(runs):
         raise ValueError("duplicate runs")
-    chunks = group_runs(runs, config)
+    by_run: dict[Run, RunResult] = {}
     done = 0
-    for part in chunks:
-        for res in train_chunk(part, config, compile):
-            by_run[res.run] = res
+    for part in group_runs(runs, config):
+        results = train_chunk(part, config, compile)
+        by_run.update((res.run, res) for res in results)
         done += len(part)
+        if on_results:
+            on_results(results)
         if progress:
             progress(done, len(runs))
     return [by_run[r] for r in runs]
