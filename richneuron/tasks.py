@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 PI = math.pi
-N_POINTS = 1000  # train and test points of every task except memorize
+N_POINTS = 500  # train and test points of every task except memorize (a run-time budget choice)
 MEMORIZE_POINTS = 200  # memorize: 200 points, scored on the same points
 MEMORIZE_IN, MEMORIZE_OUT = 8, 4
 COMPLEX_SQUARE = 0.5  # complex_4d: weight of the x3^2 term

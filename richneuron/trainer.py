@@ -11,6 +11,7 @@ result does not depend on the runs it was grouped with (tested bit for bit).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 import types
@@ -370,12 +371,20 @@ def train_runs(
         raise ValueError("no runs to train")
     if len(set(runs)) != len(runs):
         raise ValueError("duplicate runs")
+    # Aliases (v4_glu is singlu) train once, under the first id asked for.
+    canonical = {r: Run(get_arch(r.arch).canonical, r.task, r.seed) for r in runs}
+    first: dict[Run, Run] = {}
+    for r in runs:
+        first.setdefault(canonical[r], r)
+    copies = {r: [c for c in runs if canonical[c] == canonical[r] and c != r]
+              for r in first.values()}
     by_run: dict[Run, RunResult] = {}
     done = 0
-    for part in group_runs(runs, config):
+    for part in group_runs(list(first.values()), config):
         results = train_chunk(part, config, compile)
+        results += [dataclasses.replace(res, run=c) for res in results for c in copies[res.run]]
         by_run.update((res.run, res) for res in results)
-        done += len(part)
+        done += len(results)
         if on_results:
             on_results(results)
         if progress:

@@ -13,6 +13,7 @@ import torch
 
 from richneuron.tasks import (
     GENERALISATION_TASKS,
+    N_POINTS,
     STANDARD_TASKS,
     TASKS,
     Task,
@@ -39,15 +40,15 @@ PUBLIC_FIELDS = {
 }
 # sha256 of generate(0)'s four tensors as little-endian float32 bytes, first 16 hex chars.
 GOLDEN = {
-    "complex_4d": "7aee0fec3a43a94d",
-    "nested_2d": "e1cee78c1ddb0ed5",
-    "hifreq": "4ee4d53e886c4acc",
+    "complex_4d": "90d686ba3140e732",
+    "nested_2d": "088943e77103ada3",
+    "hifreq": "2a3b2784ee8aefa5",
     "memorize": "d8ffc25f4230c4fe",
-    "spiral": "a92b36bc4842fe98",
-    "checkerboard": "e3e31df0c808307b",
-    "ood_shift": "a754c1d0add0ddc8",
-    "freq_gen": "d3f9a37a69bcd470",
-    "mixed_freq": "7db1afe13e7ea0b4",
+    "spiral": "d83920ac9f0760ef",
+    "checkerboard": "1a03315e8c62b45f",
+    "ood_shift": "80c3119df764d9d4",
+    "freq_gen": "2c7d091f68f2037d",
+    "mixed_freq": "1694317da1bb5c59",
 }
 
 
@@ -91,7 +92,7 @@ def test_registry_order_and_groups():
         assert task.name == name
         assert task.group == ("standard" if name in STANDARD_TASKS else "generalisation")
         assert task.metric == {"regression": "mse", "classification": "accuracy"}[task.kind]
-        expected_n = 200 if name == "memorize" else 1000
+        expected_n = 200 if name == "memorize" else N_POINTS
         assert (task.n_train, task.n_test) == (expected_n, expected_n)
     assert {n for n, t in TASKS.items() if t.kind == "classification"} == {"spiral", "checkerboard"}
 
@@ -163,7 +164,7 @@ def test_formula_complex_4d_and_ood_shift(data0):
 
 def test_formula_nested_2d_replayed(data0):
     rng = _replay("nested_2d")
-    x = rng.uniform(-1, 1, size=(1000, 2))
+    x = rng.uniform(-1, 1, size=(N_POINTS, 2))
     x1, x2 = x[:, 0], x[:, 1]
     y = np.sin(2 * np.pi * x1 * np.sin(np.pi * x2)) * np.cos(2 * np.pi * x2 * np.cos(np.pi * x1))
     assert np.array_equal(data0["nested_2d"].x_train.numpy(), x.astype(np.float32))
@@ -172,7 +173,7 @@ def test_formula_nested_2d_replayed(data0):
 
 def test_formula_hifreq_replayed(data0):
     rng = _replay("hifreq")
-    x_tr, x_te = rng.uniform(-1, 1, size=1000), rng.uniform(-1, 1, size=1000)
+    x_tr, x_te = rng.uniform(-1, 1, size=N_POINTS), rng.uniform(-1, 1, size=N_POINTS)
     for x, y in ((x_tr, data0["hifreq"].y_train), (x_te, data0["hifreq"].y_test)):
         expected = np.sin(16 * np.pi * x) + 0.5 * np.sin(40 * np.pi * x)
         np.testing.assert_allclose(y.numpy()[:, 0], expected, atol=1e-6)
@@ -180,9 +181,9 @@ def test_formula_hifreq_replayed(data0):
 
 def test_formula_mixed_freq_replayed(data0):
     rng = _replay("mixed_freq")
-    x = rng.uniform(-1, 1, size=1000)
-    k = rng.uniform(2 * np.pi, 4 * np.pi, size=1000)
-    x_te = rng.uniform(-1, 1, size=1000)
+    x = rng.uniform(-1, 1, size=N_POINTS)
+    k = rng.uniform(2 * np.pi, 4 * np.pi, size=N_POINTS)
+    x_te = rng.uniform(-1, 1, size=N_POINTS)
     d = data0["mixed_freq"]
     np.testing.assert_allclose(d.x_train.numpy()[:, 1], k / (20 * np.pi), atol=1e-7)
     np.testing.assert_allclose(

@@ -133,3 +133,17 @@ def test_grouping_keeps_shapes_apart():
         train_chunk([Run("v10", "spiral", 0), Run("v10", "complex_4d", 0)], config)
     with pytest.raises(ValueError, match="no runs"):
         train_runs([], config)
+
+
+def test_alias_trains_once(monkeypatch):
+    import richneuron.trainer as trainer
+
+    calls = []
+    real = trainer.train_chunk
+    monkeypatch.setattr(trainer, "train_chunk",
+                        lambda part, *a, **k: calls.append(list(part)) or real(part, *a, **k))
+    config = TrainConfig(steps=20, log_every=10)
+    glu, singlu = train_runs([Run("v4_glu", "spiral", 0), Run("singlu", "spiral", 0)], config)
+    assert calls == [[Run("v4_glu", "spiral", 0)]]
+    assert glu.run.arch == "v4_glu" and singlu.run.arch == "singlu"
+    assert _bits(glu) == _bits(singlu)

@@ -1,0 +1,51 @@
+"""The command line as a user types it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from richneuron.cli import main
+from richneuron.results import load_results
+
+
+def test_list_shows_every_architecture_and_task(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("vanilla", "singlu", "v4_lowrank", "v15", "memorize", "freq_gen"):
+        assert name in out
+    assert r"\sin(\omega g + \pi \tanh\varphi)" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "--arch", "v99"], "--arch: unknown architecture 'v99'; valid architectures: vanilla"),
+    (["run", "--arch", "v10", "--tasks", "spirl"], "--tasks: unknown task 'spirl'; valid tasks:"),
+    (["run", "--arch", "v10", "--seeds", "0"], "--seeds: must be at least 1, got 0"),
+    (["run", "--arch", "v10", "--seeds", "-2"], "--seeds: must be at least 1, got -2"),
+    (["run", "--arch", "v10", "--steps", "0"], "--steps: invalid steps=0"),
+    (["run", "--arch", "v9", "--budget", "50"], "--budget: no width of 'v9'"),
+])
+def test_bad_values_give_one_line_and_exit_2(capsys, argv, message, tmp_path):
+    out_file = tmp_path / "r.json"
+    assert main([*argv, "--out", str(out_file)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert not out_file.exists()
+
+
+def test_run_trains_summarises_and_writes(tmp_path):
+    out_file = tmp_path / "r.json"
+    cmd = [sys.executable, "-m", "richneuron", "run", "--arch", "vanilla",
+           "--tasks", "nested_2d,spiral", "--seeds", "2", "--steps", "20",
+           "--cache", str(tmp_path / "cache"), "--out", str(out_file)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "4/4 runs" in done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["arch", "task", "metric", "mean", "std", "seeds", "diverged",
+                                "params"]
+    assert {line.split()[1] for line in lines[1:]} == {"nested_2d", "spiral"}
+    rs = load_results(out_file)
+    assert len(rs.runs) == 4 and rs.config["steps"] == 20
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and again.stdout == done.stdout  # from the cache, same numbers
