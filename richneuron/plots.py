@@ -1,0 +1,264 @@
+"""Figures of the book: each function takes data and returns ``(fig, ax)``.
+
+Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves`,
+:func:`plot_diagnostic`, :func:`plot_metric_bars`. No function sets a title: the book puts
+captions in the notebook cell's metadata. Figures are drawn with pyplot so that a notebook's
+inline backend shows them; outside a notebook the Agg backend is chosen on the first call when no
+backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The caller closes figures.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .results import ResultSet
+from .tasks import TASKS, get_task
+
+__all__ = [
+    "logged_steps",
+    "plot_diagnostic",
+    "plot_learning_curves",
+    "plot_metric_bars",
+    "plot_task",
+]
+
+#: One colour per architecture, stable across figures (baselines first).
+_ARCH_COLOURS = {"vanilla": "tab:gray", "singlu": "tab:blue"}
+_CYCLE = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
+_SPLIT_STYLE = {"train": {"marker": "o", "alpha": 0.7}, "test": {"marker": "x", "alpha": 0.7}}
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, choosing Agg first when no backend was set."""
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        import matplotlib
+
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colour(arch: str, archs: Sequence[str]) -> str:
+    if arch in _ARCH_COLOURS:
+        return _ARCH_COLOURS[arch]
+    others = [a for a in archs if a not in _ARCH_COLOURS]
+    return _CYCLE[others.index(arch) % len(_CYCLE)]
+
+
+def logged_steps(config: dict) -> list[int]:
+    """Steps at which the trainer logged loss, gradient norms and diagnostics.
+
+    Args:
+        config: a result set's ``config`` (needs ``steps`` and ``log_every``).
+
+    Returns:
+        Every ``log_every``-th step from 0, and the last step ``steps - 1``.
+    """
+    steps, every = int(config["steps"]), int(config["log_every"])
+    return sorted(set(range(0, steps, every)) | {steps - 1})
+
+
+def _archs_of(rs: ResultSet) -> list[str]:
+    """Architectures of ``rs``: baselines first, then the others in order of appearance."""
+    seen = list(dict.fromkeys(r.run.arch for r in rs.runs))
+    return [a for a in _ARCH_COLOURS if a in seen] + [a for a in seen if a not in _ARCH_COLOURS]
+
+
+def plot_task(task_name: str, seed: int = 0):
+    """Draw one task's train and test sets.
+
+    1-D inputs: target against ``x``. Two or more inputs: the first two input coordinates,
+    coloured by the class (classification) or by the first target (regression); train points
+    as dots, test points as crosses (memorize scores on its training points, drawn once).
+
+    Args:
+        task_name: a task id of :data:`richneuron.tasks.TASKS`.
+        seed: data seed passed to :meth:`Task.generate`.
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    plt = _pyplot()
+    task = get_task(task_name)
+    data = task.generate(seed)
+    splits = {"train": (data.x_train.numpy(), data.y_train.numpy())}
+    if task.name != "memorize":
+        splits["test"] = (data.x_test.numpy(), data.y_test.numpy())
+    fig, ax = plt.subplots(figsize=(5.0, 3.6) if task.in_dim == 1 else (4.6, 4.0))
+    if task.in_dim == 1:
+        for split, (x, y) in splits.items():
+            order = np.argsort(x[:, 0])
+            ax.plot(
+                x[order, 0],
+                y[order, 0],
+                lw=0.8,
+                label=f"{split} ({len(x)} points)",
+                **{**_SPLIT_STYLE[split], "markersize": 2},
+            )
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    else:
+        y_all = np.concatenate([y[:, 0] for _, y in splits.values()])
+        lo, hi = float(y_all.min()), float(y_all.max())
+        cmap = "coolwarm" if task.kind == "classification" else "viridis"
+        for split, (x, y) in splits.items():
+            points = ax.scatter(
+                x[:, 0],
+                x[:, 1],
+                c=y[:, 0],
+                cmap=cmap,
+                vmin=lo,
+                vmax=hi,
+                s=9,
+                label=f"{split} ({len(x)} points)",
+                **_SPLIT_STYLE[split],
+            )
+        label = "class (+1 / -1)" if task.kind == "classification" else "target y"
+        fig.colorbar(points, ax=ax, label=label + (" (first output)" if task.out_dim > 1 else ""))
+        is_frequency = task.name in ("freq_gen", "mixed_freq")  # inputs (x, c = k / k_test)
+        ax.set_xlabel("x" if is_frequency else "x1")
+        ax.set_ylabel("c = k / k_test" if is_frequency else "x2")
+    ax.legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_learning_curves(rs: ResultSet, task: str, archs: Sequence[str] | None = None):
+    """Training loss against step for each architecture on one task, mean over seeds.
+
+    The line is the mean over seeds of the logged training loss (non-finite values of diverged
+    seeds left out), the band spans the seeds' minimum and maximum; the y axis is logarithmic.
+
+    Args:
+        rs: a result set with runs of ``task``.
+        task: task id.
+        archs: architectures to draw (default: all in ``rs``, baselines first).
+
+    Returns:
+        ``(fig, ax)``.
+
+    Raises:
+        ValueError: if ``rs`` holds no run of ``task`` for a requested architecture.
+    """
+    plt = _pyplot()
+    archs = list(archs) if archs is not None else _archs_of(rs)
+    steps = np.array(logged_steps(rs.config))
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for arch in archs:
+        runs = rs.select(arch, task)
+        if not runs:
+            raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
+        curves = np.array([r.loss_curve for r in runs], dtype=float)  # [seeds, logged steps]
+        curves[~np.isfinite(curves)] = np.nan
+        with warnings.catch_warnings():  # a step where every seed diverged stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(curves, axis=0)
+            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+        colour = _colour(arch, archs)
+        ax.plot(steps, mean, color=colour, lw=1.4, label=f"{arch} ({len(runs)} seeds)")
+        if len(runs) > 1:
+            ax.fill_between(
+                steps,
+                low,
+                high,
+                color=colour,
+                alpha=0.2,
+                lw=0,
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"training loss ({get_task(task).kind})")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_diagnostic(rs: ResultSet, arch: str, key: str, task: str | None = None):
+    """One diagnostic of ``arch`` (e.g. ``"phase_abs"``) against step, one line per run.
+
+    Args:
+        rs: a result set.
+        arch: architecture whose runs carry ``key`` in their ``diagnostics``.
+        key: the diagnostic series (see the layer's ``internals``).
+        task: one task, or ``None`` for every task of ``rs`` (one colour per task).
+
+    Returns:
+        ``(fig, ax)``.
+
+    Raises:
+        ValueError: if no run of ``arch`` (on ``task``) records ``key``.
+    """
+    plt = _pyplot()
+    runs = [r for r in rs.select(arch, task) if key in r.diagnostics]
+    if not runs:
+        raise ValueError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    steps = logged_steps(rs.config)
+    tasks = list(dict.fromkeys(r.run.task for r in runs))
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for r in runs:
+        colour = _CYCLE[tasks.index(r.run.task) % len(_CYCLE)] if len(tasks) > 1 else "tab:blue"
+        first = r is next(x for x in runs if x.run.task == r.run.task)
+        ax.plot(
+            steps[: len(r.diagnostics[key])],
+            r.diagnostics[key],
+            color=colour,
+            lw=1.0,
+            alpha=0.8,
+            label=r.run.task if first else None,
+        )
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{arch}: {key}")
+    ax.legend(fontsize="small", title="task (one line per seed)", title_fontsize="small")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
+    """Test metric per architecture, one panel per task: mean over seeds, ± std as error bar.
+
+    MSE panels use a logarithmic axis; accuracy panels a linear one from 0 to 1 with the chance
+    level (0.5) dashed. Architectures whose every seed diverged get no bar.
+
+    Args:
+        rs: a result set.
+        tasks: tasks to draw (default: all in ``rs``, in registry order).
+
+    Returns:
+        ``(fig, axes)``: ``axes`` is a flat array of the panels.
+    """
+    plt = _pyplot()
+    summary = rs.summary()
+    present = {r["task"] for r in summary}
+    tasks = list(tasks) if tasks is not None else [t for t in TASKS if t in present]
+    archs = _archs_of(rs)
+    cols = min(3, len(tasks))
+    rows_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.8 * rows_n), squeeze=False)
+    axes = axes.ravel()
+    by_key = {(r["arch"], r["task"]): r for r in summary}
+    for ax, task in zip(axes, tasks):
+        metric = get_task(task).metric
+        for i, arch in enumerate(archs):
+            row = by_key.get((arch, task))
+            if row is None or not math.isfinite(row["mean"]):
+                continue
+            ax.bar(i, row["mean"], yerr=row["std"], color=_colour(arch, archs), capsize=3)
+        ax.set_xticks(range(len(archs)), archs, rotation=30, fontsize="small")
+        ax.set_xlabel(task)
+        ax.set_ylabel(metric)
+        if metric == "mse":
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(0, 1)
+            ax.axhline(0.5, color="k", ls="--", lw=0.8)
+    for ax in axes[len(tasks) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig, axes

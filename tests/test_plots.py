@@ -1,0 +1,93 @@
+"""Plots: each takes data, returns (fig, ax), and draws what its docstring says."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+from richneuron import plots
+from richneuron.config import TrainConfig
+from richneuron.results import ResultSet
+from richneuron.trainer import Run, RunResult
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def run(arch, task, seed, curve, value=0.1, diverged=False):
+    return RunResult(
+        run=Run(arch, task, seed),
+        widths=[8, 8],
+        params=100,
+        metric="accuracy" if task == "spiral" else "mse",
+        test_metric=math.nan if diverged else value,
+        train_loss=0.1,
+        diverged=diverged,
+        diverged_step=None,
+        loss_curve=curve,
+        grad_norms={},
+        diagnostics={"phase_abs": [0.0, 0.5, 1.0]} if arch == "v10" else {},
+        wall_time=0.0,
+    )
+
+
+@pytest.fixture
+def rs():
+    runs = [
+        run("v10", "spiral", 0, [1.0, 0.5, 0.2], 0.9),
+        run("v10", "spiral", 1, [1.0, 0.3, 0.4], 0.8),
+        run("singlu", "spiral", 0, [1.0, 0.9, 0.8], 0.7),
+        run("singlu", "spiral", 1, [1.0, math.nan, math.nan], diverged=True),
+        run("v10", "hifreq", 0, [2.0, 1.0, 0.5], 0.3),
+        run("singlu", "hifreq", 0, [2.0, 1.5, 1.0], 0.4),
+    ]
+    return ResultSet("t", TrainConfig(steps=21, log_every=10).to_dict(), {}, runs)
+
+
+def test_logged_steps_match_the_trainer():
+    assert plots.logged_steps({"steps": 21, "log_every": 10}) == [0, 10, 20]
+    assert plots.logged_steps({"steps": 25, "log_every": 10}) == [0, 10, 20, 24]
+
+
+@pytest.mark.parametrize("task", ["hifreq", "spiral", "complex_4d", "memorize", "freq_gen"])
+def test_plot_task_draws_both_splits(task):
+    fig, ax = plots.plot_task(task)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0].startswith("train (")
+    assert len(labels) == (1 if task == "memorize" else 2)
+
+
+def test_learning_curves_are_seed_means_on_a_log_axis(rs):
+    fig, ax = plots.plot_learning_curves(rs, "spiral")
+    assert ax.get_yscale() == "log"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines) == ["singlu (2 seeds)", "v10 (2 seeds)"]  # baselines first
+    np.testing.assert_allclose(lines["v10 (2 seeds)"].get_ydata(), [1.0, 0.4, 0.3])
+    np.testing.assert_allclose(lines["singlu (2 seeds)"].get_ydata(), [1.0, 0.9, 0.8])
+    np.testing.assert_array_equal(lines["v10 (2 seeds)"].get_xdata(), [0, 10, 20])
+    with pytest.raises(ValueError, match="no run of 'vanilla'"):
+        plots.plot_learning_curves(rs, "spiral", ["vanilla"])
+
+
+def test_diagnostic_one_line_per_run(rs):
+    fig, ax = plots.plot_diagnostic(rs, "v10", "phase_abs")
+    assert len(ax.get_lines()) == 3
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.0, 0.5, 1.0])
+    with pytest.raises(ValueError, match="phase_abs"):
+        plots.plot_diagnostic(rs, "singlu", "phase_abs")
+
+
+def test_metric_bars_one_panel_per_task(rs):
+    fig, axes = plots.plot_metric_bars(rs)
+    visible = [ax for ax in axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in visible] == ["hifreq", "spiral"]  # registry order
+    heights = [p.get_height() for p in visible[1].patches]
+    np.testing.assert_allclose(heights, [0.7, 0.85])  # singlu (one seed left), v10
+    assert visible[0].get_yscale() == "log" and visible[1].get_ylim() == (0, 1)
