@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # would pull several GB of CUDA packages.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: setup test lint benchmark clean
+.PHONY: setup book test lint benchmark clean
 
 setup: $(STAMP)
 
@@ -18,8 +18,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Execute every chapter at its committed parameters (writes data/), build the HTML book with
+# warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.book build --quick` is the
+# smoke test: a few steps, one seed, two tasks per chapter, results under _build/quick/.
+book: $(STAMP)
+	$(PY) -m richneuron.book build
+
 test: $(STAMP)
-	$(PY) -m ruff check richneuron tests benchmarks
+	$(PY) -m ruff check richneuron tests benchmarks book
 	$(PY) -m pytest -q
 
 benchmark: $(STAMP)

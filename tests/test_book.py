@@ -1,0 +1,384 @@
+"""The book: chapter structure (static), run_chapter's validation, tables and verdicts."""
+
+import ast
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+import richneuron.book as book
+from richneuron.config import TrainConfig
+from richneuron.results import ResultSet
+from richneuron.trainer import Run, RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+CHAPTERS = sorted((ROOT / "book").glob("*.md")) + NOTEBOOKS
+VERSION_PARAMETERS = {"seeds", "steps", "budget", "tasks", "out", "quick"}
+ALLOWED_IMPORTS = {"richneuron", "myst_nb"}
+
+# {glue}`key`, {glue:text}`doc.ipynb::key:.2f`, and ```{glue:md} key directives.
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
+GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
+
+
+def cells(path, kind):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [c for c in nb["cells"] if c["cell_type"] == kind]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def glued_keys(path):
+    """Keys passed as a literal first argument to ``glue(...)`` in the notebook's code."""
+    keys = set()
+    for cell in cells(path, "code"):
+        for node in ast.walk(ast.parse(source(cell))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "glue"
+                and node.args
+            ):
+                if isinstance(node.args[0], ast.Constant):
+                    keys.add(node.args[0].value)
+    return keys
+
+
+def referenced_keys(text):
+    """``(document or None, key)`` for every glue reference in Markdown ``text``."""
+    refs = GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text)
+    out = []
+    for ref in refs:
+        doc, _, key = ref.rpartition("::")
+        out.append((doc or None, key.split(":")[0]))
+    return out
+
+
+def markdown_text(path):
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    return "\n".join(source(c) for c in cells(path, "markdown"))
+
+
+def parameters_cell(path):
+    tagged = [c for c in cells(path, "code") if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
+    return tagged[0]
+
+
+def parameters(path):
+    values = {}
+    for stmt in ast.parse(source(parameters_cell(path))).body:
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, (
+            f"{path.name}: parameters cell holds a statement other than `name = literal`"
+        )
+        assert isinstance(stmt.targets[0], ast.Name)
+        values[stmt.targets[0].id] = ast.literal_eval(stmt.value)  # raises if not a literal
+    return values
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_is_literals_with_quick(path):
+    values = parameters(path)
+    assert isinstance(values.get("quick"), bool), f"{path.name}: no boolean `quick` parameter"
+    if re.match(r"\d+-v\d+-", path.name):
+        assert VERSION_PARAMETERS <= set(values), f"{path.name}: missing parameters"
+        assert values["out"] == f"data/{path.stem}.json"
+        assert values["quick"] is False
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_imports_only_richneuron_and_myst_nb_and_no_definitions(path):
+    for cell in cells(path, "code"):
+        for node in ast.walk(ast.parse(source(cell))):
+            if isinstance(node, ast.Import):
+                roots = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]} if node.level == 0 else {""}
+            else:
+                roots = set()
+            assert roots <= ALLOWED_IMPORTS, f"{path.name}: imports {roots - ALLOWED_IMPORTS}"
+            assert not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef), (
+                f"{path.name}: defines {node.name!r}; put it in richneuron/"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_outputs_committed(path):
+    for cell in cells(path, "code"):
+        assert cell["outputs"] == [] and cell["execution_count"] is None, (
+            f"{path.name}: committed outputs; clear them"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_have_caption_and_name_and_one_plot_call(path):
+    for cell in cells(path, "code"):
+        calls = [
+            n
+            for n in ast.walk(ast.parse(source(cell)))
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and getattr(n.func.value, "id", "") == "plots"
+        ]
+        if not calls:
+            continue
+        assert len(calls) == 1, f"{path.name}: {len(calls)} plot calls in one cell"
+        figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+        assert figure.get("caption") and figure.get("name"), f"{path.name}: figure metadata"
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    docs = book.toc_documents(ROOT / "_toc.yml")
+    listed = {str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS}
+    assert listed == set(docs)
+    assert len(docs) == len(set(docs))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_glue_reference_is_glued(path):
+    refs = referenced_keys(markdown_text(path))
+    for doc, key in refs:
+        target = path if doc is None else (path.parent / doc)
+        assert target.suffix == ".ipynb" and target.exists(), f"{path.name}: glue from {doc}"
+        assert key in glued_keys(target), f"{path.name}: {key!r} is never glued in {target.name}"
+
+
+def test_glue_reference_parser():
+    text = (
+        "a {glue:text}`v10_spiral_accuracy:.1%` b {glue}`k2` "
+        "{glue:text}`20-v10-free-phase.ipynb::v10_n_wins`\n```{glue:md} v10_verdict\n```"
+    )
+    assert referenced_keys(text) == [
+        (None, "v10_spiral_accuracy"),
+        (None, "k2"),
+        ("20-v10-free-phase.ipynb", "v10_n_wins"),
+        (None, "v10_verdict"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# run_chapter: every parameter is checked before anything trains.
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained before validating")
+
+    monkeypatch.setattr(book, "run_study", refuse)
+    monkeypatch.setattr(book, "save_results", refuse)
+
+
+GOOD = dict(
+    name="20-v10-free-phase",
+    arch="v10",
+    tasks=["spiral"],
+    seeds=1,
+    steps=5,
+    budget=5000,
+    out="data/x.json",
+    quick=False,
+)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"arch": "v99"}, "arch: unknown architecture 'v99'"),
+        ({"tasks": ["spirl"]}, "tasks: unknown task 'spirl'"),
+        ({"tasks": []}, "tasks: empty task"),
+        ({"seeds": 0}, "seeds: must be an integer >= 1, got 0"),
+        ({"seeds": 2.0}, "seeds: must be an integer >= 1, got 2.0"),
+        ({"steps": 0}, "steps: must be an integer >= 1, got 0"),
+        ({"budget": -1}, "budget: must be an integer >= 1, got -1"),
+        ({"budget": 50}, "budget: no width of 'v10' on task 'spiral' meets budget=50"),
+        ({"out": "data/x.csv"}, "out: must be a path ending in .json"),
+        ({"quick": "yes"}, "quick: must be True or False"),
+        ({"name": ""}, "name: must be a non-empty string"),
+        # a bad later parameter is found even when the run would be quick
+        ({"quick": True, "budget": 50}, "budget: no width"),
+    ],
+)
+def test_run_chapter_rejects_bad_parameters_before_training(no_training, change, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        book.run_chapter(**{**GOOD, **change})
+
+
+def test_run_chapter_checks_the_baselines_budget_too(no_training):
+    # vanilla has the fewest parameters per unit; a budget below even its smallest network
+    with pytest.raises(ValueError, match="^budget: "):
+        book.run_chapter(**{**GOOD, "arch": "vanilla", "budget": 3})
+
+
+def fake_study(calls):
+    def run_study(name, runs, config, cache):
+        calls.append({"name": name, "runs": runs, "config": config, "cache": cache})
+        return ResultSet(name, config.to_dict(), {}, [])
+
+    return run_study
+
+
+def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_path):
+    calls, saved = [], []
+    monkeypatch.setattr(book, "run_study", fake_study(calls))
+    monkeypatch.setattr(book, "save_results", lambda rs, path: saved.append(Path(path)))
+    book.run_chapter(
+        **{
+            **GOOD,
+            "tasks": ["hifreq", "spiral", "nested_2d"],
+            "seeds": 3,
+            "steps": 2000,
+            "quick": True,
+        },
+        cache_dir=tmp_path,
+    )
+    (call,) = calls
+    assert call["config"].steps == book.QUICK_STEPS and call["config"].log_every == 10
+    assert {r.task for r in call["runs"]} == {"hifreq", "spiral"}
+    assert {r.seed for r in call["runs"]} == {0}
+    assert {r.arch for r in call["runs"]} == {"v10", "vanilla", "singlu"}
+    assert saved == [Path("_build/quick/x.json")]
+
+
+def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
+    calls, saved = [], []
+    monkeypatch.setattr(book, "run_study", fake_study(calls))
+    monkeypatch.setattr(book, "save_results", lambda rs, path: saved.append(Path(path)))
+    book.run_chapter(**{**GOOD, "tasks": "standard", "seeds": 2, "steps": 7}, cache_dir=tmp_path)
+    (call,) = calls
+    assert call["config"] == TrainConfig(steps=7, budget=5000)
+    assert len(call["runs"]) == 3 * 6 * 2
+    assert saved == [Path("data/x.json")]
+
+
+def test_chapter_runs_puts_the_chapter_first_and_does_not_repeat_a_baseline():
+    runs = book.chapter_runs("singlu", ["spiral"], 2)
+    assert runs == [
+        Run("singlu", "spiral", 0),
+        Run("singlu", "spiral", 1),
+        Run("vanilla", "spiral", 0),
+        Run("vanilla", "spiral", 1),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and verdicts.
+
+
+def result(arch, task, seed, value, diverged=False):
+    metric = "accuracy" if task in ("spiral", "checkerboard") else "mse"
+    return RunResult(
+        run=Run(arch, task, seed),
+        widths=[8, 8],
+        params=5000,
+        metric=metric,
+        test_metric=math.nan if diverged else value,
+        train_loss=0.1,
+        diverged=diverged,
+        diverged_step=3 if diverged else None,
+        loss_curve=[1.0, 0.5],
+        grad_norms={},
+        diagnostics={"phase_abs": [0.1, 0.3]},
+        wall_time=0.1,
+    )
+
+
+@pytest.fixture
+def rs():
+    runs = [
+        result("v10", "spiral", 0, 0.90),
+        result("v10", "spiral", 1, 0.92),
+        result("singlu", "spiral", 0, 0.80),
+        result("singlu", "spiral", 1, 0.84),
+        result("vanilla", "spiral", 0, 0.70, diverged=True),
+        result("vanilla", "spiral", 1, 0.70, diverged=True),
+        result("v10", "nested_2d", 0, 0.010),
+        result("v10", "nested_2d", 1, 0.030),
+        result("singlu", "nested_2d", 0, 0.018),
+        result("singlu", "nested_2d", 1, 0.020),
+        result("vanilla", "nested_2d", 0, 0.5),
+        result("vanilla", "nested_2d", 1, 0.7, diverged=True),
+    ]
+    return ResultSet("test", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
+
+
+def test_results_rows_mean_std_and_divergence(rs):
+    rows = {r["task"]: r for r in book.results_rows(rs)}
+    assert list(rows) == ["nested_2d", "spiral"]  # registry order
+    assert rows["spiral"]["v10"] == "91.0% ± 1.4%"
+    assert rows["spiral"]["vanilla"] == "diverged (2/2)"
+    assert rows["nested_2d"]["singlu"] == "0.019 ± 0.00141"
+    assert rows["nested_2d"]["vanilla"] == "0.5 ± 0 (diverged 1/2)"
+
+
+def test_results_table_is_markdown_with_the_best_in_bold(rs):
+    table = book.results_table(rs)
+    lines = table.strip().splitlines()
+    assert lines[0] == "| task | metric | v10 | vanilla | singlu |"
+    assert lines[2] == (
+        "| nested_2d | mse | 0.02 ± 0.0141 | 0.5 ± 0 (diverged 1/2) | **0.019 ± 0.00141** |"
+    )
+    assert "| spiral | accuracy | **91.0% ± 1.4%** | diverged (2/2) | 82.0% ± 2.8% |" in lines
+    assert table._repr_markdown_() == str(table)
+
+
+def test_compare_verdict_and_wins(rs):
+    spiral = book.compare_to_baseline(rs, "v10", "spiral")
+    assert spiral["better"] and spiral["clear"] and spiral["mean"] == pytest.approx(0.91)
+    nested = book.compare_to_baseline(rs, "v10", "nested_2d")
+    assert not nested["better"] and not nested["clear"]
+    assert book.compare_to_baseline(rs, "v10", "spiral", "vanilla")["better"]  # vanilla diverged
+    assert book.count_wins(rs, "v10") == 1
+    text = book.verdict(rs, "v10")
+    assert (
+        "- **spiral** (accuracy): v10 91.0% ± 1.4% vs singlu 82.0% ± 2.8%; v10 is better, "
+        "by more than the seed spread." in text
+    )
+    assert "singlu is better, within the seed spread" in text
+    assert (
+        str(book.replicated(True)) == "replicated"
+        and repr(book.replicated(False)) == "not replicated"
+    )
+    with pytest.raises(KeyError):
+        book.compare_to_baseline(rs, "v11", "spiral")
+
+
+def test_final_diagnostic_and_counts(rs):
+    assert book.final_diagnostic(rs, "v10", "phase_abs") == pytest.approx(0.3)
+    assert book.seed_count(rs) == 2
+    assert book.chapter_tasks(rs, "v10") == ["nested_2d", "spiral"]
+    with pytest.raises(KeyError):
+        book.final_diagnostic(rs, "v10", "omega_mean")
+
+
+def test_markdown_table_escapes_pipes():
+    assert book.markdown_table(["a", "b"], [["x|y", 1]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |\n"
+
+
+def test_budget_table_covers_every_architecture_and_task_within_tolerance():
+    config = TrainConfig()
+    table, worst = book.budget_table(config)
+    lines = table.strip().splitlines()
+    assert len(lines) == 2 + len(book.ARCHITECTURES)
+    assert lines[0].count("|") == 2 + len(book.TASKS)
+    assert 0 <= worst <= config.tolerance
+
+
+def test_equation_and_tables_come_from_the_library():
+    assert (
+        book.equation("v10")._repr_latex_()
+        == r"$$ y = \sin(\omega g + \pi \tanh\varphi) \odot v $$"
+    )
+    assert str(book.implementation("v10")) == "`richneuron.neurons.V10FreePhase`"
+    assert r"\sin(16\pi x)" in book.task_formula("hifreq")
+    assert "| memorize |" in book.task_table()
+    assert "| optimiser |" in book.assumptions()
