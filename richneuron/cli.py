@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
-from .results import RunCache, ResultSet, run_study, save_results
+from .results import ResultSet, RunCache, run_study, save_results
 from .tasks import TASKS, parse_tasks
 from .trainer import Run
 
@@ -39,8 +39,10 @@ def _list() -> None:
         print(f"  {a.id:<11} {a.chapter:<4} {a.matrices}  {a.equation}{alias}")
     print("\nTasks (id, metric, in -> out, train/test points, formula):")
     for t in TASKS.values():
-        print(f"  {t.name:<13} {t.metric:<8} {t.in_dim} -> {t.out_dim}  "
-              f"{t.n_train}/{t.n_test}  {t.formula}")
+        print(
+            f"  {t.name:<13} {t.metric:<8} {t.in_dim} -> {t.out_dim}  "
+            f"{t.n_train}/{t.n_test}  {t.formula}"
+        )
         print(f"  {'':<13} train: {t.train_domain}; test: {t.test_domain}")
 
 
@@ -52,8 +54,11 @@ def _parse(kind: str, parser, value: str):
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
-    changes = {k: getattr(args, k) for k in ("steps", "lr", "budget", "omega", "depth")
-               if getattr(args, k) is not None}
+    changes = {
+        k: getattr(args, k)
+        for k in ("steps", "lr", "budget", "omega", "depth")
+        if getattr(args, k) is not None
+    }
     try:
         return TrainConfig().replace(**changes)
     except ValueError as err:
@@ -68,8 +73,10 @@ def _progress_bar(total_runs: int):
         elapsed = time.perf_counter() - start
         eta = elapsed / done * (total - done) if done else math.nan
         filled = int(30 * done / total)
-        line = (f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs  "
-                f"{elapsed:5.0f} s elapsed, ~{eta:4.0f} s left")
+        line = (
+            f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs  "
+            f"{elapsed:5.0f} s elapsed, ~{eta:4.0f} s left"
+        )
         end = "\n" if done == total or not stream.isatty() else ""
         print(f"\r{line}", end=end, file=stream, flush=True)
 
@@ -80,8 +87,18 @@ def format_summary(rs: ResultSet) -> str:
     """The summary table of a result set: one row per (architecture, task)."""
     rows = [("arch", "task", "metric", "mean", "std", "seeds", "diverged", "params")]
     for r in rs.summary():
-        rows.append((r["arch"], r["task"], r["metric"], f"{r['mean']:.4g}", f"{r['std']:.2g}",
-                     str(r["n_seeds"]), str(r["n_diverged"]), str(round(r["params"]))))
+        rows.append(
+            (
+                r["arch"],
+                r["task"],
+                r["metric"],
+                f"{r['mean']:.4g}",
+                f"{r['std']:.2g}",
+                str(r["n_seeds"]),
+                str(r["n_diverged"]),
+                str(round(r["params"])),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
@@ -100,8 +117,11 @@ def _run(args: argparse.Namespace) -> None:
                 raise UsageError(f"--budget: {err}") from None
     runs = [Run(a, t, s) for a in archs for t in tasks for s in range(args.seeds)]
     cache = None if args.no_cache else RunCache(args.cache)
-    print(f"{len(runs)} runs: {', '.join(archs)} x {', '.join(tasks)} x {args.seeds} seeds, "
-          f"{config.steps} steps", file=sys.stderr)
+    print(
+        f"{len(runs)} runs: {', '.join(archs)} x {', '.join(tasks)} x {args.seeds} seeds, "
+        f"{config.steps} steps",
+        file=sys.stderr,
+    )
     rs = run_study(args.name, runs, config, cache, progress=_progress_bar(len(runs)))
     print(format_summary(rs))
     if args.out:
@@ -110,23 +130,35 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m richneuron", description=__doc__.split(
-        "\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m richneuron", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="architectures and tasks, with their equations")
     run = sub.add_parser("run", help="train architectures on tasks and summarise")
     run.add_argument("--arch", required=True, help="ids, comma-separated, or 'all'")
-    run.add_argument("--tasks", default="all", help="ids, comma-separated, 'all', 'standard' "
-                     "or 'generalisation' (default: all)")
+    run.add_argument(
+        "--tasks",
+        default="all",
+        help="ids, comma-separated, 'all', 'standard' or 'generalisation' (default: all)",
+    )
     run.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
     run.add_argument("--out", help="write the results file here (JSON)")
     run.add_argument("--name", default="cli", help="name stored in the results file")
     run.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
     run.add_argument("--no-cache", action="store_true", help="train everything afresh")
-    for name, kind in (("steps", int), ("lr", float), ("budget", int), ("omega", float),
-                       ("depth", int)):
-        run.add_argument(f"--{name}", type=kind, help=f"override TrainConfig.{name} "
-                         f"(default: {getattr(TrainConfig(), name)})")
+    for name, kind in (
+        ("steps", int),
+        ("lr", float),
+        ("budget", int),
+        ("omega", float),
+        ("depth", int),
+    ):
+        run.add_argument(
+            f"--{name}",
+            type=kind,
+            help=f"override TrainConfig.{name} (default: {getattr(TrainConfig(), name)})",
+        )
     return parser
 
 

@@ -80,7 +80,7 @@ class TrainConfig:
 
 
 _WHY = {
-    "steps": "Full-batch Adam steps per run, sized so the whole study trains in ~10 min on 2 cores.",
+    "steps": "Full-batch Adam steps per run, sized so the whole study trains in ~10 min here.",
     "lr": "Adam learning rate. Chosen once for all architectures, not tuned per architecture.",
     "beta1": "Adam first-moment decay (PyTorch default).",
     "beta2": "Adam second-moment decay (PyTorch default).",
