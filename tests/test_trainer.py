@@ -79,8 +79,8 @@ def test_grouping_is_bit_exact(arch):
     alone = train_runs([target], config)[0]
     neighbours = [Run(arch, "spiral", s) for s in range(5)] + [Run(arch, "freq_gen", 1)]
     grouped = train_runs(neighbours + [target], config)  # 2nd chunk, mixed tasks
-    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # position 1
-    assert ensemble_size(1) == 4 and ensemble_size(3) == 4 and ensemble_size(4) == 4
+    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # size 2
+    assert ensemble_size(1) == 2 and ensemble_size(3) == 4 and ensemble_size(4) == 4
     assert _bits(grouped[-1]) == _bits(alone)
     assert _bits(in_pair[-1]) == _bits(alone)
     assert grouped[0].run == neighbours[0]
