@@ -23,11 +23,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .atomic import atomic_dir
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch
@@ -503,8 +503,7 @@ def _execute(source: Path, target: Path, root: Path, quick: bool) -> None:
 
 def _stage(root: Path, docs: list[str], exec_dir: Path, src_dir: Path) -> None:
     """Copy configuration, Markdown chapters and executed notebooks into ``src_dir`` (replaced)."""
-    staging = Path(tempfile.mkdtemp(dir=src_dir.parent, prefix=f".{src_dir.name}."))
-    try:
+    with atomic_dir(src_dir) as staging:
         for name in ("_config.yml", "_toc.yml"):
             shutil.copy2(root / name, staging / name)
         for doc in docs:
@@ -512,12 +511,6 @@ def _stage(root: Path, docs: list[str], exec_dir: Path, src_dir: Path) -> None:
             origin = exec_dir / f"{doc}.ipynb" if source.suffix == ".ipynb" else source
             (staging / doc).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, staging / f"{doc}{source.suffix}")
-        if src_dir.exists():
-            shutil.rmtree(src_dir)
-        os.replace(staging, src_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _jupyter_book(root: Path, src_dir: Path, *builder: str) -> int:

@@ -15,9 +15,10 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from .atomic import atomic_dir, atomic_file
 
 __all__ = ["join_paper", "setup"]
 
@@ -139,10 +140,9 @@ def join_paper(
     """
     markdown_dir, out, figures = Path(markdown_dir), Path(out), Path(figures)
     rel_figures = os.path.relpath(figures, out.parent).replace(os.sep, "/")
-    staging = Path(tempfile.mkdtemp(dir=figures.parent, prefix=f".{figures.name}."))
     copied: dict[Path, str] = {}
     parts = [banner] if banner else []
-    try:
+    with atomic_dir(figures) as staging:
         for doc in docnames:
             page = markdown_dir / f"{doc}.md"
             text = page.read_text(encoding="utf-8")
@@ -165,18 +165,6 @@ def join_paper(
 
             text = _LINK.sub(link, _IMAGE.sub(image, text))
             parts.append(f'<a id="{_anchor(doc)}"></a>\n\n{text.strip()}\n')
-        if figures.exists():
-            shutil.rmtree(figures)
-        os.replace(staging, figures)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(parts))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as f:
+        f.write("\n".join(parts))
     return len(copied)

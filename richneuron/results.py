@@ -16,7 +16,6 @@ chapter re-trains only what changed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -24,13 +23,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
+from .atomic import atomic_file
 from .config import TrainConfig
 from .trainer import Run, RunResult
 
@@ -282,20 +281,10 @@ class ResultSet:
 
 
 def _write_json_atomic(path: Path, doc: object) -> None:
-    """Write ``doc`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.atomic.atomic_file`)."""
+    with atomic_file(path) as f:
+        json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
+        f.write("\n")
 
 
 def save_results(rs: ResultSet, path: str | os.PathLike) -> None:
@@ -559,6 +548,7 @@ def run_study(
         raise ValueError(f"{name}: duplicate runs")
     found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
     misses = [r for r, res in found.items() if res is None]
+
     def keep(results: list[RunResult]) -> None:  # cache each chunk as soon as it is trained
         for res in results:
             found[res.run] = res

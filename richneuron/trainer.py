@@ -194,7 +194,7 @@ def _make_step(net: Network, config: TrainConfig) -> Callable:
     return step
 
 
-_STEPS: dict[tuple, tuple[Network, Callable]] = {}
+_STEPS: dict[tuple, Callable] = {}
 
 
 def _compiled_step(
@@ -231,7 +231,7 @@ def _compiled_step(
                 fn.__closure__,
             )
             fn = torch.compile(fn, fullgraph=True, dynamic=False)
-        _STEPS[key] = (template, fn)
+        _STEPS[key] = fn
     return _STEPS[key]
 
 
@@ -292,7 +292,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
 
     net, widths, count = _build(runs[0].arch, runs[0].task, config, members=chunk)
     net.reset([r.seed for r in members])
-    template, step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
+    step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
     params = {k: p.detach().clone() for k, p in net.named_parameters()}
     m = {k: torch.zeros_like(p) for k, p in params.items()}
     v = {k: torch.zeros_like(p) for k, p in params.items()}
@@ -378,8 +378,9 @@ def train_runs(
     first: dict[Run, Run] = {}
     for r in runs:
         first.setdefault(canonical[r], r)
-    copies = {r: [c for c in runs if canonical[c] == canonical[r] and c != r]
-              for r in first.values()}
+    copies = {
+        r: [c for c in runs if canonical[c] == canonical[r] and c != r] for r in first.values()
+    }
     by_run: dict[Run, RunResult] = {}
     done = 0
     for part in group_runs(list(first.values()), config):
