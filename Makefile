@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # would pull several GB of CUDA packages.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: setup book test lint benchmark clean
+.PHONY: setup book test browser benchmark clean
 
 setup: $(STAMP)
 
@@ -20,13 +20,23 @@ $(STAMP): requirements.lock pyproject.toml
 
 # Execute every chapter at its committed parameters (writes data/), build the HTML book with
 # warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.book build --quick` is the
-# smoke test: a few steps, one seed, two tasks per chapter, results under _build/quick/.
+# smoke test: a few steps, one seed, two tasks per chapter, everything under _build/quick/.
 book: $(STAMP)
 	$(PY) -m richneuron.book build
 
-test: $(STAMP)
-	$(PY) -m ruff check richneuron tests benchmarks book
-	$(PY) -m pytest -q
+# Lint; the drift gate (every chapter re-executed from an empty run cache under _build/gate,
+# compared with data/, PAPER.md and paper_figures/); then the test suite, whose browser test
+# opens the gate's HTML in headless Chromium.
+test: $(STAMP) browser
+	$(PY) -m ruff check richneuron tests benchmarks book tools
+	$(PY) -m richneuron.book check
+	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q
+
+# Debian's Chromium and its WebDriver, for the browser test (root installs them with apt).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/trainer.py

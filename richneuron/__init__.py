@@ -5,8 +5,9 @@ zoo), :mod:`tasks` (the nine tasks), :mod:`matching` (parameter-budget matching)
 :mod:`trainer` (reference and batched training), :mod:`results` (schema, atomic store, compare,
 cache), :mod:`determinism` (pinned arithmetic), :mod:`cli` (command line).
 
-Importing the package sets ``MKL_CBWR`` (only if unset), the one side effect it has: MKL must
-see it before its first matrix product (see :mod:`richneuron.determinism`).
+Importing the package pins the arithmetic (``MKL_CBWR``, ``ATEN_CPU_CAPABILITY``,
+``TORCHINDUCTOR_CPP_MARCH``), the one side effect it has: torch must see these before its first
+operation, so import richneuron before torch (see :mod:`richneuron.determinism`).
 """
 
 from .determinism import pin_environment

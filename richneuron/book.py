@@ -1,4 +1,4 @@
-"""The book's chapter helpers and its build (``python -m richneuron.book build [--quick]``).
+"""The book's chapter helpers; ``python -m richneuron.book build|check`` builds the book.
 
 A version chapter calls :func:`run_chapter` once (validate, train through the run cache, save
 ``data/<chapter>.json``), then shows :func:`results_table`, figures from :mod:`richneuron.plots`
@@ -7,30 +7,22 @@ tables from the library (:func:`task_table`, :func:`budget_table`, :func:`assump
 number in the book is typed by hand. Tables are :class:`Markdown` strings: a notebook renders them,
 ``myst_nb.glue`` stores them as ``text/markdown``.
 
-:func:`build` executes every chapter of ``_toc.yml`` with papermill into ``_build/exec/``, stages
-``_build/src/`` (configuration, Markdown chapters, executed notebooks), builds the HTML with
-Jupyter Book (warnings are errors) and writes ``PAPER.md`` through :mod:`richneuron.paper`.
-The work tree is never touched except for ``data/`` (full build), ``PAPER.md`` and
-``paper_figures/``.
+The synthesis chapter merges every chapter's results with :func:`load_book_data` and shows
+:func:`summary_table`, :func:`regime_table` and the claims of :mod:`richneuron.claims`.
+The build and the drift gate are in :mod:`richneuron.bookbuild`.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import re
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_dir
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
-from .neurons import ARCHITECTURES, get_arch
+from .neurons import ARCHITECTURES, get_arch, parse_archs
 from .results import ResultSet, RunCache, run_study, save_results
 from .tasks import TASKS, get_task, parse_tasks
 from .trainer import Run
@@ -97,15 +89,24 @@ class Latex(str):
 # Running a chapter.
 
 
-def _chapter_archs(arch: str) -> tuple[str, ...]:
-    return (arch, *(b for b in BASELINES if b != arch))
+def chapter_archs(arch: str | Sequence[str]) -> tuple[str, ...]:
+    """The architectures a chapter trains: ``arch`` (one id or several), then the baselines.
+
+    Raises:
+        ValueError: naming the parameter ``arch``, on an unknown, empty or repeated id.
+    """
+    try:
+        archs = parse_archs([arch] if isinstance(arch, str) else list(arch))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"arch: {err}") from None
+    return (*archs, *(b for b in BASELINES if b not in archs))
 
 
-def chapter_runs(arch: str, tasks: str | Sequence[str], seeds: int) -> list[Run]:
+def chapter_runs(arch: str | Sequence[str], tasks: str | Sequence[str], seeds: int) -> list[Run]:
     """Every run of a version chapter: ``arch`` and the baselines, on ``tasks``, seeds ``0..n-1``.
 
     Args:
-        arch: the chapter's architecture id.
+        arch: the chapter's architecture id, or several (e.g. the three v4 fixes).
         tasks: task ids, or a selection such as ``"all"`` (see :func:`parse_tasks`).
         seeds: number of seeds.
 
@@ -113,7 +114,7 @@ def chapter_runs(arch: str, tasks: str | Sequence[str], seeds: int) -> list[Run]
         Runs ordered by architecture (``arch``, then ``vanilla``, ``singlu``), task, seed.
     """
     return [
-        Run(a, t, s) for a in _chapter_archs(arch) for t in parse_tasks(tasks) for s in range(seeds)
+        Run(a, t, s) for a in chapter_archs(arch) for t in parse_tasks(tasks) for s in range(seeds)
     ]
 
 
@@ -125,21 +126,19 @@ def _positive_int(name: str, value: object) -> int:
 
 def _validate(
     name: str,
-    arch: str,
+    arch: str | Sequence[str],
     tasks: object,
     seeds: int,
     steps: int,
     budget: int,
     out: object,
     quick: object,
+    lr: object = None,
 ) -> tuple[tuple[str, ...], TrainConfig]:
     """Check every parameter of :func:`run_chapter` (each error names its parameter)."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"name: must be a non-empty string, got {name!r}")
-    try:
-        get_arch(arch)
-    except ValueError as err:
-        raise ValueError(f"arch: {err}") from None
+    archs = chapter_archs(arch)
     try:
         tasks = parse_tasks(tasks)
     except (TypeError, ValueError) as err:
@@ -151,8 +150,14 @@ def _validate(
         raise ValueError(f"out: must be a path ending in .json, got {out!r}")
     if not isinstance(quick, bool):
         raise ValueError(f"quick: must be True or False, got {quick!r}")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < math.inf
+    ):
+        raise ValueError(f"lr: must be a positive finite number, got {lr!r}")
     config = TrainConfig(steps=steps, budget=budget)
-    for a in _chapter_archs(arch):
+    if lr is not None:
+        config = config.replace(lr=float(lr))
+    for a in archs:
         for t in tasks:
             try:
                 match_width(a, t, config.budget_for(t), config)
@@ -163,14 +168,15 @@ def _validate(
 
 def run_chapter(
     name: str,
-    arch: str,
+    arch: str | Sequence[str],
     tasks: str | Sequence[str],
     seeds: int,
     steps: int,
     budget: int,
     out: str | os.PathLike,
     quick: bool = False,
-    cache_dir: str | os.PathLike | None = CACHE_DIR,
+    cache_dir: str | os.PathLike | None = None,
+    lr: float | None = None,
 ) -> ResultSet:
     """Train a version chapter's runs through the run cache and save them.
 
@@ -181,31 +187,37 @@ def run_chapter(
 
     Args:
         name: the chapter, e.g. ``"20-v10-free-phase"`` (stored in the results file).
-        arch: the chapter's architecture; :data:`BASELINES` are trained beside it.
+        arch: the chapter's architecture, or a list of them (e.g. the three v4 fixes);
+            :data:`BASELINES` are trained beside it.
         tasks: task ids in the order the chapter discusses them, or ``"all"``.
         seeds: seeds ``0..seeds-1``.
         steps: training steps of every run.
         budget: parameters per network; every (architecture, task) must be matchable.
         out: results file, e.g. ``"data/20-v10-free-phase.json"`` (written atomically).
         quick: smoke-test mode (see above).
-        cache_dir: the run cache, or ``None`` to train everything afresh.
+        cache_dir: the run cache (default: ``$RICHNEURON_CACHE_DIR``, else :data:`CACHE_DIR`);
+            ``""`` trains everything afresh.
+        lr: learning rate (default: the protocol's, :attr:`TrainConfig.lr`).
 
     Returns:
         The :class:`ResultSet` that was saved.
 
     Raises:
         ValueError: naming the parameter: unknown ``arch`` or task, ``seeds``, ``steps`` or
-            ``budget`` below 1, a ``budget`` no width can meet, ``out`` not a ``.json`` path.
+            ``budget`` below 1, a ``budget`` no width can meet, ``out`` not a ``.json`` path,
+            ``lr`` not a positive number.
     """
-    tasks, config = _validate(name, arch, tasks, seeds, steps, budget, out, quick)
+    tasks, config = _validate(name, arch, tasks, seeds, steps, budget, out, quick, lr)
     out = Path(out)
     if quick:
         tasks, seeds = tasks[:QUICK_TASKS], QUICK_SEEDS
         config = config.replace(steps=min(steps, QUICK_STEPS), log_every=QUICK_LOG_EVERY)
         out = QUICK_DIR / out.name
     runs = chapter_runs(arch, tasks, seeds)
+    if cache_dir is None:
+        cache_dir = os.environ.get("RICHNEURON_CACHE_DIR", CACHE_DIR)
     rs = run_study(name, runs, config, RunCache(cache_dir) if cache_dir else None)
-    save_results(rs, out)
+    save_results(rs, out, keep_same=True)
     return rs
 
 
@@ -350,13 +362,14 @@ def replicated(holds: bool) -> Markdown:
     return Markdown("replicated" if holds else "not replicated")
 
 
-def final_diagnostic(rs: ResultSet, arch: str, key: str) -> float:
-    """Mean over ``arch``'s runs (all tasks and seeds) of the last logged value of ``key``.
+def final_diagnostic(rs: ResultSet, arch: str, key: str, index: int = -1) -> float:
+    """Mean over ``arch``'s runs (all tasks and seeds) of the last logged value of ``key``
+    (``index=0``: the value at step 0, before training).
 
     Raises:
         KeyError: if no run of ``arch`` records ``key``.
     """
-    values = [r.diagnostics[key][-1] for r in rs.select(arch) if r.diagnostics.get(key)]
+    values = [r.diagnostics[key][index] for r in rs.select(arch) if r.diagnostics.get(key)]
     if not values:
         raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
     return math.fsum(values) / len(values)
@@ -380,6 +393,249 @@ def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
             f"{winner} is better, {how}."
         )
     return Markdown("\n".join(lines) + "\n")
+
+
+def published_verdict(version: str) -> Markdown:
+    """The original study's verdict on ``version`` (in this book's words), for a verdict."""
+    from .claims import PUBLISHED_VERDICTS
+
+    if version not in PUBLISHED_VERDICTS:
+        raise ValueError(
+            f"version: no published verdict for {version!r}; known: {', '.join(PUBLISHED_VERDICTS)}"
+        )
+    return Markdown(PUBLISHED_VERDICTS[version])
+
+
+def claim_sentence(claim) -> Markdown:
+    """One claim as a sentence: our number, the published one, the verdict (for ``glue:md``)."""
+    return Markdown(
+        f"{claim.finding}: ours {claim.ours}, published {claim.published}; "
+        f"**{claim.verdict}** (check: {claim.rule})."
+    )
+
+
+def claim_verdict(claim) -> Markdown:
+    """A claim's verdict as inline text (``replicated``, ``not replicated``, ...)."""
+    return Markdown(claim.verdict)
+
+
+def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
+    """Every chapter's results file in ``data_dir`` merged into one result set.
+
+    Runs that several chapters trained (the baselines) appear once; they must agree bit for
+    bit, as the trainer is deterministic.
+
+    Raises:
+        ResultsError: naming the file, when a file is corrupt, when two files were made under
+            different protocols, or when one run has two different results.
+        FileNotFoundError: when ``data_dir`` holds no results file.
+    """
+    from .results import ResultsError, _volatile_free, load_results, result_to_dict
+
+    paths = sorted(p for p in Path(data_dir).glob("*.json") if p.name != "published.json")
+    if not paths:
+        raise FileNotFoundError(f"data_dir: no results files in {data_dir}")
+    merged: dict[tuple, tuple] = {}
+    config, provenance = None, None
+    for path in paths:
+        rs = load_results(path)
+        if config is None:
+            config, provenance, first = rs.config, rs.provenance, path
+        elif rs.config != config:
+            diff = sorted(
+                k for k in config.keys() | rs.config.keys() if config.get(k) != rs.config.get(k)
+            )
+            raise ResultsError(
+                f"{path}: config.{diff[0]}: {rs.config.get(diff[0])!r} differs from "
+                f"{config.get(diff[0])!r} in {first}; re-run every chapter at one protocol"
+            )
+        for r in rs.runs:
+            key = (r.run.arch, r.run.task, r.run.seed)
+            doc = _volatile_free({"runs": [result_to_dict(r)]})
+            if key in merged and merged[key][1] != doc:
+                raise ResultsError(
+                    f"{path}: run {key} differs from the same run in {merged[key][2]}"
+                )
+            merged.setdefault(key, (r, doc, path))
+    return ResultSet("book", config, provenance, [v[0] for v in merged.values()])
+
+
+def archs_of(rs: ResultSet) -> list[str]:
+    """Architectures of ``rs``: the chapter's own first, then the baselines."""
+    return _archs(rs)
+
+
+def config_of(rs: ResultSet) -> TrainConfig:
+    """The training protocol a result set was made under."""
+    return TrainConfig(**rs.config)
+
+
+def environment_table(rs: ResultSet) -> Markdown:
+    """Software and pinned arithmetic the results were made with (no times, no commits)."""
+    p = rs.provenance
+    arithmetic = p.get("arithmetic", {})
+    env = arithmetic.get("env", {}) if isinstance(arithmetic, dict) else {}
+    rows = [
+        ["richneuron", p.get("package_version", "?")],
+        ["Python", p.get("python", "?")],
+        ["torch", p.get("torch", "?")],
+        ["numpy", p.get("numpy", "?")],
+        ["threads", p.get("threads", "?")],
+        ["arithmetic pinned", arithmetic.get("pinned", "?") if arithmetic else "?"],
+        *[[k, f"`{v}`"] for k, v in env.items()],
+    ]
+    return markdown_table(["setting", "value"], rows)
+
+
+def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown:
+    """Architectures as rows and tasks as columns (mean ± std), the best of each task in bold."""
+    archs = list(archs) if archs is not None else _archs(rs)
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    tasks = chapter_tasks(rs)
+    best = {}
+    for t in tasks:
+        for a in archs:
+            s = summary.get((a, t))
+            if s and (
+                t not in best or _better(s["mean"], summary[(best[t], t)]["mean"], s["metric"])
+            ):
+                best[t] = a
+    rows = []
+    for a in archs:
+        cells = []
+        for t in tasks:
+            s = summary.get((a, t))
+            text = "-" if s is None else _format_row(s)
+            cells.append(f"**{text}**" if best.get(t) == a and text[0].isdigit() else text)
+        rows.append([a, *cells])
+    return markdown_table(["architecture", *tasks], rows)
+
+
+def regime_rows(rs: ResultSet) -> list[dict]:
+    """Per task: the best architecture, the runner-up, and whether the margin is clear.
+
+    ``clear`` is True when the best mean beats the runner-up's by more than the sum of their
+    seed standard deviations.
+    """
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    rows = []
+    for task in chapter_tasks(rs):
+        ranked = [
+            a
+            for a in _archs(rs)
+            if (a, task) in summary and math.isfinite(summary[(a, task)]["mean"])
+        ]
+        metric = summary[(ranked[0], task)]["metric"]
+        ranked.sort(
+            key=lambda a: (
+                -summary[(a, task)]["mean"] if metric == "accuracy" else summary[(a, task)]["mean"]
+            )
+        )
+        best, second = summary[(ranked[0], task)], summary[(ranked[1], task)]
+        gap = abs(best["mean"] - second["mean"])
+        rows.append(
+            {
+                "task": task,
+                "metric": metric,
+                "best": ranked[0],
+                "best_value": best["mean"],
+                "runner_up": ranked[1],
+                "runner_up_value": second["mean"],
+                "clear": best["n_seeds"] > 1 and gap > best["std"] + second["std"],
+            }
+        )
+    return rows
+
+
+def clear_wins(rs: ResultSet) -> int:
+    """Tasks whose best architecture leads the runner-up by more than the seed spread."""
+    return sum(r["clear"] for r in regime_rows(rs))
+
+
+def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
+    """Mean test metric of ``arch`` on ``task`` over seeds that did not diverge.
+
+    Raises:
+        KeyError: if ``rs`` has no run of ``arch`` on ``task``.
+    """
+    for r in rs.summary():
+        if (r["arch"], r["task"]) == (arch, task):
+            return r["mean"]
+    raise KeyError(f"{rs.name}: no runs of {arch!r} on task {task!r}")
+
+
+def regime_table(rs: ResultSet) -> Markdown:
+    """:func:`regime_rows` as a Markdown table."""
+    return markdown_table(
+        ["task", "best", "runner-up", "margin beyond seed spread"],
+        [
+            [
+                r["task"],
+                f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
+                f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
+                "yes" if r["clear"] else "no",
+            ]
+            for r in regime_rows(rs)
+        ],
+    )
+
+
+def published_table(rs: ResultSet, published: dict) -> Markdown:
+    """Every published number beside ours: architecture, task, published, ours (mean ± std)."""
+    from .claims import published_metric
+
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    rows = []
+    for arch in ("vanilla", "singlu", "v10", "v15"):
+        for task in TASKS:
+            theirs = published_metric(published, arch, task)
+            if theirs is None:
+                continue
+            s = summary.get((arch, task))
+            ours = "not run" if s is None else _format_row(s)
+            rows.append(
+                [
+                    arch,
+                    task,
+                    get_task(task).metric,
+                    format_metric(theirs, get_task(task).metric),
+                    ours,
+                ]
+            )
+    return markdown_table(["architecture", "task", "metric", "published", "ours"], rows)
+
+
+def first_version_table(rs: ResultSet, published: dict) -> Markdown:
+    """The original's first table (v1 against vanilla) beside our v1 and vanilla runs."""
+    table = published["first_version_table"]
+    names = {"nested": "nested_2d", "complex": "complex_4d"}
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    rows = []
+    for i, name in enumerate(table["tasks"]):
+        task = names.get(name, name)
+        metric = "accuracy" if table["metric"][i] == "acc_percent" else "mse"
+        scale = 0.01 if metric == "accuracy" else 1.0
+        ours = []
+        for arch in ("vanilla", "v1"):
+            s = summary.get((arch, task))
+            ours.append(
+                "not a task here"
+                if task not in TASKS
+                else ("not run" if s is None else _format_row(s))
+            )
+        rows.append(
+            [
+                name,
+                metric,
+                format_metric(table["vanilla"][i] * scale, metric),
+                format_metric(table["richneuron"][i] * scale, metric),
+                *ours,
+            ]
+        )
+    return markdown_table(
+        ["task", "metric", "vanilla (published)", "v1 (published)", "vanilla (ours)", "v1 (ours)"],
+        rows,
+    )
 
 
 def equation(arch: str) -> Latex:
@@ -442,6 +698,38 @@ def budget_table(
     return markdown_table(["architecture", *tasks], rows), worst
 
 
+def arithmetic_table() -> Markdown:
+    """The pinned arithmetic (see :mod:`richneuron.determinism`): setting, value, what it fixes."""
+    from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
+
+    why = {
+        "MKL_CBWR": "MKL's matrix products: strict conditional numerical reproducibility at AVX2",
+        "ATEN_CPU_CAPABILITY": "PyTorch's vectorised CPU kernels (sin, tanh, reductions)",
+        "TORCHINDUCTOR_CPP_MARCH": "the instruction set the compiled training step is built for",
+    }
+    rows = [[f"`{k}`", f"`{v}`", why[k]] for k, v in ARITHMETIC_ENV.items()]
+    rows.append(["vector width (Inductor)", f"{SIMDLEN} bits", "the compiled kernels' SIMD width"])
+    rows.append(["threads", THREADS, "compiled kernels split their work by the thread count"])
+    return markdown_table(["setting", "value", "what it fixes"], rows)
+
+
+def tolerance_table() -> Markdown:
+    """The drift gate's tolerances per compared quantity (:func:`richneuron.results.compare`)."""
+    from .results import DEFAULT_ATOL, DEFAULT_RTOL
+
+    what = {
+        "mse": "test metric of regression tasks (MSE)",
+        "accuracy": "test metric of classification tasks (accuracy)",
+        "train_loss": "final training loss",
+    }
+    rows = [
+        [what[k], f"{DEFAULT_RTOL[k]:g}", f"{DEFAULT_ATOL[k]:g}"]
+        for k in ("mse", "accuracy", "train_loss")
+    ]
+    rows.append(["widths, parameter count, divergence flag and step", "exact", "exact"])
+    return markdown_table(["compared", "relative tolerance", "absolute tolerance"], rows)
+
+
 def assumptions(config: TrainConfig | None = None) -> Markdown:
     """The reproduction-assumptions table: every protocol choice, its value and why."""
     rows = [[r["setting"], r["value"], r["why"]] for r in assumptions_table(config)]
@@ -449,180 +737,9 @@ def assumptions(config: TrainConfig | None = None) -> Markdown:
 
 
 # ---------------------------------------------------------------------------------------------
-# The build.
+# The build lives in richneuron.bookbuild; ``python -m richneuron.book`` runs it.
 
-
-def toc_documents(toc: str | os.PathLike) -> list[str]:
-    """Documents of a Jupyter Book ``_toc.yml`` in reading order (paths without suffix)."""
-    import yaml
-
-    data = yaml.safe_load(Path(toc).read_text(encoding="utf-8"))
-    docs = [data["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                docs.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk(data.get("parts", []) + data.get("chapters", []))
-    return [re.sub(r"\.(ipynb|md)$", "", d) for d in docs]
-
-
-def _source(root: Path, doc: str) -> Path:
-    for suffix in (".ipynb", ".md"):
-        if (root / f"{doc}{suffix}").is_file():
-            return root / f"{doc}{suffix}"
-    raise FileNotFoundError(f"_toc.yml lists {doc!r}, but neither {doc}.ipynb nor {doc}.md exists")
-
-
-def _execute(source: Path, target: Path, root: Path, quick: bool) -> None:
-    """Run ``source`` with papermill into ``target`` (written only when execution succeeds)."""
-    import papermill
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.running.ipynb")
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(tmp),
-            parameters={"quick": True} if quick else {},
-            cwd=str(root),
-            progress_bar=False,
-            execution_timeout=3600,
-        )
-    except Exception:
-        failed = target.with_name(f"{target.stem}.failed.ipynb")
-        if tmp.exists():
-            os.replace(tmp, failed)
-            print(f"  the executed copy, with the error, is {failed}", file=sys.stderr)
-        raise
-    os.replace(tmp, target)
-
-
-def _stage(root: Path, docs: list[str], exec_dir: Path, src_dir: Path) -> None:
-    """Copy configuration, Markdown chapters and executed notebooks into ``src_dir`` (replaced)."""
-    with atomic_dir(src_dir) as staging:
-        for name in ("_config.yml", "_toc.yml"):
-            shutil.copy2(root / name, staging / name)
-        for doc in docs:
-            source = _source(root, doc)
-            origin = exec_dir / f"{doc}.ipynb" if source.suffix == ".ipynb" else source
-            (staging / doc).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(origin, staging / f"{doc}{source.suffix}")
-
-
-def _jupyter_book(root: Path, src_dir: Path, *builder: str) -> int:
-    """Run ``jupyter-book build`` on ``src_dir`` (output under ``root/_build``); warnings count."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [
-        str(exe if exe.exists() else "jupyter-book"),
-        "build",
-        str(src_dir.relative_to(root)),
-        "--path-output",
-        ".",
-        "--all",
-        "-W",
-        "-n",
-        "--keep-going",
-        *builder,
-    ]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-    for line in warnings:
-        print(f"  {line}", file=sys.stderr)
-    if proc.returncode != 0:
-        print(log[-4000:], file=sys.stderr)
-        raise RuntimeError(
-            f"jupyter-book {' '.join(builder) or 'html'} failed "
-            f"(exit {proc.returncode}, {len(warnings)} warnings)"
-        )
-    return len(warnings)
-
-
-def build(root: str | os.PathLike = ".", quick: bool = False) -> None:
-    """Execute every chapter, build the HTML book and PAPER.md (see the module docstring).
-
-    Raises:
-        RuntimeError: when a chapter fails to execute or the book builds with a warning.
-    """
-    from .paper import join_paper
-
-    root = Path(root).resolve()
-    out = root / "_build"
-    exec_dir, src_dir = out / "exec", out / "src"
-    docs = toc_documents(root / "_toc.yml")
-    sources = [_source(root, d) for d in docs]
-    env_backend = os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
-    start = time.perf_counter()
-    try:
-        notebooks = [(d, s) for d, s in zip(docs, sources) if s.suffix == ".ipynb"]
-        for i, (doc, source) in enumerate(notebooks, 1):
-            t0 = time.perf_counter()
-            print(f"[{i}/{len(notebooks)}] {source.relative_to(root)} ...", flush=True)
-            try:
-                _execute(source, exec_dir / f"{doc}.ipynb", root, quick)
-            except Exception as err:
-                raise RuntimeError(f"{source.relative_to(root)} failed: {err}") from None
-            print(
-                f"[{i}/{len(notebooks)}] {source.relative_to(root)} executed in "
-                f"{time.perf_counter() - t0:.1f} s",
-                flush=True,
-            )
-    finally:
-        if env_backend is not None:
-            os.environ["MPLBACKEND"] = env_backend
-    out.mkdir(exist_ok=True)
-    _stage(root, docs, exec_dir, src_dir)
-    t0 = time.perf_counter()
-    shutil.rmtree(out / "html", ignore_errors=True)
-    n = _jupyter_book(root, src_dir)
-    print(
-        f"html: {out.relative_to(root)}/html/index.html in {time.perf_counter() - t0:.1f} s, "
-        f"{n} warnings",
-        flush=True,
-    )
-    t0 = time.perf_counter()
-    shutil.rmtree(out / "markdown", ignore_errors=True)
-    n = _jupyter_book(root, src_dir, "--builder", "custom", "--custom-builder", "markdown")
-    banner = (
-        "> **Quick build.** These numbers come from a smoke test (few steps, one seed, two "
-        "tasks per chapter), not from the study. Run `make book` for the real ones.\n"
-    )
-    images = join_paper(
-        out / "markdown", docs, root / "PAPER.md", root / "paper_figures", banner if quick else ""
-    )
-    print(
-        f"PAPER.md: {len(docs)} chapters, {images} figures in paper_figures/ in "
-        f"{time.perf_counter() - t0:.1f} s, {n} warnings",
-        flush=True,
-    )
-    print(f"book built in {time.perf_counter() - start:.1f} s", flush=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m richneuron.book build [--quick] [--root DIR]``; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m richneuron.book", description="Build the book: execute, HTML, PAPER.md."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="execute every chapter, build HTML and PAPER.md")
-    b.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke test: every chapter with quick=True (results under _build/quick)",
-    )
-    b.add_argument("--root", default=".", help="repository root (default: .)")
-    args = parser.parse_args(argv)
-    try:
-        build(args.root, quick=args.quick)
-    except (RuntimeError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
-
+from .bookbuild import build, main, toc_documents  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,10 +1,12 @@
 """Figures of the book: each function takes data and returns ``(fig, ax)``.
 
-Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves`,
-:func:`plot_diagnostic`, :func:`plot_metric_bars`. No function sets a title: the book puts
-captions in the notebook cell's metadata. Figures are drawn with pyplot so that a notebook's
-inline backend shows them; outside a notebook the Agg backend is chosen on the first call when no
-backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The caller closes figures.
+Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves` (training
+loss or test metric), :func:`plot_diagnostic`, :func:`plot_grad_norms`,
+:func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. No function sets a
+title: the book puts captions in the notebook cell's metadata. Figures are drawn with pyplot so
+that a notebook's inline backend shows them; outside a notebook the Agg backend is chosen on the
+first call when no backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The
+caller closes figures.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from .tasks import TASKS, get_task
 __all__ = [
     "logged_steps",
     "plot_diagnostic",
+    "plot_grad_norms",
     "plot_learning_curves",
     "plot_metric_bars",
+    "plot_rank_map",
     "plot_task",
+    "plot_widths",
 ]
 
 #: One colour per architecture, stable across figures (baselines first).
@@ -130,16 +135,21 @@ def plot_task(task_name: str, seed: int = 0):
     return fig, ax
 
 
-def plot_learning_curves(rs: ResultSet, task: str, archs: Sequence[str] | None = None):
-    """Training loss against step for each architecture on one task, mean over seeds.
+def plot_learning_curves(
+    rs: ResultSet, task: str, archs: Sequence[str] | None = None, curve: str = "loss"
+):
+    """Training loss (or test metric) against step for each architecture on one task.
 
-    The line is the mean over seeds of the logged training loss (non-finite values of diverged
-    seeds left out), the band spans the seeds' minimum and maximum; the y axis is logarithmic.
+    The line is the mean over seeds of the logged value (non-finite values of diverged seeds
+    left out), the band spans the seeds' minimum and maximum. The y axis is logarithmic, except
+    for a test accuracy.
 
     Args:
         rs: a result set with runs of ``task``.
         task: task id.
         archs: architectures to draw (default: all in ``rs``, baselines first).
+        curve: ``"loss"`` (training loss) or ``"test"`` (the test metric during training: how
+            the model generalises as it fits).
 
     Returns:
         ``(fig, ax)``.
@@ -147,6 +157,8 @@ def plot_learning_curves(rs: ResultSet, task: str, archs: Sequence[str] | None =
     Raises:
         ValueError: if ``rs`` holds no run of ``task`` for a requested architecture.
     """
+    if curve not in ("loss", "test"):
+        raise ValueError(f"curve: must be 'loss' or 'test', got {curve!r}")
     plt = _pyplot()
     archs = list(archs) if archs is not None else _archs_of(rs)
     steps = np.array(logged_steps(rs.config))
@@ -155,14 +167,16 @@ def plot_learning_curves(rs: ResultSet, task: str, archs: Sequence[str] | None =
         runs = rs.select(arch, task)
         if not runs:
             raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
-        curves = np.array([r.loss_curve for r in runs], dtype=float)  # [seeds, logged steps]
+        field = "loss_curve" if curve == "loss" else "test_curve"
+        curves = np.array([getattr(r, field) for r in runs], dtype=float)  # [seeds, steps]
         curves[~np.isfinite(curves)] = np.nan
         with warnings.catch_warnings():  # a step where every seed diverged stays NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(curves, axis=0)
             low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         colour = _colour(arch, archs)
-        ax.plot(steps, mean, color=colour, lw=1.4, label=f"{arch} ({len(runs)} seeds)")
+        seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
+        ax.plot(steps, mean, color=colour, lw=1.4, label=f"{arch} ({seeds})")
         if len(runs) > 1:
             ax.fill_between(
                 steps,
@@ -172,15 +186,22 @@ def plot_learning_curves(rs: ResultSet, task: str, archs: Sequence[str] | None =
                 alpha=0.2,
                 lw=0,
             )
-    ax.set_yscale("log")
+    metric = get_task(task).metric
+    if curve == "loss" or metric == "mse":
+        ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel(f"training loss ({get_task(task).kind})")
+    if curve == "loss":
+        ax.set_ylabel(f"training loss ({get_task(task).kind})")
+    else:
+        ax.set_ylabel(f"test {metric}")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig, ax
 
 
-def plot_diagnostic(rs: ResultSet, arch: str, key: str, task: str | None = None):
+def plot_diagnostic(
+    rs: ResultSet, arch: str, key: str, task: str | None = None, relative: bool = False
+):
     """One diagnostic of ``arch`` (e.g. ``"phase_abs"``) against step, one line per run.
 
     Args:
@@ -188,6 +209,7 @@ def plot_diagnostic(rs: ResultSet, arch: str, key: str, task: str | None = None)
         arch: architecture whose runs carry ``key`` in their ``diagnostics``.
         key: the diagnostic series (see the layer's ``internals``).
         task: one task, or ``None`` for every task of ``rs`` (one colour per task).
+        relative: draw the change from the run's value at step 0 (a drift from init).
 
     Returns:
         ``(fig, ax)``.
@@ -205,16 +227,19 @@ def plot_diagnostic(rs: ResultSet, arch: str, key: str, task: str | None = None)
     for r in runs:
         colour = _CYCLE[tasks.index(r.run.task) % len(_CYCLE)] if len(tasks) > 1 else "tab:blue"
         first = r is next(x for x in runs if x.run.task == r.run.task)
+        values = np.asarray(r.diagnostics[key], dtype=float)
         ax.plot(
-            steps[: len(r.diagnostics[key])],
-            r.diagnostics[key],
+            steps[: len(values)],
+            values - values[0] if relative else values,
             color=colour,
             lw=1.0,
             alpha=0.8,
             label=r.run.task if first else None,
         )
     ax.set_xlabel("step")
-    ax.set_ylabel(f"{arch}: {key}")
+    ax.set_ylabel(f"{arch}: {key}" + (" - initial" if relative else ""))
+    if relative:
+        ax.axhline(0.0, color="k", lw=0.8, ls="--")
     ax.legend(fontsize="small", title="task (one line per seed)", title_fontsize="small")
     fig.tight_layout()
     return fig, ax
@@ -262,3 +287,129 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
         ax.set_visible(False)
     fig.tight_layout()
     return fig, axes
+
+
+def plot_grad_norms(rs: ResultSet, task: str, archs: Sequence[str] | None = None):
+    """Total gradient norm against step for each architecture on one task, mean over seeds.
+
+    The total is the root of the sum of squares of the logged per-group norms; the band spans the
+    seeds; the y axis is logarithmic.
+
+    Returns:
+        ``(fig, ax)``.
+
+    Raises:
+        ValueError: if ``rs`` holds no run of ``task`` for a requested architecture.
+    """
+    plt = _pyplot()
+    archs = list(archs) if archs is not None else _archs_of(rs)
+    steps = np.array(logged_steps(rs.config))
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for arch in archs:
+        runs = rs.select(arch, task)
+        if not runs:
+            raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
+        totals = np.array(
+            [np.sqrt(np.sum(np.square(list(r.grad_norms.values())), axis=0)) for r in runs],
+            dtype=float,
+        )
+        totals[~np.isfinite(totals)] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(totals, axis=0)
+            low, high = np.nanmin(totals, axis=0), np.nanmax(totals, axis=0)
+        colour = _colour(arch, archs)
+        ax.plot(steps[: len(mean)], mean, color=colour, lw=1.4, label=arch)
+        if len(runs) > 1:
+            ax.fill_between(steps[: len(mean)], low, high, color=colour, alpha=0.2, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("gradient norm (all parameters)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_widths(rows: Sequence[dict], fit: dict | None = None):
+    """Hidden width against weight matrices per neuron at a fixed budget, one point per arch.
+
+    Args:
+        rows: dicts with ``arch``, ``matrices`` and ``width`` (e.g. from
+            :func:`richneuron.book.width_rows`).
+        fit: optional ``{"width_1": w, "cost": c}``: the fitted curve ``w (1 - c)^(k - 1)``.
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    by_k: dict[int, list[str]] = {}
+    for row in rows:
+        ax.scatter(row["matrices"], row["width"], color="tab:blue", zorder=3)
+        by_k.setdefault((row["matrices"], row["width"]), []).append(row["arch"])
+    for (k, w), names in by_k.items():
+        ax.annotate(
+            ", ".join(names), (k, w), textcoords="offset points", xytext=(6, 2), fontsize="x-small"
+        )
+    if fit is not None:
+        ks = np.linspace(1, max(r["matrices"] for r in rows), 50)
+        ax.plot(
+            ks,
+            fit["width_1"] * (1 - fit["cost"]) ** (ks - 1),
+            color="tab:gray",
+            ls="--",
+            label=f"fit: {fit['cost']:.0%} narrower per extra matrix",
+        )
+        ax.legend(fontsize="small")
+    ax.set_xlabel("weight matrices per neuron")
+    ax.set_ylabel("hidden width at the budget")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_rank_map(rs: ResultSet, archs: Sequence[str] | None = None):
+    """Rank of every architecture on every task (1 = best mean), as a coloured grid.
+
+    Architectures whose every seed diverged on a task rank last there.
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    plt = _pyplot()
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    archs = list(archs) if archs is not None else _archs_of(rs)
+    tasks = [t for t in TASKS if any((a, t) in summary for a in archs)]
+    ranks = np.full((len(archs), len(tasks)), np.nan)
+    for j, task in enumerate(tasks):
+        present = [a for a in archs if (a, task) in summary]
+        sign = -1.0 if get_task(task).metric == "accuracy" else 1.0
+        order = sorted(
+            present,
+            key=lambda a: (
+                not math.isfinite(summary[(a, task)]["mean"]),
+                sign * summary[(a, task)]["mean"]
+                if math.isfinite(summary[(a, task)]["mean"])
+                else 0,
+            ),
+        )
+        for rank, arch in enumerate(order, 1):
+            ranks[archs.index(arch), j] = rank
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(tasks), 0.8 + 0.32 * len(archs)))
+    image = ax.imshow(ranks, cmap="viridis_r", aspect="auto")
+    for i in range(len(archs)):
+        for j in range(len(tasks)):
+            if np.isfinite(ranks[i, j]):
+                ax.text(
+                    j,
+                    i,
+                    f"{ranks[i, j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                    color="white" if ranks[i, j] > len(archs) / 2 else "black",
+                )
+    ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right", fontsize="small")
+    ax.set_yticks(range(len(archs)), archs, fontsize="small")
+    fig.colorbar(image, ax=ax, label="rank (1 = best)")
+    fig.tight_layout()
+    return fig, ax

@@ -4,8 +4,8 @@ A *results file* (``data/<chapter>.json``) holds one set of runs as one JSON doc
 
     {"schema": "richneuron.results/1", "name": ..., "config": {...TrainConfig...},
      "provenance": {...}, "runs": [{"arch", "task", "seed", "widths", "params", "metric",
-     "test_metric", "train_loss", "diverged", "diverged_step", "loss_curve", "grad_norms",
-     "diagnostics", "wall_time", "extra"}, ...]}
+     "test_metric", "train_loss", "diverged", "diverged_step", "loss_curve", "test_curve",
+     "grad_norms", "diagnostics", "wall_time", "extra"}, ...]}
 
 Runs are sorted by ``(arch, task, seed)`` so files diff cleanly. JSON has no NaN: non-finite
 floats are stored as the strings ``"nan"``, ``"inf"`` and ``"-inf"``. :func:`load_results`
@@ -31,6 +31,7 @@ from pathlib import Path
 from . import __version__
 from .atomic import atomic_file
 from .config import TrainConfig
+from .determinism import arithmetic, is_pinned
 from .trainer import Run, RunResult
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
 #: Schema id of a results file; bump it when the layout changes.
 SCHEMA = "richneuron.results/1"
 #: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
 #: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
 #: printing and summation-order noise.
@@ -150,6 +151,7 @@ _RUN_FIELDS: dict[str, Callable] = {
     "diverged": _bool,
     "diverged_step": _optional_int,
     "loss_curve": _list_of(_num),
+    "test_curve": _list_of(_num),
     "grad_norms": _dict_of(_list_of(_num)),
     "diagnostics": _dict_of(_list_of(_num)),
     "wall_time": _num,
@@ -207,6 +209,7 @@ def result_to_dict(r: RunResult) -> dict:
         "diverged": bool(r.diverged),
         "diverged_step": r.diverged_step,
         "loss_curve": list(r.loss_curve),
+        "test_curve": list(r.test_curve),
         "grad_norms": r.grad_norms,
         "diagnostics": r.diagnostics,
         "wall_time": float(r.wall_time),
@@ -287,11 +290,35 @@ def _write_json_atomic(path: Path, doc: object) -> None:
         f.write("\n")
 
 
-def save_results(rs: ResultSet, path: str | os.PathLike) -> None:
+def _volatile_free(doc: object) -> object:
+    """A results document without what changes from build to build for the same bits:
+    provenance (time, commit) and wall times."""
+    if not isinstance(doc, dict):
+        return doc
+    runs = doc.get("runs")
+    return {
+        **{k: v for k, v in doc.items() if k not in ("provenance", "runs")},
+        "runs": [
+            {k: v for k, v in r.items() if k != "wall_time"} if isinstance(r, dict) else r
+            for r in runs
+        ]
+        if isinstance(runs, list)
+        else runs,
+    }
+
+
+def save_results(rs: ResultSet, path: str | os.PathLike, keep_same: bool = False) -> bool:
     """Write ``rs`` to ``path`` atomically: a reader sees the old file or the new one, whole.
 
-    Runs are written sorted by (arch, task, seed); parent folders are created.
+    Runs are written sorted by (arch, task, seed); parent folders are created. With
+    ``keep_same``, an existing file that holds exactly the same results (every field but the
+    provenance and wall times) is left untouched, so rebuilding the book does not rewrite
+    committed results that did not change.
+
+    Returns:
+        Whether the file was written.
     """
+    path = Path(path)
     doc = {
         "schema": SCHEMA,
         "name": rs.name,
@@ -299,7 +326,17 @@ def save_results(rs: ResultSet, path: str | os.PathLike) -> None:
         "provenance": _encode(rs.provenance),
         "runs": [result_to_dict(r) for r in sorted(rs.runs, key=_key)],
     }
-    _write_json_atomic(Path(path), doc)
+    if keep_same and path.exists():
+        try:
+            old = _read_json(path)
+        except (OSError, ResultsError):
+            old = None
+        # Through JSON, so that the new document compares as it would be read back.
+        new = json.loads(json.dumps(doc, allow_nan=False))
+        if _volatile_free(old) == _volatile_free(new):
+            return False
+    _write_json_atomic(path, doc)
+    return True
 
 
 def _read_json(path: Path) -> object:
@@ -469,8 +506,9 @@ def provenance() -> dict:
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "python": sys.version.split()[0],
-        "threads": torch.get_num_threads(),
+        "threads": arithmetic()["threads"],  # of each training process
         "mkl_cbwr": os.environ.get("MKL_CBWR"),
+        "arithmetic": arithmetic(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -497,6 +535,7 @@ class RunCache:
             "config": config.to_dict(),
             "version": __version__,
             "cache": CACHE_VERSION,
+            "arithmetic": "pinned" if is_pinned() else arithmetic(),
         }
 
     def path(self, run: Run, config: TrainConfig) -> Path:

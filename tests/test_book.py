@@ -230,7 +230,7 @@ def fake_study(calls):
 def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_path):
     calls, saved = [], []
     monkeypatch.setattr(book, "run_study", fake_study(calls))
-    monkeypatch.setattr(book, "save_results", lambda rs, path: saved.append(Path(path)))
+    monkeypatch.setattr(book, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
     book.run_chapter(
         **{
             **GOOD,
@@ -252,7 +252,7 @@ def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_
 def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
     calls, saved = [], []
     monkeypatch.setattr(book, "run_study", fake_study(calls))
-    monkeypatch.setattr(book, "save_results", lambda rs, path: saved.append(Path(path)))
+    monkeypatch.setattr(book, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
     book.run_chapter(**{**GOOD, "tasks": "standard", "seeds": 2, "steps": 7}, cache_dir=tmp_path)
     (call,) = calls
     assert call["config"] == TrainConfig(steps=7, budget=5000)
@@ -286,6 +286,7 @@ def result(arch, task, seed, value, diverged=False):
         diverged=diverged,
         diverged_step=3 if diverged else None,
         loss_curve=[1.0, 0.5],
+        test_curve=[0.9, 0.6],
         grad_norms={},
         diagnostics={"phase_abs": [0.1, 0.3]},
         wall_time=0.1,

@@ -32,6 +32,7 @@ def run(arch, task, seed, curve, value=0.1, diverged=False):
         diverged=diverged,
         diverged_step=None,
         loss_curve=curve,
+        test_curve=curve,
         grad_norms={},
         diagnostics={"phase_abs": [0.0, 0.5, 1.0]} if arch == "v10" else {},
         wall_time=0.0,

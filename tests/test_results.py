@@ -33,6 +33,7 @@ def make(arch="vanilla", task="sine", seed=0, test_metric=0.5, metric="mse", **k
         diverged=False,
         diverged_step=None,
         loss_curve=[1.0, 0.5, 0.25],
+        test_curve=[1.0, 0.5, 0.3],
         grad_norms={"l0": [1.0, 0.5, 0.1], "readout": [0.3, 0.2, 0.1]},
         diagnostics={"gate_mean": [0.1, 0.2, 0.3]},
         wall_time=1.5,
@@ -64,6 +65,7 @@ def test_round_trip_keeps_nan_and_inf(tmp_path):
         diverged=True,
         diverged_step=2,
         loss_curve=[1.0, math.inf, math.nan],
+        test_curve=[1.0, math.nan, math.nan],
         grad_norms={"l0": [-math.inf]},
         extra={"omega": math.nan, "k": 2.0},
     )

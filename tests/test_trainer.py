@@ -64,6 +64,7 @@ def test_gradients_match_autograd():
 def _bits(result):
     return (
         result.loss_curve,
+        result.test_curve,
         result.test_metric,
         result.train_loss,
         result.grad_norms,
@@ -79,8 +80,8 @@ def test_grouping_is_bit_exact(arch):
     alone = train_runs([target], config)[0]
     neighbours = [Run(arch, "spiral", s) for s in range(5)] + [Run(arch, "freq_gen", 1)]
     grouped = train_runs(neighbours + [target], config)  # 2nd chunk, mixed tasks
-    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # size 2
-    assert ensemble_size(1) == 2 and ensemble_size(3) == 4 and ensemble_size(4) == 4
+    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # padded to 4
+    assert ensemble_size(1) == 4 and ensemble_size(3) == 4 and ensemble_size(4) == 4
     assert _bits(grouped[-1]) == _bits(alone)
     assert _bits(in_pair[-1]) == _bits(alone)
     assert grouped[0].run == neighbours[0]
@@ -106,7 +107,8 @@ def test_results_carry_diagnostics_and_grad_norms():
     config = TrainConfig(steps=40, log_every=10)
     runs = [Run("v6", "spiral", 0), Run("v15", "spiral", 0), Run("vanilla", "memorize", 2)]
     v6, v15, vanilla = train_runs(runs, config)
-    assert len(v6.loss_curve) == 5  # steps 0, 10, 20, 30 and the last, 39
+    assert len(v6.loss_curve) == len(v6.test_curve) == 5  # steps 0, 10, 20, 30 and the last
+    assert all(0 <= a <= 1 for a in v6.test_curve)  # spiral: accuracy
     assert set(v6.diagnostics) == {"alpha_mean", "alpha_std"}
     assert all(0 < a < 1 for a in v6.diagnostics["alpha_mean"])
     assert v15.diagnostics["alpha"][0] == pytest.approx(0.5)
@@ -126,7 +128,7 @@ def test_grouping_keeps_shapes_apart():
         + [Run("singlu", "spiral", 0)]
     )
     chunks = group_runs(runs, config)
-    assert [len(c) for c in chunks] == [4, 4, 2, 1, 1]
+    assert [len(c) for c in chunks] == [3, 3, 4, 1, 1]  # fewest chunks, as even as possible
     with pytest.raises(ValueError, match="duplicate"):
         train_runs([Run("v10", "spiral", 0)] * 2, config)
     with pytest.raises(ValueError, match="one shape"):
@@ -147,3 +149,14 @@ def test_alias_trains_once(monkeypatch):
     assert calls == [[Run("v4_glu", "spiral", 0)]]
     assert glu.run.arch == "v4_glu" and singlu.run.arch == "singlu"
     assert _bits(glu) == _bits(singlu)
+
+
+def test_worker_processes_give_the_same_bits_as_one_process():
+    config = TrainConfig(steps=40, log_every=10)
+    runs = [Run("v10", "hifreq", 0), Run("v10", "spiral", 1), Run("vanilla", "memorize", 2)]
+    alone = train_runs(runs, config, workers=1)
+    pooled = train_runs(runs, config, workers=2)
+    assert [r.run for r in pooled] == runs
+    assert [_bits(r) for r in pooled] == [_bits(r) for r in alone]
+    with pytest.raises(ValueError, match="workers"):
+        train_runs(runs, config, workers=0)

@@ -1,0 +1,395 @@
+"""Building the book, and the drift gate (``python -m richneuron.book build|check``).
+
+:func:`build` executes every chapter of ``_toc.yml`` with papermill into ``<out>/exec/``, stages
+``<out>/src/`` (configuration, Markdown chapters, executed notebooks), builds the HTML with
+Jupyter Book (warnings are errors) and writes ``PAPER.md`` through :mod:`richneuron.paper`.
+Chapters run at their committed parameters, except where their results go: a chapter's ``out``
+and the synthesis's ``data_dir`` are pointed at the build's data folder.
+
+Three kinds of build, one function:
+
+* ``make book`` (:data:`FULL`): results in ``data/``, HTML in ``_build/html``, ``PAPER.md`` and
+  ``paper_figures/`` at the root; runs come from the run cache ``.cache/runs`` when present. A
+  results file whose runs did not change is not rewritten, so an unchanged rebuild leaves the
+  work tree clean.
+* ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
+  everything under ``_build/quick``.
+* ``check`` (:data:`GATE`, run by ``make test``): every chapter again from an empty run cache,
+  everything under ``_build/gate``; then :func:`check` compares each new results file with the
+  committed one in ``data/`` (:func:`richneuron.results.compare`, tolerances per metric), and
+  the new ``PAPER.md`` and figures with the committed ones, byte for byte. Any difference is
+  printed as a table (or a diff) and fails the gate.
+
+Nothing in the work tree is touched except by the full build (``data/``, ``PAPER.md``,
+``paper_figures/``), and every file is written all or nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import atomic_dir
+
+__all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
+
+#: Environment variable that points the chapters' run cache elsewhere (the gate empties it).
+CACHE_ENV = "RICHNEURON_CACHE_DIR"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one kind of build reads and writes, relative to the repository root."""
+
+    name: str
+    out: str  # exec/, src/, markdown/ and the HTML (``<out>/html`` or ``<out>/_build/html``)
+    data: str  # results files of the chapters
+    paper: str  # PAPER.md
+    figures: str  # PAPER.md's figures
+    cache: str | None  # run cache; None: the chapters' default (.cache/runs)
+    quick: bool = False
+    fresh_cache: bool = False  # empty the cache first
+
+    def html(self, root: Path) -> Path:
+        return (
+            root / "_build" / "html"
+            if self.out == "_build"
+            else root / self.out / "_build" / "html"
+        )
+
+
+FULL = Layout("full", "_build", "data", "PAPER.md", "paper_figures", None)
+QUICK = Layout(
+    "quick",
+    "_build/quick",
+    "_build/quick",
+    "_build/quick/PAPER.md",
+    "_build/quick/paper_figures",
+    None,
+    quick=True,
+)
+GATE = Layout(
+    "gate",
+    "_build/gate",
+    "_build/gate/data",
+    "_build/gate/PAPER.md",
+    "_build/gate/paper_figures",
+    "_build/gate/cache",
+    fresh_cache=True,
+)
+
+QUICK_BANNER = (
+    "> **Quick build.** These numbers come from a smoke test (few steps, one seed, two "
+    "tasks per chapter), not from the study. Run `make book` for the real ones.\n"
+)
+
+
+def toc_documents(toc: str | os.PathLike) -> list[str]:
+    """Documents of a Jupyter Book ``_toc.yml`` in reading order (paths without suffix)."""
+    import yaml
+
+    data = yaml.safe_load(Path(toc).read_text(encoding="utf-8"))
+    docs = [data["root"]]
+
+    def walk(entries: list) -> None:
+        for entry in entries:
+            if "file" in entry:
+                docs.append(entry["file"])
+            walk(entry.get("chapters", []) + entry.get("sections", []))
+
+    walk(data.get("parts", []) + data.get("chapters", []))
+    return docs
+
+
+def _source(root: Path, doc: str) -> Path:
+    for suffix in (".ipynb", ".md"):
+        if (root / f"{doc}{suffix}").is_file():
+            return root / f"{doc}{suffix}"
+    raise FileNotFoundError(f"_toc.yml lists {doc!r}, but neither {doc}.ipynb nor {doc}.md exists")
+
+
+def chapter_parameters(source: Path, layout: Layout) -> dict:
+    """The papermill overrides of one chapter in ``layout``: where its results go, quick mode."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(source))
+    params: dict = {}
+    if "quick" in declared:
+        params["quick"] = layout.quick
+    if "out" in declared:
+        default = ast.literal_eval(declared["out"]["default"])
+        params["out"] = f"{layout.data}/{Path(default).name}"
+    if "data_dir" in declared:
+        params["data_dir"] = layout.data
+    return params
+
+
+def _execute(source: Path, target: Path, root: Path, parameters: dict) -> None:
+    """Run ``source`` with papermill into ``target`` (written only when execution succeeds)."""
+    import papermill
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.running.ipynb")
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(tmp),
+            parameters=parameters,
+            cwd=str(root),
+            progress_bar=False,
+            execution_timeout=3600,
+        )
+    except Exception:
+        failed = target.with_name(f"{target.stem}.failed.ipynb")
+        if tmp.exists():
+            os.replace(tmp, failed)
+            print(f"  the executed copy, with the error, is {failed}", file=sys.stderr)
+        raise
+    os.replace(tmp, target)
+
+
+def _stage(root: Path, docs: list[str], exec_dir: Path, src_dir: Path) -> None:
+    """Copy configuration, Markdown chapters and executed notebooks into ``src_dir`` (replaced)."""
+    with atomic_dir(src_dir) as staging:
+        for name in ("_config.yml", "_toc.yml"):
+            shutil.copy2(root / name, staging / name)
+        for doc in docs:
+            source = _source(root, doc)
+            origin = exec_dir / f"{doc}.ipynb" if source.suffix == ".ipynb" else source
+            (staging / doc).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, staging / f"{doc}{source.suffix}")
+
+
+def _jupyter_book(root: Path, src_dir: Path, path_output: Path, *builder: str) -> int:
+    """Run ``jupyter-book build`` on ``src_dir``; returns the number of warnings (0 or raises)."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [
+        str(exe if exe.exists() else "jupyter-book"),
+        "build",
+        str(src_dir.relative_to(root)),
+        "--path-output",
+        str(path_output.relative_to(root)) if path_output != root else ".",
+        "--all",
+        "-W",
+        "-n",
+        "--keep-going",
+        *builder,
+    ]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    for line in warnings:
+        print(f"  {line}", file=sys.stderr)
+    if proc.returncode != 0:
+        print(log[-4000:], file=sys.stderr)
+        raise RuntimeError(
+            f"jupyter-book {' '.join(builder) or 'html'} failed "
+            f"(exit {proc.returncode}, {len(warnings)} warnings)"
+        )
+    return len(warnings)
+
+
+def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
+    """Execute every chapter, build the HTML book and PAPER.md (see the module docstring).
+
+    Raises:
+        RuntimeError: when a chapter fails to execute or the book builds with a warning.
+    """
+    from .paper import join_paper
+
+    root = Path(root).resolve()
+    out = root / layout.out
+    exec_dir, src_dir = out / "exec", out / "src"
+    docs = toc_documents(root / "_toc.yml")
+    sources = [_source(root, d) for d in docs]
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV)}
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
+    if layout.cache is not None:
+        cache = root / layout.cache
+        if layout.fresh_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+        os.environ[CACHE_ENV] = str(cache)
+    start = time.perf_counter()
+    try:
+        notebooks = [(d, s) for d, s in zip(docs, sources, strict=True) if s.suffix == ".ipynb"]
+        for i, (doc, source) in enumerate(notebooks, 1):
+            t0 = time.perf_counter()
+            name = source.relative_to(root)
+            print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
+            try:
+                _execute(
+                    source, exec_dir / f"{doc}.ipynb", root, chapter_parameters(source, layout)
+                )
+            except Exception as err:
+                raise RuntimeError(f"{name} failed: {err}") from None
+            print(
+                f"[{i}/{len(notebooks)}] {name} executed in {time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    out.mkdir(parents=True, exist_ok=True)
+    _stage(root, docs, exec_dir, src_dir)
+    path_output = root if layout.out == "_build" else out
+    t0 = time.perf_counter()
+    shutil.rmtree(layout.html(root), ignore_errors=True)
+    n = _jupyter_book(root, src_dir, path_output)
+    print(
+        f"html: {layout.html(root).relative_to(root)}/index.html in "
+        f"{time.perf_counter() - t0:.1f} s, {n} warnings",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    markdown = layout.html(root).parent / "markdown"
+    shutil.rmtree(markdown, ignore_errors=True)
+    n = _jupyter_book(
+        root, src_dir, path_output, "--builder", "custom", "--custom-builder", "markdown"
+    )
+    images = join_paper(
+        markdown,
+        docs,
+        root / layout.paper,
+        root / layout.figures,
+        QUICK_BANNER if layout.quick else "",
+    )
+    print(
+        f"{layout.paper}: {len(docs)} chapters, {images} figures in {layout.figures}/ in "
+        f"{time.perf_counter() - t0:.1f} s, {n} warnings",
+        flush=True,
+    )
+    print(f"book built in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def _differing_files(committed: Path, new: Path) -> list[str]:
+    """Names of files that differ between two folders (present in one only, or other bytes)."""
+    a = {p.name for p in committed.glob("*") if p.is_file()} if committed.is_dir() else set()
+    b = {p.name for p in new.glob("*") if p.is_file()} if new.is_dir() else set()
+    out = []
+    for name in sorted(a | b):
+        if name not in a:
+            out.append(f"{name}: new, not committed")
+        elif name not in b:
+            out.append(f"{name}: committed, not produced")
+        elif (committed / name).read_bytes() != (new / name).read_bytes():
+            out.append(f"{name}: differs")
+    return out
+
+
+def check(root: str | os.PathLike = ".", layout: Layout = GATE, rebuild: bool = True) -> list[str]:
+    """The drift gate: rebuild in ``layout`` and compare with what is committed.
+
+    Compares every results file of ``data/`` (except the published reference) with the one the
+    rebuild wrote, run by run (:func:`richneuron.results.compare` at its default tolerances),
+    then ``PAPER.md`` and ``paper_figures/``. Prints what moved.
+
+    Args:
+        root: repository root.
+        layout: where the rebuild goes (its ``data`` must differ from ``data/``).
+        rebuild: build first (False: compare an existing rebuild).
+
+    Returns:
+        One line per problem found; empty when nothing drifted.
+    """
+    from .results import ResultsError, compare, format_drift, load_results
+
+    root = Path(root).resolve()
+    if layout.data == FULL.data:
+        raise ValueError("layout: the gate must not write into data/")
+    if rebuild:
+        build(root, layout)
+    problems: list[str] = []
+    committed_dir, new_dir = root / FULL.data, root / layout.data
+    names = sorted(
+        {p.name for p in committed_dir.glob("*.json")} | {p.name for p in new_dir.glob("*.json")}
+    )
+    names = [n for n in names if n != "published.json"]
+    drifts = []
+    for name in names:
+        old, new = committed_dir / name, new_dir / name
+        if not old.exists():
+            problems.append(f"data/{name}: produced by the build but not committed")
+            continue
+        if not new.exists():
+            problems.append(f"data/{name}: committed but no chapter produced it")
+            continue
+        try:
+            drifts += compare(load_results(old), load_results(new))
+        except ResultsError as err:
+            problems.append(str(err))
+    if drifts:
+        problems.append(f"{len(drifts)} value(s) drifted from data/:\n{format_drift(drifts)}")
+    committed_paper, new_paper = root / FULL.paper, root / layout.paper
+    if not committed_paper.exists():
+        problems.append("PAPER.md: not committed")
+    elif committed_paper.read_bytes() != new_paper.read_bytes():
+        diff = difflib.unified_diff(
+            committed_paper.read_text(encoding="utf-8").splitlines(),
+            new_paper.read_text(encoding="utf-8").splitlines(),
+            "PAPER.md (committed)",
+            f"{layout.paper} (rebuilt)",
+            lineterm="",
+            n=1,
+        )
+        shown = list(diff)
+        more = f"\n... {len(shown) - 60} more diff lines" if len(shown) > 60 else ""
+        problems.append("PAPER.md differs from the rebuild:\n" + "\n".join(shown[:60]) + more)
+    for line in _differing_files(root / FULL.figures, root / layout.figures):
+        problems.append(f"{FULL.figures}/{line}")
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m richneuron.book build [--quick] | check``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m richneuron.book",
+        description="Build the book (execute, HTML, PAPER.md), or check it for drift.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute every chapter, build HTML and PAPER.md")
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: every chapter with quick=True, everything under _build/quick",
+    )
+    b.add_argument("--root", default=".", help="repository root (default: .)")
+    c = sub.add_parser(
+        "check",
+        help="the drift gate: rebuild under _build/gate from an empty run cache and compare "
+        "with data/, PAPER.md and paper_figures/",
+    )
+    c.add_argument("--root", default=".", help="repository root (default: .)")
+    c.add_argument("--no-rebuild", action="store_true", help="compare an existing _build/gate only")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        if args.command == "build":
+            build(args.root, QUICK if args.quick else FULL)
+            return 0
+        problems = check(args.root, GATE, rebuild=not args.no_rebuild)
+    except (RuntimeError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if problems:
+        print("drift gate FAILED:", file=sys.stderr)
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    print(
+        f"drift gate passed: data/, PAPER.md and paper_figures/ reproduced "
+        f"({time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
+    return 0

@@ -1,0 +1,226 @@
+"""The built HTML book in a real browser: headless Chromium driven through chromedriver.
+
+The book under test is ``$RICHNEURON_BOOK_HTML`` (``make test`` points it at the drift gate's
+full rebuild, ``_build/gate/_build/html``); without it, the test builds the quick book first.
+Every chapter page is loaded over HTTP from localhost and checked: every figure has loaded
+(``naturalWidth > 0``), no glued value is empty, and every internal link leads to a page that
+exists and, for a ``#fragment``, to an element with that id. A screenshot of one chapter is saved
+beside the HTML (``<html>/../screenshot-<chapter>.png``).
+
+Chromium and chromedriver are Debian's packages (``make browser`` installs them); the WebDriver
+protocol is spoken with the standard library, so nothing else is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from richneuron.bookbuild import QUICK, build, toc_documents
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,2000",
+]
+SCREENSHOT_OF = "book/20-v10-free-phase"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebDriver:
+    """The few W3C WebDriver commands the test needs, over HTTP to chromedriver."""
+
+    def __init__(self, chromedriver: str, chromium: str) -> None:
+        self.port = _free_port()
+        self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        self.proc = subprocess.Popen(
+            [chromedriver, f"--port={self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._call("GET", "/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": chromium,
+                        "args": [*CHROMIUM_FLAGS, f"--user-data-dir={self.profile}"],
+                    },
+                }
+            }
+        }
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())["value"]
+
+    def get(self, url: str) -> None:
+        self._call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def run(self, script: str):
+        return self._call(
+            "POST", f"/session/{self.session}/execute/sync", {"script": script, "args": []}
+        )
+
+    def screenshot(self, path: Path) -> None:
+        png = self._call("GET", f"/session/{self.session}/screenshot")
+        path.write_bytes(base64.b64decode(png))
+
+    def quit(self) -> None:
+        try:
+            self._call("DELETE", f"/session/{self.session}")
+        finally:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def html_dir() -> Path:
+    given = os.environ.get("RICHNEURON_BOOK_HTML")
+    if given:
+        path = Path(given)
+        if not path.is_absolute():
+            path = ROOT / path
+        assert (path / "index.html").is_file(), f"RICHNEURON_BOOK_HTML={given}: no index.html"
+        return path
+    build(ROOT, QUICK)
+    return QUICK.html(ROOT)
+
+
+@pytest.fixture(scope="module")
+def server(html_dir):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: run `make browser` "
+            "(apt-get install chromium chromium-driver)"
+        )
+    driver = WebDriver(chromedriver, chromium)
+    yield driver
+    driver.quit()
+
+
+PAGES = toc_documents(ROOT / "_toc.yml")
+
+WAIT_FOR_IMAGES = """
+const images = Array.from(document.images);
+const start = Date.now();
+while (Date.now() - start < 10000 && images.some(i => !i.complete)) {
+  const until = Date.now() + 50; while (Date.now() < until) {}
+}
+return images.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]);
+"""
+
+GLUE_SPANS = """
+return Array.from(document.querySelectorAll('[class*="pasted"]'))
+  .map(e => [e.className, e.textContent.trim(), e.querySelectorAll('img, table, .math').length]);
+"""
+
+LINKS = """
+return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+"""
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_chapter_page_in_chromium(doc, html_dir, server, browser):
+    page = html_dir / f"{doc}.html"
+    assert page.is_file(), f"{doc}.html was not built"
+    browser.get(f"{server}/{doc}.html")
+
+    title = browser.run("return document.title;")
+    assert title and "404" not in title
+
+    images = browser.run(WAIT_FOR_IMAGES)
+    broken = [src for src, complete, width in images if not complete or width == 0]
+    assert not broken, f"{doc}: figures that did not load: {broken}"
+
+    spans = browser.run(GLUE_SPANS)
+    empty = [cls for cls, text, children in spans if not text and not children]
+    assert not empty, f"{doc}: {len(empty)} empty glued value(s): {empty[:5]}"
+
+    bad = []
+    for href in browser.run(LINKS):
+        url = urllib.parse.urlsplit(href)
+        if not href.startswith(server):
+            continue  # external (none are expected) or mailto:
+        target = html_dir / urllib.parse.unquote(url.path.lstrip("/"))
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            bad.append(f"{href} (no such page)")
+        elif url.fragment and target.suffix == ".html" and url.fragment not in _ids(target):
+            bad.append(f"{href} (no element #{url.fragment})")
+    assert not bad, f"{doc}: broken internal links: {bad}"
+
+    if doc == SCREENSHOT_OF:
+        shot = html_dir.parent / f"screenshot-{Path(doc).name}.png"
+        browser.screenshot(shot)
+        assert shot.stat().st_size > 10_000
+
+
+def test_chapters_show_figures_and_numbers(html_dir):
+    """The version chapters are not empty shells: each shows figures and glued numbers."""
+    for doc in PAGES:
+        if not re.match(r"book/\d\d-v\d", doc):
+            continue
+        text = (html_dir / f"{doc}.html").read_text(encoding="utf-8")
+        assert text.count("<img") >= 3, f"{doc}: fewer than three figures"
+        assert "pasted-text" in text, f"{doc}: no glued numbers"
