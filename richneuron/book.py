@@ -423,7 +423,8 @@ def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
     """Every chapter's results file in ``data_dir`` merged into one result set.
 
     Runs that several chapters trained (the baselines) appear once; they must agree bit for
-    bit, as the trainer is deterministic.
+    bit, as the trainer is deterministic. An alias (``v4_glu``, the same neuron as ``singlu``)
+    is left out: its runs are its canonical architecture's.
 
     Raises:
         ResultsError: naming the file, when a file is corrupt, when two files were made under
@@ -450,6 +451,8 @@ def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
                 f"{config.get(diff[0])!r} in {first}; re-run every chapter at one protocol"
             )
         for r in rs.runs:
+            if get_arch(r.run.arch).canonical != r.run.arch:
+                continue
             key = (r.run.arch, r.run.task, r.run.seed)
             doc = _volatile_free({"runs": [result_to_dict(r)]})
             if key in merged and merged[key][1] != doc:

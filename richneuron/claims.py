@@ -348,16 +348,20 @@ def _win_claim(
         )
         ours = "; ".join(
             f"{t}: {_fmt(rows[(arch, t)]['mean'], t)} vs {_fmt(rows[('singlu', t)]['mean'], t)}"
-            + (
-                " (clear)"
-                if _clear(rows, arch, "singlu", t) or _clear(rows, "singlu", arch, t)
-                else " (within spread)"
-            )
+            + _margin(rows, arch, "singlu", t)
             for t in tasks
         )
         return Claim(cid, 6, finding, rule, ours, theirs, "replicated" if ok else "not replicated")
 
     return check
+
+
+def _margin(rows: dict, a: str, b: str, task: str) -> str:
+    """`` (a better beyond the seed spread)``, the same for ``b``, or `` (within the spread)``."""
+    for first, second in ((a, b), (b, a)):
+        if _clear(rows, first, second, task):
+            return f" ({first} better beyond the seed spread)"
+    return " (within the seed spread)"
 
 
 def _fmt(value: float | None, task: str) -> str:
@@ -455,7 +459,8 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
     finite = [v for v in ratios.values() if math.isfinite(v)]
     lo, hi = min(finite), max(finite)
     n = f"{len(present)} architecture" + ("s" if len(present) > 1 else "")
-    ours = f"periodic {_ratio(lo)}-{_ratio(hi)} ({n}) vs vanilla {_ratio(base)}"
+    span = _ratio(lo) if lo == hi else f"{_ratio(lo)}-{_ratio(hi)}"
+    ours = f"periodic {span} ({n}) vs vanilla {_ratio(base)}"
     ok = all(v > base for v in finite) and len(finite) == len(present)
     return Claim(
         "ood_degradation",

@@ -75,8 +75,15 @@ def chapter(lr: float = 3e-3, steps: int = STEPS) -> dict:
     }
 
 
+def _with_ids(nb: dict) -> dict:
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"mini-{i}"
+    return nb
+
+
 def write_chapter(root: Path, **kwargs) -> None:
-    (root / f"{CHAPTER}.ipynb").write_text(json.dumps(chapter(**kwargs)), encoding="utf-8")
+    text = json.dumps(_with_ids(chapter(**kwargs)))
+    (root / f"{CHAPTER}.ipynb").write_text(text, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
