@@ -389,7 +389,13 @@ def _internals(net: Network, params: dict[str, Tensor], x: Tensor) -> dict[str, 
 #: train side by side, which beats two threads inside one small chunk's kernels by ~30% here.
 #: ``RICHNEURON_WORKERS`` overrides it; 1 trains in the calling process. A run's bits do not
 #: depend on this (each chunk trains in one process, with the pinned thread count).
-WORKERS = int(os.environ.get("RICHNEURON_WORKERS", min(2, os.cpu_count() or 1)))
+#: Unpinned (``RICHNEURON_UNPINNED=1``), torch's own threads use the cores, so one process.
+WORKERS = int(
+    os.environ.get(
+        "RICHNEURON_WORKERS",
+        min(2, os.cpu_count() or 1) if os.environ.get("RICHNEURON_UNPINNED", "0") != "1" else 1,
+    )
+)
 
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
