@@ -77,14 +77,17 @@ def test_grouping_is_bit_exact(arch):
     """A run's result is the same bits alone, in any position, in any ensemble size."""
     config = TrainConfig(steps=120, log_every=20)
     target = Run(arch, "nested_2d", 0)
-    alone = train_runs([target], config)[0]
+    alone = train_runs([target], config)[0]  # padded to 3
     neighbours = [Run(arch, "spiral", s) for s in range(5)] + [Run(arch, "freq_gen", 1)]
-    grouped = train_runs(neighbours + [target], config)  # 2nd chunk, mixed tasks
-    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # padded to 4
-    assert ensemble_size(1) == 4 and ensemble_size(3) == 4 and ensemble_size(4) == 4
-    assert _bits(grouped[-1]) == _bits(alone)
+    # one shape, 7 runs: a chunk of 3, then one of 4 (the target at position 1, mixed tasks)
+    grouped = train_runs(neighbours[:4] + [target] + neighbours[4:], config)
+    in_pair = train_runs([Run(arch, "checkerboard", 9), target], config)  # padded to 3
+    assert [len(c) for c in group_runs(neighbours + [target], config)] == [3, 4]
+    assert ensemble_size(1) == 3 and ensemble_size(3) == 3 and ensemble_size(4) == 4
+    assert _bits(grouped[4]) == _bits(alone)
     assert _bits(in_pair[-1]) == _bits(alone)
     assert grouped[0].run == neighbours[0]
+    assert _bits(grouped[-1]) == _bits(train_runs([neighbours[-1]], config)[0])
 
 
 def test_run_to_run_identical_and_seeds_differ():
