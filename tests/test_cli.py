@@ -49,3 +49,25 @@ def test_run_trains_summarises_and_writes(tmp_path):
     assert len(rs.runs) == 4 and rs.config["steps"] == 20
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and again.stdout == done.stdout  # from the cache, same numbers
+
+
+def test_list_into_a_closed_pipe_exits_quietly():
+    """``python -m richneuron list | head -1``: no traceback when the reader has gone."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader went away before the listing was written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "richneuron", "list"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err
