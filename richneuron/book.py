@@ -20,11 +20,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch, parse_archs
 from .results import ResultSet, RunCache, run_study, save_results
-from .tasks import TASKS, get_task, parse_tasks
+from .tasks import TASKS, better, get_task, parse_tasks
 from .trainer import Run
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "format_metric",
     "implementation",
     "main",
-    "replicated",
     "markdown_table",
     "results_rows",
     "results_table",
@@ -256,16 +256,8 @@ def _format_row(row: dict) -> str:
     return text + (f" (diverged {bad}/{n})" if bad else "")
 
 
-def _better(a: float, b: float, metric: str) -> bool:
-    """``a`` better than ``b`` (NaN, i.e. every seed diverged, is worst)."""
-    if math.isnan(a):
-        return False
-    if math.isnan(b):
-        return True
-    return a > b if metric == "accuracy" else a < b
-
-
-def _archs(rs: ResultSet) -> list[str]:
+def archs_of(rs: ResultSet) -> list[str]:
+    """Architectures of ``rs``: the chapter's own first, then the baselines."""
     seen = list(dict.fromkeys(r.run.arch for r in rs.runs))
     return [a for a in seen if a not in BASELINES] + [b for b in BASELINES if b in seen]
 
@@ -276,7 +268,7 @@ def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict
     A cell reads ``diverged (k/n)`` when every seed diverged and ends in ``(diverged k/n)`` when
     some did (the mean is over the others); ``-`` when the run is absent.
     """
-    archs = list(archs) if archs is not None else _archs(rs)
+    archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     metrics = {r["task"]: r["metric"] for r in rs.summary()}
     order = list(TASKS)
@@ -292,7 +284,7 @@ def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict
 
 def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown:
     """:func:`results_rows` as a Markdown table; the best mean per task in bold."""
-    archs = list(archs) if archs is not None else _archs(rs)
+    archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     rows = []
     for row in results_rows(rs, archs):
@@ -300,7 +292,7 @@ def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown
         best = None
         for a in present:
             s = summary[(a, row["task"])]
-            if best is None or _better(
+            if best is None or better(
                 s["mean"], summary[(best, row["task"])]["mean"], s["metric"]
             ):
                 best = a
@@ -335,7 +327,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         "base_mean": b["mean"],
         "base_std": b["std"],
         "n_seeds": s["n_seeds"],
-        "better": _better(s["mean"], b["mean"], s["metric"]),
+        "better": better(s["mean"], b["mean"], s["metric"]),
         "clear": s["n_seeds"] > 1 and b["n_seeds"] > 1 and gap > s["std"] + b["std"],
     }
 
@@ -355,24 +347,6 @@ def count_wins(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
     """Tasks of ``rs`` on which ``arch`` has the better mean than ``baseline``."""
     tasks = chapter_tasks(rs, arch)
     return sum(compare_to_baseline(rs, arch, t, baseline)["better"] for t in tasks)
-
-
-def replicated(holds: bool) -> Markdown:
-    """How the verdict of a published claim reads: ``replicated`` or ``not replicated``."""
-    return Markdown("replicated" if holds else "not replicated")
-
-
-def final_diagnostic(rs: ResultSet, arch: str, key: str, index: int = -1) -> float:
-    """Mean over ``arch``'s runs (all tasks and seeds) of the last logged value of ``key``
-    (``index=0``: the value at step 0, before training).
-
-    Raises:
-        KeyError: if no run of ``arch`` records ``key``.
-    """
-    values = [r.diagnostics[key][index] for r in rs.select(arch) if r.diagnostics.get(key)]
-    if not values:
-        raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
-    return math.fsum(values) / len(values)
 
 
 def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
@@ -463,11 +437,6 @@ def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
     return ResultSet("book", config, provenance, [v[0] for v in merged.values()])
 
 
-def archs_of(rs: ResultSet) -> list[str]:
-    """Architectures of ``rs``: the chapter's own first, then the baselines."""
-    return _archs(rs)
-
-
 def config_of(rs: ResultSet) -> TrainConfig:
     """The training protocol a result set was made under."""
     return TrainConfig(**rs.config)
@@ -492,7 +461,7 @@ def environment_table(rs: ResultSet) -> Markdown:
 
 def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown:
     """Architectures as rows and tasks as columns (mean ± std), the best of each task in bold."""
-    archs = list(archs) if archs is not None else _archs(rs)
+    archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     tasks = chapter_tasks(rs)
     best = {}
@@ -500,7 +469,7 @@ def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown
         for a in archs:
             s = summary.get((a, t))
             if s and (
-                t not in best or _better(s["mean"], summary[(best[t], t)]["mean"], s["metric"])
+                t not in best or better(s["mean"], summary[(best[t], t)]["mean"], s["metric"])
             ):
                 best[t] = a
     rows = []
@@ -525,7 +494,7 @@ def regime_rows(rs: ResultSet) -> list[dict]:
     for task in chapter_tasks(rs):
         ranked = [
             a
-            for a in _archs(rs)
+            for a in archs_of(rs)
             if (a, task) in summary and math.isfinite(summary[(a, task)]["mean"])
         ]
         metric = summary[(ranked[0], task)]["metric"]

@@ -32,6 +32,7 @@ from .config import TrainConfig
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
 from .results import ResultsError, ResultSet
+from .tasks import better
 
 __all__ = [
     "ADAPTIVE",
@@ -41,6 +42,7 @@ __all__ = [
     "PUBLISHED_VERDICTS",
     "STANDARD_TASKS",
     "evaluate",
+    "final_diagnostic",
     "fit_width_cost",
     "ledger",
     "load_published",
@@ -189,7 +191,7 @@ def _has(rows: dict, *pairs: tuple[str, str]) -> bool:
 
 def _better(rows: dict, a: str, b: str, task: str) -> bool:
     ra, rb = rows[(a, task)], rows[(b, task)]
-    return ra["mean"] > rb["mean"] if ra["metric"] == "accuracy" else ra["mean"] < rb["mean"]
+    return better(ra["mean"], rb["mean"], ra["metric"])
 
 
 def _clear(rows: dict, a: str, b: str, task: str) -> bool:
@@ -474,18 +476,27 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
     )
 
 
-def _final(rs: ResultSet, arch: str, key: str, index: int = -1) -> float:
+def final_diagnostic(rs: ResultSet, arch: str, key: str, index: int = -1) -> float:
+    """Mean over ``arch``'s runs (all tasks and seeds) of the last logged value of ``key``
+    (``index=0``: the value at step 0, before training).
+
+    Raises:
+        KeyError: if no run of ``arch`` records ``key``.
+    """
     values = [r.diagnostics[key][index] for r in rs.select(arch) if r.diagnostics.get(key)]
-    return statistics.fmean(values) if values else math.nan
+    if not values:
+        raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    return math.fsum(values) / len(values)
 
 
 def _v6_alpha(rs: ResultSet, published: dict) -> Claim:
     finding = "v6's routing weight alpha stays near 0.5"
     rule = f"mean alpha at the end of training within {ALPHA_NEAR} of 0.5 (all runs)"
-    alpha = _final(rs, "v6", "alpha_mean")
-    if math.isnan(alpha):
+    try:
+        alpha = final_diagnostic(rs, "v6", "alpha_mean")
+        spread = final_diagnostic(rs, "v6", "alpha_std")
+    except KeyError:
         return _not_tested("v6_alpha", 9, finding, rule, "0.5", "v6 runs")
-    spread = _final(rs, "v6", "alpha_std")
     ok = abs(alpha - 0.5) < ALPHA_NEAR
     return Claim(
         "v6_alpha",
@@ -502,8 +513,10 @@ def _v6_alpha(rs: ResultSet, published: dict) -> Claim:
 def _v7_omega(rs: ResultSet, published: dict) -> Claim:
     finding = "v7's learnable frequency stays at its initial value"
     rule = f"mean omega(x) changes by less than {OMEGA_NEAR:.0%} from step 0 to the end (all runs)"
-    first, last = _final(rs, "v7", "omega_mean", 0), _final(rs, "v7", "omega_mean")
-    if math.isnan(first):
+    try:
+        first = final_diagnostic(rs, "v7", "omega_mean", 0)
+        last = final_diagnostic(rs, "v7", "omega_mean")
+    except KeyError:
         return _not_tested("v7_omega", 9, finding, rule, "frozen", "v7 runs")
     change = (last - first) / first
     return Claim(
@@ -523,8 +536,9 @@ def _v11_phase(rs: ResultSet, published: dict) -> Claim:
     rule = (
         f"mean |phase shift| at the end of training below {PHASE_NEAR} rad (its bound is 0.1 omega)"
     )
-    phase = _final(rs, "v11", "phase_abs")
-    if math.isnan(phase):
+    try:
+        phase = final_diagnostic(rs, "v11", "phase_abs")
+    except KeyError:
         return _not_tested("v11_phase", 9, finding, rule, "about 0", "v11 runs")
     return Claim(
         "v11_phase",

@@ -76,6 +76,28 @@ def _archs_of(rs: ResultSet) -> list[str]:
     return [a for a in _ARCH_COLOURS if a in seen] + [a for a in seen if a not in _ARCH_COLOURS]
 
 
+def _runs_of(rs: ResultSet, arch: str, task: str) -> list:
+    runs = rs.select(arch, task)
+    if not runs:
+        raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
+    return runs
+
+
+def _seed_band(ax, steps: np.ndarray, series: Sequence, colour: str, label: str) -> None:
+    """Draw the mean over seeds of ``series`` (one row per seed) against ``steps``, with a band
+    from the lowest to the highest seed; non-finite values (diverged) are left out."""
+    values = np.array(series, dtype=float)  # [seeds, logged steps]
+    values[~np.isfinite(values)] = np.nan
+    with warnings.catch_warnings():  # a step where every seed diverged stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=0)
+        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    steps = steps[: len(mean)]
+    ax.plot(steps, mean, color=colour, lw=1.4, label=label)
+    if len(values) > 1:
+        ax.fill_between(steps, low, high, color=colour, alpha=0.2, lw=0)
+
+
 def plot_task(task_name: str, seed: int = 0):
     """Draw one task's train and test sets.
 
@@ -163,29 +185,11 @@ def plot_learning_curves(
     archs = list(archs) if archs is not None else _archs_of(rs)
     steps = np.array(logged_steps(rs.config))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    field = "loss_curve" if curve == "loss" else "test_curve"
     for arch in archs:
-        runs = rs.select(arch, task)
-        if not runs:
-            raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
-        field = "loss_curve" if curve == "loss" else "test_curve"
-        curves = np.array([getattr(r, field) for r in runs], dtype=float)  # [seeds, steps]
-        curves[~np.isfinite(curves)] = np.nan
-        with warnings.catch_warnings():  # a step where every seed diverged stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(curves, axis=0)
-            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
-        colour = _colour(arch, archs)
-        seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
-        ax.plot(steps, mean, color=colour, lw=1.4, label=f"{arch} ({seeds})")
-        if len(runs) > 1:
-            ax.fill_between(
-                steps,
-                low,
-                high,
-                color=colour,
-                alpha=0.2,
-                lw=0,
-            )
+        curves = [getattr(r, field) for r in _runs_of(rs, arch, task)]
+        seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
+        _seed_band(ax, steps, curves, _colour(arch, archs), f"{arch} ({seeds})")
     metric = get_task(task).metric
     if curve == "loss" or metric == "mse":
         ax.set_yscale("log")
@@ -306,22 +310,11 @@ def plot_grad_norms(rs: ResultSet, task: str, archs: Sequence[str] | None = None
     steps = np.array(logged_steps(rs.config))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     for arch in archs:
-        runs = rs.select(arch, task)
-        if not runs:
-            raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
-        totals = np.array(
-            [np.sqrt(np.sum(np.square(list(r.grad_norms.values())), axis=0)) for r in runs],
-            dtype=float,
-        )
-        totals[~np.isfinite(totals)] = np.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(totals, axis=0)
-            low, high = np.nanmin(totals, axis=0), np.nanmax(totals, axis=0)
-        colour = _colour(arch, archs)
-        ax.plot(steps[: len(mean)], mean, color=colour, lw=1.4, label=arch)
-        if len(runs) > 1:
-            ax.fill_between(steps[: len(mean)], low, high, color=colour, alpha=0.2, lw=0)
+        totals = [
+            np.sqrt(np.sum(np.square(list(r.grad_norms.values())), axis=0))
+            for r in _runs_of(rs, arch, task)
+        ]
+        _seed_band(ax, steps, totals, _colour(arch, archs), arch)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("gradient norm (all parameters)")

@@ -499,6 +499,7 @@ def provenance() -> dict:
     import torch
 
     dirty = _git("status", "--porcelain")
+    settings = arithmetic()
     return {
         "package_version": __version__,
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
@@ -506,9 +507,9 @@ def provenance() -> dict:
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "python": sys.version.split()[0],
-        "threads": arithmetic()["threads"],  # of each training process
+        "threads": settings["threads"],  # of each training process
         "mkl_cbwr": os.environ.get("MKL_CBWR"),
-        "arithmetic": arithmetic(),
+        "arithmetic": settings,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

@@ -33,6 +33,7 @@ __all__ = [
     "TaskData",
     "get_task",
     "parse_tasks",
+    "better",
     "task_error",
 ]
 
@@ -467,3 +468,13 @@ def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.T
         dtype = pred.dtype if pred.is_floating_point() else torch.float32
         return correct.to(dtype).mean(dim=(-2, -1))
     raise ValueError(f"unknown metric {metric!r}; valid metrics: mse, accuracy")
+
+
+def better(a: float, b: float, metric: str) -> bool:
+    """Whether score ``a`` is better than ``b`` under ``metric`` (accuracy: higher; MSE:
+    lower). NaN (every seed diverged) is worst."""
+    if math.isnan(a):
+        return False
+    if math.isnan(b):
+        return True
+    return a > b if metric == "accuracy" else a < b

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.func import functional_call, grad_and_value
 
 from .config import TrainConfig
-from .determinism import pin_arithmetic
+from .determinism import is_pinned, pin_arithmetic
 from .matching import match_width
 from .neurons import Network, StackedLinear, get_arch
 from .tasks import TaskData, get_task, task_error
@@ -262,18 +262,23 @@ def _shape_key(run: Run, config: TrainConfig) -> tuple:
     )
 
 
-def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
-    """Split ``runs`` into chunks of one shape: the fewest chunks of at most ``CHUNK`` runs,
-    their sizes as even as possible (order kept)."""
+def _shape_groups(runs: Sequence[Run], config: TrainConfig) -> list[list[list[Run]]]:
+    """The chunks of :func:`group_runs`, one list per shape."""
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault(_shape_key(run, config), []).append(run)
-    chunks = []
+    chunked = []
     for rs in groups.values():
         n = -(-len(rs) // CHUNK)  # chunks needed
         bounds = [len(rs) * i // n for i in range(n + 1)]
-        chunks += [rs[a:b] for a, b in zip(bounds, bounds[1:])]
-    return chunks
+        chunked.append([rs[a:b] for a, b in zip(bounds, bounds[1:])])
+    return chunked
+
+
+def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
+    """Split ``runs`` into chunks of one shape: the fewest chunks of at most ``CHUNK`` runs,
+    their sizes as even as possible (order kept)."""
+    return [chunk for chunks in _shape_groups(runs, config) for chunk in chunks]
 
 
 def _stack(datas: list[TaskData], field_name: str) -> Tensor:
@@ -392,10 +397,7 @@ def _internals(net: Network, params: dict[str, Tensor], x: Tensor) -> dict[str, 
 #: depend on this (each chunk trains in one process, with the pinned thread count).
 #: Unpinned (``RICHNEURON_UNPINNED=1``), torch's own threads use the cores, so one process.
 WORKERS = int(
-    os.environ.get(
-        "RICHNEURON_WORKERS",
-        min(2, os.cpu_count() or 1) if os.environ.get("RICHNEURON_UNPINNED", "0") != "1" else 1,
-    )
+    os.environ.get("RICHNEURON_WORKERS", min(2, os.cpu_count() or 1) if is_pinned() else 1)
 )
 
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
@@ -487,16 +489,14 @@ def train_runs(
         if progress:
             progress(done, len(runs))
 
-    chunks = group_runs(list(first.values()), config)
-    groups: dict[tuple, list[list[Run]]] = {}
-    for part in chunks:
-        groups.setdefault(_shape_key(part[0], config), []).append(part)
+    groups = _shape_groups(list(first.values()), config)
     if workers == 1 or len(groups) == 1:
-        for part in chunks:
-            finish(train_chunk(part, config, compile))
+        for parts in groups:
+            for part in parts:
+                finish(train_chunk(part, config, compile))
     else:
         pool = _pool(workers)
-        ordered = sorted(groups.values(), key=_cost, reverse=True)
+        ordered = sorted(groups, key=_cost, reverse=True)
         futures = [pool.submit(_train_parts, parts, config, compile) for parts in ordered]
         try:
             for future in concurrent.futures.as_completed(futures):
