@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # would pull several GB of CUDA packages.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: setup book test browser benchmark clean
+.PHONY: setup book test browser qemu fingerprint benchmark clean
 
 setup: $(STAMP)
 
@@ -24,10 +24,11 @@ $(STAMP): requirements.lock pyproject.toml
 book: $(STAMP)
 	$(PY) -m richneuron.book build
 
-# Lint; the drift gate (every chapter re-executed from an empty run cache under _build/gate,
-# compared with data/, PAPER.md and paper_figures/); then the test suite, whose browser test
-# opens the gate's HTML in headless Chromium.
-test: $(STAMP) browser
+# Lint; the drift gate (the arithmetic fingerprint first, then every chapter re-executed from an
+# empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/); then the
+# test suite, whose browser test opens the gate's HTML in headless Chromium and whose cross-CPU
+# test computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU).
+test: $(STAMP) browser qemu
 	$(PY) -m ruff check richneuron tests benchmarks book tools
 	$(PY) -m richneuron.book check
 	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q
@@ -37,6 +38,16 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# Debian's qemu-user, for the cross-CPU test (qemu-x86_64 emulates an Intel and an AMD CPU).
+qemu:
+	@command -v qemu-x86_64 >/dev/null || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; }
+
+# Recompute the committed arithmetic fingerprint (after a deliberate change of the arithmetic).
+fingerprint: $(STAMP)
+	$(PY) -m richneuron fingerprint --out data/arithmetic/fingerprint.json
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/trainer.py

@@ -675,7 +675,8 @@ def arithmetic_table() -> Markdown:
     from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
 
     why = {
-        "MKL_CBWR": "MKL's matrix products: strict conditional numerical reproducibility at AVX2",
+        "MKL_CBWR": "MKL's products and vector math: its vendor-neutral branch (SSE2, no "
+        "approximate reciprocals), in strict reproducibility mode",
         "ATEN_CPU_CAPABILITY": "PyTorch's vectorised CPU kernels (sin, tanh, reductions)",
         "TORCHINDUCTOR_CPP_MARCH": "the instruction set the compiled training step is built for",
     }
@@ -683,6 +684,21 @@ def arithmetic_table() -> Markdown:
     rows.append(["vector width (Inductor)", f"{SIMDLEN} bits", "the compiled kernels' SIMD width"])
     rows.append(["threads", THREADS, "compiled kernels split their work by the thread count"])
     return markdown_table(["setting", "value", "what it fixes"], rows)
+
+
+def fingerprint_facts() -> dict[str, object]:
+    """The fingerprint workload, for the Method chapter's prose (:mod:`richneuron.fingerprint`)."""
+    from . import fingerprint as fp
+
+    work = fp.workload()
+    return {
+        "archs": len(work["archs"]),
+        "seeds": len(work["seeds"]),
+        "task": work["task"],
+        "steps": work["config"]["steps"],
+        "reference": work["reference_steps"],
+        "cpus": " and ".join(fp.EMULATED_CPUS),
+    }
 
 
 def tolerance_table() -> Markdown:

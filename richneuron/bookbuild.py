@@ -14,8 +14,11 @@ Three kinds of build, one function:
   work tree clean.
 * ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
   everything under ``_build/quick``.
-* ``check`` (:data:`GATE`, run by ``make test``): every chapter again from an empty run cache,
-  everything under ``_build/gate``; then :func:`check` compares each new results file with the
+* ``check`` (:data:`GATE`, run by ``make test``): first the arithmetic fingerprint
+  (:mod:`richneuron.fingerprint`, under a minute): if this host computes other bits than the one
+  that made ``data/``, it stops there, naming the first architecture that differs. Otherwise
+  every chapter again from an empty run cache, everything under ``_build/gate``; then
+  :func:`check` compares each new results file with the
   committed one in ``data/`` (:func:`richneuron.results.compare`, tolerances per metric), and
   the new ``PAPER.md`` and figures with the committed ones, byte for byte. Any difference is
   printed as a table (or a diff) and fails the gate.
@@ -288,17 +291,64 @@ def _differing_files(committed: Path, new: Path) -> list[str]:
     return out
 
 
-def check(root: str | os.PathLike = ".", layout: Layout = GATE, rebuild: bool = True) -> list[str]:
-    """The drift gate: rebuild in ``layout`` and compare with what is committed.
+def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
+    """The gate's first step: this host's arithmetic fingerprint against the committed one.
 
-    Compares every results file of ``data/`` (except the published reference) with the one the
-    rebuild wrote, run by run (:func:`richneuron.results.compare` at its default tolerances),
-    then ``PAPER.md`` and ``paper_figures/``. Prints what moved.
+    Returns:
+        One line naming the first architecture whose bits differ (and what differs), or the
+        problem with the committed file; empty when they match.
+    """
+    from . import fingerprint as fp
+    from .cli import progress_bar
+    from .trainer import close_workers
+
+    path = Path(root) / fp.FINGERPRINT_PATH
+    try:
+        committed = fp.load(path)
+    except FileNotFoundError:
+        return [
+            f"{fp.FINGERPRINT_PATH}: not committed (python -m richneuron fingerprint --out ...)"
+        ]
+    except ValueError as err:
+        return [str(err)]
+    t0 = time.perf_counter()
+    print(f"arithmetic fingerprint ({len(committed['archs'])} architectures) ...", flush=True)
+    try:
+        new = fp.compute(progress=progress_bar(len(fp.workload()["archs"]) * len(fp.SEEDS)))
+    finally:
+        close_workers()
+    lines = fp.differences(committed, new)
+    if not lines:
+        print(f"arithmetic fingerprint matches in {time.perf_counter() - t0:.0f} s", flush=True)
+        return []
+    more = f" ({len(lines) - 1} more differ)" if len(lines) > 1 else ""
+    return [
+        f"arithmetic fingerprint differs from {fp.FINGERPRINT_PATH}: this host "
+        f"({fp.describe_host(new)}) computes other bits than the one that made data/ "
+        f"({fp.describe_host(committed)}), so every number would drift; first: {lines[0]}{more}. "
+        "See the Method chapter, section Determinism."
+    ]
+
+
+def check(
+    root: str | os.PathLike = ".",
+    layout: Layout = GATE,
+    rebuild: bool = True,
+    fingerprint: bool = True,
+) -> list[str]:
+    """The drift gate: fingerprint, rebuild in ``layout`` and compare with what is committed.
+
+    First :func:`check_fingerprint` (unless ``fingerprint`` is false); if it fails, nothing is
+    rebuilt and its line is returned. Then compares every results file of ``data/`` (except the
+    published reference) with the one the rebuild wrote, run by run
+    (:func:`richneuron.results.compare` at its default tolerances), then ``PAPER.md`` and
+    ``paper_figures/``. Prints what moved.
 
     Args:
         root: repository root.
         layout: where the rebuild goes (its ``data`` must differ from ``data/``).
         rebuild: build first (False: compare an existing rebuild).
+        fingerprint: check the arithmetic fingerprint first.
 
     Returns:
         One line per problem found; empty when nothing drifted.
@@ -308,6 +358,10 @@ def check(root: str | os.PathLike = ".", layout: Layout = GATE, rebuild: bool = 
     root = Path(root).resolve()
     if layout.data == FULL.data:
         raise ValueError("layout: the gate must not write into data/")
+    if fingerprint:
+        problems = check_fingerprint(root)
+        if problems:
+            return problems
     if rebuild:
         build(root, layout)
     problems: list[str] = []
@@ -372,13 +426,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     c.add_argument("--root", default=".", help="repository root (default: .)")
     c.add_argument("--no-rebuild", action="store_true", help="compare an existing _build/gate only")
+    c.add_argument(
+        "--no-fingerprint", action="store_true", help="skip the arithmetic fingerprint check"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         if args.command == "build":
             build(args.root, QUICK if args.quick else FULL)
             return 0
-        problems = check(args.root, GATE, rebuild=not args.no_rebuild)
+        problems = check(
+            args.root, GATE, rebuild=not args.no_rebuild, fingerprint=not args.no_fingerprint
+        )
     except (RuntimeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
-"""Command line: ``python -m richneuron list`` and ``python -m richneuron run``.
+"""Command line: ``python -m richneuron list``, ``run`` and ``fingerprint``.
 
     python -m richneuron list
     python -m richneuron run --arch v10 --tasks spiral,complex_4d --seeds 3 --out results.json
+    python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
 prints a summary table (mean ± std over seeds). A bad value gets one line naming the parameter
@@ -66,7 +67,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(f"--{str(err).split('=')[0].removeprefix('invalid ')}: {err}") from None
 
 
-def _progress_bar(total_runs: int):
+def progress_bar(total_runs: int):
     start = time.perf_counter()
     stream = sys.stderr
 
@@ -123,11 +124,51 @@ def _run(args: argparse.Namespace) -> None:
         f"{config.steps} steps",
         file=sys.stderr,
     )
-    rs = run_study(args.name, runs, config, cache, progress=_progress_bar(len(runs)))
+    rs = run_study(args.name, runs, config, cache, progress=progress_bar(len(runs)))
     print(format_summary(rs))
     if args.out:
         save_results(rs, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _fingerprint(args: argparse.Namespace) -> int:
+    from . import fingerprint as fp
+
+    committed = None
+    if not args.out:  # compare: read the committed file before training anything
+        try:
+            committed = fp.load(args.against)
+        except FileNotFoundError:
+            raise UsageError(f"--against: {args.against}: no such file") from None
+        except ValueError as err:
+            raise UsageError(f"--against: {err}") from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be at least 1, got {args.workers}")
+    start = time.perf_counter()
+    total = len(fp.workload()["archs"]) * len(fp.SEEDS)
+    print(
+        f"fingerprint: {total // len(fp.SEEDS)} architectures x {len(fp.SEEDS)} seeds on "
+        f"{fp.TASK}, {fp.CONFIG.steps} steps",
+        file=sys.stderr,
+    )
+    new = fp.compute(workers=args.workers, progress=progress_bar(total))
+    took = time.perf_counter() - start
+    if args.out:
+        fp.save(new, args.out)
+        print(f"wrote {args.out} ({fp.describe_host(new)}, {took:.0f} s)", file=sys.stderr)
+        return 0
+    lines = fp.differences(committed, new)
+    if lines:
+        print(
+            f"fingerprint differs from {args.against} (made on {fp.describe_host(committed)}; "
+            f"this host: {fp.describe_host(new)}):",
+            file=sys.stderr,
+        )
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"fingerprint matches {args.against} ({took:.0f} s)", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
             type=kind,
             help=f"override TrainConfig.{name} (default: {getattr(TrainConfig(), name)})",
         )
+    fp = sub.add_parser(
+        "fingerprint",
+        help="train the arithmetic fingerprint workload; compare it with the committed one",
+    )
+    fp.add_argument("--out", help="write the fingerprint here instead of comparing")
+    fp.add_argument(
+        "--against",
+        default="data/arithmetic/fingerprint.json",
+        help="the fingerprint to compare with (default: data/arithmetic/fingerprint.json)",
+    )
+    fp.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: the trainer's; use 1 under qemu-x86_64)",
+    )
     return parser
 
 
@@ -169,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             _list()
+        elif args.command == "fingerprint":
+            return _fingerprint(args)
         else:
             _run(args)
     except UsageError as err:

@@ -3,20 +3,34 @@
 Training sine networks is chaotic: a difference in the last bit of one product can move a final
 MSE by tens of percent after 2000 steps. So every setting that decides the arithmetic is pinned,
 not left to the machine, and the same seed gives the same bits on any x86-64 machine with AVX2
-(and the same software):
+(and the same software), whether its CPU is Intel's or AMD's:
 
-* **MKL** takes alignment- and CPU-dependent code paths in matrix products. Strict conditional
-  numerical reproducibility at the AVX2 level (``MKL_CBWR=AVX2,STRICT``) makes a member's bits
-  independent of its position in a stacked ensemble and of the CPU.
-* **ATen** picks vectorised kernels (sin, tanh, reductions) by CPU capability; it is pinned to
+* **MKL** (PyTorch's matrix products and its eager sin, exp, tanh, sqrt) takes alignment-, CPU-
+  and vendor-dependent code paths. Even in strict conditional numerical reproducibility at the
+  AVX2 level, its batched products gave other bits on AMD than on Intel CPUs: on an AMD CPU,
+  MKL does not take the AVX2 branch it is asked for and reports ``AUTO,STRICT``. Its
+  vendor-neutral branch in strict mode (``MKL_CBWR=COMPATIBLE,STRICT``: SSE2 code without the
+  approximate ``rcpps``/``rsqrtps``) gives the same bits on both vendors, and a member's bits
+  independent of its position in a stacked ensemble. It makes products ~2x slower; the training
+  step ~1.5x (the compiled elementwise work does not change).
+* **ATen** picks vectorised kernels (reductions, pointwise) by CPU capability; it is pinned to
   ``avx2`` (``ATEN_CPU_CAPABILITY``), whatever AVX-512 the machine has.
 * **Inductor** compiles its kernels for the host (``-march=native``) with the widest vectors it
   finds; both are pinned: ``-march=x86-64-v3`` (AVX2, FMA) and 256-bit vectors.
+* **Square roots** of recorded gradient norms are taken by Python's ``math.sqrt`` (IEEE, correctly
+  rounded), not by MKL's vector square root, which in the compatible branch is not correctly
+  rounded and is CPU-dependent.
 * **Threads**: compiled kernels bake in their thread count and split reductions by it; every
   run trains with :data:`THREADS` thread. The cores are used by training independent chunks in
   worker processes instead (:data:`richneuron.trainer.WORKERS`).
 * Compiled kernels specialise dimensions of size 1, so the trainer never compiles an ensemble
   of fewer than two members (see :data:`richneuron.trainer.CHUNK_SIZES`).
+
+How it is proven: :mod:`richneuron.fingerprint` trains a small workload through every path
+(compiled chunks of every architecture, the reference loop, eager diagnostics, every task's data)
+and hashes it; the test suite computes it natively and under ``qemu-x86_64`` emulating an Intel
+(``Haswell-v4``) and an AMD (``EPYC-Rome``) CPU, and all three must equal the committed
+``data/arithmetic/fingerprint.json``.
 
 The environment variables must be in place before torch starts, so :func:`pin_environment`
 runs when :mod:`richneuron` is imported; it overrides values already set. The trainer calls
@@ -36,14 +50,17 @@ __all__ = [
     "THREADS",
     "arithmetic",
     "check_arithmetic",
+    "host",
     "is_pinned",
+    "mkl_cbwr",
+    "mkl_version",
     "pin_arithmetic",
     "pin_environment",
 ]
 
 #: Environment that pins the arithmetic; the book's Method chapter prints it.
 ARITHMETIC_ENV = {
-    "MKL_CBWR": "AVX2,STRICT",
+    "MKL_CBWR": "COMPATIBLE,STRICT",
     "ATEN_CPU_CAPABILITY": "avx2",
     "TORCHINDUCTOR_CPP_MARCH": "x86-64-v3",
 }
@@ -58,6 +75,9 @@ SIMDLEN = 256
 UNPIN_VARIABLE = "RICHNEURON_UNPINNED"
 
 _MKL_CBWR_STRICT = 0x10000
+#: ``mkl_cbwr_get`` values of the branches (MKL's ``MKL_CBWR_*`` constants).
+_MKL_BRANCHES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 8: "SSE4_2", 9: "AVX",
+                 10: "AVX2", 12: "AVX512", 14: "AVX512_E1"}
 
 
 def is_pinned() -> bool:
@@ -75,17 +95,36 @@ def pin_environment() -> None:
         os.environ.update(ARITHMETIC_ENV)
 
 
-def is_strict_cnr() -> bool | None:
-    """Whether MKL runs in strict CNR mode (``None`` where MKL cannot be asked)."""
+def _mkl():
     import torch
 
     path = os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")
     try:
-        get = ctypes.CDLL(path).mkl_serv_cbwr_get
-    except (OSError, AttributeError):
+        return ctypes.CDLL(path)
+    except OSError:
+        return None
+
+
+def mkl_cbwr() -> str | None:
+    """MKL's reproducibility mode in force, as ``MKL_CBWR`` spells it (``None``: no MKL)."""
+    lib = _mkl()
+    get = getattr(lib, "mkl_cbwr_get", None) or getattr(lib, "mkl_serv_cbwr_get", None)
+    if get is None:
         return None
     get.restype = ctypes.c_int
-    return bool(get(ctypes.c_int(-1)) & _MKL_CBWR_STRICT)
+    value = get(ctypes.c_int(-1))  # MKL_CBWR_ALL: the branch and the strict flag
+    branch = _MKL_BRANCHES.get(value & 0xFFFF, f"branch {value & 0xFFFF}")
+    return branch + (",STRICT" if value & _MKL_CBWR_STRICT else "")
+
+
+def mkl_version() -> str | None:
+    """The version of the MKL that PyTorch was built with (``None``: no MKL)."""
+    import torch
+
+    for line in torch.__config__.show().splitlines():
+        if "Math Kernel Library" in line:
+            return line.strip(" -")
+    return None
 
 
 def check_arithmetic() -> None:
@@ -95,8 +134,9 @@ def check_arithmetic() -> None:
     import torch
 
     problems = []
-    if is_strict_cnr() is False:
-        problems.append("MKL is not in strict CNR mode (MKL_CBWR)")
+    mode = mkl_cbwr()
+    if mode is not None and mode != ARITHMETIC_ENV["MKL_CBWR"]:
+        problems.append(f"MKL runs in mode {mode}, not {ARITHMETIC_ENV['MKL_CBWR']} (MKL_CBWR)")
     capability = torch.backends.cpu.get_cpu_capability()
     if capability != ARITHMETIC_ENV["ATEN_CPU_CAPABILITY"].upper():
         problems.append(f"ATen uses CPU capability {capability}, not AVX2")
@@ -132,4 +172,55 @@ def arithmetic() -> dict:
         "env": {k: os.environ.get(k) for k in ARITHMETIC_ENV},
         "threads": THREADS if _applies() else torch.get_num_threads(),
         "capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def _cpuinfo() -> dict[str, str]:
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                info[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return info
+
+
+def _compiler_version() -> str | None:
+    import subprocess
+
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        compiler = get_cpp_compiler()
+        out = subprocess.run(
+            [compiler, "--version"], capture_output=True, text=True, timeout=30, check=True
+        )
+    except Exception:  # no compiler, or an Inductor without this helper: record that
+        return None
+    return out.stdout.splitlines()[0].strip() if out.stdout else None
+
+
+def host() -> dict:
+    """The machine and libraries that computed a result, to explain a difference later.
+
+    CPU vendor, model name, family and model (from ``/proc/cpuinfo``: under ``qemu-x86_64``,
+    the real CPU's, not the emulated one's), MKL's version and the reproducibility mode it
+    reports, the compiler Inductor builds with, and the C library.
+    """
+    cpu = _cpuinfo()
+    libc = " ".join(platform.libc_ver()).strip() or None
+    return {
+        "cpu_vendor": cpu.get("vendor_id"),
+        "cpu_model": cpu.get("model name"),
+        "cpu_family": cpu.get("cpu family"),
+        "cpu_model_number": cpu.get("model"),
+        "machine": platform.machine(),
+        "mkl": mkl_version(),
+        "mkl_cbwr": mkl_cbwr(),
+        "compiler": _compiler_version(),
+        "libc": libc,
     }

@@ -31,7 +31,7 @@ from pathlib import Path
 from . import __version__
 from .atomic import atomic_file
 from .config import TrainConfig
-from .determinism import arithmetic, is_pinned
+from .determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
 from .trainer import Run, RunResult
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
 #: Schema id of a results file; bump it when the layout changes.
 SCHEMA = "richneuron.results/1"
 #: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
 #: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
 #: printing and summation-order noise.
@@ -494,7 +494,8 @@ def _git(*args: str) -> str | None:
 
 
 def provenance() -> dict:
-    """Where and how results were made: versions, git commit, threads, MKL mode, UTC time."""
+    """Where and how results were made: versions, git commit, threads, MKL mode, the host (CPU
+    vendor and model, MKL version, compiler, C library), UTC time."""
     import numpy
     import torch
 
@@ -510,6 +511,7 @@ def provenance() -> dict:
         "threads": settings["threads"],  # of each training process
         "mkl_cbwr": os.environ.get("MKL_CBWR"),
         "arithmetic": settings,
+        "host": host(),  # CPU vendor and model, MKL version and mode, compiler, C library
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -536,7 +538,7 @@ class RunCache:
             "config": config.to_dict(),
             "version": __version__,
             "cache": CACHE_VERSION,
-            "arithmetic": "pinned" if is_pinned() else arithmetic(),
+            "arithmetic": {"pinned": ARITHMETIC_ENV} if is_pinned() else arithmetic(),
         }
 
     def path(self, run: Run, config: TrainConfig) -> Path:

@@ -37,6 +37,7 @@ __all__ = [
     "CHUNK",
     "CHUNK_SIZES",
     "Run",
+    "close_workers",
     "RunResult",
     "group_runs",
     "loss_per_member",
@@ -133,8 +134,14 @@ def train_reference(
     data = data or task.generate(config.data_seed)
     net, _, _ = _build(run.arch, run.task, config, members=1)
     net.reset([run.seed])
+    # The fused kernel: its square root is exact (at::vec), while the default (foreach) Adam
+    # takes it from MKL's vector math, which in the pinned compatible branch is CPU-dependent.
     opt = torch.optim.Adam(
-        net.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
+        net.parameters(),
+        lr=config.lr,
+        betas=(config.beta1, config.beta2),
+        eps=config.eps,
+        fused=is_pinned(),
     )
     x, y = data.x_train[None], data.y_train[None]
     losses = []
@@ -151,12 +158,13 @@ def train_reference(
 # The batched, compiled trainer.
 
 
-def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Gradient norm per parameter group, per member: ``name -> [M]``.
+def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, list[float]]:
+    """Gradient norm per parameter group, per member: ``name -> [norm of each member]``.
 
     Groups are the branches of each layer (``l0.gate``, ``l0.value``, ...), its per-neuron
-    vectors and the read-out; fused weights are split by branch. Computed eagerly in float64,
-    so a member's norms do not depend on its position in the ensemble.
+    vectors and the read-out; fused weights are split by branch. The sums of squares are taken
+    eagerly in float64, so a member's norms do not depend on its position in the ensemble, and
+    the square roots by ``math.sqrt`` (correctly rounded, unlike MKL's vector square root).
     """
     out: dict[str, Tensor] = {}
     for name, g in grads.items():
@@ -173,7 +181,7 @@ def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, Tensor]:
             key = prefix if prefix == "readout" else f"{prefix}.{branch}"
             sq = piece.reshape(piece.shape[0], -1).square().sum(1)
             out[key] = out[key] + sq if key in out else sq
-    return {k: v.sqrt() for k, v in out.items()}
+    return {k: [math.sqrt(x) for x in v.tolist()] for k, v in out.items()}
 
 
 def _make_step(net: Network, config: TrainConfig) -> Callable:
@@ -320,7 +328,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
 
     log_steps = sorted(set(range(0, config.steps, config.log_every)) | {config.steps - 1})
     losses = torch.empty(config.steps, chunk)
-    norms_log: dict[str, list[Tensor]] = {}
+    norms_log: dict[str, list[list[float]]] = {}
     diag_log: dict[str, list[Tensor]] = {}
     x_test, y_test = _stack(datas, "x_test"), _stack(datas, "y_test")
     test_log: list[list[float]] = []
@@ -366,7 +374,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
                 diverged_step=diverged_step,
                 loss_curve=[float(losses[s, j]) for s in log_steps],
                 test_curve=[row[j] for row in test_log],
-                grad_norms={k: [float(val[j]) for val in vals] for k, vals in norms_log.items()},
+                grad_norms={k: [val[j] for val in vals] for k, vals in norms_log.items()},
                 diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
                 wall_time=elapsed,
             )
@@ -432,6 +440,11 @@ def _shutdown_pool(kill: bool = False) -> None:
 
 
 atexit.register(_shutdown_pool)
+
+
+def close_workers() -> None:
+    """Stop the worker processes now (they start again on the next :func:`train_runs`)."""
+    _shutdown_pool()
 
 
 def _train_parts(parts: list[list[Run]], config: TrainConfig, compile: bool) -> list[RunResult]:

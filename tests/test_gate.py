@@ -103,7 +103,7 @@ def committed(tmp_path_factory) -> Path:
     assert (root / DATA).is_file() and (root / "PAPER.md").is_file()
     # The gate's own rebuild of the unchanged book, reused by the tests that plant a change in
     # the committed files only.
-    assert check(root, GATE) == []
+    assert check(root, GATE, fingerprint=False) == []
     return root
 
 
@@ -127,7 +127,7 @@ def test_unchanged_rebuild_passes(committed):
     # The fixture already ran the full gate (rebuild from an empty cache); run it again on the
     # existing rebuild, and check the work tree was not touched by the gate.
     before = (committed / DATA).read_bytes(), (committed / "PAPER.md").read_bytes()
-    assert check(committed, GATE, rebuild=False) == []
+    assert check(committed, GATE, rebuild=False, fingerprint=False) == []
     assert ((committed / DATA).read_bytes(), (committed / "PAPER.md").read_bytes()) == before
 
 
@@ -141,7 +141,7 @@ def test_unchanged_full_build_leaves_committed_files_alone(book_copy):
 
 def test_learning_rate_one_percent_higher_fails_the_gate(book_copy, capsys):
     write_chapter(book_copy, lr=3e-3 * 1.01)
-    problems = check(book_copy, GATE)
+    problems = check(book_copy, GATE, fingerprint=False)
     text = _table_rows(problems)
     assert "v10" in text and "test_metric" in text
     assert any(p.startswith("PAPER.md differs") for p in problems)
@@ -159,7 +159,7 @@ def test_one_seed_changed_fails_the_gate(book_copy):
     )
     doc["runs"][index] = result_to_dict(other)
     (book_copy / DATA).write_text(json.dumps(doc))
-    text = _table_rows(check(book_copy, GATE, rebuild=False))
+    text = _table_rows(check(book_copy, GATE, rebuild=False, fingerprint=False))
     assert "v10" in text and "spiral" in text
 
 
@@ -169,7 +169,7 @@ def test_one_committed_number_edited_fails_the_gate(book_copy):
     old = run["test_metric"]
     run["test_metric"] = old * 1.0001
     (book_copy / DATA).write_text(json.dumps(doc))
-    problems = check(book_copy, GATE, rebuild=False)
+    problems = check(book_copy, GATE, rebuild=False, fingerprint=False)
     text = _table_rows(problems)
     row = next(line for line in text.splitlines() if "test_metric" in line)
     assert row.split()[:6] == [
@@ -186,7 +186,7 @@ def test_one_committed_number_edited_fails_the_gate(book_copy):
 def test_edited_paper_fails_the_gate(book_copy):
     paper = book_copy / "PAPER.md"
     paper.write_text(paper.read_text().replace("Mini chapter", "Mini chapters", 1))
-    problems = check(book_copy, GATE, rebuild=False)
+    problems = check(book_copy, GATE, rebuild=False, fingerprint=False)
     assert len(problems) == 1 and problems[0].startswith("PAPER.md differs from the rebuild")
     assert "Mini chapters" in problems[0]
 
@@ -194,7 +194,7 @@ def test_edited_paper_fails_the_gate(book_copy):
 def test_missing_figure_fails_the_gate(book_copy):
     figure = next((book_copy / "paper_figures").iterdir())
     figure.unlink()
-    assert check(book_copy, GATE, rebuild=False) == [
+    assert check(book_copy, GATE, rebuild=False, fingerprint=False) == [
         f"paper_figures/{figure.name}: new, not committed"
     ]
 

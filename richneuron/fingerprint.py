@@ -1,0 +1,200 @@
+"""The arithmetic fingerprint: proof that a seed's bits do not depend on the host (Method chapter).
+
+A small workload runs through every path that computes a stored number: each distinct neuron
+trains a chunk of :data:`SEEDS` through the compiled trainer (its losses, test curve, gradient
+norms and eager diagnostics recorded every few steps), the plain reference loop trains a few steps,
+and every task's data set is drawn. Each architecture's numbers are hashed to one digest.
+
+``data/arithmetic/fingerprint.json`` holds the committed fingerprint. The test suite computes it
+natively and under ``qemu-x86_64`` emulating an Intel (``Haswell-v4``) and an AMD
+(``EPYC-Rome``) CPU, and all three must equal the committed one; the drift gate computes it first
+and stops within a minute, naming the first architecture whose bits differ, when this host's
+arithmetic is not the one that made ``data/``.
+
+    python -m richneuron fingerprint                # compute, compare with the committed file
+    python -m richneuron fingerprint --out F.json   # compute and write F.json (no compare)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import TrainConfig
+from .neurons import ARCHITECTURES, get_arch
+from .tasks import TASKS, get_task
+
+__all__ = [
+    "CONFIG",
+    "EMULATED_CPUS",
+    "FINGERPRINT_PATH",
+    "SEEDS",
+    "TASK",
+    "compute",
+    "differences",
+    "load",
+    "save",
+]
+
+#: The committed fingerprint, relative to the repository root.
+FINGERPRINT_PATH = Path("data") / "arithmetic" / "fingerprint.json"
+SCHEMA = "richneuron.fingerprint/1"
+
+#: The workload: a 2-D task (its first layer's weight gradient contracts over all 500 points:
+#: the product that took a vendor-dependent path in MKL), a smaller budget than the study's so
+#: that it runs under emulation in minutes, and a few dozen steps with every record kept.
+TASK = "checkerboard"
+SEEDS = (0, 1, 2)
+CONFIG = TrainConfig(steps=24, log_every=8, budget=2000)
+REFERENCE_STEPS = 4
+#: The CPUs the cross-CPU test emulates (``qemu-x86_64 -cpu``): an Intel model without AVX-512
+#: and an AMD model, both with AVX2 and FMA.
+EMULATED_CPUS = ("Haswell-v4", "EPYC-Rome")
+
+
+def _archs() -> list[str]:
+    """One id per distinct neuron (aliases train the same network)."""
+    return [a for a in ARCHITECTURES if get_arch(a).canonical == a]
+
+
+def _digest(obj: object) -> str:
+    text = json.dumps(obj, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _data_digest(task: str) -> str:
+    data = get_task(task).generate(CONFIG.data_seed)
+    h = hashlib.sha256()
+    for tensor in (data.x_train, data.y_train, data.x_test, data.y_test):
+        h.update(tensor.contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def workload() -> dict:
+    """What the fingerprint trains (stored with it, so a changed workload is told apart)."""
+    return {
+        "task": TASK,
+        "seeds": list(SEEDS),
+        "config": CONFIG.to_dict(),
+        "reference_steps": REFERENCE_STEPS,
+        "archs": _archs(),
+    }
+
+
+def compute(
+    workers: int | None = None, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Train the workload here and return the fingerprint (``{"archs": {id: {"digest",
+    "values"}}, "data": {task: digest}, ...}``).
+
+    Args:
+        workers: worker processes of :func:`richneuron.trainer.train_runs` (``None``: its
+            default). Under ``qemu-x86_64`` pass 1: a child process would run natively.
+        progress: passed to :func:`richneuron.trainer.train_runs`: ``(runs done, total)``.
+    """
+    from .determinism import arithmetic, host, pin_arithmetic
+    from .trainer import Run, train_reference, train_runs
+
+    pin_arithmetic()
+    archs = _archs()
+    runs = [Run(a, TASK, s) for a in archs for s in SEEDS]
+    results = {r.run: r for r in train_runs(runs, CONFIG, progress=progress, workers=workers)}
+    out: dict[str, dict] = {}
+    for arch in archs:
+        members = [results[Run(arch, TASK, s)] for s in SEEDS]
+        values = {
+            "loss_curve": [r.loss_curve for r in members],
+            "test_curve": [r.test_curve for r in members],
+            "grad_norms": [r.grad_norms for r in members],
+            "diagnostics": [r.diagnostics for r in members],
+            "test_metric": [r.test_metric for r in members],
+            "train_loss": [r.train_loss for r in members],
+            "reference": train_reference(Run(arch, TASK, SEEDS[0]), CONFIG, steps=REFERENCE_STEPS),
+        }
+        out[arch] = {"digest": _digest(values), "values": values}
+    return {
+        "schema": SCHEMA,
+        "workload": workload(),
+        "archs": out,
+        "data": {t: _data_digest(t) for t in TASKS},
+        "arithmetic": arithmetic(),
+        "host": host(),
+    }
+
+
+def save(fingerprint: dict, path: str | os.PathLike) -> None:
+    """Write ``fingerprint`` to ``path`` atomically."""
+    from .atomic import atomic_file
+
+    with atomic_file(Path(path)) as f:
+        f.write(json.dumps(fingerprint, indent=1, sort_keys=True, allow_nan=True) + "\n")
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Read a fingerprint file; ``ValueError`` naming the file if it is not one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a fingerprint file ({err})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: schema: expected {SCHEMA!r}")
+    for key in ("workload", "archs", "data"):
+        if not isinstance(doc.get(key), dict):
+            raise ValueError(f"{path}: {key}: missing or not an object")
+    return doc
+
+
+def _first_difference(old: object, new: object, where: str) -> str | None:
+    """Where two nested values first differ, with both values (``None``: equal)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            if key not in old or key not in new:
+                return f"{where}[{key!r}]: present in one only"
+            found = _first_difference(old[key], new[key], f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return f"{where}: {len(old)} values committed, {len(new)} here"
+        for i, (a, b) in enumerate(zip(old, new)):
+            found = _first_difference(a, b, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if old == new or (old != old and new != new):  # equal, or both NaN
+        return None
+    return f"{where}: committed {old!r}, here {new!r}"
+
+
+def differences(committed: dict, new: dict) -> list[str]:
+    """One line per architecture (and data set) whose bits differ, in registry order."""
+    if committed["workload"] != new["workload"]:
+        return [
+            "the fingerprint workload changed (richneuron.fingerprint): regenerate "
+            f"{FINGERPRINT_PATH} with `python -m richneuron fingerprint --out {FINGERPRINT_PATH}`"
+        ]
+    lines = []
+    for arch, entry in new["archs"].items():
+        old = committed["archs"].get(arch)
+        if old is None:
+            lines.append(f"{arch}: not in the committed fingerprint")
+        elif old["digest"] != entry["digest"]:
+            where = _first_difference(old["values"], entry["values"], "")
+            lines.append(f"{arch}: {where or 'digest differs'}")
+    for task, digest in new["data"].items():
+        if committed["data"].get(task) != digest:
+            lines.append(f"data of {task}: drawn with other bits than committed")
+    return lines
+
+
+def describe_host(fingerprint: dict) -> str:
+    """``vendor model, MKL mode`` of the host that computed ``fingerprint``."""
+    h = fingerprint.get("host", {})
+    return f"{h.get('cpu_vendor')} {h.get('cpu_model')} (MKL {h.get('mkl_cbwr')})"

@@ -1,0 +1,51 @@
+"""The pinned arithmetic: the MKL mode is checked, and every result records its host."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from richneuron.determinism import ARITHMETIC_ENV, host, mkl_cbwr
+from richneuron.results import provenance
+
+
+def test_mkl_runs_in_the_pinned_mode():
+    import torch
+
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))
+    assert mkl_cbwr() == ARITHMETIC_ENV["MKL_CBWR"] == "COMPATIBLE,STRICT"
+
+
+def test_training_is_refused_when_torch_started_in_another_mkl_mode():
+    # torch first, in MKL's AVX2 branch: the branch that gave other bits on AMD than on Intel.
+    code = (
+        "import torch; torch.mm(torch.ones(2, 2), torch.ones(2, 2))\n"
+        "from richneuron.determinism import pin_arithmetic\n"
+        "pin_arithmetic()\n"
+    )
+    env = {**os.environ, "MKL_CBWR": "AVX2,STRICT"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode != 0
+    assert "MKL runs in mode AVX2,STRICT, not COMPATIBLE,STRICT (MKL_CBWR)" in proc.stderr
+
+
+def test_provenance_records_the_host():
+    h = provenance()["host"]
+    assert set(h) == {
+        "cpu_vendor",
+        "cpu_model",
+        "cpu_family",
+        "cpu_model_number",
+        "machine",
+        "mkl",
+        "mkl_cbwr",
+        "compiler",
+        "libc",
+    }
+    assert h == host()
+    assert h["cpu_vendor"] in ("GenuineIntel", "AuthenticAMD")
+    assert "Math Kernel Library" in h["mkl"] and h["mkl_cbwr"] == "COMPATIBLE,STRICT"
+    assert h["libc"].startswith("glibc") and h["compiler"]
