@@ -8,7 +8,7 @@ standard step count) is trained three ways, one after the other:
    PyTorch's defaults: its own thread count, MKL's and ATen's own code paths, nothing pinned
    (``RICHNEURON_UNPINNED=1``);
 2. **naive, pinned**: the same loop in this process after :mod:`richneuron` pinned the
-   arithmetic (one thread, MKL's vendor-neutral strict mode, AVX2 kernels);
+   arithmetic (MKL's vendor-neutral strict mode, AVX2 kernels; PyTorch's thread count);
 3. **the library**: :func:`richneuron.trainer.train_runs`, timed twice: its first pass includes
    compiling (from Inductor's on-disk cache where it is warm), the second is steady state.
 
@@ -86,15 +86,14 @@ def main() -> None:
 
     import torch
 
-    from richneuron.determinism import pin_arithmetic
     from richneuron.trainer import train_runs
 
     runs = _runs(args.seeds)
     print(f"workload: {len(runs)} runs ({', '.join(ARCHS)} x {', '.join(TASKS)} x "
           f"{args.seeds} seeds), {steps} full-batch steps, {os.cpu_count()} cores")
     default = _naive_in_fresh_process(steps, args.seeds)
-    pin_arithmetic()
     pinned = _naive(steps, args.seeds, "naive, pinned")
+    threads = torch.get_num_threads()
     config = TrainConfig(steps=steps)
     times = []
     for label in ("library, first pass (compiles)", "library, steady state"):
@@ -105,7 +104,7 @@ def main() -> None:
 
     first, steady = times
     print(f"naive, PyTorch defaults (own process): {default:7.1f} s")
-    print(f"naive, pinned ({torch.get_num_threads()} thread, this process):  {pinned:7.1f} s")
+    print(f"naive, pinned ({threads} threads, this process): {pinned:7.1f} s")
     print(f"library, including compile:            {first:7.1f} s")
     print(f"library, steady state:                 {steady:7.1f} s")
     print(f"ratio vs naive with PyTorch defaults:  {default / steady:5.2f}x steady, "

@@ -11,8 +11,8 @@ not left to the machine, and the same seed gives the same bits on any x86-64 mac
   MKL does not take the AVX2 branch it is asked for and reports ``AUTO,STRICT``. Its
   vendor-neutral branch in strict mode (``MKL_CBWR=COMPATIBLE,STRICT``: SSE2 code without the
   approximate ``rcpps``/``rsqrtps``) gives the same bits on both vendors, and a member's bits
-  independent of its position in a stacked ensemble. It makes products ~2x slower; the training
-  step ~1.5x (the compiled elementwise work does not change).
+  independent of its position in a stacked ensemble. It makes products ~2x slower and the
+  training step 1.4-1.9x slower, by shape (the compiled elementwise work does not change).
 * **ATen** picks vectorised kernels (reductions, pointwise) by CPU capability; it is pinned to
   ``avx2`` (``ATEN_CPU_CAPABILITY``), whatever AVX-512 the machine has.
 * **Inductor** compiles its kernels for the host (``-march=native``) with the widest vectors it
