@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .neurons import ARCHITECTURES, get_arch
+from .results import _encode, _read_json, _write_json_atomic
 from .tasks import TASKS, get_task
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SEEDS",
     "TASK",
     "compute",
+    "describe_host",
     "differences",
     "load",
     "save",
@@ -61,7 +63,7 @@ def _archs() -> list[str]:
 
 
 def _digest(obj: object) -> str:
-    text = json.dumps(obj, sort_keys=True, allow_nan=True)
+    text = json.dumps(obj, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -105,7 +107,7 @@ def compute(
     out: dict[str, dict] = {}
     for arch in archs:
         members = [results[Run(arch, TASK, s)] for s in SEEDS]
-        values = {
+        values = _encode({
             "loss_curve": [r.loss_curve for r in members],
             "test_curve": [r.test_curve for r in members],
             "grad_norms": [r.grad_norms for r in members],
@@ -113,7 +115,7 @@ def compute(
             "test_metric": [r.test_metric for r in members],
             "train_loss": [r.train_loss for r in members],
             "reference": train_reference(Run(arch, TASK, SEEDS[0]), CONFIG, steps=REFERENCE_STEPS),
-        }
+        })  # non-finite values as strings, as in results files
         out[arch] = {"digest": _digest(values), "values": values}
     return {
         "schema": SCHEMA,
@@ -126,22 +128,15 @@ def compute(
 
 
 def save(fingerprint: dict, path: str | os.PathLike) -> None:
-    """Write ``fingerprint`` to ``path`` atomically."""
-    from .atomic import atomic_file
-
-    with atomic_file(Path(path)) as f:
-        f.write(json.dumps(fingerprint, indent=1, sort_keys=True, allow_nan=True) + "\n")
+    """Write ``fingerprint`` to ``path`` atomically, as results files are written."""
+    _write_json_atomic(Path(path), fingerprint)
 
 
 def load(path: str | os.PathLike) -> dict:
-    """Read a fingerprint file; ``ValueError`` naming the file if it is not one."""
+    """Read a fingerprint file; ``ValueError`` naming the file if it is not one
+    (``FileNotFoundError`` if there is none)."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a fingerprint file ({err})") from None
+    doc = _read_json(path)
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"{path}: schema: expected {SCHEMA!r}")
     for key in ("workload", "archs", "data"):
@@ -168,7 +163,7 @@ def _first_difference(old: object, new: object, where: str) -> str | None:
             if found:
                 return found
         return None
-    if old == new or (old != old and new != new):  # equal, or both NaN
+    if old == new:
         return None
     return f"{where}: committed {old!r}, here {new!r}"
 

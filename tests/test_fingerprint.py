@@ -104,7 +104,7 @@ def test_gate_names_a_missing_or_corrupt_fingerprint(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text("{ not json")
     (problem,) = check(tmp_path, GATE)
-    assert problem.startswith(f"{path}: not a fingerprint file")
+    assert problem.startswith(f"{path}: not valid JSON")
 
 
 def test_differences_name_the_first_value_that_moved():
