@@ -8,14 +8,15 @@ standard step count) is trained three ways, one after the other:
    PyTorch's defaults: its own thread count, MKL's and ATen's own code paths, nothing pinned
    (``RICHNEURON_UNPINNED=1``);
 2. **naive, pinned**: the same loop in this process after :mod:`richneuron` pinned the
-   arithmetic (MKL's vendor-neutral strict mode, AVX2 kernels; PyTorch's thread count);
+   arithmetic (the fixed-rounding products, MKL's vendor-neutral strict mode, AVX2 kernels;
+   PyTorch's thread count);
 3. **the library**: :func:`richneuron.trainer.train_runs`, timed twice: its first pass includes
    compiling (from Inductor's on-disk cache where it is warm), the second is steady state.
 
     python benchmarks/trainer.py [--steps N] [--seeds N]
 
 Prints the times and the ratios. The target is a steady-state ratio of at least 4 against the
-pinned naive loop on 2 cores.
+naive loop with PyTorch's defaults (the headline) on 2 cores.
 """
 
 from __future__ import annotations

@@ -675,8 +675,8 @@ def arithmetic_table() -> Markdown:
     from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
 
     why = {
-        "MKL_CBWR": "MKL's products and vector math: its vendor-neutral branch (SSE2, no "
-        "approximate reciprocals), in strict reproducibility mode",
+        "MKL_CBWR": "MKL's vector math (the products are richneuron::bmm's): its vendor-neutral "
+        "branch (SSE2, no approximate reciprocals), in strict reproducibility mode",
         "ATEN_CPU_CAPABILITY": "PyTorch's vectorised CPU kernels (sin, tanh, reductions)",
         "TORCHINDUCTOR_CPP_MARCH": "the instruction set the compiled training step is built for",
     }

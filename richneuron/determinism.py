@@ -5,14 +5,16 @@ MSE by tens of percent after 2000 steps. So every setting that decides the arith
 not left to the machine, and the same seed gives the same bits on any x86-64 machine with AVX2
 (and the same software), whether its CPU is Intel's or AMD's:
 
-* **MKL** (PyTorch's matrix products and its eager sin, exp, tanh, sqrt) takes alignment-, CPU-
-  and vendor-dependent code paths. Even in strict conditional numerical reproducibility at the
-  AVX2 level, its batched products gave other bits on AMD than on Intel CPUs: on an AMD CPU,
-  MKL does not take the AVX2 branch it is asked for and reports ``AUTO,STRICT``. Its
+* **Matrix products** are not MKL's: every layer's product (and its gradient) is
+  ``richneuron::bmm`` (:mod:`richneuron.products`), in which each element is one fused
+  multiply-add chain in a fixed order, so its bits depend only on the operands, not on the CPU
+  vendor, model or vector width. MKL's own batched products gave other bits on AMD than on
+  Intel CPUs even in strict conditional numerical reproducibility at the AVX2 level (on an AMD
+  CPU MKL does not take the AVX2 branch it is asked for and reports ``AUTO,STRICT``); only its
+  vendor-neutral branch agreed across vendors, at about a quarter of the speed here.
+* **MKL** still serves PyTorch's other eager routines (vector math), so it is pinned to that
   vendor-neutral branch in strict mode (``MKL_CBWR=COMPATIBLE,STRICT``: SSE2 code without the
-  approximate ``rcpps``/``rsqrtps``) gives the same bits on both vendors, and a member's bits
-  independent of its position in a stacked ensemble. It makes products ~2x slower and the
-  training step 1.4-1.9x slower, by shape (the compiled elementwise work does not change).
+  approximate ``rcpps``/``rsqrtps``).
 * **ATen** picks vectorised kernels (reductions, pointwise) by CPU capability; it is pinned to
   ``avx2`` (``ATEN_CPU_CAPABILITY``), whatever AVX-512 the machine has.
 * **Inductor** compiles its kernels for the host (``-march=native``) with the widest vectors it

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .products import bmm
+
 __all__ = [
     "ARCHITECTURES",
     "ArchSpec",
@@ -77,7 +79,7 @@ class StackedLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(members, 1, width)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = torch.bmm(x, self.weight)
+        y = bmm(x, self.weight)
         # bmm + add, not baddbmm: baddbmm copies the broadcast bias into its output first,
         # while the compiled trainer fuses this add into the activation that follows.
         return y if self.bias is None else y + self.bias

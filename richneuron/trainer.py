@@ -3,9 +3,9 @@
 :func:`train_reference` is the readable ground truth: one network, ``torch.optim.Adam``, eager
 PyTorch. :func:`train_runs` trains many runs at once: runs of one shape (architecture, width,
 input/output dims, point count) are stacked into an ensemble of ``chunk`` members, and one
-compiled graph does forward, backward (``torch.func.grad``) and Adam for all of them. The loss is
-summed over members, so each member's gradient, and its Adam update, is exactly its own: a run's
-result does not depend on the runs it was grouped with (tested bit for bit).
+compiled graph does forward, backward (``torch.autograd.grad``) and Adam for all of them. The
+loss is summed over members, so each member's gradient, and its Adam update, is exactly its
+own: a run's result does not depend on the runs it was grouped with (tested bit for bit).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch.func import functional_call, grad_and_value
+from torch.func import functional_call
 
+from . import products
 from .config import TrainConfig
 from .determinism import is_pinned, pin_arithmetic
 from .matching import match_width
@@ -184,21 +185,35 @@ def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, list[float
     return {k: [math.sqrt(x) for x in v.tolist()] for k, v in out.items()}
 
 
+def _adam_scalars(config: TrainConfig) -> tuple[Tensor, Tensor]:
+    """Adam's bias corrections of every step ``t = 1 .. steps``: ``(step_size, root_bc2)``.
+
+    As ``torch.optim.Adam`` computes them: in double precision (Python floats, the C library's
+    ``pow`` and a correctly rounded square root), then used as float32 scalars:
+    ``step_size = lr / (1 - beta1^t)``, ``root_bc2 = sqrt(1 - beta2^t)``. Computed once per
+    chunk, not inside the compiled step, whose kernels would recompute them for every element.
+    """
+    b1, b2, lr = config.beta1, config.beta2, config.lr
+    ts = range(1, config.steps + 1)
+    step_size = torch.tensor([lr / (1 - b1**t) for t in ts], dtype=torch.float64)
+    root_bc2 = torch.tensor([math.sqrt(1 - b2**t) for t in ts], dtype=torch.float64)
+    return step_size.to(torch.float32), root_bc2.to(torch.float32)
+
+
 def _make_step(net: Network, config: TrainConfig) -> Callable:
-    """One Adam step for all members: ``(params, m, v, t, x, y, is_clf) -> (...)``."""
-    b1, b2, eps, lr = config.beta1, config.beta2, config.eps, config.lr
+    """One Adam step for all members:
+    ``(params, m, v, step_size, root_bc2, x, y, is_clf) -> (params, m, v, losses, grads)``."""
+    b1, b2, eps = config.beta1, config.beta2, config.eps
 
-    def total_loss(params, x, y, is_clf):
-        per_member = loss_per_member(functional_call(net, params, (x,)), y, is_clf)
-        return per_member.sum(), per_member
-
-    def step(params, m, v, t, x, y, is_clf):
-        grads, (_, per_member) = grad_and_value(total_loss, has_aux=True)(params, x, y, is_clf)
-        # torch.optim.Adam's arithmetic, op for op: the bias corrections in double precision,
-        # then used as float32 scalars; m by lerp (a + w (b - a) for w < 0.5); addcdiv.
-        t64 = t.to(torch.float64)
-        step_size = (lr / (1 - b1**t64)).to(torch.float32)
-        root_bc2 = torch.sqrt(1 - b2**t64).to(torch.float32)
+    def step(params, m, v, step_size, root_bc2, x, y, is_clf):
+        params = {k: p.detach().requires_grad_() for k, p in params.items()}
+        with torch.enable_grad():
+            per_member = loss_per_member(functional_call(net, params, (x,)), y, is_clf)
+            grads = dict(zip(params, torch.autograd.grad(per_member.sum(), list(params.values()))))
+        params = {k: p.detach() for k, p in params.items()}
+        per_member = per_member.detach()
+        # torch.optim.Adam's arithmetic, op for op: m by lerp (a + w (b - a) for w < 0.5),
+        # the bias corrections of _adam_scalars, addcdiv.
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
             g = grads[k]
@@ -249,6 +264,8 @@ def _compiled_step(
             )
             # A C++ wrapper launches the kernels without Python: ~20% faster steps here.
             fn = torch.compile(fn, fullgraph=True, dynamic=False, options={"cpp_wrapper": True})
+            # Dynamo traces torch.autograd.grad into the graph only when asked to.
+            fn = torch._dynamo.config.patch(trace_autograd_ops=True)(fn)
         _STEPS[key] = fn
     return _STEPS[key]
 
@@ -309,6 +326,8 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
     :mod:`richneuron.determinism`.
     """
     pin_arithmetic()
+    if is_pinned():
+        products.load()
     chunk = ensemble_size(len(runs))
     if len({_shape_key(r, config) for r in runs}) != 1:
         raise ValueError("runs of one chunk must share one shape")
@@ -334,7 +353,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
     test_log: list[list[float]] = []
     is_log = torch.zeros(config.steps, dtype=torch.bool)
     is_log[log_steps] = True
-    counters = torch.arange(1, config.steps + 1, dtype=torch.float32)
+    step_sizes, root_bc2s = _adam_scalars(config)
     for i in range(config.steps):
         logging = bool(is_log[i])
         if logging:
@@ -344,7 +363,9 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
         # After the first call compiled it, this step function has exactly one cache entry
         # (see _compiled_step), so its guards need not be re-checked every step.
         with _skip_guards() if compile and i > 0 else contextlib.nullcontext():
-            params, m, v, per_member, grads = step(params, m, v, counters[i], x, y, is_clf)
+            params, m, v, per_member, grads = step(
+                params, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
+            )
         losses[i] = per_member
         if logging:
             for k, val in _group_norms(net, grads).items():
@@ -408,20 +429,26 @@ WORKERS = int(
     os.environ.get("RICHNEURON_WORKERS", min(2, os.cpu_count() or 1) if is_pinned() else 1)
 )
 
-_POOL: concurrent.futures.ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
+#: The worker processes: one single-process executor each, so that the parent chooses which
+#: worker trains which shape group (see :func:`train_runs`), kept across calls with what each
+#: has compiled (:data:`_COMPILED`).
+_POOLS: list[concurrent.futures.ProcessPoolExecutor] = []
+_COMPILED: list[set] = []
 
 
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """The persistent worker pool (kept across calls, so its compiled steps stay warm)."""
-    global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != workers:
+def _pools(workers: int) -> list[concurrent.futures.ProcessPoolExecutor]:
+    """The persistent workers (kept across calls, so that their compiled steps stay warm)."""
+    if len(_POOLS) != workers:
         _shutdown_pool()
-        _POOL = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
-        )
-        _POOL_SIZE = workers
-    return _POOL
+        context = multiprocessing.get_context("spawn")
+        for _ in range(workers):
+            _POOLS.append(
+                concurrent.futures.ProcessPoolExecutor(
+                    1, mp_context=context, initializer=_worker_init
+                )
+            )
+            _COMPILED.append(set())
+    return _POOLS
 
 
 def _worker_init() -> None:
@@ -430,13 +457,13 @@ def _worker_init() -> None:
 
 
 def _shutdown_pool(kill: bool = False) -> None:
-    global _POOL
-    if _POOL is not None:
-        processes = list(getattr(_POOL, "_processes", {}).values()) if kill else []
-        _POOL.shutdown(wait=False, cancel_futures=True)
+    for pool in _POOLS:
+        processes = list(getattr(pool, "_processes", {}).values()) if kill else []
+        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # a worker may be mid-chunk: stop it now
             process.terminate()
-        _POOL = None
+    _POOLS.clear()
+    _COMPILED.clear()
 
 
 atexit.register(_shutdown_pool)
@@ -457,6 +484,53 @@ def _cost(parts: list[list[Run]]) -> int:
     return sum(ensemble_size(len(p)) for p in parts) * get_arch(parts[0][0].arch).matrices
 
 
+def _step_key(parts: list[list[Run]], config: TrainConfig, compile: bool) -> tuple:
+    """What a worker compiles for a shape group (the key of :func:`_compiled_step`)."""
+    c = config
+    return (_shape_key(parts[0][0], c), c.depth, c.omega, c.rank, c.lr, c.beta1, c.beta2, c.eps,
+            compile)
+
+
+def _schedule(
+    groups: list[list[list[Run]]],
+    config: TrainConfig,
+    compile: bool,
+    pools: list[concurrent.futures.ProcessPoolExecutor],
+    finish: Callable[[list[RunResult]], None],
+) -> None:
+    """Train the shape groups on the workers, the most expensive first.
+
+    A worker that falls idle takes the most expensive group whose step it has compiled before,
+    else the most expensive one left: compiling costs seconds, so a group goes back to a
+    worker that has its step (as the same calls do when a chapter re-runs).
+    """
+    pending = sorted(groups, key=_cost, reverse=True)
+    running: dict[concurrent.futures.Future, int] = {}
+
+    def submit(worker: int) -> None:
+        known = [g for g in pending if _step_key(g, config, compile) in _COMPILED[worker]]
+        parts = (known or pending)[0]
+        pending.remove(parts)
+        _COMPILED[worker].add(_step_key(parts, config, compile))
+        running[pools[worker].submit(_train_parts, parts, config, compile)] = worker
+
+    try:
+        for worker in range(min(len(pools), len(pending))):
+            submit(worker)
+        while running:
+            done, _ = concurrent.futures.wait(running, return_when="FIRST_COMPLETED")
+            for future in done:
+                worker = running.pop(future)
+                finish(future.result())
+                if pending:
+                    submit(worker)
+    except BaseException:
+        for future in running:
+            future.cancel()
+        _shutdown_pool(kill=True)  # start afresh next time
+        raise
+
+
 def train_runs(
     runs: Sequence[Run],
     config: TrainConfig,
@@ -468,7 +542,8 @@ def train_runs(
     """Train every run, grouped into same-shape chunks; results in the order of ``runs``.
 
     With more than one worker (default :data:`WORKERS`), the shape groups train in worker
-    processes, the most expensive first; otherwise in this process. ``progress(done, total)``
+    processes, the most expensive first, each preferably where its step is compiled (see
+    :func:`_schedule`); otherwise in this process. ``progress(done, total)``
     is called after each chunk (each shape group, with workers), and ``on_results(results)``
     with its results, so a caller can keep them before an interrupt.
     """
@@ -508,15 +583,5 @@ def train_runs(
             for part in parts:
                 finish(train_chunk(part, config, compile))
     else:
-        pool = _pool(workers)
-        ordered = sorted(groups, key=_cost, reverse=True)
-        futures = [pool.submit(_train_parts, parts, config, compile) for parts in ordered]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                finish(future.result())
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            _shutdown_pool(kill=True)  # start afresh next time
-            raise
+        _schedule(groups, config, compile, _pools(workers), finish)
     return [by_run[r] for r in runs]
