@@ -38,7 +38,8 @@ CFLAGS = ("-O3", "-march=x86-64-v3", "-ffp-contract=off")
 
 @functools.cache
 def load() -> None:
-    """Compile (or reuse) and load the operator, and register its gradient and fake kernel."""
+    """Compile (or reuse) and load the operator (its gradient comes with it, in C++), and
+    register its fake kernels for ``torch.compile``."""
     from torch.utils.cpp_extension import load as load_extension
 
     load_extension(

@@ -56,7 +56,7 @@ __all__ = [
 #: Schema id of a results file; bump it when the layout changes.
 SCHEMA = "richneuron.results/1"
 #: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # 4: products by richneuron::bmm (richneuron.products)
 #: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
 #: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
 #: printing and summation-order noise.

@@ -229,6 +229,14 @@ def _make_step(net: Network, config: TrainConfig) -> Callable:
 _STEPS: dict[tuple, Callable] = {}
 
 
+def _step_key(arch: str, shape: tuple, config: TrainConfig, compile: bool) -> tuple:
+    """What decides a compiled step: the layer, the shape and the protocol settings the step
+    uses (not ``lr``, which reaches it through :func:`_adam_scalars`' step sizes)."""
+    c = config
+    return (get_arch(arch).layer, shape, c.depth, c.omega, c.rank, c.beta1, c.beta2, c.eps,
+            compile)
+
+
 def _compiled_step(
     arch: str, shape: tuple, config: TrainConfig, compile: bool
 ) -> tuple[Network, Callable]:
@@ -237,18 +245,7 @@ def _compiled_step(
     Each key gets its own code object, so Dynamo keeps exactly one cache entry per function:
     no recompile limits to hit, and guard checks can be skipped safely in the training loop.
     """
-    key = (
-        get_arch(arch).layer,
-        shape,
-        config.depth,
-        config.omega,
-        config.rank,
-        config.lr,
-        config.beta1,
-        config.beta2,
-        config.eps,
-        compile,
-    )
+    key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
         template = Network(
             get_arch(arch).layer, 1, 1, 1, config.depth, 1, config.omega, config.rank
@@ -484,13 +481,6 @@ def _cost(parts: list[list[Run]]) -> int:
     return sum(ensemble_size(len(p)) for p in parts) * get_arch(parts[0][0].arch).matrices
 
 
-def _step_key(parts: list[list[Run]], config: TrainConfig, compile: bool) -> tuple:
-    """What a worker compiles for a shape group (the key of :func:`_compiled_step`)."""
-    c = config
-    return (_shape_key(parts[0][0], c), c.depth, c.omega, c.rank, c.lr, c.beta1, c.beta2, c.eps,
-            compile)
-
-
 def _schedule(
     groups: list[list[list[Run]]],
     config: TrainConfig,
@@ -507,11 +497,15 @@ def _schedule(
     pending = sorted(groups, key=_cost, reverse=True)
     running: dict[concurrent.futures.Future, int] = {}
 
+    def key(parts: list[list[Run]]) -> tuple:
+        first = parts[0][0]
+        return _step_key(first.arch, _shape_key(first, config), config, compile)
+
     def submit(worker: int) -> None:
-        known = [g for g in pending if _step_key(g, config, compile) in _COMPILED[worker]]
+        known = [g for g in pending if key(g) in _COMPILED[worker]]
         parts = (known or pending)[0]
         pending.remove(parts)
-        _COMPILED[worker].add(_step_key(parts, config, compile))
+        _COMPILED[worker].add(key(parts))
         running[pools[worker].submit(_train_parts, parts, config, compile)] = worker
 
     try:
