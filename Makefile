@@ -29,7 +29,7 @@ book: $(STAMP)
 # test suite, whose browser test opens the gate's HTML in headless Chromium and whose cross-CPU
 # test computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU).
 test: $(STAMP) browser qemu
-	$(PY) -m ruff check richneuron tests benchmarks book tools
+	$(PY) -m ruff check richneuron tests benchmarks book
 	$(PY) -m richneuron.book check
 	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q
 

@@ -4,11 +4,15 @@ A version chapter calls :func:`run_chapter` once (validate, train through the ru
 ``data/<chapter>.json``), then shows :func:`results_table`, figures from :mod:`richneuron.plots`
 and a verdict built from :func:`compare_to_baseline`. The Tasks and Method chapters print their
 tables from the library (:func:`task_table`, :func:`budget_table`, :func:`assumptions`), so no
-number in the book is typed by hand. Tables are :class:`Markdown` strings: a notebook renders them,
-``myst_nb.glue`` stores them as ``text/markdown``.
+number in the book is typed by hand. Tables are :class:`~richneuron.tables.Markdown` strings (a
+notebook renders them, ``myst_nb.glue`` stores them as ``text/markdown``), or, for the results
+tables, :class:`~richneuron.tables.Table`: HTML in the HTML book, Markdown in PAPER.md, numbers
+to three significant figures.
 
 The synthesis chapter merges every chapter's results with :func:`load_book_data` and shows
-:func:`summary_table`, :func:`regime_table` and the claims of :mod:`richneuron.claims`.
+the heat map of :func:`comparison_rows` (:func:`richneuron.plots.plot_score_map`), the compact
+:func:`summary_table`, the CSV of :func:`write_comparison_csv`, :func:`regime_table` and the
+claims of :mod:`richneuron.claims`.
 The build and the drift gate are in :mod:`richneuron.bookbuild`.
 """
 
@@ -24,7 +28,15 @@ from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch, parse_archs
-from .results import ResultSet, RunCache, run_study, save_results
+from .results import (
+    ResultSet,
+    RunCache,
+    beyond_noise,
+    check_output_path,
+    run_study,
+    save_results,
+)
+from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
 from .trainer import Run
 
@@ -37,6 +49,7 @@ __all__ = [
     "build",
     "chapter_runs",
     "chapter_tasks",
+    "comparison_rows",
     "compare_to_baseline",
     "count_wins",
     "equation",
@@ -45,6 +58,7 @@ __all__ = [
     "implementation",
     "main",
     "markdown_table",
+    "metric_cell",
     "results_rows",
     "results_table",
     "run_chapter",
@@ -53,6 +67,7 @@ __all__ = [
     "task_table",
     "toc_documents",
     "verdict",
+    "write_comparison_csv",
 ]
 
 #: Baselines every version chapter trains beside its own architecture.
@@ -63,26 +78,6 @@ CACHE_DIR = ".cache/runs"
 #: tasks (chapters list the tasks their prose names first). Its results go to QUICK_DIR.
 QUICK_STEPS, QUICK_LOG_EVERY, QUICK_SEEDS, QUICK_TASKS = 30, 10, 1, 2
 QUICK_DIR = Path("_build") / "quick"
-
-
-class Markdown(str):
-    """Markdown text: a notebook renders it; ``glue`` keeps it as ``text/markdown``."""
-
-    def _repr_markdown_(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:  # text/plain, as {glue:text} shows it: no quotes
-        return str(self)
-
-
-class Latex(str):
-    """A LaTeX formula without delimiters, for ``{glue:math}`` (``text/latex``)."""
-
-    def _repr_latex_(self) -> str:
-        return f"$$ {self} $$"
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +143,10 @@ def _validate(
     _positive_int("budget", budget)
     if not isinstance(out, str | os.PathLike) or Path(out).suffix != ".json":
         raise ValueError(f"out: must be a path ending in .json, got {out!r}")
+    try:
+        check_output_path(out)
+    except ValueError as err:
+        raise ValueError(f"out: {err}") from None
     if not isinstance(quick, bool):
         raise ValueError(f"quick: must be True or False, got {quick!r}")
     if lr is not None and (
@@ -225,20 +224,6 @@ def run_chapter(
 # Tables and verdicts.
 
 
-def _cell(value: object) -> str:
-    return str(value).replace("|", r"\|").replace("\n", " ")
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Markdown:
-    """A Markdown (GFM) table; ``|`` in cells is escaped."""
-    lines = [
-        "| " + " | ".join(_cell(h) for h in header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-    ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return Markdown("\n".join(lines) + "\n")
-
-
 def format_metric(value: float, metric: str) -> str:
     """``value`` as the book prints it: MSE to 3 significant digits, accuracy in percent."""
     if not math.isfinite(value):
@@ -282,23 +267,51 @@ def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict
     return rows
 
 
-def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown:
-    """:func:`results_rows` as a Markdown table; the best mean per task in bold."""
+def _best_of_task(summary: dict, archs: Sequence[str], task: str) -> str | None:
+    """The architecture with the best mean on ``task`` (None when none has a finite mean)."""
+    best = None
+    for a in archs:
+        s = summary.get((a, task))
+        if s is None or not math.isfinite(s["mean"]):
+            continue
+        if best is None or better(s["mean"], summary[(best, task)]["mean"], s["metric"]):
+            best = a
+    return best
+
+
+def metric_cell(row: dict | None, bold: bool = False) -> Cell:
+    """One summary row as a compact table cell: mean, ``±`` std below, divergence noted.
+
+    Three significant figures (:func:`richneuron.tables.compact`); ``-`` when absent.
+    """
+    if row is None:
+        return Cell("-")
+    n, bad = row["n_seeds"], row["n_diverged"]
+    if bad == n:
+        return Cell("diverged", note=f"({bad}/{n} seeds)")
+    metric = row["metric"]
+    return Cell(
+        compact(row["mean"], metric),
+        sub=f"±{compact(row['std'], metric)}",
+        bold=bold,
+        note=f"(diverged {bad}/{n})" if bad else "",
+    )
+
+
+def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
+    """Tasks as rows, architectures as columns: mean and ``±`` std over seeds, the best in bold.
+
+    Three significant figures; in the HTML book the ``±`` is on a second, smaller line.
+    """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     rows = []
     for row in results_rows(rs, archs):
-        present = [a for a in archs if (a, row["task"]) in summary]
-        best = None
-        for a in present:
-            s = summary[(a, row["task"])]
-            if best is None or better(
-                s["mean"], summary[(best, row["task"])]["mean"], s["metric"]
-            ):
-                best = a
-        cells = [f"**{row[a]}**" if a == best and row[a][0].isdigit() else row[a] for a in archs]
-        rows.append([row["task"], row["metric"], *cells])
-    return markdown_table(["task", "metric", *archs], rows)
+        task = row["task"]
+        best = _best_of_task(summary, archs, task)
+        cells = [metric_cell(summary.get((a, task)), bold=a == best) for a in archs]
+        rows.append([task, row["metric"], *cells])
+    return Table(["task", "metric", *archs], rows)
 
 
 def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "singlu") -> dict:
@@ -318,7 +331,6 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         if (a, task) not in summary:
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
     s, b = summary[(arch, task)], summary[(baseline, task)]
-    gap = abs(s["mean"] - b["mean"])
     return {
         "task": task,
         "metric": s["metric"],
@@ -328,7 +340,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         "base_std": b["std"],
         "n_seeds": s["n_seeds"],
         "better": better(s["mean"], b["mean"], s["metric"]),
-        "clear": s["n_seeds"] > 1 and b["n_seeds"] > 1 and gap > s["std"] + b["std"],
+        "clear": beyond_noise(s, b),
     }
 
 
@@ -459,28 +471,122 @@ def environment_table(rs: ResultSet) -> Markdown:
     return markdown_table(["setting", "value"], rows)
 
 
-def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Markdown:
-    """Architectures as rows and tasks as columns (mean ± std), the best of each task in bold."""
+def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
+    """Architectures as rows and tasks as columns (mean, ``±`` std), the best of each task in bold.
+
+    Three significant figures; in the HTML book the ``±`` is on a second, smaller line.
+    """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     tasks = chapter_tasks(rs)
-    best = {}
-    for t in tasks:
-        for a in archs:
-            s = summary.get((a, t))
-            if s and (
-                t not in best or better(s["mean"], summary[(best[t], t)]["mean"], s["metric"])
-            ):
-                best[t] = a
+    best = {t: _best_of_task(summary, archs, t) for t in tasks}
+    rows = [
+        [a, *[metric_cell(summary.get((a, t)), bold=best[t] == a) for t in tasks]] for a in archs
+    ]
+    return Table(["architecture", *tasks], rows)
+
+
+def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict]:
+    """Every (architecture, task) of ``rs`` against the task's winner, for the heat map and CSV.
+
+    One dict per pair present, in architecture then task order: the :meth:`ResultSet.summary`
+    fields (``arch, task, metric, n_seeds, n_diverged, mean, std, params``), the per-seed test
+    metrics ``values`` (seed order; NaN for a diverged seed), ``winner`` (best mean of the
+    task), ``within_noise`` (the winner itself, or a mean within the seed spread of the
+    winner's: not :func:`richneuron.results.beyond_noise`) and ``score``: the mean normalised
+    per task to [0, 1], 1 the best and 0 the worst (on log10 scale for MSE, linear for
+    accuracy; NaN when every seed diverged; 1 when all architectures tie).
+    """
+    archs = list(archs) if archs is not None else archs_of(rs)
+    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    values: dict[tuple[str, str], list[float]] = {}
+    for r in sorted(rs.runs, key=lambda r: r.run.seed):
+        v = math.nan if r.diverged else r.test_metric
+        values.setdefault((r.run.arch, r.run.task), []).append(v)
     rows = []
+    tasks = chapter_tasks(rs)
+    scale = {}
+    for t in tasks:
+        means = [
+            summary[(a, t)]["mean"]
+            for a in archs
+            if (a, t) in summary and math.isfinite(summary[(a, t)]["mean"])
+        ]
+        if get_task(t).metric == "mse":
+            means = [math.log10(m) if m > 0 else -math.inf for m in means]
+        scale[t] = (min(means), max(means)) if means else (math.nan, math.nan)
+    best = {t: _best_of_task(summary, archs, t) for t in tasks}
     for a in archs:
-        cells = []
         for t in tasks:
             s = summary.get((a, t))
-            text = "-" if s is None else _format_row(s)
-            cells.append(f"**{text}**" if best.get(t) == a and text[0].isdigit() else text)
-        rows.append([a, *cells])
-    return markdown_table(["architecture", *tasks], rows)
+            if s is None:
+                continue
+            lo, hi = scale[t]
+            m = s["mean"]
+            if not math.isfinite(m):
+                score = math.nan
+            else:
+                x = (math.log10(m) if m > 0 else -math.inf) if s["metric"] == "mse" else m
+                if not hi > lo:
+                    score = 1.0
+                elif s["metric"] == "mse":
+                    score = (hi - x) / (hi - lo) if math.isfinite(x) else 1.0
+                else:
+                    score = (x - lo) / (hi - lo)
+            winner = best[t] == a
+            rows.append(
+                {
+                    **{k: v for k, v in s.items() if k != "widths"},
+                    "values": values[(a, t)],
+                    "winner": winner,
+                    "within_noise": winner
+                    or (best[t] is not None and not beyond_noise(s, summary[(best[t], t)]))
+                    and math.isfinite(m),
+                    "score": score,
+                }
+            )
+    return rows
+
+
+def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
+    """:func:`comparison_rows` as a CSV file (written atomically; full float precision).
+
+    Columns: ``arch, task, metric, n_seeds, n_diverged, mean, std, params, winner,
+    within_noise, score`` and one ``seed_<i>`` column per seed (empty for a diverged seed).
+    The file is rewritten only when its bytes change.
+
+    Returns:
+        ``path``.
+    """
+    import csv
+    import io
+
+    from .atomic import atomic_file
+
+    path = Path(path)
+    n = max((len(r["values"]) for r in rows), default=0)
+    fields = ["arch", "task", "metric", "n_seeds", "n_diverged", "mean", "std", "params"]
+    fields += ["winner", "within_noise", "score", *[f"seed_{i}" for i in range(n)]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+
+    def number(v: float) -> str:
+        return "" if not math.isfinite(v) else repr(float(v))
+
+    for r in rows:
+        seeds = [number(v) for v in r["values"]] + [""] * (n - len(r["values"]))
+        writer.writerow(
+            [r["arch"], r["task"], r["metric"], r["n_seeds"], r["n_diverged"]]
+            + [number(r["mean"]), number(r["std"]), number(r["params"])]
+            + [str(r["winner"]).lower(), str(r["within_noise"]).lower(), number(r["score"])]
+            + seeds
+        )
+    text = buffer.getvalue()
+    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        with atomic_file(path) as f:
+            f.write(text)
+    return path
 
 
 def regime_rows(rs: ResultSet) -> list[dict]:
@@ -504,7 +610,6 @@ def regime_rows(rs: ResultSet) -> list[dict]:
             )
         )
         best, second = summary[(ranked[0], task)], summary[(ranked[1], task)]
-        gap = abs(best["mean"] - second["mean"])
         rows.append(
             {
                 "task": task,
@@ -513,7 +618,7 @@ def regime_rows(rs: ResultSet) -> list[dict]:
                 "best_value": best["mean"],
                 "runner_up": ranked[1],
                 "runner_up_value": second["mean"],
-                "clear": best["n_seeds"] > 1 and gap > best["std"] + second["std"],
+                "clear": beyond_noise(best, second),
             }
         )
     return rows

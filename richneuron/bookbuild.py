@@ -20,8 +20,15 @@ Three kinds of build, one function:
   every chapter again from an empty run cache, everything under ``_build/gate``; then
   :func:`check` compares each new results file with the
   committed one in ``data/`` (:func:`richneuron.results.compare`, tolerances per metric), and
-  the new ``PAPER.md`` and figures with the committed ones, byte for byte. Any difference is
-  printed as a table (or a diff) and fails the gate.
+  the new CSV files of ``data/``, ``PAPER.md`` and figures with the committed ones, byte for
+  byte. Any difference is printed as a table (or a diff) and fails the gate.
+
+What a reader sees: before Jupyter Book renders, :func:`_stage` tags papermill's
+injected-parameters cell and every cell made only of ``glue(...)`` calls ``remove-cell``
+(:func:`hide_plumbing`), copies the build's CSV files for the pages' download links, and writes
+the execution report (per chapter: seconds, runs trained, runs from the store), which the
+``{execution-report}`` directive of :mod:`richneuron.sphinxext` shows on its own page. The build
+prints one line per chapter and a total.
 
 Nothing in the work tree is touched except by the full build (``data/``, ``PAPER.md``,
 ``paper_figures/``), and every file is written all or nothing.
@@ -150,6 +157,9 @@ def _execute(source: Path, target: Path, root: Path, parameters: dict) -> None:
             cwd=str(root),
             progress_bar=False,
             execution_timeout=3600,
+            # ipykernel warns on every start that its local TCP sockets are unencrypted; the
+            # kernel runs on loopback for this build only, so keep its log to errors.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except Exception:
         failed = target.with_name(f"{target.stem}.failed.ipynb")
@@ -160,16 +170,78 @@ def _execute(source: Path, target: Path, root: Path, parameters: dict) -> None:
     os.replace(tmp, target)
 
 
-def _stage(root: Path, docs: list[str], exec_dir: Path, src_dir: Path) -> None:
-    """Copy configuration, Markdown chapters and executed notebooks into ``src_dir`` (replaced)."""
+#: Cell tags the build adds to the staged notebooks (never to the committed ones): papermill's
+#: injected-parameters cell and cells made only of ``glue(...)`` calls are not shown.
+HIDDEN_TAG = "remove-cell"
+#: Pages of the HTML book left out of PAPER.md: the execution report (times differ per build).
+NOT_IN_PAPER = ("book/95-execution-report",)
+#: Files beside the chapters that the book needs (copied into the staged sources).
+EXTRA_SOURCES = ("references.bib",)
+
+
+def is_glue_only(source: str) -> bool:
+    """Whether a code cell's ``source`` is nothing but ``glue(...)`` calls (plumbing)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return bool(tree.body) and all(
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "glue"
+        for node in tree.body
+    )
+
+
+def hide_plumbing(nb: dict) -> int:
+    """Tag papermill's injected cell and glue-only cells of ``nb`` for removal; returns how many."""
+    hidden = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if "injected-parameters" in tags or is_glue_only(source):
+            if HIDDEN_TAG not in tags:
+                tags.append(HIDDEN_TAG)
+            hidden += 1
+    return hidden
+
+
+def _stage(
+    root: Path, docs: list[str], exec_dir: Path, src_dir: Path, data_dir: Path, report: dict
+) -> None:
+    """Stage the sources Jupyter Book renders in ``src_dir`` (replaced whole).
+
+    Configuration, :data:`EXTRA_SOURCES`, Markdown chapters, the executed notebooks with their
+    plumbing tagged (:func:`hide_plumbing`), the build's CSV files under ``data/`` (for the
+    pages' download links) and the execution report (:mod:`richneuron.sphinxext`).
+    """
+    import json
+
+    from .sphinxext import REPORT_FILE
+
     with atomic_dir(src_dir) as staging:
-        for name in ("_config.yml", "_toc.yml"):
+        for name in ("_config.yml", "_toc.yml", *EXTRA_SOURCES):
             shutil.copy2(root / name, staging / name)
         for doc in docs:
             source = _source(root, doc)
-            origin = exec_dir / f"{doc}.ipynb" if source.suffix == ".ipynb" else source
             (staging / doc).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(origin, staging / f"{doc}{source.suffix}")
+            if source.suffix == ".ipynb":
+                nb = json.loads((exec_dir / f"{doc}.ipynb").read_text(encoding="utf-8"))
+                hide_plumbing(nb)
+                (staging / f"{doc}.ipynb").write_text(
+                    json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
+            else:
+                shutil.copy2(source, staging / f"{doc}{source.suffix}")
+        (staging / "data").mkdir()
+        for csv in sorted(data_dir.glob("*.csv")):
+            shutil.copy2(csv, staging / "data" / csv.name)
+        (staging / REPORT_FILE).write_text(
+            json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def _jupyter_book(root: Path, src_dir: Path, path_output: Path, *builder: str) -> int:
@@ -201,12 +273,31 @@ def _jupyter_book(root: Path, src_dir: Path, path_output: Path, *builder: str) -
     return len(warnings)
 
 
+def _cached_runs(cache_dir: Path) -> int:
+    """How many runs the run cache holds (one ``<key>.json`` per run)."""
+    return sum(1 for _ in cache_dir.glob("*.json")) if cache_dir.is_dir() else 0
+
+
+def _run_counts(root: Path, params: dict, trained: int) -> dict:
+    """A chapter's runs: ``trained`` (new in the cache) and ``from_store`` (the rest of its
+    results file); both None for a chapter that writes no results file."""
+    import json
+
+    out = params.get("out")
+    path = root / out if out else None
+    if path is None or not path.is_file():
+        return {"trained": None, "from_store": None}
+    total = len(json.loads(path.read_text(encoding="utf-8"))["runs"])
+    return {"trained": trained, "from_store": max(total - trained, 0)}
+
+
 def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
     """Execute every chapter, build the HTML book and PAPER.md (see the module docstring).
 
     Raises:
         RuntimeError: when a chapter fails to execute or the book builds with a warning.
     """
+    from .book import CACHE_DIR
     from .paper import join_paper
 
     root = Path(root).resolve()
@@ -222,20 +313,32 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
             shutil.rmtree(cache, ignore_errors=True)
         os.environ[CACHE_ENV] = str(cache)
     start = time.perf_counter()
+    cache_dir = Path(os.environ.get(CACHE_ENV) or root / CACHE_DIR)
+    chapters: list[dict] = []
     try:
         notebooks = [(d, s) for d, s in zip(docs, sources, strict=True) if s.suffix == ".ipynb"]
         for i, (doc, source) in enumerate(notebooks, 1):
             t0 = time.perf_counter()
             name = source.relative_to(root)
-            print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
+            params = chapter_parameters(source, layout)
+            print(f"[{i}/{len(notebooks)}] {name} ", end="", flush=True)
+            before = _cached_runs(cache_dir)
             try:
-                _execute(
-                    source, exec_dir / f"{doc}.ipynb", root, chapter_parameters(source, layout)
-                )
+                _execute(source, exec_dir / f"{doc}.ipynb", root, params)
             except Exception as err:
+                print("FAILED", flush=True)
                 raise RuntimeError(f"{name} failed: {err}") from None
+            row = {"chapter": str(name), "seconds": round(time.perf_counter() - t0, 1)}
+            row.update(_run_counts(root, params, _cached_runs(cache_dir) - before))
+            row["status"] = "executed"
+            chapters.append(row)
             print(
-                f"[{i}/{len(notebooks)}] {name} executed in {time.perf_counter() - t0:.1f} s",
+                f"{row['seconds']:.1f} s"
+                + (
+                    f", {row['trained']} runs trained, {row['from_store']} from the store"
+                    if row["trained"] is not None
+                    else ""
+                ),
                 flush=True,
             )
     finally:
@@ -244,8 +347,16 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    trained = sum(r["trained"] or 0 for r in chapters)
+    stored = sum(r["from_store"] or 0 for r in chapters)
+    print(
+        f"{len(chapters)} chapters executed in {time.perf_counter() - start:.0f} s: "
+        f"{trained} runs trained, {stored} taken from the store",
+        flush=True,
+    )
+    report = {"layout": layout.name, "chapters": chapters}
     out.mkdir(parents=True, exist_ok=True)
-    _stage(root, docs, exec_dir, src_dir)
+    _stage(root, docs, exec_dir, src_dir, root / layout.data, report)
     path_output = root if layout.out == "_build" else out
     t0 = time.perf_counter()
     shutil.rmtree(layout.html(root), ignore_errors=True)
@@ -263,7 +374,7 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
     )
     images = join_paper(
         markdown,
-        docs,
+        [d for d in docs if d not in NOT_IN_PAPER],
         root / layout.paper,
         root / layout.figures,
         QUICK_BANNER if layout.quick else "",
@@ -385,6 +496,16 @@ def check(
             problems.append(str(err))
     if drifts:
         problems.append(f"{len(drifts)} value(s) drifted from data/:\n{format_drift(drifts)}")
+    for csv in sorted(
+        {p.name for p in committed_dir.glob("*.csv")} | {p.name for p in new_dir.glob("*.csv")}
+    ):
+        old, new = committed_dir / csv, new_dir / csv
+        if not old.exists():
+            problems.append(f"data/{csv}: produced by the build but not committed")
+        elif not new.exists():
+            problems.append(f"data/{csv}: committed but no chapter produced it")
+        elif old.read_bytes() != new.read_bytes():
+            problems.append(f"data/{csv}: differs from the rebuild ({new})")
     committed_paper, new_paper = root / FULL.paper, root / layout.paper
     if not committed_paper.exists():
         problems.append("PAPER.md: not committed")

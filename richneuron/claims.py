@@ -32,6 +32,7 @@ from .config import TrainConfig
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
 from .results import ResultsError, ResultSet
+from .tables import Markdown, markdown_table
 from .tasks import better
 
 __all__ = [
@@ -663,8 +664,6 @@ def evaluate(rs: ResultSet, published: dict, ids: Sequence[str] | None = None) -
 
 def ledger(claims: Sequence[Claim]):
     """The claims ledger as a Markdown table (finding, check, ours, published, verdict)."""
-    from .book import markdown_table
-
     return markdown_table(
         ["#", "finding", "check", "ours", "published", "verdict"],
         [[c.number, c.finding, c.rule, c.ours, c.published, f"**{c.verdict}**"] for c in claims],
@@ -689,8 +688,6 @@ def published_oddities(published: dict):
     chance (0.5), and a baseline number that differs by more than 10x (MSE) or 10 points
     (accuracy) between the original's first table and its final tables.
     """
-    from .book import Markdown
-
     lines = []
     for group, table in published["results"].items():
         if not group.endswith("percent"):

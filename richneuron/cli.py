@@ -17,11 +17,12 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
-from .results import ResultSet, RunCache, run_study, save_results
+from .results import ResultSet, RunCache, check_output_path, run_study, save_results
 from .tasks import TASKS, parse_tasks
 from .trainer import Run
 
@@ -111,6 +112,10 @@ def _run(args: argparse.Namespace) -> None:
     if args.seeds < 1:
         raise UsageError(f"--seeds: must be at least 1, got {args.seeds}")
     config = _config(args)
+    if args.out:
+        _check_out("out", args.out)
+    if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
+        raise UsageError(f"--cache: {args.cache} is a file, not a directory")
     for arch in archs:  # fail before training anything
         for task in tasks:
             try:
@@ -131,6 +136,13 @@ def _run(args: argparse.Namespace) -> None:
         print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _check_out(option: str, path: str) -> None:
+    try:
+        check_output_path(path)
+    except ValueError as err:
+        raise UsageError(f"--{option}: {err}") from None
+
+
 def _fingerprint(args: argparse.Namespace) -> int:
     from . import fingerprint as fp
 
@@ -144,6 +156,8 @@ def _fingerprint(args: argparse.Namespace) -> int:
             raise UsageError(f"--against: {err}") from None
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: must be at least 1, got {args.workers}")
+    if args.out:
+        _check_out("out", args.out)
     start = time.perf_counter()
     total = len(fp.workload()["archs"]) * len(fp.SEEDS)
     print(

@@ -9,12 +9,21 @@ rows the book's Method chapter prints as the "reproduction assumptions" table.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 __all__ = ["TrainConfig", "assumptions_table", "DEFAULT_BUDGET"]
 
 #: Parameter budget of every task (the original matched 3K-8K; its memorise task used ~5K).
 DEFAULT_BUDGET = 5000
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -39,25 +48,29 @@ class TrainConfig:
     budgets: dict[str, int] = field(default_factory=dict)  # per-task overrides of `budget`
 
     def __post_init__(self) -> None:
-        checks = {
-            "steps": self.steps >= 1,
-            "lr": self.lr > 0,
-            "beta1": 0 <= self.beta1 < 1,
-            "beta2": 0 <= self.beta2 < 1,
-            "eps": self.eps > 0,
-            "omega": self.omega > 0,
-            "depth": self.depth >= 1,
-            "budget": self.budget >= 1,
-            "tolerance": 0 < self.tolerance < 1,
-            "rank": self.rank >= 1,
-            "data_seed": self.data_seed >= 0,
-            "log_every": self.log_every >= 1,
+        finite = "a finite number"
+        checks = {  # name: (holds, what the value must be)
+            "steps": (_is_int(self.steps) and self.steps >= 1, "an integer >= 1"),
+            "lr": (_is_real(self.lr) and 0 < self.lr < math.inf, f"{finite} > 0"),
+            "beta1": (_is_real(self.beta1) and 0 <= self.beta1 < 1, "a number in [0, 1)"),
+            "beta2": (_is_real(self.beta2) and 0 <= self.beta2 < 1, "a number in [0, 1)"),
+            "eps": (_is_real(self.eps) and 0 < self.eps < math.inf, f"{finite} > 0"),
+            "omega": (_is_real(self.omega) and 0 < self.omega < math.inf, f"{finite} > 0"),
+            "depth": (_is_int(self.depth) and self.depth >= 1, "an integer >= 1"),
+            "budget": (_is_int(self.budget) and self.budget >= 1, "an integer >= 1"),
+            "tolerance": (
+                _is_real(self.tolerance) and 0 < self.tolerance < 1,
+                "a number in (0, 1)",
+            ),
+            "rank": (_is_int(self.rank) and self.rank >= 1, "an integer >= 1"),
+            "data_seed": (_is_int(self.data_seed) and self.data_seed >= 0, "an integer >= 0"),
+            "log_every": (_is_int(self.log_every) and self.log_every >= 1, "an integer >= 1"),
         }
-        for name, ok in checks.items():
+        for name, (ok, must) in checks.items():
             if not ok:
-                raise ValueError(f"invalid {name}={getattr(self, name)!r}")
+                raise ValueError(f"invalid {name}={getattr(self, name)!r}: must be {must}")
         for task, value in self.budgets.items():
-            if not isinstance(value, int) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"invalid budgets[{task!r}]={value!r}: must be a positive int")
 
     def budget_for(self, task: str) -> int:

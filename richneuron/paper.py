@@ -3,7 +3,9 @@
 Two parts. :func:`setup` is a Sphinx extension, active only under the Markdown builder of
 ``sphinx-markdown-builder``: it drops what a paper does not show (code-cell inputs, stderr, raw
 HTML, the table-of-contents lists), turns figure captions into numbered ``Figure N.`` lines, adds
-anchors for figures and equations, and copies every image next to the Markdown.
+anchors for figures and equations, writes the bibliography's entries as paragraphs with anchors
+(the citations link to them), links downloadable files where the repository keeps them, and
+copies every image next to the Markdown.
 :func:`join_paper` then joins the chapters in ``_toc.yml`` order into one file, with its images
 in a folder beside it and links between chapters made local.
 """
@@ -80,6 +82,23 @@ def _for_paper(app, doctree, docname: str) -> None:
         node += nodes.Text(text)
     for node in list(doctree.findall(nodes.image)):
         _copy_image(app, docname, node)
+    from sphinx import addnodes
+
+    for node in list(doctree.findall(addnodes.download_reference)):
+        # A file the page offers for download (the Synthesis's CSV) is linked where the
+        # repository keeps it, relative to the source root: PAPER.md lies at the root.
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(docname), node["reftarget"]))
+        node.replace_self(nodes.reference("", "", *node.children, refuri=target))
+    for node in list(doctree.findall(nodes.citation)):  # the bibliography: one paragraph each
+        entry = nodes.paragraph()
+        label = node.next_node(nodes.label)
+        if label is not None:
+            entry += nodes.strong(text=f"[{label.astext()}]")
+            entry += nodes.Text(" ")
+        for child in node.children:
+            if isinstance(child, nodes.paragraph):
+                entry.extend(child.children)
+        node.replace_self([*(nodes.target("", "", refid=i) for i in node["ids"]), entry])
     for node in list(doctree.findall(nodes.figure)) + list(doctree.findall(nodes.math_block)):
         for node_id in node["ids"]:  # the builder writes anchors for targets only
             node.parent.insert(node.parent.index(node), nodes.target("", "", refid=node_id))

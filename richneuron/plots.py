@@ -2,7 +2,9 @@
 
 Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves` (training
 loss or test metric), :func:`plot_diagnostic`, :func:`plot_grad_norms`,
-:func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. No function sets a
+:func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. Synthesis:
+:func:`plot_score_map` (every architecture on every task, from
+:func:`richneuron.book.comparison_rows`) and :func:`plot_rank_map`. No function sets a
 title: the book puts captions in the notebook cell's metadata. Figures are drawn with pyplot so
 that a notebook's inline backend shows them; outside a notebook the Agg backend is chosen on the
 first call when no backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The
@@ -29,6 +31,7 @@ __all__ = [
     "plot_learning_curves",
     "plot_metric_bars",
     "plot_rank_map",
+    "plot_score_map",
     "plot_task",
     "plot_widths",
 ]
@@ -404,5 +407,64 @@ def plot_rank_map(rs: ResultSet, archs: Sequence[str] | None = None):
     ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right", fontsize="small")
     ax.set_yticks(range(len(archs)), archs, fontsize="small")
     fig.colorbar(image, ax=ax, label="rank (1 = best)")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_score_map(rows: Sequence[dict]):
+    """Heat map of every architecture's score on every task, normalised per task.
+
+    ``rows`` are :func:`richneuron.book.comparison_rows`. A cell's colour is its ``score`` (1 =
+    the task's best mean, 0 its worst; log scale for MSE); its text is the mean to three
+    significant figures. The winner of each task has a black frame and bold text; a cell whose
+    mean is within the seed spread of the winner's is marked ``≈`` (a tie within noise); a
+    task where every seed diverged is grey and reads ``div.``.
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    from matplotlib.patches import Rectangle
+
+    from .tables import compact
+
+    plt = _pyplot()
+    archs = list(dict.fromkeys(r["arch"] for r in rows))
+    tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
+    cell = {(r["arch"], r["task"]): r for r in rows}
+    scores = np.full((len(archs), len(tasks)), np.nan)
+    for (a, t), r in cell.items():
+        scores[archs.index(a), tasks.index(t)] = r["score"]
+    fig, ax = plt.subplots(figsize=(1.7 + 0.64 * len(tasks), 1.0 + 0.3 * len(archs)))
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("#d0d0d0")
+    image = ax.imshow(np.ma.masked_invalid(scores), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    for (a, t), r in cell.items():
+        i, j = archs.index(a), tasks.index(t)
+        if not math.isfinite(r["mean"]):
+            text, colour = "div.", "black"
+        else:
+            text = compact(r["mean"], r["metric"])
+            if r["within_noise"] and not r["winner"]:
+                text = f"≈{text}"
+            colour = "black" if r["score"] > 0.55 else "white"
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=7,
+            color=colour,
+            fontweight="bold" if r["winner"] else "normal",
+        )
+        if r["winner"]:
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.8, ec="black"))
+    labels = [f"{t}\n({'acc.' if get_task(t).metric == 'accuracy' else 'MSE'})" for t in tasks]
+    ax.set_xticks(range(len(tasks)), labels, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(archs)), archs, fontsize=8)
+    ax.tick_params(length=0)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
+    bar.set_label("score per task (1 = best, 0 = worst)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig, ax

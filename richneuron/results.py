@@ -43,6 +43,8 @@ __all__ = [
     "ResultSet",
     "ResultsError",
     "RunCache",
+    "beyond_noise",
+    "check_output_path",
     "compare",
     "format_drift",
     "load_results",
@@ -283,6 +285,20 @@ class ResultSet:
         return rows
 
 
+def beyond_noise(a: dict, b: dict) -> bool:
+    """Whether two :meth:`ResultSet.summary` rows differ by more than their seed spread.
+
+    The book's rule for "clear": the means differ by more than the sum of the two sample
+    standard deviations. False when either side has one seed (no spread to compare with) or a
+    mean that is not finite (every seed diverged).
+    """
+    if a["n_seeds"] < 2 or b["n_seeds"] < 2:
+        return False
+    if not (math.isfinite(a["mean"]) and math.isfinite(b["mean"])):
+        return False
+    return abs(a["mean"] - b["mean"]) > a["std"] + b["std"]
+
+
 def _write_json_atomic(path: Path, doc: object) -> None:
     """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.atomic.atomic_file`)."""
     with atomic_file(path) as f:
@@ -305,6 +321,26 @@ def _volatile_free(doc: object) -> object:
         if isinstance(runs, list)
         else runs,
     }
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a results path that cannot be written as a file.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: ``path`` is an existing directory, or a parent of it is an existing file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a file name, e.g. {path / 'results.json'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{path}: {parent} is a file, not a directory")
+            break
+    return path
 
 
 def save_results(rs: ResultSet, path: str | os.PathLike, keep_same: bool = False) -> bool:

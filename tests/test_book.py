@@ -3,6 +3,7 @@
 import ast
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -327,15 +328,65 @@ def test_results_rows_mean_std_and_divergence(rs):
     assert rows["nested_2d"]["vanilla"] == "0.5 ± 0 (diverged 1/2)"
 
 
-def test_results_table_is_markdown_with_the_best_in_bold(rs):
+def test_results_table_is_compact_with_the_best_in_bold(rs):
     table = book.results_table(rs)
-    lines = table.strip().splitlines()
+    lines = str(table).strip().splitlines()
     assert lines[0] == "| task | metric | v10 | vanilla | singlu |"
     assert lines[2] == (
-        "| nested_2d | mse | 0.02 ± 0.0141 | 0.5 ± 0 (diverged 1/2) | **0.019 ± 0.00141** |"
+        "| nested_2d | mse | 0.02 ±0.0141 | 0.5 ±0 (diverged 1/2) | **0.019** ±1.41e-3 |"
     )
-    assert "| spiral | accuracy | **91.0% ± 1.4%** | diverged (2/2) | 82.0% ± 2.8% |" in lines
+    assert "| spiral | accuracy | **91%** ±1.41% | diverged (2/2 seeds) | 82% ±2.83% |" in lines
     assert table._repr_markdown_() == str(table)
+    html = table._repr_html_()  # the HTML book: the spread on a second, smaller line
+    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">±1.41e-3</span></td>" in html
+    assert html.count("<tr>") == 3
+
+
+def test_summary_table_has_architectures_as_rows(rs):
+    lines = str(book.summary_table(rs)).strip().splitlines()
+    assert lines[0] == "| architecture | nested_2d | spiral |"
+    assert lines[2] == "| v10 | 0.02 ±0.0141 | **91%** ±1.41% |"
+
+
+def test_comparison_rows_mark_winners_ties_and_scores(rs):
+    rows = {(r["arch"], r["task"]): r for r in book.comparison_rows(rs)}
+    assert len(rows) == 6
+    nested, spiral = "nested_2d", "spiral"
+    assert rows[("singlu", nested)]["winner"] and rows[("v10", spiral)]["winner"]
+    assert sum(r["winner"] for r in rows.values()) == 2  # one per task
+    # v10's 0.02 ± 0.014 overlaps singlu's 0.019 ± 0.0014: a tie within noise
+    assert rows[("v10", nested)]["within_noise"] and not rows[("v10", nested)]["winner"]
+    # singlu 82% ± 2.8% vs v10 91% ± 1.4%: beyond noise
+    assert not rows[("singlu", spiral)]["within_noise"]
+    # scores: 1 for the best, 0 for the worst, log scale for MSE, NaN when all seeds diverged
+    assert rows[("singlu", nested)]["score"] == 1.0 and rows[("vanilla", nested)]["score"] == 0.0
+    expected = (math.log10(0.5) - math.log10(0.02)) / (math.log10(0.5) - math.log10(0.019))
+    assert rows[("v10", nested)]["score"] == pytest.approx(expected)
+    assert math.isnan(rows[("vanilla", spiral)]["score"])
+    assert not rows[("vanilla", spiral)]["within_noise"]
+    assert rows[("vanilla", nested)]["values"][0] == 0.5
+    assert math.isnan(rows[("vanilla", nested)]["values"][1])
+
+
+def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp_path):
+    import csv
+
+    rows = book.comparison_rows(rs)
+    path = book.write_comparison_csv(rows, tmp_path / "synthesis.csv")
+    table = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert len(table) == len(rows)
+    first = table[0]
+    assert list(first)[:8] == [
+        "arch", "task", "metric", "n_seeds", "n_diverged", "mean", "std", "params"
+    ]
+    assert float(first["mean"]) == rows[0]["mean"]  # full precision, read back exactly
+    assert [first["seed_0"], first["seed_1"]] == ["0.01", "0.03"]
+    diverged = next(r for r in table if r["arch"] == "vanilla" and r["task"] == "nested_2d")
+    assert diverged["seed_1"] == "" and diverged["n_diverged"] == "1"
+    mtime = path.stat().st_mtime_ns
+    os.utime(path, ns=(mtime - 10**9, mtime - 10**9))
+    book.write_comparison_csv(rows, path)  # same bytes: not rewritten
+    assert path.stat().st_mtime_ns == mtime - 10**9
 
 
 def test_compare_verdict_and_wins(rs):

@@ -1,11 +1,16 @@
-"""The built HTML book in a real browser: headless Chromium driven through chromedriver.
+r"""The built HTML book in a real browser: headless Chromium driven through chromedriver.
 
 The book under test is ``$RICHNEURON_BOOK_HTML`` (``make test`` points it at the drift gate's
 full rebuild, ``_build/gate/_build/html``); without it, the test builds the quick book first.
-Every chapter page is loaded over HTTP from localhost and checked: every figure has loaded
-(``naturalWidth > 0``), no glued value is empty, and every internal link leads to a page that
-exists and, for a ``#fragment``, to an element with that id. A screenshot of one chapter is saved
-beside the HTML (``<html>/../screenshot-<chapter>.png``).
+Every chapter page is loaded over HTTP from localhost, with no network beyond it, and checked:
+every figure has loaded (``naturalWidth > 0``), no glued value is empty, every internal link
+leads to a page that exists and, for a ``#fragment``, to an element with that id, every script
+comes from the book itself, every formula has been typeset by MathJax (an ``mjx-container``
+in each math element, no raw ``\(``, ``\[`` or ``$$`` left in the text outside code), and no
+page shows the plumbing (``glue(`` calls, papermill's injected parameters). The Synthesis has
+its heat map and the CSV of its numbers; the execution report lists every chapter. Screenshots
+of the v10 chapter and of the Synthesis are saved beside the HTML
+(``<html>/../screenshot-<chapter>.png``).
 
 Chromium and chromedriver are Debian's packages (``make browser`` installs them); the WebDriver
 protocol is spoken with the standard library, so nothing else is needed.
@@ -45,7 +50,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--window-size=1280,2000",
 ]
-SCREENSHOT_OF = "book/20-v10-free-phase"
+SCREENSHOT_OF = ("book/20-v10-free-phase", "book/30-synthesis")
 
 
 def _free_port() -> int:
@@ -102,6 +107,12 @@ class WebDriver:
     def run(self, script: str):
         return self._call(
             "POST", f"/session/{self.session}/execute/sync", {"script": script, "args": []}
+        )
+
+    def run_async(self, script: str):
+        """Run ``script``, which calls its last argument with the result (W3C execute/async)."""
+        return self._call(
+            "POST", f"/session/{self.session}/execute/async", {"script": script, "args": []}
         )
 
     def screenshot(self, path: Path) -> None:
@@ -174,6 +185,40 @@ LINKS = """
 return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
 """
 
+SCRIPTS = """
+return Array.from(document.scripts).map(s => s.src).filter(src => src);
+"""
+
+# Resolves once MathJax has typeset the page (or at once with null when MathJax is absent).
+MATH = """
+const done = arguments[arguments.length - 1];
+const report = () => {
+  const maths = Array.from(document.querySelectorAll('.math'));
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-assistive-mml').forEach(e => e.remove());
+  done({
+    mathjax: !!(window.MathJax && window.MathJax.startup),
+    maths: maths.length,
+    typeset: maths.filter(m => m.querySelector('mjx-container')).length,
+    containers: document.querySelectorAll('mjx-container').length,
+    text: clone.textContent,
+  });
+};
+const start = Date.now();
+const wait = () => {
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    window.MathJax.startup.promise.then(report, report);
+  } else if (Date.now() - start > 5000) {
+    report();
+  } else {
+    setTimeout(wait, 50);
+  }
+};
+wait();
+"""
+
+VISIBLE_TEXT = "return document.body.innerText;"
+
 
 def _ids(path: Path) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
@@ -210,7 +255,22 @@ def test_chapter_page_in_chromium(doc, html_dir, server, browser):
             bad.append(f"{href} (no element #{url.fragment})")
     assert not bad, f"{doc}: broken internal links: {bad}"
 
-    if doc == SCREENSHOT_OF:
+    external = [src for src in browser.run(SCRIPTS) if not src.startswith(server)]
+    assert not external, f"{doc}: scripts from outside the book: {external}"
+
+    math = browser.run_async(MATH)
+    if math["maths"]:
+        assert math["mathjax"], f"{doc}: {math['maths']} formulas but MathJax did not load"
+        assert math["typeset"] == math["maths"], (
+            f"{doc}: MathJax typeset {math['typeset']} of {math['maths']} formulas"
+        )
+    raw = [token for token in ("\\(", "\\[", "$$") if token in math["text"]]
+    assert not raw, f"{doc}: raw TeX left in the page's text: {raw}"
+
+    text = browser.run(VISIBLE_TEXT)
+    assert "glue(" not in text, f"{doc}: the page shows glue calls"
+
+    if doc in SCREENSHOT_OF:
         shot = html_dir.parent / f"screenshot-{Path(doc).name}.png"
         browser.screenshot(shot)
         assert shot.stat().st_size > 10_000
@@ -224,3 +284,46 @@ def test_chapters_show_figures_and_numbers(html_dir):
         text = (html_dir / f"{doc}.html").read_text(encoding="utf-8")
         assert text.count("<img") >= 3, f"{doc}: fewer than three figures"
         assert "pasted-text" in text, f"{doc}: no glued numbers"
+
+
+def test_injected_parameters_are_not_on_any_page(html_dir):
+    """Papermill's injected cell repeats the parameters; the build removes it from the page."""
+    for doc in PAGES:
+        page = (html_dir / f"{doc}.html").read_text(encoding="utf-8")
+        assert "injected-parameters" not in page, f"{doc}: papermill's injected cell is shown"
+
+
+def test_synthesis_has_its_heat_map_compact_table_and_csv(html_dir, server, browser):
+    import csv
+    import io
+
+    browser.get(f"{server}/book/30-synthesis.html")
+    found = browser.run(
+        """
+        const fig = document.getElementById('fig-synthesis-scores');
+        const link = Array.from(document.querySelectorAll('a[href]'))
+          .find(a => a.getAttribute('href').endsWith('synthesis.csv'));
+        return {
+          figure: !!fig && !!fig.querySelector('img') && fig.querySelector('img').naturalWidth,
+          link: link ? link.href : null,
+          tables: document.querySelectorAll('table.rn-table').length,
+        };
+        """
+    )
+    assert found["figure"], "Synthesis: no heat map (fig-synthesis-scores)"
+    assert found["tables"] >= 1, "Synthesis: no compact comparison table"
+    assert found["link"], "Synthesis: no link to synthesis.csv"
+    with urllib.request.urlopen(found["link"], timeout=30) as response:
+        rows = list(csv.DictReader(io.StringIO(response.read().decode("utf-8"))))
+    assert rows and {"arch", "task", "mean", "std", "winner", "within_noise"} <= set(rows[0])
+    assert sum(r["winner"] == "true" for r in rows) == len({r["task"] for r in rows})
+
+
+def test_execution_report_lists_every_chapter(html_dir):
+    page = html_dir / "book" / "95-execution-report.html"
+    assert page.is_file(), "the execution report page was not built"
+    text = page.read_text(encoding="utf-8")
+    notebooks = [d for d in PAGES if (ROOT / f"{d}.ipynb").is_file()]
+    for doc in notebooks:
+        assert f"{doc}.ipynb" in text, f"execution report: no row for {doc}"
+    assert text.count(">executed<") == len(notebooks)

@@ -24,6 +24,11 @@ def test_list_shows_every_architecture_and_task(capsys):
     (["run", "--arch", "v10", "--seeds", "-2"], "--seeds: must be at least 1, got -2"),
     (["run", "--arch", "v10", "--steps", "0"], "--steps: invalid steps=0"),
     (["run", "--arch", "v9", "--budget", "50"], "--budget: no width of 'v9'"),
+    (["run", "--arch", "v10", "--lr", "inf"], "--lr: invalid lr=inf: must be a finite number"),
+    (["run", "--arch", "v10", "--lr", "nan"], "--lr: invalid lr=nan: must be a finite number"),
+    (["run", "--arch", "v10", "--lr", "1e400"], "--lr: invalid lr=inf"),
+    (["run", "--arch", "v10", "--omega=-inf"], "--omega: invalid omega=-inf"),
+    (["run", "--arch", "v10", "--omega", "inf"], "--omega: invalid omega=inf"),
 ])
 def test_bad_values_give_one_line_and_exit_2(capsys, argv, message, tmp_path):
     out_file = tmp_path / "r.json"
@@ -71,3 +76,22 @@ def test_list_into_a_closed_pipe_exits_quietly():
     err = proc.stderr.decode()
     assert proc.returncode == 1
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_out_naming_a_directory_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    import richneuron.cli as cli
+
+    monkeypatch.setattr(cli, "run_study", lambda *a, **k: pytest.fail("trained"))
+    assert main(["run", "--arch", "v10", "--tasks", "spiral", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: --out: {tmp_path} is a directory; give a file name, e.g. " + str(
+        tmp_path / "results.json"
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", "--arch", "v10", "--out", str(blocker / "r.json")]) == 2
+    assert f"--out: {blocker / 'r.json'}: {blocker} is a file" in capsys.readouterr().err
+    assert main(["run", "--arch", "v10", "--cache", str(blocker)]) == 2
+    assert f"--cache: {blocker} is a file, not a directory" in capsys.readouterr().err
+    assert main(["fingerprint", "--out", str(tmp_path)]) == 2
+    assert "--out: " in capsys.readouterr().err

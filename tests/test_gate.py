@@ -93,6 +93,7 @@ def committed(tmp_path_factory) -> Path:
     (root / "book").mkdir(parents=True)
     (root / "data").mkdir()
     shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copy2(ROOT / "references.bib", root / "references.bib")
     shutil.copy2(ROOT / "data" / "published.json", root / "data" / "published.json")
     (root / "_toc.yml").write_text(
         f"format: jb-book\nroot: book/index\nchapters:\n  - file: {CHAPTER}\n", encoding="utf-8"
@@ -189,6 +190,22 @@ def test_edited_paper_fails_the_gate(book_copy):
     problems = check(book_copy, GATE, rebuild=False, fingerprint=False)
     assert len(problems) == 1 and problems[0].startswith("PAPER.md differs from the rebuild")
     assert "Mini chapters" in problems[0]
+
+
+def test_csv_files_of_data_are_compared_byte_for_byte(book_copy):
+    committed, rebuilt = book_copy / "data" / "x.csv", book_copy / GATE.data / "x.csv"
+    committed.write_text("arch,mean\nv10,0.1\n")
+    assert check(book_copy, GATE, rebuild=False, fingerprint=False) == [
+        "data/x.csv: committed but no chapter produced it"
+    ]
+    rebuilt.write_text("arch,mean\nv10,0.10000001\n")
+    assert check(book_copy, GATE, rebuild=False, fingerprint=False) == [
+        f"data/x.csv: differs from the rebuild ({rebuilt})"
+    ]
+    committed.unlink()
+    assert check(book_copy, GATE, rebuild=False, fingerprint=False) == [
+        "data/x.csv: produced by the build but not committed"
+    ]
 
 
 def test_missing_figure_fails_the_gate(book_copy):

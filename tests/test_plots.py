@@ -92,3 +92,29 @@ def test_metric_bars_one_panel_per_task(rs):
     heights = [p.get_height() for p in visible[1].patches]
     np.testing.assert_allclose(heights, [0.7, 0.85])  # singlu (one seed left), v10
     assert visible[0].get_yscale() == "log" and visible[1].get_ylim() == (0, 1)
+
+
+def test_score_map_frames_winners_and_marks_ties():
+    from matplotlib.patches import Rectangle
+
+    rows = [
+        {"arch": "v10", "task": "spiral", "metric": "accuracy", "mean": 0.9, "score": 1.0,
+         "winner": True, "within_noise": True},
+        {"arch": "singlu", "task": "spiral", "metric": "accuracy", "mean": 0.89, "score": 0.9,
+         "winner": False, "within_noise": True},
+        {"arch": "vanilla", "task": "spiral", "metric": "accuracy", "mean": math.nan,
+         "score": math.nan, "winner": False, "within_noise": False},
+        {"arch": "v10", "task": "nested_2d", "metric": "mse", "mean": 5.41e-4, "score": 0.0,
+         "winner": False, "within_noise": False},
+        {"arch": "singlu", "task": "nested_2d", "metric": "mse", "mean": 1e-4, "score": 1.0,
+         "winner": True, "within_noise": True},
+    ]
+    fig, ax = plots.plot_score_map(rows)
+    texts = {t.get_text(): t for t in ax.texts}
+    assert set(texts) == {"90%", "≈89%", "div.", "5.41e-4", "1e-4"}
+    assert texts["90%"].get_fontweight() == "bold" and texts["5.41e-4"].get_fontweight() == "normal"
+    frames = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert sorted(f.get_xy() for f in frames) == [(-0.5, 0.5), (0.5, -0.5)]  # one per task
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["nested_2d", "spiral"]
+    scores = ax.images[0].get_array()
+    assert scores.mask[2, 1] and scores[0, 1] == 1.0  # all seeds diverged: masked (grey)

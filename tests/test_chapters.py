@@ -1,0 +1,95 @@
+"""The committed chapters as sources: re-run hints, plumbing hidden, text form with jupytext."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+import pytest
+
+from richneuron.bookbuild import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = [d for d in toc_documents(ROOT / "_toc.yml") if (ROOT / f"{d}.ipynb").is_file()]
+HINT = re.compile(r"^# Re-run: papermill (\S+\.ipynb) run\.ipynb((?: -p \w+ \S+)+)$")
+
+
+def _read(doc: str):
+    return nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("doc", NOTEBOOKS)
+def test_parameters_cell_starts_with_a_rerun_hint_that_works(doc):
+    nb = _read(doc)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{doc}: one parameters cell"
+    first = params[0].source.splitlines()[0]
+    match = HINT.match(first)
+    assert match, f"{doc}: the parameters cell's first line is not a re-run hint: {first!r}"
+    assert match.group(1) == f"{doc}.ipynb"
+    declared = papermill.inspect_notebook(str(ROOT / f"{doc}.ipynb"))
+    for name in re.findall(r"-p (\w+)", match.group(2)):
+        assert name in declared, f"{doc}: the hint sets {name!r}, not a parameter"
+
+
+@pytest.mark.parametrize("doc", NOTEBOOKS)
+def test_no_visible_cell_shows_glue(doc):
+    """After the build's tagging, glue calls live only in removed cells."""
+    nb = papermill.iorw.load_notebook_node(str(ROOT / f"{doc}.ipynb"))  # as papermill reads it
+    nb = papermill.parameterize.parameterize_notebook(nb, {"quick": True})
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    hide_plumbing(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and HIDDEN_TAG not in cell.metadata.get("tags", []):
+            assert "glue(" not in cell.source, f"{doc}: a shown cell calls glue: {cell.source!r}"
+            assert "injected-parameters" not in cell.metadata.get("tags", [])
+
+
+def test_is_glue_only():
+    assert is_glue_only('glue("a", 1, display=False)\nglue("b", f(x))')
+    assert not is_glue_only('x = 1\nglue("a", x)')
+    assert not is_glue_only('book.glue("a", 1)')
+    assert not is_glue_only("")
+    assert not is_glue_only("glue(")  # not Python
+
+
+def test_hide_plumbing_tags_only_plumbing():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("seeds = 3", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("seeds = 1", metadata={"tags": ["injected-parameters"]}),
+            nbformat.v4.new_code_cell('glue("n", 3, display=False)'),
+            nbformat.v4.new_code_cell("rs = book.run_chapter(...)"),
+            nbformat.v4.new_markdown_cell("glue(...) in prose stays"),
+        ]
+    )
+    assert hide_plumbing(nb) == 2
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert tags == [["parameters"], ["injected-parameters", HIDDEN_TAG], [HIDDEN_TAG], [], []]
+    assert hide_plumbing(nb) == 2 and nb.cells[2].metadata["tags"] == [HIDDEN_TAG]  # idempotent
+
+
+@pytest.mark.parametrize("doc", NOTEBOOKS)
+def test_chapter_round_trips_through_jupytext_percent_text(doc):
+    """Authors may edit a chapter as a percent script (README): nothing the build uses is lost."""
+    nb = _read(doc)
+    text = jupytext.writes(copy.deepcopy(nb), fmt="py:percent")
+    back = jupytext.reads(text, fmt="py:percent")
+    assert len(back.cells) == len(nb.cells)
+    for old, new in zip(nb.cells, back.cells):
+        assert (new.cell_type, new.source) == (old.cell_type, old.source)
+        for key in ("tags", "mystnb"):
+            assert new.metadata.get(key) == old.metadata.get(key), f"{doc}: {key} lost"
+
+
+def test_mathjax_comes_from_the_pinned_package():
+    from richneuron.sphinxext import MATHJAX_SCRIPT, mathjax_static_dir
+
+    static = mathjax_static_dir()
+    assert (static / MATHJAX_SCRIPT).stat().st_size > 100_000
+    fonts = static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert len(list(fonts.glob("MathJax_*.woff"))) > 10  # CommonHTML's fonts, served locally
