@@ -28,14 +28,8 @@ from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch, parse_archs
-from .results import (
-    ResultSet,
-    RunCache,
-    beyond_noise,
-    check_output_path,
-    run_study,
-    save_results,
-)
+from .results import ResultSet, RunCache, beyond_noise, check_output_path, save_results
+from .study import run_study
 from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
 from .trainer import Run

@@ -425,7 +425,7 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
     t0 = time.perf_counter()
     print(f"arithmetic fingerprint ({len(committed['archs'])} architectures) ...", flush=True)
     try:
-        new = fp.compute(progress=progress_bar(len(fp.workload()["archs"]) * len(fp.SEEDS)))
+        new = fp.compute(progress=progress_bar())
     finally:
         close_workers()
     lines = fp.differences(committed, new)

@@ -1,12 +1,18 @@
-"""Command line: ``python -m richneuron list``, ``run`` and ``fingerprint``.
+"""Command line: ``python -m richneuron list``, ``run``, ``sweep`` and ``fingerprint``.
 
     python -m richneuron list
     python -m richneuron run --arch v10 --tasks spiral,complex_4d --seeds 3 --out results.json
+    python -m richneuron sweep SPEC.yaml --out sweep.json
+    python -m richneuron sweep --arch singlu,v10 --tasks all --seeds 3 \
+        --grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30 --out sweep.json
     python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
-prints a summary table (mean ± std over seeds). A bad value gets one line naming the parameter
-and the valid choices, and exit status 2.
+prints a summary table (mean ± std over seeds). ``sweep`` does the same over a grid of settings
+(:class:`richneuron.study.Sweep`). A bad value gets one line naming the parameter and the valid
+choices, and exit status 2, before anything trains. SIGTERM (``kill``, ``timeout``, a batch
+scheduler) stops like Ctrl-C: the worker processes are stopped, finished runs stay in the run
+cache, and no partial output file is written.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +30,8 @@ from pathlib import Path
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
-from .results import ResultSet, RunCache, check_output_path, run_study, save_results
+from .results import ResultSet, RunCache, check_output_path, save_results
+from .study import Sweep, SweepError, check_sweep_output, run_study, run_sweep, save_sweep
 from .tasks import TASKS, parse_tasks
 from .trainer import Run
 
@@ -33,6 +42,14 @@ DEFAULT_CACHE = ".cache/runs"
 
 class UsageError(ValueError):
     """A bad command-line value; the message names the parameter."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: the trainer stops its workers on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def _list() -> None:
@@ -68,16 +85,22 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(f"--{str(err).split('=')[0].removeprefix('invalid ')}: {err}") from None
 
 
-def progress_bar(total_runs: int):
+def progress_bar():
+    """A progress line on stderr: ``show(done, total, from_store=None)`` after each chunk.
+
+    The time left is estimated from the runs trained so far (``done`` less ``from_store``).
+    """
     start = time.perf_counter()
     stream = sys.stderr
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int, from_store: int | None = None) -> None:
         elapsed = time.perf_counter() - start
-        eta = elapsed / done * (total - done) if done else math.nan
-        filled = int(30 * done / total)
+        trained = done - (from_store or 0)
+        eta = elapsed / trained * (total - done) if trained else math.nan
+        filled = int(30 * done / total) if total else 30
+        store = f" ({from_store} from the store)" if from_store is not None else ""
         line = (
-            f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs  "
+            f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs{store}  "
             f"{elapsed:5.0f} s elapsed, ~{eta:4.0f} s left"
         )
         end = "\n" if done == total or not stream.isatty() else ""
@@ -86,24 +109,33 @@ def progress_bar(total_runs: int):
     return show
 
 
-def format_summary(rs: ResultSet) -> str:
-    """The summary table of a result set: one row per (architecture, task)."""
-    rows = [("arch", "task", "metric", "mean", "std", "seeds", "diverged", "params")]
-    for r in rs.summary():
-        rows.append(
-            (
-                r["arch"],
-                r["task"],
-                r["metric"],
-                f"{r['mean']:.4g}",
-                f"{r['std']:.2g}",
-                str(r["n_seeds"]),
-                str(r["n_diverged"]),
-                str(round(r["params"])),
-            )
-        )
+_SUMMARY_HEADER = ("arch", "task", "metric", "mean", "std", "seeds", "diverged")
+
+
+def _summary_cells(r: dict) -> tuple[str, ...]:
+    """The cells of :data:`_SUMMARY_HEADER` for one :meth:`ResultSet.summary` row."""
+    return (
+        r["arch"],
+        r["task"],
+        r["metric"],
+        f"{r['mean']:.4g}",
+        f"{r['std']:.2g}",
+        str(r["n_seeds"]),
+        str(r["n_diverged"]),
+    )
+
+
+def _columns(rows: list[tuple[str, ...]]) -> str:
+    """Rows of text cells as left-aligned columns."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def format_summary(rs: ResultSet) -> str:
+    """The summary table of a result set: one row per (architecture, task)."""
+    rows = [(*_SUMMARY_HEADER, "params")]
+    rows += [(*_summary_cells(r), str(round(r["params"]))) for r in rs.summary()]
+    return _columns(rows)
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -129,10 +161,115 @@ def _run(args: argparse.Namespace) -> None:
         f"{config.steps} steps",
         file=sys.stderr,
     )
-    rs = run_study(args.name, runs, config, cache, progress=progress_bar(len(runs)))
+    rs = run_study(args.name, runs, config, cache, progress=progress_bar())
     print(format_summary(rs))
     if args.out:
         save_results(rs, args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _grid_entry(text: str) -> tuple[str, list]:
+    """``lr=1e-3,3e-3`` -> ``("lr", [0.001, 0.003])`` (integers stay integers)."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--grid {text}: expected FIELD=V1,V2,... (e.g. lr=1e-3,3e-3)")
+    parsed = []
+    for item in values.split(","):
+        item = item.strip()
+        try:
+            parsed.append(int(item))
+        except ValueError:
+            try:
+                parsed.append(float(item))
+            except ValueError:
+                raise UsageError(f"--grid {text}: {item!r} is not a number") from None
+    return name.strip(), parsed
+
+
+def _sweep_spec(args: argparse.Namespace) -> Sweep:
+    if args.spec and args.arch:
+        raise UsageError("--arch: give a spec file or --arch (with --grid), not both")
+    if not args.spec and not args.arch:
+        raise UsageError("spec: give a spec file (SPEC.yaml) or --arch")
+    try:
+        if args.spec:
+            if args.grid:
+                raise UsageError("--grid: the spec file holds the grid; drop --grid")
+            return Sweep.from_file(args.spec)
+        grid: dict[str, list] = {}
+        for entry in args.grid or []:
+            name, values = _grid_entry(entry)
+            if name in grid:
+                raise UsageError(f"--grid {entry}: {name} is given twice")
+            grid[name] = values
+        doc = {
+            "name": args.name,
+            "archs": args.arch,
+            "tasks": args.tasks,
+            "seeds": args.seeds,
+            "grid": grid,
+        }
+        return Sweep.from_dict(doc)
+    except SweepError as err:
+        text = str(err)
+        if args.spec:
+            raise UsageError(f"spec: {text}") from None
+        flags = (
+            ("archs", "--arch"),
+            ("tasks", "--tasks"),
+            ("seeds", "--seeds"),
+            ("grid.", "--grid "),
+        )
+        for key, flag in flags:
+            if text.startswith(key):
+                text = flag + text[len(key) :]
+                break
+        raise UsageError(text) from None
+
+
+def format_sweep_summary(result) -> str:
+    """The summary table of a sweep: one row per (setting, architecture, task)."""
+    summary = result.summary()
+    extra = {"n_seeds", "n_diverged", "mean", "std", "params", "widths", "arch", "task", "metric"}
+    varied = [k for k in (summary[0] if summary else {}) if k not in extra]
+    rows = [(*varied, *_SUMMARY_HEADER)]
+    for r in summary:
+        setting = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in varied]
+        rows.append((*setting, *_summary_cells(r)))
+    return _columns(rows)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    sweep = _sweep_spec(args)
+    if args.out:
+        try:
+            check_sweep_output(args.out, sweep)
+        except SweepError as err:
+            raise UsageError(f"--out: {err}") from None
+    if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
+        raise UsageError(f"--cache: {args.cache} is a file, not a directory")
+    try:
+        sweep.check_budgets()
+    except SweepError as err:
+        raise UsageError(f"spec: {err}" if args.spec else str(err)) from None
+    n_settings = sum(len(sweep.settings(a)) for a in sweep.archs)
+    runs = len(sweep.expand())
+    print(
+        f"sweep {sweep.name!r}: {runs} runs: {len(sweep.archs)} architectures, "
+        f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
+        f"{sweep.seeds} seeds",
+        file=sys.stderr,
+    )
+    cache = None if args.no_cache else RunCache(args.cache)
+    bar = progress_bar()
+    result = run_sweep(sweep, cache, progress=lambda done, stored, total: bar(done, total, stored))
+    print(format_sweep_summary(result))
+    print(
+        f"{result.trained} runs trained, {result.from_store} taken from the store",
+        file=sys.stderr,
+    )
+    if args.out:
+        save_sweep(result, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
 
 
@@ -165,7 +302,7 @@ def _fingerprint(args: argparse.Namespace) -> int:
         f"{fp.TASK}, {fp.CONFIG.steps} steps",
         file=sys.stderr,
     )
-    new = fp.compute(workers=args.workers, progress=progress_bar(total))
+    new = fp.compute(workers=args.workers, progress=progress_bar())
     took = time.perf_counter() - start
     if args.out:
         fp.save(new, args.out)
@@ -215,6 +352,24 @@ def build_parser() -> argparse.ArgumentParser:
             type=kind,
             help=f"override TrainConfig.{name} (default: {getattr(TrainConfig(), name)})",
         )
+    sw = sub.add_parser(
+        "sweep",
+        help="train architectures x tasks x seeds x a grid of settings (a spec file or flags)",
+    )
+    sw.add_argument("spec", nargs="?", help="a YAML spec file (see richneuron.study)")
+    sw.add_argument("--arch", help="ids, comma-separated, or 'all' (instead of a spec file)")
+    sw.add_argument("--tasks", default="all", help="ids, comma-separated, or a group")
+    sw.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
+    sw.add_argument(
+        "--grid",
+        action="append",
+        metavar="FIELD=V1,V2",
+        help="a TrainConfig field and its values (repeat for more fields)",
+    )
+    sw.add_argument("--name", default="sweep", help="name stored in the results file")
+    sw.add_argument("--out", help="write the sweep's results here (JSON)")
+    sw.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
+    sw.add_argument("--no-cache", action="store_true", help="train everything afresh")
     fp = sub.add_parser(
         "fingerprint",
         help="train the arithmetic fingerprint workload; compare it with the committed one",
@@ -236,21 +391,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         if args.command == "list":
             _list()
         elif args.command == "fingerprint":
             return _fingerprint(args)
+        elif args.command == "sweep":
+            _sweep(args)
         else:
             _run(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print("\ninterrupted: finished runs are kept in the cache", file=sys.stderr)
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
     except BrokenPipeError:  # the reader went away (``list | head``): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
         return 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0

@@ -48,6 +48,11 @@ class TrainConfig:
     budgets: dict[str, int] = field(default_factory=dict)  # per-task overrides of `budget`
 
     def __post_init__(self) -> None:
+        # An integer given for a float setting (omega=1) is that float: one protocol, one key.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and _is_int(value):
+                object.__setattr__(self, f.name, float(value))
         finite = "a finite number"
         checks = {  # name: (holds, what the value must be)
             "steps": (_is_int(self.steps) and self.steps >= 1, "an integer >= 1"),

@@ -51,7 +51,7 @@ __all__ = [
     "provenance",
     "result_from_dict",
     "result_to_dict",
-    "run_study",
+    "results_from_doc",
     "save_results",
 ]
 
@@ -399,24 +399,32 @@ def load_results(path: str | os.PathLike) -> ResultSet:
             ``schema``, a missing, unknown or mistyped field, or a duplicate (arch, task, seed).
     """
     path = Path(path)
-    doc = _read_json(path)
+    return results_from_doc(_read_json(path), str(path))
+
+
+def results_from_doc(doc: object, where: str) -> ResultSet:
+    """Check a results document (as read from a file) and build its :class:`ResultSet`.
+
+    Raises:
+        ResultsError: naming ``where`` and the field (see :func:`load_results`).
+    """
     if isinstance(doc, dict) and doc.get("schema") != SCHEMA:
         found = "missing" if "schema" not in doc else f"got {doc['schema']!r}"
-        raise ResultsError(f"{path}: schema: expected {SCHEMA!r}, {found}")
-    top = _fields(doc, _TOP_FIELDS, {}, str(path), sep=": ")
+        raise ResultsError(f"{where}: schema: expected {SCHEMA!r}, {found}")
+    top = _fields(doc, _TOP_FIELDS, {}, where, sep=": ")
     unknown = set(top["config"]) - set(TrainConfig.field_names())
     if unknown:
-        raise ResultsError(f"{path}: config.{sorted(unknown)[0]}: unknown setting")
+        raise ResultsError(f"{where}: config.{sorted(unknown)[0]}: unknown setting")
     try:
         TrainConfig(**top["config"])
     except (TypeError, ValueError) as e:
-        raise ResultsError(f"{path}: config: {e}") from None
+        raise ResultsError(f"{where}: config: {e}") from None
     runs, seen = [], {}
     for i, d in enumerate(top["runs"]):
-        r = result_from_dict(d, f"{path}: runs[{i}]")
+        r = result_from_dict(d, f"{where}: runs[{i}]")
         if _key(r) in seen:
             raise ResultsError(
-                f"{path}: runs[{i}]: duplicate run {_key(r)} (also runs[{seen[_key(r)]}])"
+                f"{where}: runs[{i}]: duplicate run {_key(r)} (also runs[{seen[_key(r)]}])"
             )
         seen[_key(r)] = i
         runs.append(r)
@@ -511,7 +519,7 @@ def format_drift(drifts: Sequence[Drift]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Provenance, the run cache, and running a study through it.
+# Provenance and the run cache (a study runs through it: richneuron.study).
 
 
 def _git(*args: str) -> str | None:
@@ -602,37 +610,3 @@ class RunCache:
         """Store ``result`` (atomically) under its run and ``config``."""
         doc = {"key": self.key_material(result.run, config), "result": result_to_dict(result)}
         _write_json_atomic(self.path(result.run, config), doc)
-
-
-def run_study(
-    name: str,
-    runs: Sequence[Run],
-    config: TrainConfig,
-    cache: RunCache | None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ResultSet:
-    """Results of ``runs``: cached ones read back, the rest trained together and cached.
-
-    Args:
-        name: the result set's name, e.g. the chapter ``"10-v10-free-phase"``.
-        runs: the runs to produce (no duplicates).
-        config: the training protocol of every run.
-        cache: where trained runs are kept; ``None`` trains everything.
-        progress: passed to :func:`richneuron.trainer.train_runs`: ``(done, total)`` of misses.
-    """
-    from . import trainer
-
-    if len(set(runs)) != len(runs):
-        raise ValueError(f"{name}: duplicate runs")
-    found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
-    misses = [r for r, res in found.items() if res is None]
-
-    def keep(results: list[RunResult]) -> None:  # cache each chunk as soon as it is trained
-        for res in results:
-            found[res.run] = res
-            if cache:
-                cache.put(res, config)
-
-    if misses:
-        trainer.train_runs(misses, config, progress=progress, on_results=keep)
-    return ResultSet(name, config.to_dict(), provenance(), sorted(found.values(), key=_key))

@@ -19,9 +19,9 @@ from richneuron.results import (
     load_results,
     provenance,
     result_to_dict,
-    run_study,
     save_results,
 )
+from richneuron.study import run_study
 from richneuron.trainer import Run, RunResult
 
 

@@ -1,0 +1,441 @@
+"""What runs: a study (runs under one protocol) and a sweep (a grid of protocols).
+
+:func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in
+the run cache are read back, the rest are trained together (:func:`richneuron.trainer.train_runs`)
+and cached chunk by chunk as they finish, so an interrupted study loses at most the chunks in
+flight.
+
+A :class:`Sweep` declares many studies at once: architectures x tasks x seeds x a grid over
+:class:`TrainConfig` fields, with per-architecture overrides of the grid (for example ``omega``
+only for the sine families). :meth:`Sweep.expand` lists its runs, each with its own config, so a
+run is keyed as everywhere else by (architecture, task, seed, every setting); a run that two
+sweeps share is trained once. A sweep is written as a YAML (or JSON) spec file::
+
+    name: lr-omega
+    archs: [singlu, v10]
+    tasks: all                  # or a list, "standard", "generalisation"
+    seeds: 3
+    base: {steps: 500}          # TrainConfig fields every run shares (optional)
+    grid:                       # TrainConfig field -> values; the runs take every combination
+      lr: [1.0e-3, 3.0e-3, 1.0e-2]
+      omega: [1, 3, 10, 30]
+    overrides:                  # per architecture: these grid entries instead (optional)
+      vanilla: {omega: [1]}
+
+or on the command line (``python -m richneuron sweep --arch singlu,v10 --tasks all --seeds 3
+--grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30``). :func:`run_sweep` trains it (one study per
+setting) and returns a :class:`SweepResult`, saved by :func:`save_sweep` as one JSON file.
+Every bad value is refused by :meth:`Sweep.from_dict` with one line naming the entry, before
+anything trains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import TrainConfig
+from .results import (
+    SCHEMA,
+    ResultsError,
+    ResultSet,
+    RunCache,
+    _encode,
+    _key,
+    _write_json_atomic,
+    check_output_path,
+    provenance,
+    result_to_dict,
+    results_from_doc,
+)
+from .trainer import Run, RunResult
+
+__all__ = [
+    "SWEEP_SCHEMA",
+    "Sweep",
+    "SweepError",
+    "SweepResult",
+    "load_sweep",
+    "run_study",
+    "run_sweep",
+    "save_sweep",
+]
+
+#: Schema id of a sweep results file.
+SWEEP_SCHEMA = "richneuron.sweep/1"
+#: TrainConfig fields a grid may vary (every field but the per-task budget table).
+GRID_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "budgets")
+
+
+class SweepError(ValueError):
+    """A bad sweep spec; the message names the entry (``grid.lr``, ``archs``, ...)."""
+
+
+def run_study(
+    name: str,
+    runs: Sequence[Run],
+    config: TrainConfig,
+    cache: RunCache | None,
+    progress: Callable[[int, int], None] | None = None,
+    on_results: Callable[[list[RunResult]], None] | None = None,
+) -> ResultSet:
+    """Results of ``runs``: cached ones read back, the rest trained together and cached.
+
+    Args:
+        name: the result set's name, e.g. the chapter ``"10-v10-free-phase"``.
+        runs: the runs to produce (no duplicates).
+        config: the training protocol of every run.
+        cache: where trained runs are kept; ``None`` trains everything.
+        progress: passed to :func:`richneuron.trainer.train_runs`: ``(done, total)`` of misses.
+        on_results: called with each chunk's results as it is trained (after caching it).
+    """
+    from . import trainer
+
+    if len(set(runs)) != len(runs):
+        raise ValueError(f"{name}: duplicate runs")
+    found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
+    misses = [r for r, res in found.items() if res is None]
+
+    def keep(results: list[RunResult]) -> None:  # cache each chunk as soon as it is trained
+        for res in results:
+            found[res.run] = res
+            if cache:
+                cache.put(res, config)
+        if on_results:
+            on_results(results)
+
+    if misses:
+        trainer.train_runs(misses, config, progress=progress, on_results=keep)
+    return ResultSet(name, config.to_dict(), provenance(), sorted(found.values(), key=_key))
+
+
+def _values(where: str, value: object) -> tuple:
+    """A grid entry's values: a list (or one scalar), non-empty, without repeats."""
+    values = tuple(value) if isinstance(value, list | tuple) else (value,)
+    if not values:
+        raise SweepError(f"{where}: no values")
+    if len(set(values)) != len(values):
+        raise SweepError(f"{where}: repeated values {list(values)}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise SweepError(f"{where}: {v!r} is not a number")
+    return values
+
+
+def _check_grid(where: str, grid: object, base: TrainConfig) -> dict[str, tuple]:
+    if not isinstance(grid, Mapping):
+        raise SweepError(f"{where}: must be a mapping of TrainConfig fields to values")
+    out = {}
+    for name, value in grid.items():
+        if name not in GRID_FIELDS:
+            raise SweepError(f"{where}.{name}: unknown setting; valid: {', '.join(GRID_FIELDS)}")
+        out[name] = _values(f"{where}.{name}", value)
+        for v in out[name]:
+            try:
+                base.replace(**{name: v})
+            except ValueError as err:
+                raise SweepError(f"{where}.{name}={v!r}: {err}") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Architectures x tasks x seeds x a grid over :class:`TrainConfig` fields.
+
+    ``grid`` maps field names to their values; every run takes every combination. An entry of
+    ``overrides[arch]`` replaces the grid's entry of that name for ``arch`` (or adds one).
+    Build one with :meth:`from_dict` (or :meth:`from_file`), which validates everything.
+    """
+
+    name: str
+    archs: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: int
+    grid: dict[str, tuple] = field(default_factory=dict)
+    overrides: dict[str, dict[str, tuple]] = field(default_factory=dict)
+    base: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_dict(cls, doc: object) -> Sweep:
+        """A validated sweep from a spec document (see the module docstring).
+
+        Raises:
+            SweepError: naming the entry: a missing or unknown key, an unknown architecture,
+                task or setting, an empty or repeated list, a value ``TrainConfig`` refuses.
+        """
+        from .neurons import parse_archs
+        from .tasks import parse_tasks
+
+        if not isinstance(doc, Mapping):
+            raise SweepError("spec: must be a mapping (name, archs, tasks, seeds, grid, ...)")
+        known = {"name", "archs", "tasks", "seeds", "grid", "overrides", "base"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
+        for key in ("archs", "seeds"):
+            if key not in doc:
+                raise SweepError(f"{key}: missing")
+        name = doc.get("name", "sweep")
+        if not isinstance(name, str) or not name.strip():
+            raise SweepError(f"name: must be a non-empty string, got {name!r}")
+        try:
+            archs = parse_archs(doc["archs"])
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"archs: {err}") from None
+        try:
+            tasks = parse_tasks(doc.get("tasks", "all"))
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"tasks: {err}") from None
+        seeds = doc["seeds"]
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+            raise SweepError(f"seeds: must be an integer >= 1, got {seeds!r}")
+        base_doc = doc.get("base") or {}
+        if not isinstance(base_doc, Mapping):
+            raise SweepError("base: must be a mapping of TrainConfig fields to values")
+        for key in base_doc:
+            if key not in GRID_FIELDS:
+                raise SweepError(f"base.{key}: unknown setting; valid: {', '.join(GRID_FIELDS)}")
+        try:
+            base = TrainConfig().replace(**base_doc)
+        except ValueError as err:
+            raise SweepError(f"base: {err}") from None
+        grid = _check_grid("grid", doc.get("grid") or {}, base)
+        overrides_doc = doc.get("overrides") or {}
+        if not isinstance(overrides_doc, Mapping):
+            raise SweepError("overrides: must map architecture ids to grids")
+        overrides = {}
+        for arch, sub in overrides_doc.items():
+            if arch not in archs:
+                raise SweepError(f"overrides.{arch}: not one of the sweep's archs ({archs})")
+            overrides[arch] = _check_grid(f"overrides.{arch}", sub, base)
+        sweep = cls(str(name), tuple(archs), tuple(tasks), seeds, grid, overrides, base)
+        sweep.configs()  # every combination must be a valid protocol
+        return sweep
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> Sweep:
+        """A sweep from a YAML (or JSON) spec file.
+
+        Raises:
+            SweepError: naming the file: unreadable, not valid YAML, or a bad entry.
+        """
+        import yaml
+
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise SweepError(f"{path}: {err.strerror or err}") from None
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise SweepError(f"{path}: not valid YAML{where}: {err.__class__.__name__}") from None
+        try:
+            return cls.from_dict(doc)
+        except SweepError as err:
+            raise SweepError(f"{path}: {err}") from None
+
+    def to_dict(self) -> dict:
+        """The spec as a document (:meth:`from_dict` reads it back to an equal sweep)."""
+        base = {k: v for k, v in self.base.to_dict().items() if getattr(TrainConfig(), k) != v}
+        return {
+            "name": self.name,
+            "archs": list(self.archs),
+            "tasks": list(self.tasks),
+            "seeds": self.seeds,
+            "base": base,
+            "grid": {k: list(v) for k, v in self.grid.items()},
+            "overrides": {a: {k: list(v) for k, v in g.items()} for a, g in self.overrides.items()},
+        }
+
+    def settings(self, arch: str) -> list[dict[str, object]]:
+        """Every combination of ``arch``'s grid (the sweep's, with its overrides), in order."""
+        grid = {**self.grid, **self.overrides.get(arch, {})}
+        names = list(grid)
+        return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+
+    def configs(self) -> list[tuple[str, TrainConfig]]:
+        """``(arch, config)`` for every architecture and setting (validated)."""
+        out = []
+        for arch in self.archs:
+            for setting in self.settings(arch):
+                try:
+                    out.append((arch, self.base.replace(**setting)))
+                except ValueError as err:
+                    raise SweepError(f"grid {setting}: {err}") from None
+        return out
+
+    def check_budgets(self) -> None:
+        """Refuse a sweep in which some (architecture, task, setting) has no matching width.
+
+        Raises:
+            SweepError: naming the budget, architecture, task and setting.
+        """
+        from .matching import BudgetError, match_width
+
+        for arch, config in self.configs():
+            for task in self.tasks:
+                try:
+                    match_width(arch, task, config.budget_for(task), config)
+                except BudgetError as err:
+                    raise SweepError(f"budget: {err}") from None
+
+    def expand(self) -> list[tuple[Run, TrainConfig]]:
+        """Every run of the sweep with its protocol: architecture, setting, task, seed."""
+        return [
+            (Run(arch, task, seed), config)
+            for arch, config in self.configs()
+            for task in self.tasks
+            for seed in range(self.seeds)
+        ]
+
+
+@dataclass
+class SweepResult:
+    """The results of a sweep: one :class:`ResultSet` per distinct protocol."""
+
+    sweep: Sweep
+    sets: list[ResultSet]
+    trained: int = 0
+    from_store: int = 0
+
+    def summary(self) -> list[dict]:
+        """One row per (protocol, architecture, task): the varied settings and the summary."""
+        varied = sorted({k for a in self.sweep.archs for s in self.sweep.settings(a) for k in s})
+        rows = []
+        for rs in self.sets:
+            setting = {k: rs.config[k] for k in varied}
+            rows += [{**setting, **row} for row in rs.summary()]
+        return rows
+
+
+def run_sweep(
+    sweep: Sweep,
+    cache: RunCache | None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> SweepResult:
+    """Train every run of ``sweep`` (taking what the run cache holds), one study per protocol.
+
+    Args:
+        sweep: the sweep.
+        cache: the run cache (each chunk is stored as soon as it is trained); ``None`` trains
+            everything.
+        progress: ``(done, from_store, total)`` after the store is read and after each chunk;
+            ``done`` counts runs from the store too.
+
+    Returns:
+        A :class:`SweepResult` whose sets follow the sweep's protocols in order.
+
+    Raises:
+        SweepError: before training, when a budget cannot be met (:meth:`Sweep.check_budgets`).
+    """
+    sweep.check_budgets()
+    by_config: dict[str, tuple[TrainConfig, list[Run]]] = {}
+    for run, config in sweep.expand():  # TrainConfig holds a dict: key by its canonical JSON
+        key = json.dumps(config.to_dict(), sort_keys=True)
+        by_config.setdefault(key, (config, []))[1].append(run)
+    total = sum(len(runs) for _, runs in by_config.values())
+    hits = 0
+    if cache:
+        hits = sum(cache.path(r, c).is_file() for c, runs in by_config.values() for r in runs)
+    done = hits
+    if progress:
+        progress(done, hits, total)
+
+    def counted(results: list[RunResult]) -> None:
+        nonlocal done
+        done += len(results)
+        if progress:
+            progress(done, hits, total)
+
+    sets = [
+        run_study(sweep.name, runs, config, cache, on_results=counted)
+        for config, runs in by_config.values()
+    ]
+    return SweepResult(sweep, sets, trained=done - hits, from_store=hits)
+
+
+def save_sweep(result: SweepResult, path: str | os.PathLike) -> None:
+    """Write a sweep's results as one JSON file, atomically.
+
+    ``{"schema": "richneuron.sweep/1", "spec": {...}, "provenance": {...}, "sets": [{"config":
+    {...}, "runs": [...]}, ...]}``; runs as in a results file.
+    """
+    doc = {
+        "schema": SWEEP_SCHEMA,
+        "spec": result.sweep.to_dict(),
+        "provenance": _encode(result.sets[0].provenance if result.sets else provenance()),
+        "sets": [
+            {
+                "config": _encode(rs.config),
+                "runs": [result_to_dict(r) for r in sorted(rs.runs, key=_key)],
+            }
+            for rs in result.sets
+        ],
+    }
+    _write_json_atomic(Path(path), doc)
+
+
+def check_sweep_output(path: str | os.PathLike, sweep: Sweep) -> None:
+    """Refuse, before training, an output path that cannot be written or holds another sweep.
+
+    Raises:
+        SweepError: naming the path.
+    """
+    path = Path(path)
+    try:
+        check_output_path(path)
+    except ValueError as err:
+        raise SweepError(str(err)) from None
+    if not path.exists():
+        return
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise SweepError(f"{path}: exists and is not a sweep results file") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SWEEP_SCHEMA:
+        raise SweepError(f"{path}: exists and is not a sweep results file")
+    if doc.get("spec") != sweep.to_dict():
+        raise SweepError(
+            f"{path}: holds the results of another sweep ({doc.get('spec', {}).get('name')!r}); "
+            "give another --out"
+        )
+
+
+def load_sweep(path: str | os.PathLike) -> SweepResult:
+    """Read a sweep results file back (validated like a results file).
+
+    Raises:
+        ResultsError: naming the file and the field it rejects.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ResultsError(f"{path}: not JSON ({err})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SWEEP_SCHEMA:
+        raise ResultsError(f"{path}: schema: expected {SWEEP_SCHEMA!r}")
+    try:
+        sweep = Sweep.from_dict(doc.get("spec"))
+    except SweepError as err:
+        raise ResultsError(f"{path}: spec: {err}") from None
+    sets = []
+    for i, s in enumerate(doc.get("sets") or []):
+        if not isinstance(s, dict):
+            raise ResultsError(f"{path}: sets[{i}]: must be an object")
+        set_doc = {
+            "schema": SCHEMA,
+            "name": sweep.name,
+            "config": s.get("config"),
+            "provenance": doc.get("provenance", {}),
+            "runs": s.get("runs"),
+        }
+        sets.append(results_from_doc(set_doc, f"{path}: sets[{i}]"))
+    return SweepResult(sweep, sets)

@@ -1,0 +1,313 @@
+"""Sweeps: the spec (validated before anything trains), its runs, the store, the results file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import richneuron.trainer
+from richneuron.cli import main
+from richneuron.config import TrainConfig
+from richneuron.results import ResultsError, RunCache
+from richneuron.study import (
+    SWEEP_SCHEMA,
+    Sweep,
+    SweepError,
+    check_sweep_output,
+    load_sweep,
+    run_sweep,
+    save_sweep,
+)
+from richneuron.trainer import Run, RunResult
+
+SPEC = {
+    "name": "lr-omega",
+    "archs": ["singlu", "vanilla"],
+    "tasks": ["nested_2d", "spiral"],
+    "seeds": 2,
+    "base": {"steps": 20},
+    "grid": {"lr": [1e-3, 3e-3], "omega": [1, 3]},
+    "overrides": {"vanilla": {"omega": [1]}},
+}
+
+
+def test_a_sweep_expands_to_every_combination_with_overrides():
+    sweep = Sweep.from_dict(SPEC)
+    assert sweep.settings("singlu") == [
+        {"lr": 1e-3, "omega": 1},
+        {"lr": 1e-3, "omega": 3},
+        {"lr": 3e-3, "omega": 1},
+        {"lr": 3e-3, "omega": 3},
+    ]
+    assert sweep.settings("vanilla") == [{"lr": 1e-3, "omega": 1}, {"lr": 3e-3, "omega": 1}]
+    runs = sweep.expand()
+    assert len(runs) == (4 + 2) * 2 * 2
+    assert len({(r, json.dumps(c.to_dict())) for r, c in runs}) == len(runs)
+    run, config = runs[0]
+    assert run == Run("singlu", "nested_2d", 0)
+    assert config == TrainConfig(steps=20, lr=1e-3, omega=1)
+    assert Sweep.from_dict(sweep.to_dict()) == sweep
+
+
+def test_no_grid_is_one_setting():
+    sweep = Sweep.from_dict({"archs": "v10", "tasks": "spiral", "seeds": 3})
+    assert sweep.settings("v10") == [{}] and len(sweep.expand()) == 3
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"archs": ["v99"]}, "archs: unknown architecture 'v99'"),
+        ({"archs": []}, "archs: empty architecture list"),
+        ({"tasks": "spirl"}, "tasks: unknown task 'spirl'"),
+        ({"seeds": 0}, "seeds: must be an integer >= 1, got 0"),
+        ({"seeds": True}, "seeds: must be an integer >= 1, got True"),
+        ({"grid": {"lr2": [1]}}, "grid.lr2: unknown setting; valid: steps, lr,"),
+        ({"grid": {"budgets": [1]}}, "grid.budgets: unknown setting"),
+        ({"grid": {"lr": []}}, "grid.lr: no values"),
+        ({"grid": {"lr": [1e-3, 1e-3]}}, "grid.lr: repeated values"),
+        ({"grid": {"lr": ["fast"]}}, "grid.lr: 'fast' is not a number"),
+        ({"grid": {"lr": [-1]}}, "grid.lr=-1: invalid lr=-1.0: must be a finite number > 0"),
+        ({"grid": {"omega": [math.inf]}}, "grid.omega=inf: invalid omega=inf"),
+        ({"grid": {"steps": [2.5]}}, "grid.steps=2.5: invalid steps=2.5"),
+        ({"grid": [1]}, "grid: must be a mapping"),
+        ({"overrides": {"v10": {"omega": [1]}}}, "overrides.v10: not one of the sweep's archs"),
+        ({"overrides": {"vanilla": {"omega": [0]}}}, "overrides.vanilla.omega=0: invalid"),
+        ({"base": {"stepz": 3}}, "base.stepz: unknown setting"),
+        ({"base": {"steps": 0}}, "base: invalid steps=0"),
+        ({"color": "red"}, "color: unknown entry"),
+        ({"name": ""}, "name: must be a non-empty string"),
+    ],
+)
+def test_bad_specs_name_the_entry(change, message):
+    with pytest.raises(SweepError) as err:
+        Sweep.from_dict({**SPEC, **change})
+    assert message in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_missing_entries_and_budgets():
+    with pytest.raises(SweepError, match="^archs: missing$"):
+        Sweep.from_dict({"seeds": 1})
+    sweep = Sweep.from_dict(
+        {"archs": ["v9"], "tasks": ["spiral"], "seeds": 1, "grid": {"budget": [50]}}
+    )
+    with pytest.raises(SweepError, match="^budget: no width of 'v9'"):
+        sweep.check_budgets()
+
+
+def test_spec_files(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "name: lr-omega\narchs: [singlu, vanilla]\ntasks: [nested_2d, spiral]\nseeds: 2\n"
+        "base: {steps: 20}\ngrid:\n  lr: [1.0e-3, 3.0e-3]\n  omega: [1, 3]\n"
+        "overrides:\n  vanilla: {omega: [1]}\n"
+    )
+    assert Sweep.from_file(path) == Sweep.from_dict(SPEC)
+    path.write_text("archs: [v10\n  seeds: 1")
+    with pytest.raises(SweepError, match=r"sweep.yaml: not valid YAML \(line \d+\)"):
+        Sweep.from_file(path)
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(SweepError, match="sweep.yaml: spec: must be a mapping"):
+        Sweep.from_file(path)
+    with pytest.raises(SweepError, match="nothing.yaml: No such file"):
+        Sweep.from_file(tmp_path / "nothing.yaml")
+
+
+def _fake_result(run: Run, config: TrainConfig) -> RunResult:
+    value = config.lr * 100 + config.omega + run.seed / 10
+    return RunResult(
+        run=run,
+        widths=[8, 8],
+        params=5000,
+        metric="accuracy" if run.task == "spiral" else "mse",
+        test_metric=value,
+        train_loss=value,
+        diverged=False,
+        diverged_step=None,
+        loss_curve=[1.0],
+        test_curve=[1.0],
+        grad_norms={},
+        diagnostics={},
+        wall_time=0.0,
+    )
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """The trainer replaced by a function of the run and its config (counts what it trains)."""
+    trained = []
+
+    def train_runs(runs, config, progress=None, on_results=None, **kwargs):
+        results = [_fake_result(r, config) for r in runs]
+        trained.extend((r, config.lr, config.omega) for r in runs)
+        on_results(results)
+        return results
+
+    monkeypatch.setattr(richneuron.trainer, "train_runs", train_runs)
+    return trained
+
+
+def test_run_sweep_trains_each_run_once_and_reads_the_store(tmp_path, fake_training):
+    sweep = Sweep.from_dict(SPEC)
+    cache = RunCache(tmp_path / "cache")
+    seen = []
+    result = run_sweep(sweep, cache, progress=lambda *a: seen.append(a))
+    n = len(sweep.expand())
+    assert len(fake_training) == n and result.trained == n and result.from_store == 0
+    assert seen[0] == (0, 0, n) and seen[-1] == (n, 0, n)
+    assert len(result.sets) == 4  # one per distinct protocol: vanilla shares singlu's omega=1
+    rows = result.summary()
+    row = next(r for r in rows if r["arch"] == "singlu" and r["lr"] == 3e-3 and r["omega"] == 3)
+    assert row["mean"] == pytest.approx(3e-3 * 100 + 3 + 0.05)
+    again = run_sweep(sweep, cache, progress=lambda *a: seen.append(a))
+    assert len(fake_training) == n and again.from_store == n and again.trained == 0
+    assert seen[-1] == (n, n, n)
+
+
+def test_sweep_results_file_round_trips_and_guards_its_sweep(tmp_path, fake_training):
+    sweep = Sweep.from_dict(SPEC)
+    result = run_sweep(sweep, None)
+    path = tmp_path / "sweep.json"
+    check_sweep_output(path, sweep)  # absent: fine
+    save_sweep(result, path)
+    doc = json.loads(path.read_text())
+    assert doc["schema"] == SWEEP_SCHEMA and doc["spec"] == sweep.to_dict()
+    back = load_sweep(path)
+    assert back.sweep == sweep and back.summary() == result.summary()
+    check_sweep_output(path, sweep)  # the same sweep may be written again
+    other = Sweep.from_dict({**SPEC, "seeds": 3})
+    with pytest.raises(SweepError, match="holds the results of another sweep"):
+        check_sweep_output(path, other)
+    (tmp_path / "plain.json").write_text('{"schema": "richneuron.results/1"}')
+    with pytest.raises(SweepError, match="exists and is not a sweep results file"):
+        check_sweep_output(tmp_path / "plain.json", sweep)
+    with pytest.raises(SweepError, match="is a directory"):
+        check_sweep_output(tmp_path, sweep)
+    doc["sets"][0]["runs"][0]["params"] = "many"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ResultsError, match=r"sweep.json: sets\[0\]: runs\[0\]"):
+        load_sweep(path)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["sweep"], "spec: give a spec file (SPEC.yaml) or --arch"),
+        (["sweep", "s.yaml", "--arch", "v10"], "--arch: give a spec file or --arch"),
+        (["sweep", "--arch", "v10", "--grid", "lr"], "--grid lr: expected FIELD=V1,V2"),
+        (["sweep", "--arch", "v10", "--grid", "lr=x"], "--grid lr=x: 'x' is not a number"),
+        (["sweep", "--arch", "v10", "--grid", "lr=1", "--grid", "lr=2"], "lr is given twice"),
+        (["sweep", "--arch", "v10", "--grid", "lr=inf"], "--grid lr=inf: invalid lr=inf"),
+        (["sweep", "--arch", "v10", "--grid", "lrr=1"], "--grid lrr: unknown setting"),
+        (["sweep", "--arch", "v99"], "--arch: unknown architecture 'v99'"),
+        (["sweep", "--arch", "v10", "--seeds", "0"], "--seeds: must be an integer >= 1"),
+        (["sweep", "--arch", "v9", "--grid", "budget=50"], "budget: no width of 'v9'"),
+    ],
+)
+def test_bad_sweep_command_lines_are_one_line(argv, message, capsys, fake_training):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert fake_training == []
+
+
+def test_sweep_command_line_trains_summarises_and_refuses_another_sweeps_file(
+    tmp_path, capsys, fake_training
+):
+    out = tmp_path / "s.json"
+    argv = [
+        "sweep",
+        "--arch",
+        "vanilla",
+        "--tasks",
+        "nested_2d",
+        "--seeds",
+        "2",
+        "--grid",
+        "lr=1e-3,3e-3",
+        "--cache",
+        str(tmp_path / "c"),
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].split() == [
+        "lr",
+        "arch",
+        "task",
+        "metric",
+        "mean",
+        "std",
+        "seeds",
+        "diverged",
+    ]
+    assert "4 runs trained, 0 taken from the store" in captured.err
+    assert load_sweep(out).sweep.grid == {"lr": (1e-3, 3e-3)}
+    before = out.read_bytes()
+    assert main([*argv[:-4], "--seeds", "3", "--out", str(out)]) == 2
+    assert "--out: " in capsys.readouterr().err and out.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Stopping: SIGINT and SIGTERM stop the workers, keep finished runs, leave no partial file.
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig):
+    cache, out = tmp_path / "cache", tmp_path / "out" / "r.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "richneuron",
+        "run",
+        "--arch",
+        "vanilla,singlu,v10",
+        "--tasks",
+        "nested_2d,spiral,complex_4d,hifreq",
+        "--seeds",
+        "2",
+        "--steps",
+        "3000",
+        "--cache",
+        str(cache),
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "RICHNEURON_WORKERS": "2"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 240
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline:  # wait for the workers and a first finished chunk
+        workers = [p for p in parent.children(recursive=True) if "python" in p.name()]
+        if len(workers) >= 2 and cache.is_dir() and any(cache.glob("*.json")):
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    else:
+        pytest.fail("no chunk finished within 240 s")
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the command did not stop within 60 s of the signal")
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), err.decode()[-2000:]
+    assert "interrupted: finished runs are kept in the cache" in err.decode()
+    psutil.wait_procs(workers, timeout=30)
+    alive = [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"worker processes outlived the command: {alive}"
+    kept = list(cache.glob("*.json"))
+    assert kept and all(json.loads(p.read_text())["result"] for p in kept)
+    assert not out.exists() and not list(Path(tmp_path).rglob("*.tmp*"))
