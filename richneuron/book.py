@@ -497,45 +497,39 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     for r in sorted(rs.runs, key=lambda r: r.run.seed):
         v = math.nan if r.diverged else r.test_metric
         values.setdefault((r.run.arch, r.run.task), []).append(v)
-    rows = []
+    def position(row: dict) -> float:  # where a mean lies on its task's scale, higher better
+        m = row["mean"]
+        return (-math.log10(m) if m > 0 else math.inf) if row["metric"] == "mse" else m
+
     tasks = chapter_tasks(rs)
+    best = {t: _best_of_task(summary, archs, t) for t in tasks}
     scale = {}
     for t in tasks:
-        means = [
-            summary[(a, t)]["mean"]
-            for a in archs
-            if (a, t) in summary and math.isfinite(summary[(a, t)]["mean"])
-        ]
-        if get_task(t).metric == "mse":
-            means = [math.log10(m) if m > 0 else -math.inf for m in means]
-        scale[t] = (min(means), max(means)) if means else (math.nan, math.nan)
-    best = {t: _best_of_task(summary, archs, t) for t in tasks}
+        ok = [position(summary[(a, t)]) for a in archs if (a, t) in summary]
+        ok = [p for p in ok if not math.isnan(p)]
+        scale[t] = (min(ok), max(ok)) if ok else (math.nan, math.nan)
+    rows = []
     for a in archs:
         for t in tasks:
             s = summary.get((a, t))
             if s is None:
                 continue
-            lo, hi = scale[t]
-            m = s["mean"]
-            if not math.isfinite(m):
+            (lo, hi), x = scale[t], position(s)
+            if math.isnan(x):
                 score = math.nan
+            elif x == math.inf or not hi > lo:
+                score = 1.0
             else:
-                x = (math.log10(m) if m > 0 else -math.inf) if s["metric"] == "mse" else m
-                if not hi > lo:
-                    score = 1.0
-                elif s["metric"] == "mse":
-                    score = (hi - x) / (hi - lo) if math.isfinite(x) else 1.0
-                else:
-                    score = (x - lo) / (hi - lo)
+                score = (x - lo) / (hi - lo)
             winner = best[t] == a
+            tie = best[t] is not None and not math.isnan(x)
+            tie = tie and not beyond_noise(s, summary[(best[t], t)])
             rows.append(
                 {
                     **{k: v for k, v in s.items() if k != "widths"},
                     "values": values[(a, t)],
                     "winner": winner,
-                    "within_noise": winner
-                    or (best[t] is not None and not beyond_noise(s, summary[(best[t], t)]))
-                    and math.isfinite(m),
+                    "within_noise": winner or tie,
                     "score": score,
                 }
             )

@@ -146,8 +146,7 @@ def _run(args: argparse.Namespace) -> None:
     config = _config(args)
     if args.out:
         _check_out("out", args.out)
-    if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
-        raise UsageError(f"--cache: {args.cache} is a file, not a directory")
+    _check_cache(args)
     for arch in archs:  # fail before training anything
         for task in tasks:
             try:
@@ -229,11 +228,9 @@ def _sweep_spec(args: argparse.Namespace) -> Sweep:
 
 def format_sweep_summary(result) -> str:
     """The summary table of a sweep: one row per (setting, architecture, task)."""
-    summary = result.summary()
-    extra = {"n_seeds", "n_diverged", "mean", "std", "params", "widths", "arch", "task", "metric"}
-    varied = [k for k in (summary[0] if summary else {}) if k not in extra]
+    varied = result.varied()
     rows = [(*varied, *_SUMMARY_HEADER)]
-    for r in summary:
+    for r in result.summary():
         setting = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in varied]
         rows.append((*setting, *_summary_cells(r)))
     return _columns(rows)
@@ -246,8 +243,7 @@ def _sweep(args: argparse.Namespace) -> None:
             check_sweep_output(args.out, sweep)
         except SweepError as err:
             raise UsageError(f"--out: {err}") from None
-    if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
-        raise UsageError(f"--cache: {args.cache} is a file, not a directory")
+    _check_cache(args)
     try:
         sweep.check_budgets()
     except SweepError as err:
@@ -271,6 +267,11 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.out:
         save_sweep(result, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _check_cache(args: argparse.Namespace) -> None:
+    if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
+        raise UsageError(f"--cache: {args.cache} is a file, not a directory")
 
 
 def _check_out(option: str, path: str) -> None:

@@ -306,12 +306,15 @@ class SweepResult:
     trained: int = 0
     from_store: int = 0
 
+    def varied(self) -> list[str]:
+        """The settings the sweep varies (every grid and override entry), sorted."""
+        return sorted({k for a in self.sweep.archs for s in self.sweep.settings(a) for k in s})
+
     def summary(self) -> list[dict]:
         """One row per (protocol, architecture, task): the varied settings and the summary."""
-        varied = sorted({k for a in self.sweep.archs for s in self.sweep.settings(a) for k in s})
         rows = []
         for rs in self.sets:
-            setting = {k: rs.config[k] for k in varied}
+            setting = {k: rs.config[k] for k in self.varied()}
             rows += [{**setting, **row} for row in rs.summary()]
         return rows
 
