@@ -6,13 +6,15 @@ batched trainer (:mod:`richneuron.trainer`) trains many members of one shape tog
 exact because nothing here mixes members.
 
 Notation (as in the book): ``g = Wg x``, ``v = Wv x``, ``phi = Wphi x`` are pre-activations with
-bias, ``omega`` is the fixed frequency of :class:`~richneuron.config.TrainConfig`. The matrices
+bias, ``omega`` is the fixed frequency of :class:`~richneuron.config.TrainConfig` (a ``[M, 1, 1]``
+buffer: each member may have its own). The matrices
 of one layer are fused into one :class:`StackedLinear` and split with ``chunk``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -47,6 +49,14 @@ def _member_corr(a: Tensor, b: Tensor) -> Tensor:
     a = a - a.mean(dim=1, keepdim=True)
     b = b - b.mean(dim=1, keepdim=True)
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
+
+
+def _member_values(value: float | Sequence[float], members: int) -> Tensor:
+    """One float32 value per member as ``[M, 1, 1]`` (a scalar is every member's value)."""
+    values = [float(value)] * members if isinstance(value, int | float) else list(map(float, value))
+    if len(values) != members:
+        raise ValueError(f"{len(values)} values given for {members} members")
+    return torch.tensor(values, dtype=torch.float64).to(torch.float32).view(members, 1, 1)
 
 
 class StackedLinear(nn.Module):
@@ -114,7 +124,9 @@ class NeuronLayer(nn.Module):
 
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__()
-        self.omega = omega
+        # The frequency of each member, a buffer (not a constant of the code): members with
+        # different omegas train in one chunk, through one compiled step.
+        self.register_buffer("omega", _member_values(omega, members))
         self.proj = StackedLinear(members, in_dim, width, self.branches)
         for name, value in self.vectors.items():
             self.register_parameter(name, nn.Parameter(torch.full((members, 1, width), value)))
@@ -388,7 +400,8 @@ class V15DualPhase(NeuronLayer):
 class Network(nn.Module):
     """``depth`` layers of one neuron type, then a linear read-out, for ``members`` networks.
 
-    ``width`` is the width of every hidden layer, or a tuple of ``depth`` per-layer widths.
+    ``width`` is the width of every hidden layer, or a tuple of ``depth`` per-layer widths;
+    ``omega`` one frequency for every member or one per member (a buffer of each layer).
     Shapes: ``x [M, N, in_dim] -> [M, N, out_dim]``.
     """
 
@@ -400,7 +413,7 @@ class Network(nn.Module):
         width: int | tuple[int, ...],
         depth: int = 2,
         members: int = 1,
-        omega: float = 1.0,
+        omega: float | Sequence[float] = 1.0,
         rank: int = 8,
     ) -> None:
         super().__init__()

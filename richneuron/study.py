@@ -1,7 +1,7 @@
 """What runs: a study (runs under one protocol) and a sweep (a grid of protocols).
 
 :func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in
-the run cache are read back, the rest are trained together (:func:`richneuron.trainer.train_runs`)
+the run cache are read back, the rest are trained together (:func:`richneuron.trainer.train_jobs`)
 and cached chunk by chunk as they finish, so an interrupted study loses at most the chunks in
 flight.
 
@@ -23,8 +23,10 @@ sweeps share is trained once. A sweep is written as a YAML (or JSON) spec file::
       vanilla: {omega: [1]}
 
 or on the command line (``python -m richneuron sweep --arch singlu,v10 --tasks all --seeds 3
---grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30``). :func:`run_sweep` trains it (one study per
-setting) and returns a :class:`SweepResult`, saved by :func:`save_sweep` as one JSON file.
+--grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30``). :func:`run_sweep` trains all its missing
+runs in one call, so runs of one shape share chunks and one compiled step whatever their
+settings, and returns a :class:`SweepResult` (one :class:`ResultSet` per protocol), saved by
+:func:`save_sweep` as one JSON file.
 Every bad value is refused by :meth:`Sweep.from_dict` with one line naming the entry, before
 anything trains.
 """
@@ -76,6 +78,34 @@ class SweepError(ValueError):
     """A bad sweep spec; the message names the entry (``grid.lr``, ``archs``, ...)."""
 
 
+def _train_missing(
+    jobs: Sequence[tuple[Run, TrainConfig]],
+    cache: RunCache | None,
+    progress: Callable[[int, int], None] | None = None,
+    on_results: Callable[[list[RunResult]], None] | None = None,
+) -> tuple[list[RunResult], int]:
+    """Results of ``jobs`` in order, and how many came from the cache: cached ones read back,
+    the rest trained in one :func:`richneuron.trainer.train_jobs` call (runs of one shape share
+    chunks whatever their settings) and cached chunk by chunk, each under its own config."""
+    from . import trainer
+
+    found = [cache.get(run, config) if cache else None for run, config in jobs]
+    misses = [i for i, res in enumerate(found) if res is None]
+
+    def keep(pairs: list[tuple[tuple[Run, TrainConfig], RunResult]]) -> None:
+        for (_, config), res in pairs:
+            if cache:
+                cache.put(res, config)
+        if on_results:
+            on_results([res for _, res in pairs])
+
+    if misses:
+        trained = trainer.train_jobs([jobs[i] for i in misses], progress=progress, on_results=keep)
+        for i, res in zip(misses, trained, strict=True):
+            found[i] = res
+    return found, len(jobs) - len(misses)  # type: ignore[return-value]
+
+
 def run_study(
     name: str,
     runs: Sequence[Run],
@@ -91,27 +121,13 @@ def run_study(
         runs: the runs to produce (no duplicates).
         config: the training protocol of every run.
         cache: where trained runs are kept; ``None`` trains everything.
-        progress: passed to :func:`richneuron.trainer.train_runs`: ``(done, total)`` of misses.
+        progress: passed to :func:`richneuron.trainer.train_jobs`: ``(done, total)`` of misses.
         on_results: called with each chunk's results as it is trained (after caching it).
     """
-    from . import trainer
-
     if len(set(runs)) != len(runs):
         raise ValueError(f"{name}: duplicate runs")
-    found = {r: cache.get(r, config) for r in runs} if cache else {r: None for r in runs}
-    misses = [r for r, res in found.items() if res is None]
-
-    def keep(results: list[RunResult]) -> None:  # cache each chunk as soon as it is trained
-        for res in results:
-            found[res.run] = res
-            if cache:
-                cache.put(res, config)
-        if on_results:
-            on_results(results)
-
-    if misses:
-        trainer.train_runs(misses, config, progress=progress, on_results=keep)
-    return ResultSet(name, config.to_dict(), provenance(), sorted(found.values(), key=_key))
+    results, _ = _train_missing([(r, config) for r in runs], cache, progress, on_results)
+    return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=_key))
 
 
 def _values(where: str, value: object) -> tuple:
@@ -324,7 +340,7 @@ def run_sweep(
     cache: RunCache | None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> SweepResult:
-    """Train every run of ``sweep`` (taking what the run cache holds), one study per protocol.
+    """Train every run of ``sweep`` (taking what the run cache holds), all protocols at once.
 
     Args:
         sweep: the sweep.
@@ -340,14 +356,9 @@ def run_sweep(
         SweepError: before training, when a budget cannot be met (:meth:`Sweep.check_budgets`).
     """
     sweep.check_budgets()
-    by_config: dict[str, tuple[TrainConfig, list[Run]]] = {}
-    for run, config in sweep.expand():  # TrainConfig holds a dict: key by its canonical JSON
-        key = json.dumps(config.to_dict(), sort_keys=True)
-        by_config.setdefault(key, (config, []))[1].append(run)
-    total = sum(len(runs) for _, runs in by_config.values())
-    hits = 0
-    if cache:
-        hits = sum(cache.path(r, c).is_file() for c, runs in by_config.values() for r in runs)
+    jobs = sweep.expand()
+    total = len(jobs)
+    hits = sum(cache.path(r, c).is_file() for r, c in jobs) if cache else 0
     done = hits
     if progress:
         progress(done, hits, total)
@@ -358,11 +369,17 @@ def run_sweep(
         if progress:
             progress(done, hits, total)
 
+    # Every miss in one training call: runs of one shape share chunks across protocols.
+    results, hits = _train_missing(jobs, cache, on_results=counted)
+    by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
+    for (_, config), res in zip(jobs, results, strict=True):  # keyed by canonical JSON
+        key = json.dumps(config.to_dict(), sort_keys=True)
+        by_config.setdefault(key, (config, []))[1].append(res)
     sets = [
-        run_study(sweep.name, runs, config, cache, on_results=counted)
-        for config, runs in by_config.values()
+        ResultSet(sweep.name, config.to_dict(), provenance(), sorted(found, key=_key))
+        for config, found in by_config.values()
     ]
-    return SweepResult(sweep, sets, trained=done - hits, from_store=hits)
+    return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
 
 
 def save_sweep(result: SweepResult, path: str | os.PathLike) -> None:

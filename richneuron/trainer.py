@@ -6,6 +6,11 @@ input/output dims, point count) are stacked into an ensemble of ``chunk`` member
 compiled graph does forward, backward (``torch.autograd.grad``) and Adam for all of them. The
 loss is summed over members, so each member's gradient, and its Adam update, is exactly its
 own: a run's result does not depend on the runs it was grouped with (tested bit for bit).
+
+The settings that do not change a shape (``lr``, ``omega``, Adam's ``beta1``, ``beta2`` and
+``eps``, and ``data_seed``) are per-member tensors, not constants of the compiled code: runs of
+one shape under different settings (a sweep, :func:`train_jobs`) train in one chunk through one
+compiled step, with the same bits as alone.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import dataclasses
+import json
 import math
 import multiprocessing
 import os
@@ -37,12 +43,14 @@ from .tasks import TaskData, get_task, task_error
 __all__ = [
     "CHUNK",
     "CHUNK_SIZES",
+    "Job",
     "Run",
     "close_workers",
     "RunResult",
     "group_runs",
     "loss_per_member",
     "train_chunk",
+    "train_jobs",
     "train_reference",
     "train_runs",
 ]
@@ -88,6 +96,25 @@ class RunResult:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+#: One unit of work: a run and the protocol it trains under.
+Job = tuple[Run, TrainConfig]
+
+
+def _config_key(config: TrainConfig) -> str:
+    """A hashable identity of a protocol (TrainConfig holds a dict, so it is not hashable)."""
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def _per_run(runs: Sequence[Run], config: TrainConfig | Sequence[TrainConfig]) -> list[TrainConfig]:
+    """Each run's protocol: one config for all, or one per run."""
+    if isinstance(config, TrainConfig):
+        return [config] * len(runs)
+    configs = list(config)
+    if len(configs) != len(runs):
+        raise ValueError(f"{len(configs)} configs given for {len(runs)} runs")
+    return configs
+
+
 def loss_per_member(pred: Tensor, target: Tensor, is_classification: Tensor) -> Tensor:
     """Training loss of each member: MSE, or logistic loss for ±1 labels.
 
@@ -113,12 +140,14 @@ def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
 
 
 def _build(
-    arch: str, task: str, config: TrainConfig, members: int
+    arch: str, task: str, config: TrainConfig, members: int, omega: Sequence[float] | None = None
 ) -> tuple[Network, tuple[int, ...], int]:
+    """The network of ``members`` members (``omega`` per member, default ``config.omega``)."""
     spec, t = get_arch(arch), get_task(task)
     widths, count = match_width(arch, task, config.budget_for(task), config)
+    omega = config.omega if omega is None else omega
     net = Network(
-        spec.layer, t.in_dim, t.out_dim, widths, config.depth, members, config.omega, config.rank
+        spec.layer, t.in_dim, t.out_dim, widths, config.depth, members, omega, config.rank
     )
     return net, widths, count
 
@@ -185,30 +214,50 @@ def _group_norms(net: Network, grads: dict[str, Tensor]) -> dict[str, list[float
     return {k: [math.sqrt(x) for x in v.tolist()] for k, v in out.items()}
 
 
-def _adam_scalars(config: TrainConfig) -> tuple[Tensor, Tensor]:
-    """Adam's bias corrections of every step ``t = 1 .. steps``: ``(step_size, root_bc2)``.
+def _float32(values: Sequence[float]) -> Tensor:
+    """Python floats as float32 (each correctly rounded from double), shaped ``[..., 1, 1]``."""
+    return torch.tensor(values, dtype=torch.float64).to(torch.float32)[..., None, None]
+
+
+def _adam_scalars(configs: Sequence[TrainConfig]) -> tuple[Tensor, Tensor]:
+    """Adam's bias corrections of every step ``t = 1 .. steps`` for each member's protocol:
+    ``(step_size, root_bc2)``, each ``[steps, M, 1, 1]``.
 
     As ``torch.optim.Adam`` computes them: in double precision (Python floats, the C library's
     ``pow`` and a correctly rounded square root), then used as float32 scalars:
     ``step_size = lr / (1 - beta1^t)``, ``root_bc2 = sqrt(1 - beta2^t)``. Computed once per
     chunk, not inside the compiled step, whose kernels would recompute them for every element.
     """
-    b1, b2, lr = config.beta1, config.beta2, config.lr
-    ts = range(1, config.steps + 1)
-    step_size = torch.tensor([lr / (1 - b1**t) for t in ts], dtype=torch.float64)
-    root_bc2 = torch.tensor([math.sqrt(1 - b2**t) for t in ts], dtype=torch.float64)
-    return step_size.to(torch.float32), root_bc2.to(torch.float32)
+    ts = range(1, configs[0].steps + 1)
+    step_size = [[c.lr / (1 - c.beta1**t) for c in configs] for t in ts]
+    root_bc2 = [[math.sqrt(1 - c.beta2**t) for c in configs] for t in ts]
+    return _float32(step_size), _float32(root_bc2)
 
 
-def _make_step(net: Network, config: TrainConfig) -> Callable:
-    """One Adam step for all members:
-    ``(params, m, v, step_size, root_bc2, x, y, is_clf) -> (params, m, v, losses, grads)``."""
-    b1, b2, eps = config.beta1, config.beta2, config.eps
+def _adam_settings(configs: Sequence[TrainConfig]) -> dict[str, Tensor]:
+    """Adam's constants per member, ``[M, 1, 1]`` float32: ``1 - beta1``, ``beta2``,
+    ``1 - beta2`` (differences taken in double, as ``torch.optim.Adam`` does) and ``eps``."""
+    return {
+        "one_minus_beta1": _float32([1 - c.beta1 for c in configs]),
+        "beta2": _float32([c.beta2 for c in configs]),
+        "one_minus_beta2": _float32([1 - c.beta2 for c in configs]),
+        "eps": _float32([c.eps for c in configs]),
+    }
 
-    def step(params, m, v, step_size, root_bc2, x, y, is_clf):
+
+def _make_step(net: Network) -> Callable:
+    """One Adam step for all members: ``(params, buffers, adam, m, v, step_size, root_bc2, x, y,
+    is_clf) -> (params, m, v, losses, grads)``; ``buffers`` are the layers' per-member
+    frequencies, ``adam`` the per-member constants of :func:`_adam_settings`."""
+
+    def step(params, buffers, adam, m, v, step_size, root_bc2, x, y, is_clf):
+        c1, b2, c2, eps = (
+            adam["one_minus_beta1"], adam["beta2"], adam["one_minus_beta2"], adam["eps"]
+        )
         params = {k: p.detach().requires_grad_() for k, p in params.items()}
         with torch.enable_grad():
-            per_member = loss_per_member(functional_call(net, params, (x,)), y, is_clf)
+            pred = functional_call(net, {**params, **buffers}, (x,))
+            per_member = loss_per_member(pred, y, is_clf)
             grads = dict(zip(params, torch.autograd.grad(per_member.sum(), list(params.values()))))
         params = {k: p.detach() for k, p in params.items()}
         per_member = per_member.detach()
@@ -217,8 +266,8 @@ def _make_step(net: Network, config: TrainConfig) -> Callable:
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
             g = grads[k]
-            mk = m[k] + (1 - b1) * (g - m[k])
-            vk = v[k] * b2 + g * g * (1 - b2)
+            mk = m[k] + c1 * (g - m[k])
+            vk = v[k] * b2 + g * g * c2
             new_p[k] = p - step_size * (mk / (torch.sqrt(vk) / root_bc2 + eps))
             new_m[k], new_v[k] = mk, vk
         return new_p, new_m, new_v, per_member, grads
@@ -230,27 +279,23 @@ _STEPS: dict[tuple, Callable] = {}
 
 
 def _step_key(arch: str, shape: tuple, config: TrainConfig, compile: bool) -> tuple:
-    """What decides a compiled step: the layer, the shape and the protocol settings the step
-    uses (not ``lr``, which reaches it through :func:`_adam_scalars`' step sizes)."""
-    c = config
-    return (get_arch(arch).layer, shape, c.depth, c.omega, c.rank, c.beta1, c.beta2, c.eps,
-            compile)
+    """What decides a compiled step: the layer, the shape, the depth and rank (which shape the
+    parameters). ``lr``, ``omega``, the betas and ``eps`` reach the step as tensors."""
+    return (get_arch(arch).layer, shape, config.depth, config.rank, compile)
 
 
 def _compiled_step(
     arch: str, shape: tuple, config: TrainConfig, compile: bool
-) -> tuple[Network, Callable]:
-    """The step function of one (architecture, shape, protocol), compiled once per process.
+) -> Callable:
+    """The step function of one layer and shape (:func:`_step_key`), compiled once per process.
 
     Each key gets its own code object, so Dynamo keeps exactly one cache entry per function:
     no recompile limits to hit, and guard checks can be skipped safely in the training loop.
     """
     key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
-        template = Network(
-            get_arch(arch).layer, 1, 1, 1, config.depth, 1, config.omega, config.rank
-        )
-        fn = _make_step(template, config)
+        template = Network(get_arch(arch).layer, 1, 1, 1, config.depth, 1, 1.0, config.rank)
+        fn = _make_step(template)
         if compile:
             fn = types.FunctionType(
                 fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
@@ -284,11 +329,17 @@ def _shape_key(run: Run, config: TrainConfig) -> tuple:
     )
 
 
-def _shape_groups(runs: Sequence[Run], config: TrainConfig) -> list[list[list[Run]]]:
-    """The chunks of :func:`group_runs`, one list per shape."""
-    groups: dict[tuple, list[Run]] = {}
-    for run in runs:
-        groups.setdefault(_shape_key(run, config), []).append(run)
+def _chunk_key(run: Run, config: TrainConfig) -> tuple:
+    """What runs of one chunk share: the shape, the parameters' layout (depth, rank) and the
+    length of the loop (steps, log_every). Everything else may differ between members."""
+    return (_shape_key(run, config), config.depth, config.rank, config.steps, config.log_every)
+
+
+def _groups(jobs: Sequence[Job]) -> list[list[list[int]]]:
+    """The chunks of :func:`group_runs` as positions in ``jobs``, one list per chunk key."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (run, config) in enumerate(jobs):
+        groups.setdefault(_chunk_key(run, config), []).append(i)
     chunked = []
     for rs in groups.values():
         n = -(-len(rs) // CHUNK)  # chunks needed
@@ -297,10 +348,13 @@ def _shape_groups(runs: Sequence[Run], config: TrainConfig) -> list[list[list[Ru
     return chunked
 
 
-def group_runs(runs: Sequence[Run], config: TrainConfig) -> list[list[Run]]:
-    """Split ``runs`` into chunks of one shape: the fewest chunks of at most ``CHUNK`` runs,
-    their sizes as even as possible (order kept)."""
-    return [chunk for chunks in _shape_groups(runs, config) for chunk in chunks]
+def group_runs(
+    runs: Sequence[Run], config: TrainConfig | Sequence[TrainConfig]
+) -> list[list[Run]]:
+    """Split ``runs`` into chunks that share a :func:`_chunk_key`: the fewest chunks of at most
+    ``CHUNK`` runs, their sizes as even as possible (order kept)."""
+    jobs = list(zip(runs, _per_run(runs, config)))
+    return [[runs[i] for i in part] for parts in _groups(jobs) for part in parts]
 
 
 def _stack(datas: list[TaskData], field_name: str) -> Tensor:
@@ -314,30 +368,42 @@ def ensemble_size(n_runs: int) -> int:
     return next(size for size in CHUNK_SIZES if size >= n_runs)
 
 
-def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) -> list[RunResult]:
-    """Train up to ``CHUNK`` runs of one shape as one ensemble.
+def train_chunk(
+    runs: Sequence[Run],
+    config: TrainConfig | Sequence[TrainConfig],
+    compile: bool = True,
+) -> list[RunResult]:
+    """Train up to ``CHUNK`` runs of one chunk key as one ensemble.
 
-    The ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
-    members are trained and discarded. A member's arithmetic does not depend on its position or
-    on the ensemble size (tested bit for bit), given the pinned MKL mode of
-    :mod:`richneuron.determinism`.
+    ``config`` is every run's protocol, or one per run: members may differ in every setting but
+    those of :func:`_chunk_key` (``lr``, ``omega``, the betas, ``eps``, ``data_seed``). The
+    ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
+    members are trained and discarded. A member's arithmetic does not depend on its position,
+    on the ensemble size or on the other members' settings (tested bit for bit), given the
+    pinned MKL mode of :mod:`richneuron.determinism`.
     """
     pin_arithmetic()
     if is_pinned():
         products.load()
     chunk = ensemble_size(len(runs))
-    if len({_shape_key(r, config) for r in runs}) != 1:
-        raise ValueError("runs of one chunk must share one shape")
+    configs = _per_run(runs, config)
+    if len({_chunk_key(r, c) for r, c in zip(runs, configs)}) != 1:
+        raise ValueError("runs of one chunk must share one shape, depth, rank and step count")
     start = time.perf_counter()
     members = list(runs) + [runs[-1]] * (chunk - len(runs))
+    member_configs = configs + [configs[-1]] * (chunk - len(runs))
+    config = configs[0]  # for what all members share
     tasks = [get_task(r.task) for r in members]
-    datas = [t.generate(config.data_seed) for t in tasks]
+    datas = [t.generate(c.data_seed) for t, c in zip(tasks, member_configs)]
     x, y = _stack(datas, "x_train"), _stack(datas, "y_train")
     is_clf = torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1)
 
-    net, widths, count = _build(runs[0].arch, runs[0].task, config, members=chunk)
+    omegas = [c.omega for c in member_configs]
+    net, widths, count = _build(runs[0].arch, runs[0].task, config, chunk, omegas)
     net.reset([r.seed for r in members])
     step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
+    buffers = {k: b.detach().clone() for k, b in net.named_buffers()}
+    adam = _adam_settings(member_configs)
     params = {k: p.detach().clone() for k, p in net.named_parameters()}
     m = {k: torch.zeros_like(p) for k, p in params.items()}
     v = {k: torch.zeros_like(p) for k, p in params.items()}
@@ -350,7 +416,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
     test_log: list[list[float]] = []
     is_log = torch.zeros(config.steps, dtype=torch.bool)
     is_log[log_steps] = True
-    step_sizes, root_bc2s = _adam_scalars(config)
+    step_sizes, root_bc2s = _adam_scalars(member_configs)
     for i in range(config.steps):
         logging = bool(is_log[i])
         if logging:
@@ -361,7 +427,7 @@ def train_chunk(runs: Sequence[Run], config: TrainConfig, compile: bool = True) 
         # (see _compiled_step), so its guards need not be re-checked every step.
         with _skip_guards() if compile and i > 0 else contextlib.nullcontext():
             params, m, v, per_member, grads = step(
-                params, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
+                params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
             )
         losses[i] = per_member
         if logging:
@@ -471,42 +537,52 @@ def close_workers() -> None:
     _shutdown_pool()
 
 
-def _train_parts(parts: list[list[Run]], config: TrainConfig, compile: bool) -> list[RunResult]:
-    """Train chunks of one shape, one after the other (the unit of work of a worker)."""
-    return [res for part in parts for res in train_chunk(part, config, compile)]
+def _train_parts(parts: list[list[Job]], compile: bool) -> list[RunResult]:
+    """Train chunks of one chunk key, one after the other (the unit of work of a worker)."""
+    return [
+        res
+        for part in parts
+        for res in train_chunk([r for r, _ in part], [c for _, c in part], compile)
+    ]
 
 
-def _cost(parts: list[list[Run]]) -> int:
-    """Rough cost of a shape group for scheduling: members times matrices per neuron."""
-    return sum(ensemble_size(len(p)) for p in parts) * get_arch(parts[0][0].arch).matrices
+def _cost(parts: list[list[Job]]) -> int:
+    """Rough cost of a group for scheduling: members times matrices per neuron times steps."""
+    run, config = parts[0][0]
+    members = sum(ensemble_size(len(p)) for p in parts)
+    return members * get_arch(run.arch).matrices * config.steps
+
+
+def _group_step_key(parts: list[list[Job]], compile: bool) -> tuple:
+    run, config = parts[0][0]
+    return _step_key(run.arch, _shape_key(run, config), config, compile)
 
 
 def _schedule(
-    groups: list[list[list[Run]]],
-    config: TrainConfig,
+    groups: list[list[list[int]]],
+    jobs: Sequence[Job],
     compile: bool,
     pools: list[concurrent.futures.ProcessPoolExecutor],
-    finish: Callable[[list[RunResult]], None],
+    finish: Callable[[list[list[int]], list[RunResult]], None],
 ) -> None:
-    """Train the shape groups on the workers, the most expensive first.
+    """Train the groups on the workers, the most expensive first.
 
     A worker that falls idle takes the most expensive group whose step it has compiled before,
     else the most expensive one left: compiling costs seconds, so a group goes back to a
     worker that has its step (as the same calls do when a chapter re-runs).
     """
-    pending = sorted(groups, key=_cost, reverse=True)
-    running: dict[concurrent.futures.Future, int] = {}
+    def as_jobs(parts: list[list[int]]) -> list[list[Job]]:
+        return [[jobs[i] for i in part] for part in parts]
 
-    def key(parts: list[list[Run]]) -> tuple:
-        first = parts[0][0]
-        return _step_key(first.arch, _shape_key(first, config), config, compile)
+    pending = sorted(groups, key=lambda g: _cost(as_jobs(g)), reverse=True)
+    running: dict[concurrent.futures.Future, tuple[int, list[list[int]]]] = {}
 
     def submit(worker: int) -> None:
-        known = [g for g in pending if key(g) in _COMPILED[worker]]
+        known = [g for g in pending if _group_step_key(as_jobs(g), compile) in _COMPILED[worker]]
         parts = (known or pending)[0]
         pending.remove(parts)
-        _COMPILED[worker].add(key(parts))
-        running[pools[worker].submit(_train_parts, parts, config, compile)] = worker
+        _COMPILED[worker].add(_group_step_key(as_jobs(parts), compile))
+        running[pools[worker].submit(_train_parts, as_jobs(parts), compile)] = (worker, parts)
 
     try:
         for worker in range(min(len(pools), len(pending))):
@@ -514,8 +590,8 @@ def _schedule(
         while running:
             done, _ = concurrent.futures.wait(running, return_when="FIRST_COMPLETED")
             for future in done:
-                worker = running.pop(future)
-                finish(future.result())
+                worker, parts = running.pop(future)
+                finish(parts, future.result())
                 if pending:
                     submit(worker)
     except BaseException:
@@ -525,57 +601,79 @@ def _schedule(
         raise
 
 
-def train_runs(
-    runs: Sequence[Run],
-    config: TrainConfig,
+def train_jobs(
+    jobs: Sequence[Job],
     compile: bool = True,
     progress: Callable[[int, int], None] | None = None,
-    on_results: Callable[[list[RunResult]], None] | None = None,
+    on_results: Callable[[list[tuple[Job, RunResult]]], None] | None = None,
     workers: int | None = None,
 ) -> list[RunResult]:
-    """Train every run, grouped into same-shape chunks; results in the order of ``runs``.
+    """Train every ``(run, config)`` job; results in the order of ``jobs``.
 
-    With more than one worker (default :data:`WORKERS`), the shape groups train in worker
-    processes, the most expensive first, each preferably where its step is compiled (see
-    :func:`_schedule`); otherwise in this process. ``progress(done, total)``
-    is called after each chunk (each shape group, with workers), and ``on_results(results)``
-    with its results, so a caller can keep them before an interrupt.
+    Jobs that share a :func:`_chunk_key` are chunked together whatever their other settings,
+    so a sweep over ``lr`` or ``omega`` compiles one step per shape. With more than one worker
+    (default :data:`WORKERS`), the groups train in worker processes, the most expensive first,
+    each preferably where its step is compiled (see :func:`_schedule`); otherwise in this
+    process. ``progress(done, total)`` is called after each chunk (each group, with workers),
+    and ``on_results([(job, result), ...])`` with its results, so a caller can keep them
+    before an interrupt.
     """
-    if not runs:
+    jobs = list(jobs)
+    if not jobs:
         raise ValueError("no runs to train")
-    if len(set(runs)) != len(runs):
+    keys = [(run, _config_key(config)) for run, config in jobs]
+    if len(set(keys)) != len(keys):
         raise ValueError("duplicate runs")
     workers = WORKERS if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers: must be >= 1, got {workers}")
     # Aliases (v4_glu is singlu) train once, under the first id asked for.
-    canonical = {r: Run(get_arch(r.arch).canonical, r.task, r.seed) for r in runs}
-    first: dict[Run, Run] = {}
-    for r in runs:
-        first.setdefault(canonical[r], r)
-    copies = {
-        r: [c for c in runs if canonical[c] == canonical[r] and c != r] for r in first.values()
-    }
-    by_run: dict[Run, RunResult] = {}
+    same: dict[tuple, list[int]] = {}
+    for i, (run, key) in enumerate(keys):
+        same.setdefault((get_arch(run.arch).canonical, run.task, run.seed, key), []).append(i)
+    firsts = [positions[0] for positions in same.values()]
+    copies = {positions[0]: positions[1:] for positions in same.values()}
+    results: list[RunResult | None] = [None] * len(jobs)
     done = 0
 
-    def finish(results: list[RunResult]) -> None:
+    def finish(parts: list[list[int]], trained: list[RunResult]) -> None:
         nonlocal done
-        results = results + [
-            dataclasses.replace(res, run=c) for res in results for c in copies[res.run]
-        ]
-        by_run.update((res.run, res) for res in results)
-        done += len(results)
+        kept = []
+        for i, res in zip([i for part in parts for i in part], trained, strict=True):
+            for j in [i, *copies[i]]:
+                results[j] = res if j == i else dataclasses.replace(res, run=jobs[j][0])
+                kept.append((jobs[j], results[j]))
+        done += len(kept)
         if on_results:
-            on_results(results)
+            on_results(kept)
         if progress:
-            progress(done, len(runs))
+            progress(done, len(jobs))
 
-    groups = _shape_groups(list(first.values()), config)
+    unique = [jobs[i] for i in firsts]
+    groups = [[[firsts[i] for i in part] for part in parts] for parts in _groups(unique)]
     if workers == 1 or len(groups) == 1:
         for parts in groups:
             for part in parts:
-                finish(train_chunk(part, config, compile))
+                finish([part], _train_parts([[jobs[i] for i in part]], compile))
     else:
-        _schedule(groups, config, compile, _pools(workers), finish)
-    return [by_run[r] for r in runs]
+        _schedule(groups, jobs, compile, _pools(workers), finish)
+    return results  # type: ignore[return-value]
+
+
+def train_runs(
+    runs: Sequence[Run],
+    config: TrainConfig | Sequence[TrainConfig],
+    compile: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    on_results: Callable[[list[RunResult]], None] | None = None,
+    workers: int | None = None,
+) -> list[RunResult]:
+    """Train every run under ``config`` (one for all, or one per run); results in the order of
+    ``runs``. ``on_results(results)`` is called with each chunk's results; see
+    :func:`train_jobs`."""
+    jobs = list(zip(runs, _per_run(runs, config)))
+
+    def keep(pairs: list[tuple[Job, RunResult]]) -> None:
+        on_results([res for _, res in pairs])  # type: ignore[misc]
+
+    return train_jobs(jobs, compile, progress, keep if on_results else None, workers)

@@ -391,7 +391,7 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained a cached run")
 
-    monkeypatch.setattr(richneuron.trainer, "train_runs", no_training)
+    monkeypatch.setattr(richneuron.trainer, "train_jobs", no_training)
     second = run_study("test", runs[::-1], CONFIG, cache)
     assert dicts(second) == dicts(first) and compare(first, second) == []
     save_results(second, tmp_path / "study.json")

@@ -144,15 +144,19 @@ def _fake_result(run: Run, config: TrainConfig) -> RunResult:
 @pytest.fixture
 def fake_training(monkeypatch):
     """The trainer replaced by a function of the run and its config (counts what it trains)."""
-    trained = []
+    class Trained(list):  # (run, lr, omega) of every job trained; .calls: training calls
+        calls = 0
 
-    def train_runs(runs, config, progress=None, on_results=None, **kwargs):
-        results = [_fake_result(r, config) for r in runs]
-        trained.extend((r, config.lr, config.omega) for r in runs)
-        on_results(results)
+    trained = Trained()
+
+    def train_jobs(jobs, progress=None, on_results=None, **kwargs):
+        trained.calls += 1
+        results = [_fake_result(r, config) for r, config in jobs]
+        trained.extend((r, config.lr, config.omega) for r, config in jobs)
+        on_results(list(zip(jobs, results)))
         return results
 
-    monkeypatch.setattr(richneuron.trainer, "train_runs", train_runs)
+    monkeypatch.setattr(richneuron.trainer, "train_jobs", train_jobs)
     return trained
 
 
@@ -163,6 +167,7 @@ def test_run_sweep_trains_each_run_once_and_reads_the_store(tmp_path, fake_train
     result = run_sweep(sweep, cache, progress=lambda *a: seen.append(a))
     n = len(sweep.expand())
     assert len(fake_training) == n and result.trained == n and result.from_store == 0
+    assert fake_training.calls == 1  # every protocol in one call: mixed settings share chunks
     assert seen[0] == (0, 0, n) and seen[-1] == (n, 0, n)
     assert len(result.sets) == 4  # one per distinct protocol: vanilla shares singlu's omega=1
     rows = result.summary()

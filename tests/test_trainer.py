@@ -9,6 +9,7 @@ from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.trainer import (
     Run,
+    _adam_settings,
     _compiled_step,
     ensemble_size,
     group_runs,
@@ -43,9 +44,12 @@ def test_gradients_match_autograd():
     y[1] = torch.sign(y[1])
     params = {k: v.detach() for k, v in net.named_parameters()}
     zeros = {k: torch.zeros_like(v) for k, v in params.items()}
+    buffers = {k: b.detach() for k, b in net.named_buffers()}
     shape = ("V15", (6,), 2, 1, 30, 0)  # a key of its own: not shared with other tests' steps
     step = _compiled_step("v15", shape, config, compile=True)
-    *_, got = step(params, zeros, zeros, torch.tensor(1.0), torch.tensor(1.0), x, y, is_clf)
+    one = torch.ones(2, 1, 1)
+    adam = _adam_settings([config, config])
+    *_, got = step(params, buffers, adam, zeros, zeros, one, one, x, y, is_clf)
     for m in range(2):
         single = Network(get_arch("v15").layer, 2, 1, 6, members=1)
         single.reset([m])
@@ -86,6 +90,49 @@ def test_grouping_is_bit_exact(arch):
     assert _bits(in_pair[-1]) == _bits(alone)
     assert grouped[0].run == neighbours[0]
     assert _bits(grouped[-1]) == _bits(train_runs([neighbours[-1]], config)[0])
+
+
+MIXED = [  # settings that reach the compiled step as per-member tensors
+    TrainConfig(steps=60, log_every=20),
+    TrainConfig(steps=60, log_every=20, lr=1e-2, omega=3.0),
+    TrainConfig(steps=60, log_every=20, beta1=0.8, beta2=0.99, eps=1e-6),
+    TrainConfig(steps=60, log_every=20, omega=30.0, data_seed=2, lr=1e-3),
+]
+
+
+@pytest.mark.parametrize("arch", ["singlu", "v9"])
+def test_mixed_settings_share_a_chunk_bit_exact(arch):
+    """Runs of one shape under different lr, omega, betas, eps and data seed train in one chunk
+    through one compiled step, and each has the bits it has alone."""
+    import richneuron.trainer as trainer
+
+    runs = [Run(arch, "spiral", s) for s in range(4)]
+    assert [len(c) for c in group_runs(runs, MIXED)] == [4]  # one chunk
+    before = len(trainer._STEPS)
+    together = train_runs(runs, MIXED, workers=1)
+    assert len(trainer._STEPS) - before <= 1  # one step for the four protocols
+    for run, config, res in zip(runs, MIXED, together):
+        assert _bits(res) == _bits(train_runs([run], config, workers=1)[0]), config
+    assert len({res.test_metric for res in together}) == 4  # the settings did reach the members
+    # the same run under two protocols is two jobs, not a duplicate
+    twice = train_runs([runs[0], runs[0]], MIXED[:2], workers=1)
+    assert _bits(twice[0]) == _bits(together[0]) and _bits(twice[1]) != _bits(twice[0])
+    with pytest.raises(ValueError, match="configs given"):
+        train_runs(runs, MIXED[:2])
+    with pytest.raises(ValueError, match="step count"):
+        train_chunk(runs[:2], [MIXED[0], MIXED[0].replace(steps=30)])
+
+
+@pytest.mark.parametrize("arch", ["singlu", "v15"])
+def test_per_member_settings_follow_the_reference(arch):
+    """Non-default omega, betas and eps through the tensors of the compiled step: the same
+    trajectory as torch.optim.Adam with those settings (rtol 1e-5)."""
+    config = TrainConfig(steps=40, log_every=1, omega=3.0, beta1=0.8, beta2=0.99, eps=1e-6)
+    run = Run(arch, "spiral", 1)
+    other = TrainConfig(steps=40, log_every=1, lr=1e-2)
+    res = train_runs([run, Run(arch, "spiral", 2)], [config, other], workers=1)[0]
+    reference = train_reference(run, config)
+    assert res.loss_curve == pytest.approx(reference, rel=1e-5)
 
 
 def test_run_to_run_identical_and_seeds_differ():
