@@ -22,7 +22,7 @@ $(STAMP): requirements.lock pyproject.toml
 # warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.book build --quick` is the
 # smoke test: a few steps, one seed, two tasks per chapter, everything under _build/quick/.
 book: $(STAMP)
-	$(PY) -m richneuron.book build
+	$(PY) -m richneuron.book build $(if $(RETRAIN),--retrain)
 
 # Lint; the drift gate (the arithmetic fingerprint first, then every chapter re-executed from an
 # empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/); then the
@@ -51,6 +51,7 @@ fingerprint: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/trainer.py
+	$(PY) benchmarks/sweep.py
 
 clean:
 	rm -rf _build build .pytest_cache

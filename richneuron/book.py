@@ -1,13 +1,13 @@
 """The book's chapter helpers; ``python -m richneuron.book build|check`` builds the book.
 
-A version chapter calls :func:`run_chapter` once (validate, train through the run cache, save
-``data/<chapter>.json``), then shows :func:`results_table`, figures from :mod:`richneuron.plots`
-and a verdict built from :func:`compare_to_baseline`. The Tasks and Method chapters print their
-tables from the library (:func:`task_table`, :func:`budget_table`, :func:`assumptions`), so no
-number in the book is typed by hand. Tables are :class:`~richneuron.tables.Markdown` strings (a
-notebook renders them, ``myst_nb.glue`` stores them as ``text/markdown``), or, for the results
-tables, :class:`~richneuron.tables.Table`: HTML in the HTML book, Markdown in PAPER.md, numbers
-to three significant figures.
+A version chapter calls :func:`run_chapter` once (validate; take the runs ``data/<chapter>.json``
+already holds, then the run cache; train the rest; save), then shows :func:`results_table`,
+figures from :mod:`richneuron.plots` and a verdict built from :func:`compare_to_baseline`. The
+Tasks and Method chapters print their tables from the library (:func:`task_table`,
+:func:`budget_table`, :func:`assumptions`), so no number in the book is typed by hand. Tables
+are :class:`~richneuron.tables.Markdown` strings (a notebook renders them, ``myst_nb.glue``
+stores them as ``text/markdown``), or, for the results tables, :class:`~richneuron.tables.Table`:
+HTML in the HTML book, Markdown in PAPER.md, numbers to three significant figures.
 
 The synthesis chapter merges every chapter's results with :func:`load_book_data` and shows
 the heat map of :func:`comparison_rows` (:func:`richneuron.plots.plot_score_map`), the compact
@@ -28,7 +28,14 @@ from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch, parse_archs
-from .results import ResultSet, RunCache, beyond_noise, check_output_path, save_results
+from .results import (
+    ResultSet,
+    RunCache,
+    beyond_noise,
+    check_output_path,
+    load_results,
+    save_results,
+)
 from .study import run_study
 from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
@@ -68,6 +75,9 @@ __all__ = [
 BASELINES = ("vanilla", "singlu")
 #: The run cache shared by every chapter (relative to the repository root).
 CACHE_DIR = ".cache/runs"
+#: ``RICHNEURON_RETRAIN=1``: :func:`run_chapter` ignores its committed results file
+#: (``make book RETRAIN=1`` also starts from an empty run cache).
+RETRAIN_ENV = "RICHNEURON_RETRAIN"
 #: Quick mode, a smoke test of the whole pipeline: few steps, one seed, the chapter's first two
 #: tasks (chapters list the tasks their prose names first). Its results go to QUICK_DIR.
 QUICK_STEPS, QUICK_LOG_EVERY, QUICK_SEEDS, QUICK_TASKS = 30, 10, 1, 2
@@ -171,7 +181,9 @@ def run_chapter(
     cache_dir: str | os.PathLike | None = None,
     lr: float | None = None,
 ) -> ResultSet:
-    """Train a version chapter's runs through the run cache and save them.
+    """Produce a version chapter's runs and save them: the runs of its results file ``out``
+    made under the same protocol are kept, the rest come from the run cache or are trained.
+    With ``RICHNEURON_RETRAIN=1`` the results file is not read.
 
     Every parameter is checked before anything trains. With ``quick``, the chapter runs as a
     smoke test: at most :data:`QUICK_STEPS` steps logged every :data:`QUICK_LOG_EVERY`, one
@@ -209,7 +221,13 @@ def run_chapter(
     runs = chapter_runs(arch, tasks, seeds)
     if cache_dir is None:
         cache_dir = os.environ.get("RICHNEURON_CACHE_DIR", CACHE_DIR)
-    rs = run_study(name, runs, config, RunCache(cache_dir) if cache_dir else None)
+    stored = {}  # the committed results file is the store: its runs of this protocol are kept
+    if os.environ.get(RETRAIN_ENV) != "1" and out.is_file():
+        previous = load_results(out)  # a corrupt file stops here, naming it: never overwritten
+        if config_of(previous) == config:
+            stored = {r.run: r for r in previous.runs}
+    cache = RunCache(cache_dir) if cache_dir else None
+    rs = run_study(name, runs, config, cache, stored=stored)
     save_results(rs, out, keep_same=True)
     return rs
 
@@ -411,7 +429,7 @@ def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
             different protocols, or when one run has two different results.
         FileNotFoundError: when ``data_dir`` holds no results file.
     """
-    from .results import ResultsError, _volatile_free, load_results, result_to_dict
+    from .results import ResultsError, _volatile_free, result_to_dict
 
     paths = sorted(p for p in Path(data_dir).glob("*.json") if p.name != "published.json")
     if not paths:

@@ -9,15 +9,18 @@ and the synthesis's ``data_dir`` are pointed at the build's data folder.
 Three kinds of build, one function:
 
 * ``make book`` (:data:`FULL`): results in ``data/``, HTML in ``_build/html``, ``PAPER.md`` and
-  ``paper_figures/`` at the root; runs come from the run cache ``.cache/runs`` when present. A
-  results file whose runs did not change is not rewritten, so an unchanged rebuild leaves the
-  work tree clean.
+  ``paper_figures/`` at the root. ``data/`` is the store: a chapter keeps the runs its results
+  file holds under its protocol, takes others from the run cache ``.cache/runs`` and trains only
+  what is missing, so a fresh clone with a complete ``data/`` builds without training.
+  ``make book RETRAIN=1`` (``--retrain``) trains everything again. A results file whose runs did
+  not change is not rewritten, so an unchanged rebuild leaves the work tree clean.
 * ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
   everything under ``_build/quick``.
 * ``check`` (:data:`GATE`, run by ``make test``): first the arithmetic fingerprint
   (:mod:`richneuron.fingerprint`, under a minute): if this host computes other bits than the one
   that made ``data/``, it stops there, naming the first architecture that differs. Otherwise
-  every chapter again from an empty run cache, everything under ``_build/gate``; then
+  every chapter again from an empty run cache, without reading any results file (every run is
+  retrained), everything under ``_build/gate``; then
   :func:`check` compares each new results file with the
   committed one in ``data/`` (:func:`richneuron.results.compare`, tolerances per metric), and
   the new CSV files of ``data/``, ``PAPER.md`` and figures with the committed ones, byte for
@@ -54,6 +57,8 @@ __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_doc
 
 #: Environment variable that points the chapters' run cache elsewhere (the gate empties it).
 CACHE_ENV = "RICHNEURON_CACHE_DIR"
+#: The empty run cache of a retraining build whose layout uses the default cache.
+RETRAIN_CACHE = "_build/retrain-cache"
 
 
 @dataclass(frozen=True)
@@ -291,13 +296,17 @@ def _run_counts(root: Path, params: dict, trained: int) -> dict:
     return {"trained": trained, "from_store": max(total - trained, 0)}
 
 
-def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
+def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = False) -> None:
     """Execute every chapter, build the HTML book and PAPER.md (see the module docstring).
+
+    With ``retrain`` (and always for a layout with ``fresh_cache``, the gate), every run is
+    trained again: the chapters do not read their results files and the run cache starts
+    empty (``_build/retrain-cache`` for a layout that uses the default cache).
 
     Raises:
         RuntimeError: when a chapter fails to execute or the book builds with a warning.
     """
-    from .book import CACHE_DIR
+    from .book import CACHE_DIR, RETRAIN_ENV
     from .paper import join_paper
 
     root = Path(root).resolve()
@@ -305,11 +314,15 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL) -> None:
     exec_dir, src_dir = out / "exec", out / "src"
     docs = toc_documents(root / "_toc.yml")
     sources = [_source(root, d) for d in docs]
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV)}
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV)}
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
-    if layout.cache is not None:
-        cache = root / layout.cache
-        if layout.fresh_cache:
+    retrain = retrain or layout.fresh_cache
+    os.environ.pop(RETRAIN_ENV, None)
+    if retrain:
+        os.environ[RETRAIN_ENV] = "1"  # the chapters do not read their results files
+    if layout.cache is not None or retrain:
+        cache = root / (layout.cache or RETRAIN_CACHE)
+        if retrain:
             shutil.rmtree(cache, ignore_errors=True)
         os.environ[CACHE_ENV] = str(cache)
     start = time.perf_counter()
@@ -539,6 +552,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="smoke test: every chapter with quick=True, everything under _build/quick",
     )
+    b.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train every run again: ignore data/ and the run cache (make book RETRAIN=1)",
+    )
     b.add_argument("--root", default=".", help="repository root (default: .)")
     c = sub.add_parser(
         "check",
@@ -554,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         if args.command == "build":
-            build(args.root, QUICK if args.quick else FULL)
+            build(args.root, QUICK if args.quick else FULL, retrain=args.retrain)
             return 0
         problems = check(
             args.root, GATE, rebuild=not args.no_rebuild, fingerprint=not args.no_fingerprint

@@ -83,13 +83,18 @@ def _train_missing(
     cache: RunCache | None,
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
+    stored: Mapping[Run, RunResult] | None = None,
 ) -> tuple[list[RunResult], int]:
-    """Results of ``jobs`` in order, and how many came from the cache: cached ones read back,
-    the rest trained in one :func:`richneuron.trainer.train_jobs` call (runs of one shape share
-    chunks whatever their settings) and cached chunk by chunk, each under its own config."""
+    """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
+    of the jobs' own protocol) or in the run cache are read back, the rest trained in one
+    :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks whatever their
+    settings) and cached chunk by chunk, each under its own config."""
     from . import trainer
 
-    found = [cache.get(run, config) if cache else None for run, config in jobs]
+    stored = stored or {}
+    found = [
+        stored.get(run) or (cache.get(run, config) if cache else None) for run, config in jobs
+    ]
     misses = [i for i, res in enumerate(found) if res is None]
 
     def keep(pairs: list[tuple[tuple[Run, TrainConfig], RunResult]]) -> None:
@@ -113,8 +118,9 @@ def run_study(
     cache: RunCache | None,
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
+    stored: Mapping[Run, RunResult] | None = None,
 ) -> ResultSet:
-    """Results of ``runs``: cached ones read back, the rest trained together and cached.
+    """Results of ``runs``: stored or cached ones read back, the rest trained together and cached.
 
     Args:
         name: the result set's name, e.g. the chapter ``"10-v10-free-phase"``.
@@ -123,10 +129,13 @@ def run_study(
         cache: where trained runs are kept; ``None`` trains everything.
         progress: passed to :func:`richneuron.trainer.train_jobs`: ``(done, total)`` of misses.
         on_results: called with each chunk's results as it is trained (after caching it).
+        stored: results already made under ``config`` (a committed results file), by run;
+            taken before the cache.
     """
     if len(set(runs)) != len(runs):
         raise ValueError(f"{name}: duplicate runs")
-    results, _ = _train_missing([(r, config) for r in runs], cache, progress, on_results)
+    jobs = [(r, config) for r in runs]
+    results, _ = _train_missing(jobs, cache, progress, on_results, stored)
     return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=_key))
 
 

@@ -227,7 +227,7 @@ def test_run_chapter_checks_the_baselines_budget_too(no_training):
 
 
 def fake_study(calls):
-    def run_study(name, runs, config, cache):
+    def run_study(name, runs, config, cache, stored=None):
         calls.append({"name": name, "runs": runs, "config": config, "cache": cache})
         return ResultSet(name, config.to_dict(), {}, [])
 
@@ -265,6 +265,39 @@ def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
     assert call["config"] == TrainConfig(steps=7, budget=5000)
     assert len(call["runs"]) == 3 * 6 * 2
     assert saved == [Path("data/x.json")]
+
+
+def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
+    """The committed results file serves the runs it holds under the chapter's protocol; only
+    the missing ones train. RICHNEURON_RETRAIN=1 ignores it; a corrupt file is refused, kept."""
+    import richneuron.trainer as trainer
+    from richneuron.results import ResultsError
+
+    out = tmp_path / "x.json"
+    args = {**GOOD, "arch": "singlu", "tasks": ["spiral"], "steps": 5, "out": str(out)}
+    first = book.run_chapter(**args, cache_dir="")  # no run cache: only the file can serve
+    trained, real = [], trainer.train_jobs
+
+    def counting(jobs, **kwargs):
+        trained.append(len(jobs))
+        return real(jobs, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_jobs", counting)
+    again = book.run_chapter(**args, cache_dir="")
+    assert trained == [] and again.runs == first.runs
+    more = book.run_chapter(**{**args, "seeds": 2}, cache_dir="")
+    assert trained == [len(more.runs) - len(first.runs)]  # only seed 1 of each architecture
+    assert [r for r in more.runs if r.run.seed == 0] == first.runs
+    book.run_chapter(**{**args, "steps": 6}, cache_dir="")  # another protocol: all train
+    assert trained[-1] == len(first.runs)
+    monkeypatch.setenv(book.RETRAIN_ENV, "1")
+    book.run_chapter(**{**args, "steps": 6}, cache_dir="")
+    assert trained[-1] == len(first.runs)
+    monkeypatch.delenv(book.RETRAIN_ENV)
+    out.write_text("{", encoding="utf-8")
+    with pytest.raises(ResultsError, match=re.escape(str(out))):
+        book.run_chapter(**args, cache_dir="")
+    assert out.read_text(encoding="utf-8") == "{" and len(trained) == 3
 
 
 def test_chapter_runs_puts_the_chapter_first_and_does_not_repeat_a_baseline():
