@@ -5,19 +5,25 @@
     python -m richneuron sweep SPEC.yaml --out sweep.json
     python -m richneuron sweep --arch singlu,v10 --tasks all --seeds 3 \
         --grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30 --out sweep.json
+    python -m richneuron sweep SPEC.yaml --dask 4 --out sweep.json        # 4 Dask workers here
+    python -m richneuron sweep SPEC.yaml --scheduler tcp://HOST:8786 --out sweep.json
     python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
 prints a summary table (mean ± std over seeds). ``sweep`` does the same over a grid of settings
-(:class:`richneuron.study.Sweep`). A bad value gets one line naming the parameter and the valid
-choices, and exit status 2, before anything trains. SIGTERM (``kill``, ``timeout``, a batch
-scheduler) stops like Ctrl-C: the worker processes are stopped, finished runs stay in the run
-cache, and no partial output file is written.
+(:class:`richneuron.study.Sweep`). Both train on this machine's worker processes, or with
+``--dask N`` on a local Dask cluster of N workers, or with ``--scheduler ADDRESS`` on an
+existing Dask cluster (:mod:`richneuron.cluster`). A bad value gets one line naming the
+parameter and the valid choices, and exit status 2, before anything trains. SIGTERM
+(``kill``, ``timeout``, a batch scheduler) stops like Ctrl-C: the worker processes (of the pool
+or of a local Dask cluster) are stopped, finished runs stay in the run cache, and no partial
+output file is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -27,6 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cluster import ClusterError
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
@@ -147,6 +154,7 @@ def _run(args: argparse.Namespace) -> None:
     if args.out:
         _check_out("out", args.out)
     _check_cache(args)
+    _check_backend(args)
     for arch in archs:  # fail before training anything
         for task in tasks:
             try:
@@ -160,7 +168,8 @@ def _run(args: argparse.Namespace) -> None:
         f"{config.steps} steps",
         file=sys.stderr,
     )
-    rs = run_study(args.name, runs, config, cache, progress=progress_bar())
+    with _backend(args) as backend:
+        rs = run_study(args.name, runs, config, cache, progress=progress_bar(), backend=backend)
     print(format_summary(rs))
     if args.out:
         save_results(rs, args.out)
@@ -244,6 +253,7 @@ def _sweep(args: argparse.Namespace) -> None:
         except SweepError as err:
             raise UsageError(f"--out: {err}") from None
     _check_cache(args)
+    _check_backend(args)
     try:
         sweep.check_budgets()
     except SweepError as err:
@@ -258,7 +268,13 @@ def _sweep(args: argparse.Namespace) -> None:
     )
     cache = None if args.no_cache else RunCache(args.cache)
     bar = progress_bar()
-    result = run_sweep(sweep, cache, progress=lambda done, stored, total: bar(done, total, stored))
+    with _backend(args) as backend:
+        result = run_sweep(
+            sweep,
+            cache,
+            progress=lambda done, stored, total: bar(done, total, stored),
+            backend=backend,
+        )
     print(format_sweep_summary(result))
     print(
         f"{result.trained} runs trained, {result.from_store} taken from the store",
@@ -267,6 +283,33 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.out:
         save_sweep(result, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    if args.dask is not None and args.scheduler is not None:
+        raise UsageError("--dask and --scheduler: give one (a local cluster or an existing one)")
+    if args.dask is not None and args.dask < 1:
+        raise UsageError(f"--dask: must be at least 1 worker, got {args.dask}")
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise UsageError("--scheduler: give an address such as tcp://HOST:8786")
+
+
+def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """The Dask backend the options ask for (closed on the way out), or none."""
+    from .cluster import DaskBackend
+
+    if args.scheduler is not None:
+        try:
+            backend = DaskBackend.connect(args.scheduler)
+        except ClusterError as err:
+            raise UsageError(str(err)) from None
+    elif args.dask is not None:
+        backend = DaskBackend.local(args.dask)
+    else:
+        return contextlib.nullcontext()
+    print(f"Dask: {len(backend.workers)} workers ({backend.client.scheduler.address})",
+          file=sys.stderr)
+    return backend
 
 
 def _check_cache(args: argparse.Namespace) -> None:
@@ -371,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", help="write the sweep's results here (JSON)")
     sw.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
     sw.add_argument("--no-cache", action="store_true", help="train everything afresh")
+    for p in (run, sw):
+        p.add_argument(
+            "--dask",
+            type=int,
+            metavar="N",
+            help="train on a local Dask cluster of N single-thread workers",
+        )
+        p.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT)",
+        )
     fp = sub.add_parser(
         "fingerprint",
         help="train the arithmetic fingerprint workload; compare it with the committed one",
@@ -406,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as err:
         print("\ninterrupted: finished runs are kept in the cache", file=sys.stderr)
         return 143 if isinstance(err, Terminated) else 130

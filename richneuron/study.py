@@ -84,6 +84,7 @@ def _train_missing(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     stored: Mapping[Run, RunResult] | None = None,
+    backend: object | None = None,
 ) -> tuple[list[RunResult], int]:
     """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
     of the jobs' own protocol) or in the run cache are read back, the rest trained in one
@@ -105,7 +106,9 @@ def _train_missing(
             on_results([res for _, res in pairs])
 
     if misses:
-        trained = trainer.train_jobs([jobs[i] for i in misses], progress=progress, on_results=keep)
+        trained = trainer.train_jobs(
+            [jobs[i] for i in misses], progress=progress, on_results=keep, backend=backend
+        )
         for i, res in zip(misses, trained, strict=True):
             found[i] = res
     return found, len(jobs) - len(misses)  # type: ignore[return-value]
@@ -119,6 +122,7 @@ def run_study(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     stored: Mapping[Run, RunResult] | None = None,
+    backend: object | None = None,
 ) -> ResultSet:
     """Results of ``runs``: stored or cached ones read back, the rest trained together and cached.
 
@@ -131,11 +135,13 @@ def run_study(
         on_results: called with each chunk's results as it is trained (after caching it).
         stored: results already made under ``config`` (a committed results file), by run;
             taken before the cache.
+        backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
+            machine's worker processes.
     """
     if len(set(runs)) != len(runs):
         raise ValueError(f"{name}: duplicate runs")
     jobs = [(r, config) for r in runs]
-    results, _ = _train_missing(jobs, cache, progress, on_results, stored)
+    results, _ = _train_missing(jobs, cache, progress, on_results, stored, backend)
     return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=_key))
 
 
@@ -348,6 +354,7 @@ def run_sweep(
     sweep: Sweep,
     cache: RunCache | None,
     progress: Callable[[int, int, int], None] | None = None,
+    backend: object | None = None,
 ) -> SweepResult:
     """Train every run of ``sweep`` (taking what the run cache holds), all protocols at once.
 
@@ -357,6 +364,8 @@ def run_sweep(
             everything.
         progress: ``(done, from_store, total)`` after the store is read and after each chunk;
             ``done`` counts runs from the store too.
+        backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
+            machine's worker processes.
 
     Returns:
         A :class:`SweepResult` whose sets follow the sweep's protocols in order.
@@ -379,7 +388,7 @@ def run_sweep(
             progress(done, hits, total)
 
     # Every miss in one training call: runs of one shape share chunks across protocols.
-    results, hits = _train_missing(jobs, cache, on_results=counted)
+    results, hits = _train_missing(jobs, cache, on_results=counted, backend=backend)
     by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
     for (_, config), res in zip(jobs, results, strict=True):  # keyed by canonical JSON
         key = json.dumps(config.to_dict(), sort_keys=True)

@@ -607,6 +607,7 @@ def train_jobs(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[tuple[Job, RunResult]]], None] | None = None,
     workers: int | None = None,
+    backend: object | None = None,
 ) -> list[RunResult]:
     """Train every ``(run, config)`` job; results in the order of ``jobs``.
 
@@ -614,9 +615,10 @@ def train_jobs(
     so a sweep over ``lr`` or ``omega`` compiles one step per shape. With more than one worker
     (default :data:`WORKERS`), the groups train in worker processes, the most expensive first,
     each preferably where its step is compiled (see :func:`_schedule`); otherwise in this
-    process. ``progress(done, total)`` is called after each chunk (each group, with workers),
-    and ``on_results([(job, result), ...])`` with its results, so a caller can keep them
-    before an interrupt.
+    process. With a ``backend`` (a :class:`richneuron.cluster.DaskBackend`), every chunk is a
+    task of its cluster instead, and ``workers`` is not used. ``progress(done, total)`` is
+    called after each chunk (each group, on the local workers), and ``on_results([(job,
+    result), ...])`` with its results, so a caller can keep them before an interrupt.
     """
     jobs = list(jobs)
     if not jobs:
@@ -651,7 +653,9 @@ def train_jobs(
 
     unique = [jobs[i] for i in firsts]
     groups = [[[firsts[i] for i in part] for part in parts] for parts in _groups(unique)]
-    if workers == 1 or len(groups) == 1:
+    if backend is not None:
+        backend.schedule(groups, jobs, compile, finish)  # type: ignore[attr-defined]
+    elif workers == 1 or len(groups) == 1:
         for parts in groups:
             for part in parts:
                 finish([part], _train_parts([[jobs[i] for i in part]], compile))
@@ -667,6 +671,7 @@ def train_runs(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     workers: int | None = None,
+    backend: object | None = None,
 ) -> list[RunResult]:
     """Train every run under ``config`` (one for all, or one per run); results in the order of
     ``runs``. ``on_results(results)`` is called with each chunk's results; see
@@ -676,4 +681,4 @@ def train_runs(
     def keep(pairs: list[tuple[Job, RunResult]]) -> None:
         on_results([res for _, res in pairs])  # type: ignore[misc]
 
-    return train_jobs(jobs, compile, progress, keep if on_results else None, workers)
+    return train_jobs(jobs, compile, progress, keep if on_results else None, workers, backend)

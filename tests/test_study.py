@@ -267,9 +267,24 @@ def test_sweep_command_line_trains_summarises_and_refuses_another_sweeps_file(
 # Stopping: SIGINT and SIGTERM stop the workers, keep finished runs, leave no partial file.
 
 
+def _is_python(process: psutil.Process) -> bool:
+    try:
+        return "python" in process.name()
+    except psutil.NoSuchProcess:  # a short-lived helper (a compiler check) already gone
+        return False
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", [[], ["--dask", "2"]], ids=["pool", "dask"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig):
+def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig, backend):
     cache, out = tmp_path / "cache", tmp_path / "out" / "r.json"
     cmd = [
         sys.executable,
@@ -288,6 +303,7 @@ def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig):
         str(cache),
         "--out",
         str(out),
+        *backend,
     ]
     env = {**os.environ, "RICHNEURON_WORKERS": "2"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -295,7 +311,7 @@ def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig):
     deadline = time.monotonic() + 240
     workers: list[psutil.Process] = []
     while time.monotonic() < deadline:  # wait for the workers and a first finished chunk
-        workers = [p for p in parent.children(recursive=True) if "python" in p.name()]
+        workers = [p for p in parent.children(recursive=True) if _is_python(p)]
         if len(workers) >= 2 and cache.is_dir() and any(cache.glob("*.json")):
             break
         assert proc.poll() is None, proc.communicate()
@@ -311,7 +327,7 @@ def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig):
     assert proc.returncode == (130 if sig == signal.SIGINT else 143), err.decode()[-2000:]
     assert "interrupted: finished runs are kept in the cache" in err.decode()
     psutil.wait_procs(workers, timeout=30)
-    alive = [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    alive = [p.pid for p in workers if _alive(p)]
     assert not alive, f"worker processes outlived the command: {alive}"
     kept = list(cache.glob("*.json"))
     assert kept and all(json.loads(p.read_text())["result"] for p in kept)
