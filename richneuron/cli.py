@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -103,12 +102,12 @@ def progress_bar():
     def show(done: int, total: int, from_store: int | None = None) -> None:
         elapsed = time.perf_counter() - start
         trained = done - (from_store or 0)
-        eta = elapsed / trained * (total - done) if trained else math.nan
+        left = f"~{elapsed / trained * (total - done):4.0f} s left" if trained else "time left: ?"
         filled = int(30 * done / total) if total else 30
         store = f" ({from_store} from the store)" if from_store is not None else ""
         line = (
             f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs{store}  "
-            f"{elapsed:5.0f} s elapsed, ~{eta:4.0f} s left"
+            f"{elapsed:5.0f} s elapsed, {left}"
         )
         end = "\n" if done == total or not stream.isatty() else ""
         print(f"\r{line}", end=end, file=stream, flush=True)

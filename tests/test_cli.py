@@ -29,6 +29,10 @@ def test_list_shows_every_architecture_and_task(capsys):
     (["run", "--arch", "v10", "--lr", "1e400"], "--lr: invalid lr=inf"),
     (["run", "--arch", "v10", "--omega=-inf"], "--omega: invalid omega=-inf"),
     (["run", "--arch", "v10", "--omega", "inf"], "--omega: invalid omega=inf"),
+    (["run", "--arch", "v10", "--dask", "0"], "--dask: must be at least 1 worker, got 0"),
+    (["sweep", "--arch", "v10", "--dask", "2", "--scheduler", "tcp://h:8786"],
+     "--dask and --scheduler: give one"),
+    (["sweep", "--arch", "v10", "--scheduler", " "], "--scheduler: give an address"),
 ])
 def test_bad_values_give_one_line_and_exit_2(capsys, argv, message, tmp_path):
     out_file = tmp_path / "r.json"
