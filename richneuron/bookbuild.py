@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import json
 import os
 import shutil
 import subprocess
@@ -454,11 +455,98 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
     ]
 
 
+#: Committed sweep results (``richneuron.sweep/1`` files), audited by the drift gate.
+SWEEPS = "data/sweeps"
+
+#: ``check --audit``: a sample of every sweep's runs, all of them, or none.
+AUDIT_MODES = ("sample", "all", "none")
+
+
+def _commit(root: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "no-commit"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "no-commit"
+
+
+def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[str]:
+    """Retrain runs of every committed sweep (:data:`SWEEPS`) and compare them with the file.
+
+    ``mode`` ``"sample"``: :func:`richneuron.study.audit_sample` (one run of every
+    (architecture, setting) cell and at least 5% of each sweep, drawn from the commit's hash);
+    ``"all"``: every run (for a cluster); ``"none"``: nothing. Runs train afresh (no cache), at
+    the compared fields' default tolerances. Prints one line per sweep: runs retrained, runs not
+    checked this time.
+
+    Returns:
+        One line per problem (an unreadable sweep file, drift); empty when none.
+    """
+    from . import trainer
+    from .config import TrainConfig
+    from .results import ResultsError, ResultSet, compare, format_drift
+    from .study import AUDIT_FRACTION, audit_sample, lean_result, load_sweep
+
+    if mode not in AUDIT_MODES:
+        raise ValueError(f"--audit: expected one of {', '.join(AUDIT_MODES)}, got {mode!r}")
+    root = Path(root).resolve()
+    files = sorted((root / SWEEPS).glob("*.json"))
+    if mode == "none" or not files:
+        if files:
+            print(f"audit: skipped ({len(files)} sweep file(s) in {SWEEPS} not checked)")
+        return []
+    draw = _commit(root)
+    problems: list[str] = []
+    for path in files:
+        name = f"{SWEEPS}/{path.name}"
+        try:
+            result = load_sweep(path)
+        except ResultsError as err:
+            problems.append(str(err))
+            continue
+        total = sum(len(rs.runs) for rs in result.sets)
+        if mode == "all":
+            jobs = [(r.run, TrainConfig(**rs.config)) for rs in result.sets for r in rs.runs]
+        else:
+            jobs = audit_sample(result, draw)
+        start = time.perf_counter()
+        fresh = trainer.train_jobs(jobs) if jobs else []
+        by_job = {
+            (run, json.dumps(config.to_dict(), sort_keys=True)): res
+            for (run, config), res in zip(jobs, fresh, strict=True)
+        }
+        drifts = []
+        for rs in result.sets:
+            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
+            olds = [r for r in rs.runs if (r.run, key) in by_job]
+            news = [lean_result(by_job[(r.run, key)]) for r in olds]
+            if olds:
+                drifts += compare(
+                    ResultSet(name, rs.config, {}, olds), ResultSet(name, rs.config, {}, news)
+                )
+        how = "every run" if mode == "all" else (
+            f"one per (architecture, setting) cell and >= {AUDIT_FRACTION:.0%}, drawn from "
+            f"commit {draw[:12]}"
+        )
+        print(
+            f"audit {name}: retrained {len(jobs)} of {total} runs ({how}) in "
+            f"{time.perf_counter() - start:.0f} s; {total - len(jobs)} not checked this time"
+            + (f"; {len(drifts)} value(s) drifted" if drifts else "; no drift"),
+            flush=True,
+        )
+        if drifts:
+            problems.append(f"{name}: {len(drifts)} value(s) drifted:\n{format_drift(drifts)}")
+    return problems
+
+
 def check(
     root: str | os.PathLike = ".",
     layout: Layout = GATE,
     rebuild: bool = True,
     fingerprint: bool = True,
+    audit: str = "sample",
 ) -> list[str]:
     """The drift gate: fingerprint, rebuild in ``layout`` and compare with what is committed.
 
@@ -473,6 +561,7 @@ def check(
         layout: where the rebuild goes (its ``data`` must differ from ``data/``).
         rebuild: build first (False: compare an existing rebuild).
         fingerprint: check the arithmetic fingerprint first.
+        audit: which runs of the committed sweeps to retrain (:func:`audit_sweeps`).
 
     Returns:
         One line per problem found; empty when nothing drifted.
@@ -536,6 +625,7 @@ def check(
         problems.append("PAPER.md differs from the rebuild:\n" + "\n".join(shown[:60]) + more)
     for line in _differing_files(root / FULL.figures, root / layout.figures):
         problems.append(f"{FULL.figures}/{line}")
+    problems += audit_sweeps(root, audit)
     return problems
 
 
@@ -568,6 +658,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument(
         "--no-fingerprint", action="store_true", help="skip the arithmetic fingerprint check"
     )
+    c.add_argument(
+        "--audit",
+        choices=AUDIT_MODES,
+        default="sample",
+        help=f"runs of the sweeps in {SWEEPS} to retrain: a sample drawn from the commit "
+        "(default), all (for a cluster), none",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
@@ -575,7 +672,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             build(args.root, QUICK if args.quick else FULL, retrain=args.retrain)
             return 0
         problems = check(
-            args.root, GATE, rebuild=not args.no_rebuild, fingerprint=not args.no_fingerprint
+            args.root,
+            GATE,
+            rebuild=not args.no_rebuild,
+            fingerprint=not args.no_fingerprint,
+            audit=args.audit,
         )
     except (RuntimeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -34,9 +34,12 @@ anything trains.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
+import math
 import os
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +61,14 @@ from .results import (
 from .trainer import Run, RunResult
 
 __all__ = [
+    "AUDIT_FRACTION",
+    "LEAN_POINTS",
     "SWEEP_SCHEMA",
     "Sweep",
     "SweepError",
     "SweepResult",
+    "audit_sample",
+    "lean_result",
     "load_sweep",
     "run_study",
     "run_sweep",
@@ -70,6 +77,12 @@ __all__ = [
 
 #: Schema id of a sweep results file.
 SWEEP_SCHEMA = "richneuron.sweep/1"
+
+#: Points of each curve a lean sweep result keeps (evenly spaced, first and last included).
+LEAN_POINTS = 11
+
+#: The share of a sweep's runs the drift gate retrains (besides one per (architecture, setting)).
+AUDIT_FRACTION = 0.05
 #: TrainConfig fields a grid may vary (every field but the per-task budget table).
 GRID_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "budgets")
 
@@ -400,12 +413,62 @@ def run_sweep(
     return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
 
 
-def save_sweep(result: SweepResult, path: str | os.PathLike) -> None:
+def _subsample(curve: Sequence[float], points: int) -> list[float]:
+    if len(curve) <= points:
+        return list(curve)
+    last = len(curve) - 1
+    return [curve[round(i * last / (points - 1))] for i in range(points)]
+
+
+def lean_result(r: RunResult, points: int = LEAN_POINTS) -> RunResult:
+    """``r`` as a sweep file keeps it: every final value (test metric, train loss, divergence,
+    widths, parameters, wall time, extras), the loss and test curves cut to ``points`` evenly
+    spaced entries (first and last kept), and no gradient norms or internals (the run cache
+    keeps the full result)."""
+    return dataclasses.replace(
+        r,
+        loss_curve=_subsample(r.loss_curve, points),
+        test_curve=_subsample(r.test_curve, points),
+        grad_norms={},
+        diagnostics={},
+    )
+
+
+def audit_sample(
+    result: SweepResult, draw: str, fraction: float = AUDIT_FRACTION
+) -> list[tuple[Run, TrainConfig]]:
+    """The runs of a sweep the drift gate retrains: one of every (architecture, setting) cell,
+    then others until at least ``fraction`` of the sweep, chosen by a generator seeded from
+    ``draw`` (the commit's hash: successive commits check different runs).
+
+    Returns:
+        ``(run, config)`` jobs, in the sweep's order.
+    """
+    jobs = [
+        (r.run, TrainConfig(**rs.config)) for rs in result.sets for r in sorted(rs.runs, key=_key)
+    ]
+    if not jobs:
+        return []
+    rng = random.Random(int(hashlib.sha256(f"{draw}:{result.sweep.name}".encode()).hexdigest(), 16))
+    cells: dict[tuple, list[int]] = {}
+    for i, (run, config) in enumerate(jobs):
+        cells.setdefault((run.arch, json.dumps(config.to_dict(), sort_keys=True)), []).append(i)
+    chosen = {rng.choice(members) for members in cells.values()}
+    rest = [i for i in range(len(jobs)) if i not in chosen]
+    rng.shuffle(rest)
+    need = max(0, math.ceil(fraction * len(jobs)) - len(chosen))
+    chosen |= set(rest[:need])
+    return [jobs[i] for i in sorted(chosen)]
+
+
+def save_sweep(result: SweepResult, path: str | os.PathLike, lean: bool = True) -> None:
     """Write a sweep's results as one JSON file, atomically.
 
     ``{"schema": "richneuron.sweep/1", "spec": {...}, "provenance": {...}, "sets": [{"config":
-    {...}, "runs": [...]}, ...]}``; runs as in a results file.
+    {...}, "runs": [...]}, ...]}``; runs as in a results file, lean by default
+    (:func:`lean_result`; ``lean=False`` keeps every curve, gradient norm and internal).
     """
+    shown = lean_result if lean else (lambda r: r)
     doc = {
         "schema": SWEEP_SCHEMA,
         "spec": result.sweep.to_dict(),
@@ -413,7 +476,7 @@ def save_sweep(result: SweepResult, path: str | os.PathLike) -> None:
         "sets": [
             {
                 "config": _encode(rs.config),
-                "runs": [result_to_dict(r) for r in sorted(rs.runs, key=_key)],
+                "runs": [result_to_dict(shown(r)) for r in sorted(rs.runs, key=_key)],
             }
             for rs in result.sets
         ],

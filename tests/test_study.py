@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 import richneuron.trainer
+from richneuron.bookbuild import SWEEPS, audit_sweeps
 from richneuron.cli import main
 from richneuron.config import TrainConfig
 from richneuron.results import ResultsError, RunCache
@@ -22,7 +23,9 @@ from richneuron.study import (
     SWEEP_SCHEMA,
     Sweep,
     SweepError,
+    audit_sample,
     check_sweep_output,
+    lean_result,
     load_sweep,
     run_sweep,
     save_sweep,
@@ -153,7 +156,8 @@ def fake_training(monkeypatch):
         trained.calls += 1
         results = [_fake_result(r, config) for r, config in jobs]
         trained.extend((r, config.lr, config.omega) for r, config in jobs)
-        on_results(list(zip(jobs, results)))
+        if on_results:
+            on_results(list(zip(jobs, results)))
         return results
 
     monkeypatch.setattr(richneuron.trainer, "train_jobs", train_jobs)
@@ -261,6 +265,61 @@ def test_sweep_command_line_trains_summarises_and_refuses_another_sweeps_file(
     before = out.read_bytes()
     assert main([*argv[:-4], "--seeds", "3", "--out", str(out)]) == 2
     assert "--out: " in capsys.readouterr().err and out.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Lean sweep files and the drift gate's audit of them.
+
+
+def test_a_lean_result_keeps_every_final_value_and_a_subsampled_curve():
+    full = _fake_result(Run("v10", "spiral", 0), TrainConfig())
+    full.loss_curve = [float(i) for i in range(201)]
+    full.test_curve = [float(-i) for i in range(201)]
+    full.grad_norms = {"gate": [1.0] * 201}
+    lean = lean_result(full)
+    assert lean.loss_curve == [float(i) for i in range(0, 201, 20)]  # 11 points, ends kept
+    assert lean.test_curve[0] == 0.0 and lean.test_curve[-1] == -200.0
+    assert lean.grad_norms == {} and lean.diagnostics == {}
+    for name in ("widths", "params", "test_metric", "train_loss", "diverged", "wall_time"):
+        assert getattr(lean, name) == getattr(full, name)
+    short = _fake_result(Run("v10", "spiral", 0), TrainConfig())
+    assert lean_result(short).loss_curve == short.loss_curve
+
+
+def test_the_audit_sample_covers_every_cell_and_changes_with_the_commit(tmp_path, fake_training):
+    result = run_sweep(Sweep.from_dict({**SPEC, "seeds": 10}), RunCache(tmp_path / "c"))
+    total = sum(len(rs.runs) for rs in result.sets)
+    one = audit_sample(result, "a" * 40)
+    assert one == audit_sample(result, "a" * 40)  # a function of the commit
+    assert one != audit_sample(result, "b" * 40)
+    cells = {
+        (r.run.arch, rs.config["lr"], rs.config["omega"]) for rs in result.sets for r in rs.runs
+    }
+    assert {(run.arch, c.lr, c.omega) for run, c in one} == cells
+    assert len(one) >= max(len(cells), 0.05 * total)
+    assert len(audit_sample(result, "a" * 40, fraction=0.5)) >= total / 2
+
+
+def test_the_gate_audits_the_committed_sweeps(tmp_path, fake_training, capsys):
+    result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
+    path = tmp_path / SWEEPS / "lr-omega.json"
+    path.parent.mkdir(parents=True)
+    save_sweep(result, path)
+    fake_training.clear()
+    assert audit_sweeps(tmp_path, "sample") == []
+    out = capsys.readouterr().out
+    assert f"audit {SWEEPS}/lr-omega.json: retrained 6 of 24 runs" in out
+    assert "18 not checked this time; no drift" in out and len(fake_training) == 6
+    doc = json.loads(path.read_text())
+    doc["sets"][0]["runs"][0]["test_metric"] += 1.0  # a committed value that does not reproduce
+    path.write_text(json.dumps(doc))
+    problems = audit_sweeps(tmp_path, "all")
+    assert len(problems) == 1 and problems[0].startswith(f"{SWEEPS}/lr-omega.json: 1 value(s)")
+    assert "test_metric" in problems[0]
+    assert "retrained 24 of 24 runs (every run)" in capsys.readouterr().out
+    assert audit_sweeps(tmp_path, "none") == []
+    with pytest.raises(ValueError, match="--audit: expected one of sample, all, none"):
+        audit_sweeps(tmp_path, "some")
 
 
 # ---------------------------------------------------------------------------------------------
