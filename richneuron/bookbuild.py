@@ -462,16 +462,6 @@ SWEEPS = "data/sweeps"
 AUDIT_MODES = ("sample", "all", "none")
 
 
-def _commit(root: Path) -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "no-commit"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "no-commit"
-
-
 def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[str]:
     """Retrain runs of every committed sweep (:data:`SWEEPS`) and compare them with the file.
 
@@ -486,7 +476,7 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
     """
     from . import trainer
     from .config import TrainConfig
-    from .results import ResultsError, ResultSet, compare, format_drift
+    from .results import ResultsError, ResultSet, _git, compare, format_drift
     from .study import AUDIT_FRACTION, audit_sample, lean_result, load_sweep
 
     if mode not in AUDIT_MODES:
@@ -497,7 +487,7 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
         if files:
             print(f"audit: skipped ({len(files)} sweep file(s) in {SWEEPS} not checked)")
         return []
-    draw = _commit(root)
+    draw = _git("rev-parse", "HEAD") or "no-commit"
     problems: list[str] = []
     for path in files:
         name = f"{SWEEPS}/{path.name}"
@@ -507,10 +497,7 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
             problems.append(str(err))
             continue
         total = sum(len(rs.runs) for rs in result.sets)
-        if mode == "all":
-            jobs = [(r.run, TrainConfig(**rs.config)) for rs in result.sets for r in rs.runs]
-        else:
-            jobs = audit_sample(result, draw)
+        jobs = result.jobs() if mode == "all" else audit_sample(result, draw)
         start = time.perf_counter()
         fresh = trainer.train_jobs(jobs) if jobs else []
         by_job = {

@@ -350,6 +350,12 @@ class SweepResult:
     trained: int = 0
     from_store: int = 0
 
+    def jobs(self) -> list[tuple[Run, TrainConfig]]:
+        """Every stored run with its protocol, set by set, runs in key order."""
+        return [
+            (r.run, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=_key)
+        ]
+
     def varied(self) -> list[str]:
         """The settings the sweep varies (every grid and override entry), sorted."""
         return sorted({k for a in self.sweep.archs for s in self.sweep.settings(a) for k in s})
@@ -444,9 +450,7 @@ def audit_sample(
     Returns:
         ``(run, config)`` jobs, in the sweep's order.
     """
-    jobs = [
-        (r.run, TrainConfig(**rs.config)) for rs in result.sets for r in sorted(rs.runs, key=_key)
-    ]
+    jobs = result.jobs()
     if not jobs:
         return []
     rng = random.Random(int(hashlib.sha256(f"{draw}:{result.sweep.name}".encode()).hexdigest(), 16))

@@ -6,6 +6,7 @@ import time
 
 import psutil
 import pytest
+from test_trainer import _bits as _trainer_bits
 
 from richneuron.cli import main
 from richneuron.cluster import (
@@ -21,15 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def _bits(result):
-    return (
-        result.run,
-        result.loss_curve,
-        result.test_curve,
-        result.test_metric,
-        result.train_loss,
-        result.grad_norms,
-        result.diagnostics,
-    )
+    return (result.run, *_trainer_bits(result))
 
 
 # Two shapes, two protocols in one chunk, three seeds: mixed settings cross the network too.
