@@ -340,6 +340,10 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", [[], ["--dask", "2"]], ids=["pool", "dask"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -365,7 +369,15 @@ def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig, back
         *backend,
     ]
     env = {**os.environ, "RICHNEURON_WORKERS": "2"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A command started in the background (`make test &`, nohup) inherits SIGINT ignored,
+        # and so would this one: give it the disposition of a command started in a terminal.
+        preexec_fn=_default_sigint,
+    )
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 240
     workers: list[psutil.Process] = []
