@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PEERS := $(VENV)/.peers
 # The CPU wheel of torch 2.13.0 lies in /opt/wheels on this machine kind; an unpinned torch
 # would pull several GB of CUDA packages.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: setup book test browser qemu fingerprint benchmark clean
+.PHONY: setup peers book test browser qemu fingerprint benchmark clean
 
 setup: $(STAMP)
 
@@ -18,6 +19,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Test-only extras: the related neurons' reference implementations (tests/test_peers.py),
+# without their declared dependencies (see requirements-peers.lock).
+peers: $(PEERS)
+
+$(PEERS): $(STAMP) requirements-peers.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-peers.lock
+	touch $(PEERS)
+
 # Execute every chapter at its committed parameters (writes data/), build the HTML book with
 # warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.book build --quick` is the
 # smoke test: a few steps, one seed, two tasks per chapter, everything under _build/quick/.
@@ -26,9 +35,10 @@ book: $(STAMP)
 
 # Lint; the drift gate (the arithmetic fingerprint first, then every chapter re-executed from an
 # empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/); then the
-# test suite, whose browser test opens the gate's HTML in headless Chromium and whose cross-CPU
+# test suite (with the peers' packages), whose browser test opens the gate's HTML in headless
+# Chromium and whose cross-CPU
 # test computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU).
-test: $(STAMP) browser qemu
+test: $(STAMP) $(PEERS) browser qemu
 	$(PY) -m ruff check richneuron tests benchmarks book
 	$(PY) -m richneuron.book check
 	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q

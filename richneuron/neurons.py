@@ -1,4 +1,5 @@
-"""The neuron zoo: every architecture of the study as a stackable layer (chapters v1-v15).
+"""The neuron zoo: every architecture of the study (chapters v1-v15) and the related neurons of
+the literature (part "Related neurons") as stackable layers.
 
 Every module here holds ``members`` independent networks at once: weights are ``[M, in, out]``,
 activations ``[M, N, features]``. With ``members=1`` a network is the plain reference model; the
@@ -16,6 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +28,10 @@ from .products import bmm
 __all__ = [
     "ARCHITECTURES",
     "ArchSpec",
+    "RELATED_FAMILIES",
+    "b_spline_bases",
+    "kan_init_map",
+    "kan_knots",
     "Network",
     "StackedLinear",
     "get_arch",
@@ -130,6 +137,12 @@ class NeuronLayer(nn.Module):
         self.proj = StackedLinear(members, in_dim, width, self.branches)
         for name, value in self.vectors.items():
             self.register_parameter(name, nn.Parameter(torch.full((members, 1, width), value)))
+
+    @classmethod
+    def at(cls, index: int) -> type[NeuronLayer]:
+        """The class of hidden layer ``index`` of a stack of this neuron: itself, except where a
+        first layer differs from the others (Fourier features, SIREN's initialisation)."""
+        return cls
 
     def forward(self, x: Tensor) -> Tensor:
         return self.activate(*self.proj.split(x))
@@ -396,6 +409,406 @@ class V15DualPhase(NeuronLayer):
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         return {name: _member_mean(getattr(self, name)) for name in self.vectors}
 
+# ---------------------------------------------------------------------------------------------
+# Related neurons of the literature (part "Related neurons"), at the same budget, in the same
+# zoo. Each states its source; where this zoo's common frame (affine pre-activations with bias,
+# ``depth`` hidden layers, a linear read-out with PyTorch's default init) departs from the
+# authors' own network, the docstring says so.
+
+
+class Siren(NeuronLayer):
+    """SIREN (Sitzmann et al. 2020): ``y = sin(omega0 (W x + b))`` with ``omega0 = 30``.
+
+    Initialisation as the authors give it (their reference ``SineLayer``): ``nn.Linear``'s
+    default, then the weights redrawn ``U(-sqrt(6/n)/omega0, sqrt(6/n)/omega0)`` (``n`` the
+    fan-in); the first layer (:class:`SirenFirst`) draws them ``U(-1/n, 1/n)``. Biases keep
+    ``nn.Linear``'s default, as in their code. ``omega0`` is the authors' constant, so the
+    protocol's ``omega`` is not used. The read-out is the zoo's linear layer.
+    """
+
+    OMEGA0 = 30.0
+    equation = r"y = \sin\big(\omega_0 (W x + b)\big),\ \omega_0 = 30"
+    chapter = "periodic"
+
+    @classmethod
+    def at(cls, index: int) -> type[NeuronLayer]:
+        return SirenFirst if index == 0 else Siren
+
+    def weight_bound(self) -> float:
+        """Half-width of the uniform weight init: ``sqrt(6/n) / omega0``."""
+        return math.sqrt(6.0 / self.proj.in_dim) / self.OMEGA0
+
+    def activate(self, h: Tensor) -> Tensor:
+        return torch.sin(self.OMEGA0 * h)
+
+    def reset_member(self, m: int, gen: torch.Generator) -> None:
+        super().reset_member(m, gen)  # nn.Linear's default (weight, then bias), as theirs
+        bound = self.weight_bound()
+        with torch.no_grad():
+            w = torch.empty(self.proj.weight.shape[1:]).uniform_(-bound, bound, generator=gen)
+            self.proj.weight[m].copy_(w)
+
+
+class SirenFirst(Siren):
+    """SIREN's first layer: weights ``U(-1/n, 1/n)`` (Sitzmann et al. 2020, Sec. 3.2)."""
+
+    def weight_bound(self) -> float:
+        return 1.0 / self.proj.in_dim
+
+
+class Snake(NeuronLayer):
+    """Snake (Liu Ziyin et al. 2020): ``y = h + sin^2(alpha h) / alpha``, ``h = W x + b``.
+
+    ``alpha`` is learned per neuron (the paper's learnable variant), initialised to 1 (the
+    start BigVGAN's Snake uses; the paper leaves it to the user, as torch-snake does).
+    """
+
+    vectors = {"alpha": 1.0}
+    equation = r"y = h + \sin^2(\alpha h)/\alpha,\ h = W x + b"
+    chapter = "periodic"
+
+    def activate(self, h: Tensor) -> Tensor:
+        return h + torch.sin(self.alpha * h).square() / self.alpha
+
+    def internals(self, x: Tensor) -> dict[str, Tensor]:
+        return {"alpha_mean": _member_mean(self.alpha), "alpha_std": _member_std(self.alpha)}
+
+
+class FourierFeatures(NeuronLayer):
+    """Fourier features (Tancik et al. 2020) in front of a ReLU network.
+
+    The first hidden layer maps its input through a fixed random Fourier feature map,
+    ``gamma(x) = [cos(2 pi sigma B x), sin(2 pi sigma B x)]`` with ``B ~ N(0, 1)`` drawn per run
+    (a buffer: not trained, not counted), then ``y = ReLU(W gamma(x) + b)``; the other hidden
+    layers are plain ReLU (:class:`Vanilla`). The scale ``sigma`` is the protocol's ``omega``
+    (a setting, per member). Reading: ``B`` has as many frequencies as the layer has units.
+    """
+
+    equation = (
+        r"y = \mathrm{ReLU}(W \gamma(x) + b),\ \gamma(x) = [\cos 2\pi\sigma B x,\ "
+        r"\sin 2\pi\sigma B x],\ B \sim \mathcal{N}(0, 1)"
+    )
+    chapter = "periodic"
+
+    def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
+        super().__init__(members, in_dim, width, omega, rank)
+        self.proj = StackedLinear(members, 2 * width, width)
+        self.register_buffer("freqs", torch.zeros(members, in_dim, width))
+
+    @classmethod
+    def at(cls, index: int) -> type[NeuronLayer]:
+        return FourierFeatures if index == 0 else Vanilla
+
+    def features(self, x: Tensor) -> Tensor:
+        """``gamma(x)``: ``[M, N, in] -> [M, N, 2 * width]`` (cosines, then sines)."""
+        z = bmm(x, self.freqs) * (self.omega * (2 * math.pi))
+        return torch.cat([torch.cos(z), torch.sin(z)], dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(self.proj(self.features(x)))
+
+    def reset_member(self, m: int, gen: torch.Generator) -> None:
+        super().reset_member(m, gen)
+        with torch.no_grad():
+            self.freqs[m].copy_(torch.randn(self.freqs.shape[1:], generator=gen))
+
+
+#: KAN's spline grid, as efficient-kan's defaults: 5 intervals on [-1, 1], cubic B-splines.
+KAN_GRID, KAN_ORDER, KAN_RANGE = 5, 3, (-1.0, 1.0)
+#: efficient-kan's amplitude of the noise its spline coefficients are fitted to at init.
+KAN_NOISE = 0.1
+
+
+def kan_knots(dtype: torch.dtype = torch.float32) -> Tensor:
+    """The ``G + 2k + 1`` knots of KAN's grid, extended by ``k`` intervals on each side, computed
+    as efficient-kan computes them: ``arange(-k, G + k + 1) * h + lo``."""
+    h = (KAN_RANGE[1] - KAN_RANGE[0]) / KAN_GRID
+    return torch.arange(-KAN_ORDER, KAN_GRID + KAN_ORDER + 1).to(dtype) * h + KAN_RANGE[0]
+
+
+def b_spline_bases(x: Tensor, knots: Tensor, order: int = KAN_ORDER) -> Tensor:
+    """B-spline bases of ``order`` on ``knots`` (Cox-de Boor): ``[...] -> [..., len(knots) -
+    order - 1]``; zero outside ``[knots[0], knots[-1])``."""
+    x = x[..., None]
+    bases = ((x >= knots[:-1]) & (x < knots[1:])).to(x.dtype)
+    for k in range(1, order + 1):
+        left = (x - knots[: -(k + 1)]) / (knots[k:-1] - knots[: -(k + 1)]) * bases[..., :-1]
+        right = (knots[k + 1 :] - x) / (knots[k + 1 :] - knots[1:-k]) * bases[..., 1:]
+        bases = left + right
+    return bases
+
+
+def _exact_bases(t: Fraction, knots: list[Fraction], order: int) -> list[Fraction]:
+    """:func:`b_spline_bases` of one point in exact rational arithmetic."""
+    bases = [Fraction(int(a <= t < b)) for a, b in zip(knots, knots[1:])]
+    for k in range(1, order + 1):
+        bases = [
+            (t - knots[i]) / (knots[i + k] - knots[i]) * bases[i]
+            + (knots[i + k + 1] - t) / (knots[i + k + 1] - knots[i + 1]) * bases[i + 1]
+            for i in range(len(bases) - 1)
+        ]
+    return bases
+
+
+@cache
+def kan_init_map() -> tuple[tuple[float, ...], ...]:
+    """The ``(G + k) x (G + 1)`` matrix that efficient-kan's ``curve2coeff`` applies at init:
+    the minimum-norm least-squares spline coefficients of values given at the ``G + 1`` grid
+    points (the pseudo-inverse of the bases there). Computed exactly (fractions), rounded once
+    to double: the same numbers on every host, where a LAPACK solve could differ."""
+    lo, hi = Fraction(KAN_RANGE[0]), Fraction(KAN_RANGE[1])
+    h = (hi - lo) / KAN_GRID
+    knots = [lo + j * h for j in range(-KAN_ORDER, KAN_GRID + KAN_ORDER + 1)]
+    a = [_exact_bases(lo + j * h, knots, KAN_ORDER) for j in range(KAN_GRID + 1)]  # [G+1, G+k]
+    rows, cols = len(a), len(a[0])
+    # pinv(A) = A^T (A A^T)^-1 (A has full row rank): invert A A^T by Gauss-Jordan.
+    gram = [[sum(a[i][c] * a[j][c] for c in range(cols)) for j in range(rows)] for i in range(rows)]
+    inv = [[Fraction(int(i == j)) for j in range(rows)] for i in range(rows)]
+    for col in range(rows):
+        pivot = next(r for r in range(col, rows) if gram[r][col] != 0)
+        gram[col], gram[pivot] = gram[pivot], gram[col]
+        inv[col], inv[pivot] = inv[pivot], inv[col]
+        scale = gram[col][col]
+        gram[col] = [v / scale for v in gram[col]]
+        inv[col] = [v / scale for v in inv[col]]
+        for r in range(rows):
+            if r != col and gram[r][col] != 0:
+                f = gram[r][col]
+                gram[r] = [v - f * w for v, w in zip(gram[r], gram[col])]
+                inv[r] = [v - f * w for v, w in zip(inv[r], inv[col])]
+    return tuple(
+        tuple(float(sum(a[i][c] * inv[i][j] for i in range(rows))) for j in range(rows))
+        for c in range(cols)
+    )
+
+
+class KAN(NeuronLayer):
+    """A Kolmogorov-Arnold layer (Liu et al. 2024), as efficient-kan's ``KANLinear``.
+
+    ``y_j = sum_i w_ij SiLU(x_i) + s_ij sum_k c_ijk B_k(x_i)``: a SiLU base branch plus a
+    learned cubic B-spline per edge (grid 5 on [-1, 1], extended by 3 knots each side), no bias.
+    Initialisation as efficient-kan's: ``w`` and ``s`` Kaiming-uniform (``U(-1/sqrt(n),
+    1/sqrt(n))``), ``c`` the least-squares spline coefficients of noise ``U(-0.01, 0.01)`` at
+    the grid points (:func:`kan_init_map`). Input range: the grid is fixed on [-1, 1], the
+    range of every task's inputs (efficient-kan's default); outside it only the base branch
+    and the splines' tails act. pykan's grid updates during training are not used; the
+    diagnostic ``out_of_grid`` reports the share of inputs outside the grid. Reading: the
+    zoo's linear read-out, not a last KAN layer.
+    """
+
+    equation = (
+        r"y_j = \sum_i w_{ij}\,\mathrm{SiLU}(x_i) + s_{ij} \sum_k c_{ijk} B_k(x_i)"
+    )
+    chapter = "learned"
+
+    def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
+        super().__init__(members, in_dim, width, omega, rank)
+        self.proj = StackedLinear(members, in_dim, width, bias=False)  # the base weights w
+        n_bases = KAN_GRID + KAN_ORDER
+        self.spline_weight = nn.Parameter(torch.empty(members, in_dim, n_bases, width))
+        self.spline_scaler = nn.Parameter(torch.empty(members, in_dim, 1, width))
+        self.register_buffer("knots", kan_knots(), persistent=False)
+
+    def spline_weights(self) -> Tensor:
+        """``s_ij c_ijk`` as one matrix: ``[M, in * (G + k), width]``."""
+        w = self.spline_weight * self.spline_scaler
+        return w.reshape(w.shape[0], -1, w.shape[-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        bases = b_spline_bases(x, self.knots)  # [M, N, in, G + k]
+        bases = bases.reshape(*bases.shape[:2], -1)
+        return self.proj(nn.functional.silu(x)) + bmm(bases, self.spline_weights())
+
+    def reset_member(self, m: int, gen: torch.Generator) -> None:
+        self.proj.reset_member(m, gen)
+        in_dim, n_bases, width = self.spline_weight.shape[1:]
+        noise = (torch.rand(KAN_GRID + 1, in_dim, width, generator=gen) - 0.5) * (
+            KAN_NOISE / KAN_GRID
+        )
+        noise = noise.double()
+        coeffs = [sum(p * noise[j] for j, p in enumerate(row)) for row in kan_init_map()]
+        bound = 1.0 / math.sqrt(in_dim)
+        with torch.no_grad():
+            self.spline_weight[m].copy_(torch.stack(coeffs, dim=1).float())
+            s = torch.empty(in_dim, 1, width).uniform_(-bound, bound, generator=gen)
+            self.spline_scaler[m].copy_(s)
+
+    def internals(self, x: Tensor) -> dict[str, Tensor]:
+        lo, hi = KAN_RANGE
+        out = ((x < lo) | (x > hi)).to(x.dtype)
+        stats = {"out_of_grid": _member_mean(out)}
+        # The learned activation of the first edge (input 0 -> unit 0), on SHAPE_POINTS.
+        t = torch.tensor(SHAPE_POINTS)
+        bases = b_spline_bases(t, self.knots)  # [P, G + k]
+        w = self.proj.weight[:, 0, 0]  # [M]
+        c = self.spline_weight[:, 0, :, 0] * self.spline_scaler[:, 0, :, 0]  # [M, G + k]
+        phi = w[:, None] * nn.functional.silu(t)[None] + c @ bases.T  # [M, P]
+        stats.update({f"first_shape_{i}": phi[:, i] for i in range(len(SHAPE_POINTS))})
+        return stats
+
+
+class GLU(NeuronLayer):
+    """Base of the GLU family (Shazeer 2020): ``y = act(g) * v``, ``g = Wg x``, ``v = Wv x``.
+
+    Reading: with biases, as SinGLU here (Shazeer's feed-forward variants have none), so that
+    the family differs from SinGLU only in the gate's function.
+    """
+
+    branches = ("gate", "value")
+    chapter = "gated"
+
+    def gate(self, g: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def activate(self, g: Tensor, v: Tensor) -> Tensor:
+        return self.gate(g) * v
+
+    def internals(self, x: Tensor) -> dict[str, Tensor]:
+        g = self.proj.split(x)[0]
+        return {"gate_range": _member_mean(g.abs())}
+
+
+class Bilinear(GLU):
+    """Bilinear GLU (Shazeer 2020): ``y = g * v``; SinGLU without its sine (its control)."""
+
+    equation = r"y = g \odot v"
+
+    def gate(self, g: Tensor) -> Tensor:
+        return g
+
+
+class ReGLU(GLU):
+    """ReGLU (Shazeer 2020): ``y = ReLU(g) * v``."""
+
+    equation = r"y = \mathrm{ReLU}(g) \odot v"
+
+    def gate(self, g: Tensor) -> Tensor:
+        return torch.relu(g)
+
+
+class GEGLU(GLU):
+    """GEGLU (Shazeer 2020): ``y = GELU(g) * v`` (the exact, erf-based GELU)."""
+
+    equation = r"y = \mathrm{GELU}(g) \odot v"
+
+    def gate(self, g: Tensor) -> Tensor:
+        return nn.functional.gelu(g)
+
+
+class SwiGLU(GLU):
+    """SwiGLU (Shazeer 2020): ``y = Swish(g) * v``, ``Swish(g) = g sigmoid(g)`` (beta = 1)."""
+
+    equation = r"y = \mathrm{Swish}(g) \odot v"
+
+    def gate(self, g: Tensor) -> Tensor:
+        return nn.functional.silu(g)
+
+
+#: Where the learned activations (rational, KAN's first edge) are sampled for the diagnostic.
+SHAPE_POINTS = tuple(-3.0 + 0.75 * i for i in range(9))
+
+#: The safe Pade activation unit's initial coefficients, degrees (5, 4), approximating leaky
+#: ReLU on [-3, 3]: the authors' values (rational_activations' ``rationals_config.json``,
+#: version A, ``leaky_relu``; compared with the package in tests/test_neurons.py).
+PAU_NUMERATOR = (
+    0.029792778657264946, 0.6183735264987601, 2.323309062531321,
+    3.051936237265109, 1.4854203263828845, 0.2510244961111299,
+)
+PAU_DENOMINATOR = (
+    -1.1419548357285474, 4.393159974992486, 0.8714712309957245, 0.34719662339598834,
+)
+
+
+class Rational(NeuronLayer):
+    """Safe Pade activation unit (Molina et al. 2020), degrees (5, 4), on ``h = W x + b``:
+    ``y = P(h) / Q(h)``, ``P(h) = sum_j a_j h^j``, ``Q(h) = 1 + sum_k |b_k| |h|^k``.
+
+    The ten coefficients are learned, one set per layer (shared by its neurons, as in the
+    paper), initialised to approximate leaky ReLU (:data:`PAU_NUMERATOR`,
+    :data:`PAU_DENOMINATOR`).
+    """
+
+    equation = (
+        r"y = \frac{\sum_{j=0}^{5} a_j h^j}{1 + \sum_{k=1}^{4} |b_k|\,|h|^k},\ h = W x + b"
+    )
+    chapter = "learned"
+
+    def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
+        super().__init__(members, in_dim, width, omega, rank)
+        self.numerator = nn.Parameter(torch.empty(members, len(PAU_NUMERATOR), 1, 1))
+        self.denominator = nn.Parameter(torch.empty(members, len(PAU_DENOMINATOR), 1, 1))
+
+    def rational(self, h: Tensor, numerator: Tensor, denominator: Tensor) -> Tensor:
+        """``P(h) / Q(h)`` with coefficients ``[M, 6, ...]`` and ``[M, 4, ...]``."""
+        p = numerator[:, 0]
+        q = torch.ones_like(h)
+        power, abs_power = h, h.abs()
+        for j in range(1, numerator.shape[1]):
+            p = p + numerator[:, j] * power
+            if j <= denominator.shape[1]:
+                q = q + denominator[:, j - 1].abs() * abs_power
+            if j + 1 < numerator.shape[1]:
+                power, abs_power = power * h, abs_power * h.abs()
+        return p / q
+
+    def activate(self, h: Tensor) -> Tensor:
+        return self.rational(h, self.numerator, self.denominator)
+
+    def reset_member(self, m: int, gen: torch.Generator) -> None:
+        super().reset_member(m, gen)
+        with torch.no_grad():
+            self.numerator[m].copy_(torch.tensor(PAU_NUMERATOR).view(-1, 1, 1))
+            self.denominator[m].copy_(torch.tensor(PAU_DENOMINATOR).view(-1, 1, 1))
+
+    def internals(self, x: Tensor) -> dict[str, Tensor]:
+        t = torch.tensor(SHAPE_POINTS).expand(self.numerator.shape[0], 1, -1)
+        y = self.rational(t, self.numerator, self.denominator)[:, 0]  # [M, P]
+        return {f"first_shape_{i}": y[:, i] for i in range(len(SHAPE_POINTS))}
+
+
+#: PolyNorm's epsilon (PolyCom's code).
+POLYNORM_EPS = 1e-6
+
+
+class PolyNorm(NeuronLayer):
+    """PolyNorm of order 3 (PolyCom, Zhuo et al. 2024) on ``h = W x + b``:
+    ``y = sum_{i=1}^{3} w_i norm(h^i) + c``, ``norm(u) = u / sqrt(mean(u^2) + eps)`` over the
+    layer's neurons; ``w`` (init 1/3 each) and ``c`` (init 0) learned, one set per layer.
+    """
+
+    equation = (
+        r"y = \sum_{i=1}^{3} w_i \frac{h^i}{\sqrt{\langle (h^i)^2 \rangle + \epsilon}} + c,"
+        r"\ h = W x + b"
+    )
+    chapter = "learned"
+
+    def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
+        super().__init__(members, in_dim, width, omega, rank)
+        self.poly_weight = nn.Parameter(torch.empty(members, 3, 1, 1))
+        self.poly_bias = nn.Parameter(torch.empty(members, 1, 1))
+
+    @staticmethod
+    def norm(u: Tensor) -> Tensor:
+        return u * torch.rsqrt(u.square().mean(dim=-1, keepdim=True) + POLYNORM_EPS)
+
+    def activate(self, h: Tensor) -> Tensor:
+        w = self.poly_weight
+        h2 = h * h
+        return (
+            w[:, 0] * self.norm(h2 * h) + w[:, 1] * self.norm(h2) + w[:, 2] * self.norm(h)
+            + self.poly_bias
+        )
+
+    def reset_member(self, m: int, gen: torch.Generator) -> None:
+        super().reset_member(m, gen)
+        with torch.no_grad():
+            self.poly_weight[m].fill_(1.0 / 3.0)
+            self.poly_bias[m].fill_(0.0)
+
+    def internals(self, x: Tensor) -> dict[str, Tensor]:
+        w = self.poly_weight[:, :, 0, 0]
+        return {"w_cubic": w[:, 0], "w_square": w[:, 1], "w_linear": w[:, 2]}
+
 
 class Network(nn.Module):
     """``depth`` layers of one neuron type, then a linear read-out, for ``members`` networks.
@@ -422,7 +835,7 @@ class Network(nn.Module):
             raise ValueError(f"{len(widths)} widths given for depth={depth}")
         dims = (in_dim, *widths)
         self.layers = nn.ModuleList(
-            layer(members, dims[i], dims[i + 1], omega, rank) for i in range(depth)
+            layer.at(i)(members, dims[i], dims[i + 1], omega, rank) for i in range(depth)
         )
         self.readout = StackedLinear(members, dims[-1], out_dim)
 
@@ -443,14 +856,20 @@ class Network(nn.Module):
                     module.reset_member(m, gen)
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
-        """Diagnostics averaged over layers, per member (name -> ``[M]``)."""
+        """Diagnostics averaged over layers, per member (name -> ``[M]``); those named
+        ``first_*`` (a learned activation's shape) are the first layer's."""
         out: dict[str, list[Tensor]] = {}
         with torch.no_grad():
-            for layer in self.layers:
+            for i, layer in enumerate(self.layers):
                 for name, value in layer.internals(x).items():
-                    out.setdefault(name, []).append(value)
+                    if i == 0 or not name.startswith("first_"):
+                        out.setdefault(name, []).append(value)
                 x = layer(x)
         return {name: torch.stack(vals).mean(0) for name, vals in out.items()}
+
+
+#: The chapters of the part "Related neurons": periodic, gated, learned activations.
+RELATED_FAMILIES = ("periodic", "gated", "learned")
 
 
 @dataclass(frozen=True)
@@ -466,6 +885,11 @@ class ArchSpec:
     @property
     def equation(self) -> str:
         return self.layer.equation
+
+    @property
+    def is_related(self) -> bool:
+        """Whether this is a related neuron of the literature, not one of the study's."""
+        return self.chapter in RELATED_FAMILIES
 
     @property
     def canonical(self) -> str:
@@ -491,6 +915,16 @@ ARCHITECTURES: dict[str, ArchSpec] = {
         ArchSpec("v12", V12FrequencyModulation, "v12 signal-proportional FM", "v12", 3),
         ArchSpec("v13", V13AlignedPhase, "v13 signal-aligned phase", "v13", 3),
         ArchSpec("v15", V15DualPhase, "v15 dual-phase", "v15", 3),
+        ArchSpec("siren", Siren, "SIREN", "periodic", 1),
+        ArchSpec("snake", Snake, "Snake", "periodic", 1),
+        ArchSpec("fourier_features", FourierFeatures, "Fourier features + ReLU", "periodic", 1),
+        ArchSpec("bilinear", Bilinear, "bilinear GLU", "gated", 2),
+        ArchSpec("reglu", ReGLU, "ReGLU", "gated", 2),
+        ArchSpec("geglu", GEGLU, "GEGLU", "gated", 2),
+        ArchSpec("swiglu", SwiGLU, "SwiGLU", "gated", 2),
+        ArchSpec("kan", KAN, "KAN (B-spline)", "learned", 10),
+        ArchSpec("rational", Rational, "rational (safe PAU)", "learned", 1),
+        ArchSpec("polynorm", PolyNorm, "PolyNorm", "learned", 1),
     ]
 }
 

@@ -30,6 +30,18 @@ def dense(i, o):
             "v15",
             3 * dense(2, 4) + 3 * dense(4, 4) + 2 * 3 * 4 + dense(4, 1),
         ),  # + alpha, beta, gamma
+        # The related neurons (trainable tensors only: Fourier's B and KAN's knots do not count).
+        ("siren", dense(2, 4) + dense(4, 4) + dense(4, 1)),
+        ("snake", dense(2, 4) + dense(4, 4) + 2 * 4 + dense(4, 1)),  # + alpha per neuron
+        ("fourier_features", dense(2 * 4, 4) + dense(4, 4) + dense(4, 1)),  # [cos, sin] of 4
+        ("bilinear", 2 * dense(2, 4) + 2 * dense(4, 4) + dense(4, 1)),
+        ("reglu", 2 * dense(2, 4) + 2 * dense(4, 4) + dense(4, 1)),
+        ("geglu", 2 * dense(2, 4) + 2 * dense(4, 4) + dense(4, 1)),
+        ("swiglu", 2 * dense(2, 4) + 2 * dense(4, 4) + dense(4, 1)),
+        # base w, spline coefficients c (grid 5 + order 3 per edge), scaler s; no bias
+        ("kan", (1 + 8 + 1) * 2 * 4 + (1 + 8 + 1) * 4 * 4 + dense(4, 1)),
+        ("rational", dense(2, 4) + dense(4, 4) + 2 * (6 + 4) + dense(4, 1)),  # per layer
+        ("polynorm", dense(2, 4) + dense(4, 4) + 2 * (3 + 1) + dense(4, 1)),  # per layer
     ],
 )
 def test_count_by_hand(arch, expected):
