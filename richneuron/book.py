@@ -56,14 +56,19 @@ __all__ = [
     "equation",
     "final_diagnostic",
     "format_metric",
+    "initial_shape",
     "implementation",
     "main",
     "markdown_table",
     "metric_cell",
+    "omega_range_rows",
+    "relatives_table",
     "results_rows",
     "results_table",
     "run_chapter",
     "seed_count",
+    "shape_change",
+    "sweep_sets",
     "task_formula",
     "task_table",
     "toc_documents",
@@ -842,3 +847,102 @@ from .bookbuild import build, main, toc_documents  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---------------------------------------------------------------------------------------------
+# The part "Related neurons".
+
+
+def relatives_table(rs: ResultSet, archs: Sequence[str]) -> Markdown:
+    """One row per related neuron of a chapter: matrices per neuron, matched width (first hidden
+    layer on Nested), and on how many tasks its mean beats SinGLU's and ReLU's (of which by
+    more than the seed spread)."""
+    config = config_of(rs)
+    rows = []
+    for arch in archs:
+        tasks = chapter_tasks(rs, arch)
+        widths, _ = match_width(arch, "nested_2d", config.budget_for("nested_2d"), config)
+        cells = [arch, get_arch(arch).matrices, widths[0]]
+        for base in BASELINES[::-1]:  # SinGLU, then ReLU
+            cs = [compare_to_baseline(rs, arch, t, base) for t in tasks]
+            won = sum(c["better"] for c in cs)
+            clear = sum(c["better"] and c["clear"] for c in cs)
+            lost = sum(not c["better"] and c["clear"] for c in cs)
+            cells.append(f"{won} of {len(tasks)} ({clear} clear; {lost} clear losses)")
+        rows.append(cells)
+    return markdown_table(
+        ["architecture", "matrices", "width", "better than SinGLU", "better than ReLU"], rows
+    )
+
+
+def initial_shape(arch: str) -> list[float] | None:
+    """A learned activation's shape at initialisation on :data:`SHAPE_POINTS` (the same for
+    every seed), or ``None`` where it depends on the seed (KAN's edges)."""
+    import torch
+
+    from .neurons import PAU_DENOMINATOR, PAU_NUMERATOR, SHAPE_POINTS, Rational
+
+    if get_arch(arch).layer is not Rational:
+        return None
+    layer = Rational(1, 1, 1, 1.0, 1)
+    t = torch.tensor(SHAPE_POINTS).view(1, 1, -1)
+    num = torch.tensor(PAU_NUMERATOR).view(1, -1, 1, 1)
+    den = torch.tensor(PAU_DENOMINATOR).view(1, -1, 1, 1)
+    return [float(v) for v in layer.rational(t, num, den).flatten()]
+
+
+def shape_change(rs: ResultSet, arch: str) -> float:
+    """Largest change of ``arch``'s learned activation (on :data:`SHAPE_POINTS`) from its first
+    to its last record, averaged over runs."""
+    from .neurons import SHAPE_POINTS
+
+    keys = [f"first_shape_{i}" for i in range(len(SHAPE_POINTS))]
+    runs = [r for r in rs.select(arch) if all(k in r.diagnostics for k in keys)]
+    if not runs:
+        raise ValueError(f"{rs.name}: no run of {arch!r} records its activation's shape")
+    changes = [max(abs(r.diagnostics[k][-1] - r.diagnostics[k][0]) for k in keys) for r in runs]
+    return sum(changes) / len(changes)
+
+
+def sweep_sets(path: str | os.PathLike) -> list[ResultSet]:
+    """The result sets (one per protocol) of a committed sweep file, e.g.
+    ``data/sweeps/omega-range.json`` (made by ``python -m richneuron sweep``)."""
+    from .study import load_sweep
+
+    return list(load_sweep(path).sets)
+
+
+def omega_range_rows(
+    sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"
+) -> list[dict]:
+    """Per task of an ``omega`` sweep: ``arch``'s best frequency and whether it beats
+    ``control`` there, and at ``omega = 1``, by more than the seed spread (``clear``)."""
+    rows: dict[str, dict] = {}
+    base: dict[str, dict] = {}
+    for rs in sets:
+        for row in rs.summary():
+            if row["arch"] == control:
+                base[row["task"]] = row
+            elif row["arch"] == arch:
+                rows.setdefault(row["task"], {})[float(rs.config["omega"])] = row
+    out = []
+    for task in [t for t in TASKS if t in rows and t in base]:
+        by_omega = rows[task]
+        metric = base[task]["metric"]
+        best = next(iter(by_omega))
+        for omega, row in by_omega.items():
+            if better(row["mean"], by_omega[best]["mean"], metric):
+                best = omega
+        one = by_omega.get(1.0)
+        out.append(
+            {
+                "task": task,
+                "best_omega": best,
+                "best_beats_control": beyond_noise(by_omega[best], base[task])
+                and better(by_omega[best]["mean"], base[task]["mean"], metric),
+                "one_beats_control": one is not None
+                and beyond_noise(one, base[task])
+                and better(one["mean"], base[task]["mean"], metric),
+            }
+        )
+    return out

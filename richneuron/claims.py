@@ -453,7 +453,11 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
         "over seeds): replicated if every periodic architecture degrades more than vanilla"
     )
     theirs = "periodic 24-1273x vs vanilla 7x"
-    periodic = [a for a in ARCHITECTURES if a != "vanilla" and get_arch(a).canonical == a]
+    periodic = [  # the study's periodic neurons (the related neurons are not its claim)
+        a
+        for a in ARCHITECTURES
+        if a != "vanilla" and get_arch(a).canonical == a and not get_arch(a).is_related
+    ]
     present = [a for a in periodic if rs.select(a, "ood_shift")]
     if not rs.select("vanilla", "ood_shift") or not present:
         return _not_tested("ood_degradation", 8, finding, rule, theirs, "ood_shift runs")
@@ -553,19 +557,28 @@ def _v11_phase(rs: ResultSet, published: dict) -> Claim:
     )
 
 
-def width_rows(config: TrainConfig | None = None, task: str = "nested_2d") -> list[dict]:
-    """First hidden layer's width at the budget for every distinct full-rank architecture.
+#: Left out of the width rows: their width says nothing about the cost of a matrix (v4's
+#: low-rank factors; the Fourier features' first layer, which maps twice its width).
+NOT_PER_MATRIX = ("v4_lowrank", "fourier_features")
 
-    Low-rank v4 is left out (its matrices are factorised, so its width says nothing about the
-    cost of a matrix) and aliases are listed once.
+
+def width_rows(
+    config: TrainConfig | None = None, task: str = "nested_2d", related: bool = False
+) -> list[dict]:
+    """First hidden layer's width at the budget for every distinct full-rank architecture of
+    the study, and with ``related`` the related neurons too (``"related"`` says which).
+
+    :data:`NOT_PER_MATRIX` are left out and aliases are listed once.
     """
     config = config or TrainConfig()
     rows = []
     for a in ARCHITECTURES.values():
-        if a.canonical != a.id or a.id == "v4_lowrank":
+        if a.canonical != a.id or a.id in NOT_PER_MATRIX or (a.is_related and not related):
             continue
         widths, _ = match_width(a.id, task, config.budget_for(task), config)
-        rows.append({"arch": a.id, "matrices": a.matrices, "width": widths[0]})
+        rows.append(
+            {"arch": a.id, "matrices": a.matrices, "width": widths[0], "related": a.is_related}
+        )
     return rows
 
 
@@ -606,7 +619,46 @@ def _width_cost(rs: ResultSet, published: dict, config: TrainConfig | None = Non
     )
 
 
-#: Every claim of the ledger, in the order of study.md.
+#: The number of the ledger's own claim (not one of study.md's ten findings).
+SINE_CONTROL_NUMBER = 11
+
+
+def _sine_control(rs: ResultSet, published: dict) -> Claim:
+    finding = "SinGLU beats its sine-free control (bilinear, y = g v)"
+    rule = (
+        "on every task trained, compare SinGLU's and bilinear's means: replicated if SinGLU is "
+        "better beyond the seed spread on a majority of the tasks, partly if it wins more tasks "
+        "beyond the spread than it loses, otherwise not"
+    )
+    theirs = "not tested: the sine is SinGLU's premise"
+    rows = _rows(rs)
+    tasks = [t for (a, t) in rows if a == "singlu" and _has(rows, ("bilinear", t), ("singlu", t))]
+    if not tasks:
+        return _not_tested(
+            "sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs, "SinGLU and bilinear runs"
+        )
+    wins = [t for t in tasks if _clear(rows, "singlu", "bilinear", t)]
+    losses = [t for t in tasks if _clear(rows, "bilinear", "singlu", t)]
+    ties = len(tasks) - len(wins) - len(losses)
+    ours = (
+        f"SinGLU better beyond the spread on {len(wins)} of {len(tasks)} tasks"
+        + (f" ({', '.join(wins)})" if wins else "")
+        + f", bilinear on {len(losses)}"
+        + (f" ({', '.join(losses)})" if losses else "")
+        + f", within the spread on {ties}"
+    )
+    if 2 * len(wins) > len(tasks):
+        verdict = "replicated"
+    elif len(wins) > len(losses):
+        verdict = "partly replicated"
+    else:
+        verdict = "not replicated"
+    return Claim(
+        "sine_control", SINE_CONTROL_NUMBER, finding, rule, ours, theirs, verdict, len(wins)
+    )
+
+
+#: Every claim of the ledger, in the order of study.md, then the ledger's own.
 CLAIMS: dict[str, Callable[[ResultSet, dict], Claim]] = {
     "memorize_ratio": _ratio_claim(
         "memorize_ratio",
@@ -646,6 +698,7 @@ CLAIMS: dict[str, Callable[[ResultSet, dict], Claim]] = {
     "v7_omega": _v7_omega,
     "v11_phase": _v11_phase,
     "width_cost": _width_cost,
+    "sine_control": _sine_control,
 }
 
 

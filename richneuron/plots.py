@@ -26,10 +26,12 @@ from .tasks import TASKS, get_task
 
 __all__ = [
     "logged_steps",
+    "plot_activation_shapes",
     "plot_diagnostic",
     "plot_grad_norms",
     "plot_learning_curves",
     "plot_metric_bars",
+    "plot_omega_range",
     "plot_rank_map",
     "plot_score_map",
     "plot_task",
@@ -341,7 +343,8 @@ def plot_widths(rows: Sequence[dict], fit: dict | None = None):
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     by_k: dict[int, list[str]] = {}
     for row in rows:
-        ax.scatter(row["matrices"], row["width"], color="tab:blue", zorder=3)
+        colour = "tab:orange" if row.get("related") else "tab:blue"
+        ax.scatter(row["matrices"], row["width"], color=colour, zorder=3)
         by_k.setdefault((row["matrices"], row["width"]), []).append(row["arch"])
     for (k, w), names in by_k.items():
         ax.annotate(
@@ -468,3 +471,98 @@ def plot_score_map(rows: Sequence[dict]):
     bar.ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig, ax
+
+
+def plot_activation_shapes(rs: ResultSet, arch: str, initial: Sequence[float] | None = None):
+    """A learned activation at the end of training, one line per run (colour: task).
+
+    The runs of ``arch`` record its first layer's activation at
+    :data:`richneuron.neurons.SHAPE_POINTS` (diagnostics ``first_shape_0``, ...); the last
+    record is drawn against those points, and ``initial`` (the shape at initialisation), dashed.
+
+    Returns:
+        ``(fig, ax)``.
+
+    Raises:
+        ValueError: if no run of ``arch`` records the shape.
+    """
+    from .neurons import SHAPE_POINTS
+
+    plt = _pyplot()
+    keys = [f"first_shape_{i}" for i in range(len(SHAPE_POINTS))]
+    runs = [r for r in rs.select(arch) if all(k in r.diagnostics for k in keys)]
+    if not runs:
+        raise ValueError(f"{rs.name}: no run of {arch!r} records its activation's shape")
+    tasks = list(dict.fromkeys(r.run.task for r in runs))
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for r in runs:
+        colour = _CYCLE[tasks.index(r.run.task) % len(_CYCLE)] if len(tasks) > 1 else "tab:blue"
+        if len(tasks) > len(_CYCLE):
+            colour = plt.get_cmap("tab10")(tasks.index(r.run.task) % 10)
+        first = r is next(x for x in runs if x.run.task == r.run.task)
+        ax.plot(
+            SHAPE_POINTS,
+            [r.diagnostics[k][-1] for k in keys],
+            color=colour,
+            lw=1.0,
+            alpha=0.8,
+            label=r.run.task if first else None,
+        )
+    if initial is not None:
+        ax.plot(SHAPE_POINTS, initial, color="k", lw=1.2, ls="--", label="at initialisation")
+    ax.set_xlabel("pre-activation")
+    ax.set_ylabel(f"{arch}: learned activation")
+    ax.legend(fontsize="x-small", title="task (one line per seed)", title_fontsize="x-small")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"):
+    """``arch``'s test metric against its frequency ``omega`` (one panel per task), beside the
+    sine-free ``control``'s mean (line) and seed spread (band), from a sweep over ``omega``.
+
+    Args:
+        sets: the result sets of a sweep (one per protocol; ``config["omega"]`` differs).
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    plt = _pyplot()
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    base: dict[str, dict] = {}
+    for rs in sets:
+        for row in rs.summary():
+            if row["arch"] == arch:
+                points.setdefault(row["task"], []).append(
+                    (float(rs.config["omega"]), row["mean"], row["std"])
+                )
+            elif row["arch"] == control:
+                base[row["task"]] = row
+    tasks = [t for t in TASKS if t in points]
+    if not tasks:
+        raise ValueError(f"no runs of {arch!r} in the sweep")
+    cols = min(3, len(tasks))
+    rows_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.6 * rows_n), squeeze=False)
+    axes = axes.ravel()
+    for ax, task in zip(axes, tasks):
+        pts = sorted(points[task])
+        omegas = [p[0] for p in pts]
+        ax.errorbar(
+            omegas, [p[1] for p in pts], yerr=[p[2] for p in pts], color="tab:blue",
+            marker="o", capsize=3, label=arch,
+        )
+        if task in base:
+            b = base[task]
+            ax.axhline(b["mean"], color="tab:orange", lw=1.2, label=control)
+            ax.axhspan(b["mean"] - b["std"], b["mean"] + b["std"], color="tab:orange", alpha=0.2)
+        ax.set_xscale("log")
+        if get_task(task).metric == "mse":
+            ax.set_yscale("log")
+        ax.set_xlabel(f"omega ({task})")
+        ax.set_ylabel(get_task(task).metric)
+    axes[0].legend(fontsize="x-small")
+    for ax in axes[len(tasks) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig, axes
