@@ -68,6 +68,7 @@ __all__ = [
     "run_chapter",
     "seed_count",
     "shape_change",
+    "sweep_omegas",
     "sweep_sets",
     "task_formula",
     "task_table",
@@ -910,6 +911,14 @@ def sweep_sets(path: str | os.PathLike) -> list[ResultSet]:
     from .study import load_sweep
 
     return list(load_sweep(path).sets)
+
+
+def sweep_omegas(sets: Sequence[ResultSet], arch: str = "singlu") -> str:
+    """The frequencies at which a sweep trained ``arch``, as text: ``"0.25, 1, 4, 16"``."""
+    omegas = sorted(
+        {float(rs.config["omega"]) for rs in sets if any(r.run.arch == arch for r in rs.runs)}
+    )
+    return ", ".join(f"{w:g}" for w in omegas)
 
 
 def omega_range_rows(

@@ -118,3 +118,34 @@ def test_score_map_frames_winners_and_marks_ties():
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["nested_2d", "spiral"]
     scores = ax.images[0].get_array()
     assert scores.mask[2, 1] and scores[0, 1] == 1.0  # all seeds diverged: masked (grey)
+
+
+def test_activation_shapes_one_line_per_run_and_the_initial_one_dashed(rs):
+    from richneuron.neurons import SHAPE_POINTS
+
+    shape = {f"first_shape_{i}": [0.0, float(i)] for i in range(len(SHAPE_POINTS))}
+    r = run("rational", "spiral", 0, [1.0, 0.5, 0.2])
+    r.diagnostics = shape
+    with_shape = ResultSet("t", rs.config, {}, [*rs.runs, r])
+    fig, ax = plots.plot_activation_shapes(with_shape, "rational", [0.0] * len(SHAPE_POINTS))
+    lines = ax.get_lines()
+    assert len(lines) == 2 and lines[1].get_linestyle() == "--"
+    assert list(lines[0].get_ydata()) == [float(i) for i in range(len(SHAPE_POINTS))]
+    with pytest.raises(ValueError, match="no run of 'kan'"):
+        plots.plot_activation_shapes(with_shape, "kan")
+
+
+def test_omega_range_one_panel_per_task_with_the_control_band():
+    def at(omega, arch, value):
+        runs = [run(arch, "hifreq", s, [1.0], value + 0.01 * s) for s in (0, 1)]
+        return ResultSet("s", TrainConfig(omega=omega).to_dict(), {}, runs)
+
+    sets = [at(1.0, "singlu", 0.3), at(4.0, "singlu", 0.1), at(1.0, "bilinear", 0.2)]
+    fig, axes = plots.plot_omega_range(sets)
+    ax = axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    xs = ax.get_lines()[0].get_xdata()
+    assert list(xs) == [1.0, 4.0]
+    assert any(line.get_ydata()[0] == pytest.approx(0.205) for line in ax.get_lines()[1:])
+    with pytest.raises(ValueError, match="no runs of 'singlu'"):
+        plots.plot_omega_range([at(1.0, "bilinear", 0.2)])
