@@ -62,7 +62,7 @@ def _list() -> None:
     print("Architectures (id, chapter, matrices per neuron, equation):")
     for a in ARCHITECTURES.values():
         alias = "" if a.canonical == a.id else f"  [same neuron as {a.canonical}]"
-        print(f"  {a.id:<11} {a.chapter:<4} {a.matrices}  {a.equation}{alias}")
+        print(f"  {a.id:<16} {a.chapter:<8} {a.matrices:<2}  {a.equation}{alias}")
     print("\nTasks (id, metric, in -> out, train/test points, formula):")
     for t in TASKS.values():
         print(

@@ -642,7 +642,9 @@ class KAN(NeuronLayer):
         bases = b_spline_bases(t, self.knots)  # [P, G + k]
         w = self.proj.weight[:, 0, 0]  # [M]
         c = self.spline_weight[:, 0, :, 0] * self.spline_scaler[:, 0, :, 0]  # [M, G + k]
-        phi = w[:, None] * nn.functional.silu(t)[None] + c @ bases.T  # [M, P]
+        # a sum of products, not a matrix product: eager float32 products go through MKL
+        spline = (c[:, :, None] * bases.T[None]).sum(dim=1)  # [M, P]
+        phi = w[:, None] * nn.functional.silu(t)[None] + spline
         stats.update({f"first_shape_{i}": phi[:, i] for i in range(len(SHAPE_POINTS))})
         return stats
 
