@@ -887,8 +887,8 @@ def initial_shape(arch: str) -> list[float] | None:
         return None
     layer = Rational(1, 1, 1, 1.0, 1)
     t = torch.tensor(SHAPE_POINTS).view(1, 1, -1)
-    num = torch.tensor(PAU_NUMERATOR).view(1, -1, 1, 1)
-    den = torch.tensor(PAU_DENOMINATOR).view(1, -1, 1, 1)
+    num = torch.tensor(PAU_NUMERATOR).view(1, -1, 1)
+    den = torch.tensor(PAU_DENOMINATOR).view(1, -1, 1)
     return [float(v) for v in layer.rational(t, num, den).flatten()]
 
 

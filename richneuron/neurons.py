@@ -604,15 +604,18 @@ class KAN(NeuronLayer):
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__(members, in_dim, width, omega, rank)
         self.proj = StackedLinear(members, in_dim, width, bias=False)  # the base weights w
-        n_bases = KAN_GRID + KAN_ORDER
-        self.spline_weight = nn.Parameter(torch.empty(members, in_dim, n_bases, width))
-        self.spline_scaler = nn.Parameter(torch.empty(members, in_dim, 1, width))
+        # Every parameter is [M, rows, cols], as the trainer's per-member Adam constants expect:
+        # c as [M, in * (G + k), width] (input i's bases in rows i (G + k) ...), s as [M, in, width].
+        self.n_bases = KAN_GRID + KAN_ORDER
+        self.spline_weight = nn.Parameter(torch.empty(members, in_dim * self.n_bases, width))
+        self.spline_scaler = nn.Parameter(torch.empty(members, in_dim, width))
         self.register_buffer("knots", kan_knots(), persistent=False)
 
     def spline_weights(self) -> Tensor:
         """``s_ij c_ijk`` as one matrix: ``[M, in * (G + k), width]``."""
-        w = self.spline_weight * self.spline_scaler
-        return w.reshape(w.shape[0], -1, w.shape[-1])
+        m, rows, width = self.spline_weight.shape
+        c = self.spline_weight.reshape(m, rows // self.n_bases, self.n_bases, width)
+        return (c * self.spline_scaler[:, :, None, :]).reshape(m, rows, width)
 
     def forward(self, x: Tensor) -> Tensor:
         bases = b_spline_bases(x, self.knots)  # [M, N, in, G + k]
@@ -621,7 +624,7 @@ class KAN(NeuronLayer):
 
     def reset_member(self, m: int, gen: torch.Generator) -> None:
         self.proj.reset_member(m, gen)
-        in_dim, n_bases, width = self.spline_weight.shape[1:]
+        in_dim, width = self.spline_scaler.shape[1:]
         noise = (torch.rand(KAN_GRID + 1, in_dim, width, generator=gen) - 0.5) * (
             KAN_NOISE / KAN_GRID
         )
@@ -629,8 +632,9 @@ class KAN(NeuronLayer):
         coeffs = [sum(p * noise[j] for j, p in enumerate(row)) for row in kan_init_map()]
         bound = 1.0 / math.sqrt(in_dim)
         with torch.no_grad():
-            self.spline_weight[m].copy_(torch.stack(coeffs, dim=1).float())
-            s = torch.empty(in_dim, 1, width).uniform_(-bound, bound, generator=gen)
+            c = torch.stack(coeffs, dim=1).float()  # [in, G + k, width]
+            self.spline_weight[m].copy_(c.reshape(in_dim * self.n_bases, width))
+            s = torch.empty(in_dim, width).uniform_(-bound, bound, generator=gen)
             self.spline_scaler[m].copy_(s)
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
@@ -641,7 +645,7 @@ class KAN(NeuronLayer):
         t = torch.tensor(SHAPE_POINTS)
         bases = b_spline_bases(t, self.knots)  # [P, G + k]
         w = self.proj.weight[:, 0, 0]  # [M]
-        c = self.spline_weight[:, 0, :, 0] * self.spline_scaler[:, 0, :, 0]  # [M, G + k]
+        c = self.spline_weight[:, : self.n_bases, 0] * self.spline_scaler[:, :1, 0]  # [M, G+k]
         # a sum of products, not a matrix product: eager float32 products go through MKL
         spline = (c[:, :, None] * bases.T[None]).sum(dim=1)  # [M, P]
         phi = w[:, None] * nn.functional.silu(t)[None] + spline
@@ -737,18 +741,18 @@ class Rational(NeuronLayer):
 
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__(members, in_dim, width, omega, rank)
-        self.numerator = nn.Parameter(torch.empty(members, len(PAU_NUMERATOR), 1, 1))
-        self.denominator = nn.Parameter(torch.empty(members, len(PAU_DENOMINATOR), 1, 1))
+        self.numerator = nn.Parameter(torch.empty(members, len(PAU_NUMERATOR), 1))
+        self.denominator = nn.Parameter(torch.empty(members, len(PAU_DENOMINATOR), 1))
 
     def rational(self, h: Tensor, numerator: Tensor, denominator: Tensor) -> Tensor:
-        """``P(h) / Q(h)`` with coefficients ``[M, 6, ...]`` and ``[M, 4, ...]``."""
-        p = numerator[:, 0]
+        """``P(h) / Q(h)`` for ``h [M, ...]`` with coefficients ``[M, 6, 1]`` and ``[M, 4, 1]``."""
+        p = numerator[:, :1]
         q = torch.ones_like(h)
         power, abs_power = h, h.abs()
         for j in range(1, numerator.shape[1]):
-            p = p + numerator[:, j] * power
+            p = p + numerator[:, j : j + 1] * power
             if j <= denominator.shape[1]:
-                q = q + denominator[:, j - 1].abs() * abs_power
+                q = q + denominator[:, j - 1 : j].abs() * abs_power
             if j + 1 < numerator.shape[1]:
                 power, abs_power = power * h, abs_power * h.abs()
         return p / q
@@ -759,8 +763,8 @@ class Rational(NeuronLayer):
     def reset_member(self, m: int, gen: torch.Generator) -> None:
         super().reset_member(m, gen)
         with torch.no_grad():
-            self.numerator[m].copy_(torch.tensor(PAU_NUMERATOR).view(-1, 1, 1))
-            self.denominator[m].copy_(torch.tensor(PAU_DENOMINATOR).view(-1, 1, 1))
+            self.numerator[m].copy_(torch.tensor(PAU_NUMERATOR).view(-1, 1))
+            self.denominator[m].copy_(torch.tensor(PAU_DENOMINATOR).view(-1, 1))
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         t = torch.tensor(SHAPE_POINTS).expand(self.numerator.shape[0], 1, -1)
@@ -786,7 +790,7 @@ class PolyNorm(NeuronLayer):
 
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__(members, in_dim, width, omega, rank)
-        self.poly_weight = nn.Parameter(torch.empty(members, 3, 1, 1))
+        self.poly_weight = nn.Parameter(torch.empty(members, 3, 1))
         self.poly_bias = nn.Parameter(torch.empty(members, 1, 1))
 
     @staticmethod
@@ -797,7 +801,7 @@ class PolyNorm(NeuronLayer):
         w = self.poly_weight
         h2 = h * h
         return (
-            w[:, 0] * self.norm(h2 * h) + w[:, 1] * self.norm(h2) + w[:, 2] * self.norm(h)
+            w[:, 0:1] * self.norm(h2 * h) + w[:, 1:2] * self.norm(h2) + w[:, 2:3] * self.norm(h)
             + self.poly_bias
         )
 
@@ -808,7 +812,7 @@ class PolyNorm(NeuronLayer):
             self.poly_bias[m].fill_(0.0)
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
-        w = self.poly_weight[:, :, 0, 0]
+        w = self.poly_weight[:, :, 0]
         return {"w_cubic": w[:, 0], "w_square": w[:, 1], "w_linear": w[:, 2]}
 
 

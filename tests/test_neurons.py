@@ -138,7 +138,7 @@ def kan_edges(layer, x, m):
     """KAN: each output sums, over inputs, a SiLU base term and a scaled B-spline curve."""
     knots = [-1 + 0.4 * j for j in range(-3, 9)]
     w = layer.proj.weight[m]  # [in, out]
-    c = layer.spline_weight[m] * layer.spline_scaler[m]  # [in, 8, out]
+    c = layer.spline_weight[m].reshape(x.shape[1], 8, -1) * layer.spline_scaler[m][:, None]
     out = torch.zeros(x.shape[0], w.shape[1])
     for n in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -345,3 +345,14 @@ def test_related_internals():
     x = torch.tensor([[[0.5, 0.5], [2.0, 0.0]]])  # one of four inputs outside [-1, 1]
     stats = net.layers[0].internals(x)
     assert float(stats["out_of_grid"][0]) == 0.25
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_every_parameter_and_buffer_is_per_member_3d(arch):
+    """The trainer's per-member settings (lr, Adam's constants) are [M, 1, 1]: they broadcast
+    member by member only over [M, rows, cols] tensors."""
+    net = Network(get_arch(arch).layer, 2, 1, 5, members=3)
+    for name, p in net.named_parameters():
+        assert p.dim() == 3 and p.shape[0] == 3, f"{arch}: {name} {tuple(p.shape)}"
+    for name, b in net.named_buffers():
+        assert b.dim() == 1 or (b.dim() == 3 and b.shape[0] == 3), f"{arch}: {name}"

@@ -74,7 +74,8 @@ def _bits(result):
     )
 
 
-@pytest.mark.parametrize("arch", ["v10", "v13"])
+# fourier_features: a per-member buffer (B); kan: a shared buffer (the knots).
+@pytest.mark.parametrize("arch", ["v10", "v13", "fourier_features", "kan"])
 def test_grouping_is_bit_exact(arch):
     """A run's result is the same bits alone, in any position, in any ensemble size."""
     config = TrainConfig(steps=120, log_every=20)
