@@ -66,6 +66,7 @@ __all__ = [
     "results_rows",
     "results_table",
     "run_chapter",
+    "seed_agreement",
     "seed_count",
     "shape_change",
     "sweep_omegas",
@@ -873,6 +874,19 @@ def relatives_table(rs: ResultSet, archs: Sequence[str]) -> Markdown:
         rows.append(cells)
     return markdown_table(
         ["architecture", "matrices", "width", "better than SinGLU", "better than ReLU"], rows
+    )
+
+
+def seed_agreement(rs: ResultSet, arch: str, rel: float = 1e-3) -> int:
+    """Tasks on which every seed of ``arch`` ends within ``rel`` of the others: the seed
+    standard deviation of the test metric below ``rel`` times its mean's magnitude."""
+    return sum(
+        1
+        for row in rs.summary()
+        if row["arch"] == arch
+        and row["n_seeds"] > 1
+        and math.isfinite(row["mean"])
+        and row["std"] <= rel * abs(row["mean"])
     )
 
 

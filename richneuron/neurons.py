@@ -605,7 +605,7 @@ class KAN(NeuronLayer):
         super().__init__(members, in_dim, width, omega, rank)
         self.proj = StackedLinear(members, in_dim, width, bias=False)  # the base weights w
         # Every parameter is [M, rows, cols], as the trainer's per-member Adam constants expect:
-        # c as [M, in * (G + k), width] (input i's bases in rows i (G + k) ...), s as [M, in, width].
+        # c as [M, in * (G + k), width] (input i: rows i (G + k) ...), s as [M, in, width].
         self.n_bases = KAN_GRID + KAN_ORDER
         self.spline_weight = nn.Parameter(torch.empty(members, in_dim * self.n_bases, width))
         self.spline_scaler = nn.Parameter(torch.empty(members, in_dim, width))

@@ -524,3 +524,11 @@ def test_sweep_omegas_lists_the_archs_frequencies():
         sweep_set(3.0, [("bilinear", "hifreq", 0, 0.1)]),
     ]
     assert book.sweep_omegas(sets) == "0.25, 16"
+
+
+def test_seed_agreement_counts_tasks_whose_seeds_end_together():
+    runs = [result("bilinear", "hifreq", s, 0.5) for s in (0, 1)]
+    runs += [result("bilinear", "nested_2d", s, v) for s, v in ((0, 0.1), (1, 0.2))]
+    rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
+    assert book.seed_agreement(rs, "bilinear") == 1
+    assert book.seed_agreement(rs, "bilinear", rel=1.0) == 2
