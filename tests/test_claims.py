@@ -4,29 +4,11 @@ to give it, and what the study's claims leave out."""
 import math
 
 import pytest
+from test_book import result  # a run with train_loss 0.1
 
 from richneuron import claims
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.trainer import Run, RunResult
-
-
-def result(arch, task, seed, value, train_loss=0.1):
-    return RunResult(
-        run=Run(arch, task, seed),
-        widths=[8, 8],
-        params=5000,
-        metric="accuracy" if task in ("spiral", "checkerboard") else "mse",
-        test_metric=value,
-        train_loss=train_loss,
-        diverged=False,
-        diverged_step=None,
-        loss_curve=[1.0],
-        test_curve=[1.0],
-        grad_norms={},
-        diagnostics={},
-        wall_time=0.0,
-    )
 
 
 def pair(task, singlu, bilinear):
@@ -72,9 +54,9 @@ def test_sine_control_not_tested_without_bilinear():
 def test_ood_claim_keeps_to_the_study_neurons():
     # vanilla degrades 2x; singlu 10x; siren (a related neuron) 1x: the study's claim holds
     runs = [
-        result("vanilla", "ood_shift", 0, 0.2, train_loss=0.1),
-        result("singlu", "ood_shift", 0, 1.0, train_loss=0.1),
-        result("siren", "ood_shift", 0, 0.1, train_loss=0.1),
+        result("vanilla", "ood_shift", 0, 0.2),
+        result("singlu", "ood_shift", 0, 1.0),
+        result("siren", "ood_shift", 0, 0.1),
     ]
     claim = claims.evaluate(ledger_of(runs), {}, ["ood_degradation"])[0]
     assert claim.verdict == "replicated"
