@@ -36,7 +36,7 @@ from .results import (
     load_results,
     save_results,
 )
-from .study import run_study
+from .study import run_study, sweep_rows
 from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
 from .trainer import Run
@@ -70,7 +70,6 @@ __all__ = [
     "seed_count",
     "shape_change",
     "sweep_omegas",
-    "sweep_sets",
     "task_formula",
     "task_table",
     "toc_documents",
@@ -899,40 +898,33 @@ def initial_shape(arch: str) -> list[float] | None:
 
     if get_arch(arch).layer is not Rational:
         return None
-    layer = Rational(1, 1, 1, 1.0, 1)
     t = torch.tensor(SHAPE_POINTS).view(1, 1, -1)
     num = torch.tensor(PAU_NUMERATOR).view(1, -1, 1)
     den = torch.tensor(PAU_DENOMINATOR).view(1, -1, 1)
-    return [float(v) for v in layer.rational(t, num, den).flatten()]
+    return [float(v) for v in Rational.rational(t, num, den).flatten()]
 
 
 def shape_change(rs: ResultSet, arch: str) -> float:
     """Largest change of ``arch``'s learned activation (on :data:`SHAPE_POINTS`) from its first
     to its last record, averaged over runs."""
-    from .neurons import SHAPE_POINTS
+    from .neurons import SHAPE_KEYS
 
-    keys = [f"first_shape_{i}" for i in range(len(SHAPE_POINTS))]
-    runs = [r for r in rs.select(arch) if all(k in r.diagnostics for k in keys)]
-    if not runs:
-        raise ValueError(f"{rs.name}: no run of {arch!r} records its activation's shape")
-    changes = [max(abs(r.diagnostics[k][-1] - r.diagnostics[k][0]) for k in keys) for r in runs]
+    runs = rs.recording(arch, SHAPE_KEYS)
+    changes = [
+        max(abs(r.diagnostics[k][-1] - r.diagnostics[k][0]) for k in SHAPE_KEYS) for r in runs
+    ]
     return sum(changes) / len(changes)
-
-
-def sweep_sets(path: str | os.PathLike) -> list[ResultSet]:
-    """The result sets (one per protocol) of a committed sweep file, e.g.
-    ``data/sweeps/omega-range.json`` (made by ``python -m richneuron sweep``)."""
-    from .study import load_sweep
-
-    return list(load_sweep(path).sets)
 
 
 def sweep_omegas(sets: Sequence[ResultSet], arch: str = "singlu") -> str:
     """The frequencies at which a sweep trained ``arch``, as text: ``"0.25, 1, 4, 16"``."""
-    omegas = sorted(
-        {float(rs.config["omega"]) for rs in sets if any(r.run.arch == arch for r in rs.runs)}
-    )
+    omegas = sorted({w for by_omega in sweep_rows(sets, arch).values() for w in by_omega})
     return ", ".join(f"{w:g}" for w in omegas)
+
+
+def _clearly_better(a: dict, b: dict) -> bool:
+    """Summary row ``a``'s mean is better than ``b``'s, beyond the seed spread."""
+    return better(a["mean"], b["mean"], a["metric"]) and beyond_noise(a, b)
 
 
 def omega_range_rows(
@@ -940,14 +932,8 @@ def omega_range_rows(
 ) -> list[dict]:
     """Per task of an ``omega`` sweep: ``arch``'s best frequency and whether it beats
     ``control`` there, and at ``omega = 1``, by more than the seed spread (``clear``)."""
-    rows: dict[str, dict] = {}
-    base: dict[str, dict] = {}
-    for rs in sets:
-        for row in rs.summary():
-            if row["arch"] == control:
-                base[row["task"]] = row
-            elif row["arch"] == arch:
-                rows.setdefault(row["task"], {})[float(rs.config["omega"])] = row
+    rows = sweep_rows(sets, arch)
+    base = {t: next(iter(by_omega.values())) for t, by_omega in sweep_rows(sets, control).items()}
     out = []
     for task in [t for t in TASKS if t in rows and t in base]:
         by_omega = rows[task]
@@ -961,11 +947,8 @@ def omega_range_rows(
             {
                 "task": task,
                 "best_omega": best,
-                "best_beats_control": beyond_noise(by_omega[best], base[task])
-                and better(by_omega[best]["mean"], base[task]["mean"], metric),
-                "one_beats_control": one is not None
-                and beyond_noise(one, base[task])
-                and better(one["mean"], base[task]["mean"], metric),
+                "best_beats_control": _clearly_better(by_omega[best], base[task]),
+                "one_beats_control": one is not None and _clearly_better(one, base[task]),
             }
         )
     return out

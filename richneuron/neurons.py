@@ -29,6 +29,8 @@ __all__ = [
     "ARCHITECTURES",
     "ArchSpec",
     "RELATED_FAMILIES",
+    "SHAPE_KEYS",
+    "SHAPE_POINTS",
     "b_spline_bases",
     "kan_init_map",
     "kan_knots",
@@ -513,6 +515,11 @@ class FourierFeatures(NeuronLayer):
             self.freqs[m].copy_(torch.randn(self.freqs.shape[1:], generator=gen))
 
 
+#: Where the learned activations (rational, KAN's first edge) are sampled for the diagnostic,
+#: and the diagnostics that hold them (first layer only: see :meth:`Network.internals`).
+SHAPE_POINTS = tuple(-3.0 + 0.75 * i for i in range(9))
+SHAPE_KEYS = tuple(f"first_shape_{i}" for i in range(len(SHAPE_POINTS)))
+
 #: KAN's spline grid, as efficient-kan's defaults: 5 intervals on [-1, 1], cubic B-splines.
 KAN_GRID, KAN_ORDER, KAN_RANGE = 5, 3, (-1.0, 1.0)
 #: efficient-kan's amplitude of the noise its spline coefficients are fitted to at init.
@@ -649,7 +656,7 @@ class KAN(NeuronLayer):
         # a sum of products, not a matrix product: eager float32 products go through MKL
         spline = (c[:, :, None] * bases.T[None]).sum(dim=1)  # [M, P]
         phi = w[:, None] * nn.functional.silu(t)[None] + spline
-        stats.update({f"first_shape_{i}": phi[:, i] for i in range(len(SHAPE_POINTS))})
+        stats.update(zip(SHAPE_KEYS, phi.unbind(1)))
         return stats
 
 
@@ -710,9 +717,6 @@ class SwiGLU(GLU):
         return nn.functional.silu(g)
 
 
-#: Where the learned activations (rational, KAN's first edge) are sampled for the diagnostic.
-SHAPE_POINTS = tuple(-3.0 + 0.75 * i for i in range(9))
-
 #: The safe Pade activation unit's initial coefficients, degrees (5, 4), approximating leaky
 #: ReLU on [-3, 3]: the authors' values (rational_activations' ``rationals_config.json``,
 #: version A, ``leaky_relu``; compared with the package in tests/test_neurons.py).
@@ -744,7 +748,8 @@ class Rational(NeuronLayer):
         self.numerator = nn.Parameter(torch.empty(members, len(PAU_NUMERATOR), 1))
         self.denominator = nn.Parameter(torch.empty(members, len(PAU_DENOMINATOR), 1))
 
-    def rational(self, h: Tensor, numerator: Tensor, denominator: Tensor) -> Tensor:
+    @staticmethod
+    def rational(h: Tensor, numerator: Tensor, denominator: Tensor) -> Tensor:
         """``P(h) / Q(h)`` for ``h [M, ...]`` with coefficients ``[M, 6, 1]`` and ``[M, 4, 1]``."""
         p = numerator[:, :1]
         q = torch.ones_like(h)
@@ -769,7 +774,7 @@ class Rational(NeuronLayer):
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         t = torch.tensor(SHAPE_POINTS).expand(self.numerator.shape[0], 1, -1)
         y = self.rational(t, self.numerator, self.denominator)[:, 0]  # [M, P]
-        return {f"first_shape_{i}": y[:, i] for i in range(len(SHAPE_POINTS))}
+        return dict(zip(SHAPE_KEYS, y.unbind(1)))
 
 
 #: PolyNorm's epsilon (PolyCom's code).

@@ -227,9 +227,7 @@ def plot_diagnostic(
         ValueError: if no run of ``arch`` (on ``task``) records ``key``.
     """
     plt = _pyplot()
-    runs = [r for r in rs.select(arch, task) if key in r.diagnostics]
-    if not runs:
-        raise ValueError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    runs = rs.recording(arch, [key], task)
     steps = logged_steps(rs.config)
     tasks = list(dict.fromkeys(r.run.task for r in runs))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
@@ -486,23 +484,18 @@ def plot_activation_shapes(rs: ResultSet, arch: str, initial: Sequence[float] | 
     Raises:
         ValueError: if no run of ``arch`` records the shape.
     """
-    from .neurons import SHAPE_POINTS
+    from .neurons import SHAPE_KEYS, SHAPE_POINTS
 
     plt = _pyplot()
-    keys = [f"first_shape_{i}" for i in range(len(SHAPE_POINTS))]
-    runs = [r for r in rs.select(arch) if all(k in r.diagnostics for k in keys)]
-    if not runs:
-        raise ValueError(f"{rs.name}: no run of {arch!r} records its activation's shape")
+    runs = rs.recording(arch, SHAPE_KEYS)
     tasks = list(dict.fromkeys(r.run.task for r in runs))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     for r in runs:
-        colour = _CYCLE[tasks.index(r.run.task) % len(_CYCLE)] if len(tasks) > 1 else "tab:blue"
-        if len(tasks) > len(_CYCLE):
-            colour = plt.get_cmap("tab10")(tasks.index(r.run.task) % 10)
+        colour = plt.get_cmap("tab10")(tasks.index(r.run.task) % 10)  # nine tasks: ten colours
         first = r is next(x for x in runs if x.run.task == r.run.task)
         ax.plot(
             SHAPE_POINTS,
-            [r.diagnostics[k][-1] for k in keys],
+            [r.diagnostics[k][-1] for k in SHAPE_KEYS],
             color=colour,
             lw=1.0,
             alpha=0.8,
@@ -527,18 +520,12 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
     Returns:
         ``(fig, axes)``.
     """
+    from .study import sweep_rows
+
     plt = _pyplot()
-    points: dict[str, list[tuple[float, float, float]]] = {}
-    base: dict[str, dict] = {}
-    for rs in sets:
-        for row in rs.summary():
-            if row["arch"] == arch:
-                points.setdefault(row["task"], []).append(
-                    (float(rs.config["omega"]), row["mean"], row["std"])
-                )
-            elif row["arch"] == control:
-                base[row["task"]] = row
-    tasks = [t for t in TASKS if t in points]
+    points = sweep_rows(sets, arch)
+    base = {t: next(iter(rows.values())) for t, rows in sweep_rows(sets, control).items()}
+    tasks = list(points)
     if not tasks:
         raise ValueError(f"no runs of {arch!r} in the sweep")
     cols = min(3, len(tasks))
@@ -546,10 +533,10 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
     fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.6 * rows_n), squeeze=False)
     axes = axes.ravel()
     for ax, task in zip(axes, tasks):
-        pts = sorted(points[task])
-        omegas = [p[0] for p in pts]
+        omegas = sorted(points[task])
+        rows = [points[task][w] for w in omegas]
         ax.errorbar(
-            omegas, [p[1] for p in pts], yerr=[p[2] for p in pts], color="tab:blue",
+            omegas, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], color="tab:blue",
             marker="o", capsize=3, label=arch,
         )
         if task in base:

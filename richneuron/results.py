@@ -254,6 +254,20 @@ class ResultSet:
             key=_key,
         )
 
+    def recording(
+        self, arch: str, keys: Sequence[str], task: str | None = None
+    ) -> list[RunResult]:
+        """Runs of ``arch`` (on ``task``) that record every diagnostic of ``keys``.
+
+        Raises:
+            ValueError: naming the architecture and the keys, if there is none.
+        """
+        runs = [r for r in self.select(arch, task) if all(k in r.diagnostics for k in keys)]
+        if not runs:
+            shown = ", ".join(map(repr, keys[:2])) + (", ..." if len(keys) > 2 else "")
+            raise ValueError(f"{self.name}: no run of {arch!r} records diagnostic {shown}")
+        return runs
+
     def summary(self) -> list[dict]:
         """One row per (arch, task): the test metric over seeds that did not diverge.
 

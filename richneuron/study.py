@@ -72,6 +72,7 @@ __all__ = [
     "load_sweep",
     "run_study",
     "run_sweep",
+    "sweep_rows",
     "save_sweep",
 ]
 
@@ -417,6 +418,21 @@ def run_sweep(
         for config, found in by_config.values()
     ]
     return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
+
+
+def sweep_rows(
+    sets: Sequence[ResultSet], arch: str, field: str = "omega"
+) -> dict[str, dict[float, dict]]:
+    """``arch``'s :meth:`ResultSet.summary` rows of a sweep's sets, by task, then by the value
+    of the setting ``field`` (e.g. the frequency of each protocol); tasks in registry order."""
+    from .tasks import TASKS
+
+    found: dict[str, dict[float, dict]] = {}
+    for rs in sets:
+        for row in rs.summary():
+            if row["arch"] == arch:
+                found.setdefault(row["task"], {})[float(rs.config[field])] = row
+    return {t: found[t] for t in TASKS if t in found}
 
 
 def _subsample(curve: Sequence[float], points: int) -> list[float]:

@@ -396,3 +396,18 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
     assert dicts(second) == dicts(first) and compare(first, second) == []
     save_results(second, tmp_path / "study.json")
     assert dicts(load_results(tmp_path / "study.json")) == dicts(first)
+
+
+def test_recording_keeps_runs_with_every_key_and_names_them_otherwise():
+    from richneuron.trainer import Run, RunResult
+
+    def with_diagnostics(seed, diagnostics):
+        return RunResult(Run("v10", "spiral", seed), [8, 8], 100, "accuracy", 0.9, 0.1, False,
+                         None, [1.0], [1.0], {}, diagnostics, 0.0)
+
+    rs = ResultSet("t", {}, {}, [with_diagnostics(0, {"a": [1.0], "b": [2.0]}),
+                                 with_diagnostics(1, {"a": [1.0]})])
+    assert [r.run.seed for r in rs.recording("v10", ["a", "b"])] == [0]
+    assert len(rs.recording("v10", ["a"])) == 2
+    with pytest.raises(ValueError, match="t: no run of 'v10' records diagnostic 'c'"):
+        rs.recording("v10", ["c"])
