@@ -43,6 +43,8 @@ __all__ = [
     "PUBLISHED_VERDICTS",
     "STANDARD_TASKS",
     "evaluate",
+    "headline_bits",
+    "published_ratio_worth",
     "final_diagnostic",
     "fit_width_cost",
     "ledger",
@@ -658,6 +660,104 @@ def _sine_control(rs: ResultSet, published: dict) -> Claim:
     )
 
 
+#: The number of the ledger's restatement of finding 1 in bits.
+HEADLINE_BITS_NUMBER = 12
+
+#: The capacity sweep the restatement reads (chapter "Capacity in bits").
+CAPACITY_PATH = "data/sweeps/capacity.json"
+
+
+def published_ratio_worth(published: dict, config: TrainConfig | None = None) -> dict:
+    """What the published Memorize ratio is worth in bits: ``{"ratio", "bits"`` (per target
+    value, :func:`richneuron.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points times
+    outputs), ``"params"`` (vanilla's on Memorize under ``config``), ``"per_param"`` (bits times
+    targets over parameters: the most the ratio adds per parameter)``}``."""
+    from .capacity import mse_ratio_bits
+    from .tasks import get_task
+
+    config = config or TrainConfig()
+    ratio = float(published["headline_claims"]["memorize_mse_ratio_vanilla_over_singlu"])
+    task = get_task("memorize")
+    targets = task.n_train * task.out_dim
+    _, params = match_width("vanilla", "memorize", config.budget_for("memorize"), config)
+    bits = mse_ratio_bits(ratio)
+    return {
+        "ratio": ratio, "bits": bits, "targets": targets, "params": params,
+        "per_param": bits * targets / params,
+    }
+
+
+def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
+    """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
+    converted with :func:`richneuron.capacity.mse_ratio_bits`, beside vanilla's and SinGLU's
+    capacity at the default budget from ``capacity_sweep`` (a
+    :class:`richneuron.study.SweepResult`; ``None``: :data:`CAPACITY_PATH` if it exists)."""
+    from .capacity import capacity, capacity_points, mse_ratio_bits
+    from .config import DEFAULT_BUDGET
+
+    finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
+    rule = (
+        "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
+        "targets over vanilla's parameters, the most it adds per parameter. Replicated if "
+        "SinGLU's capacity on random data (bits per parameter at its best learning rate and "
+        "point count) exceeds vanilla's beyond the seed spread by within "
+        f"{MAGNITUDE_FACTOR:g}x of what the published ratio is worth per parameter, partly if "
+        "only beyond the spread, otherwise not"
+    )
+    worth = published_ratio_worth(published, TrainConfig(**rs.config) if rs.config else None)
+    ratio, theirs_bits, theirs_per_param = worth["ratio"], worth["bits"], worth["per_param"]
+    targets, params = worth["targets"], worth["params"]
+    rows = _rows(rs)
+    if not _has(rows, ("vanilla", "memorize"), ("singlu", "memorize")):
+        return _not_tested(
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, f"{_ratio(ratio)}",
+            "memorize runs",
+        )
+    theirs = (
+        f"{_ratio(ratio)} = {theirs_bits:.1f} bits per target value, at most "
+        f"{theirs_per_param:.2f} bits per parameter"
+    )
+    ours_ratio = rows[("vanilla", "memorize")]["mean"] / rows[("singlu", "memorize")]["mean"]
+    ours_bits = mse_ratio_bits(ours_ratio)
+    said = (
+        f"Memorize ratio {_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
+        f"({ours_bits * targets / params:+.2f} per parameter)"
+    )
+    if capacity_sweep is None and Path(CAPACITY_PATH).is_file():
+        from .study import load_sweep
+
+        capacity_sweep = load_sweep(CAPACITY_PATH)
+    peaks = {}
+    if capacity_sweep is not None:
+        peaks = {
+            r["arch"]: r
+            for r in capacity(capacity_points(capacity_sweep.sets))
+            if r["budget"] == DEFAULT_BUDGET
+        }
+    if "vanilla" not in peaks or "singlu" not in peaks:
+        return Claim(
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule,
+            f"{said}; no capacity sweep of vanilla and SinGLU", theirs, "not tested",
+        )
+    v, g = peaks["vanilla"], peaks["singlu"]
+    gain = g["per_param"] - v["per_param"]
+    ours = (
+        f"{said}; capacity: SinGLU {g['per_param']:.2f} "
+        f"({g['per_param_low']:.2f}-{g['per_param_high']:.2f}), vanilla {v['per_param']:.2f} "
+        f"({v['per_param_low']:.2f}-{v['per_param_high']:.2f}) bits per parameter "
+        f"({gain:+.2f})"
+    )
+    direction = g["per_param_low"] > v["per_param_high"]
+    verdict = (
+        "replicated"
+        if direction and _magnitude_ok(gain, theirs_per_param)
+        else ("partly replicated" if direction else "not replicated")
+    )
+    return Claim(
+        "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs, verdict, gain
+    )
+
+
 #: Every claim of the ledger, in the order of study.md, then the ledger's own.
 CLAIMS: dict[str, Callable[[ResultSet, dict], Claim]] = {
     "memorize_ratio": _ratio_claim(
@@ -699,6 +799,7 @@ CLAIMS: dict[str, Callable[[ResultSet, dict], Claim]] = {
     "v11_phase": _v11_phase,
     "width_cost": _width_cost,
     "sine_control": _sine_control,
+    "headline_bits": headline_bits,
 }
 
 

@@ -70,6 +70,11 @@ def _list() -> None:
             f"{t.n_train}/{t.n_test}  {t.formula}"
         )
         print(f"  {'':<13} train: {t.train_domain}; test: {t.test_domain}")
+    print(
+        "\nRandom-data tasks (capacity chapter; N points, K classes, scored on the same points):\n"
+        "  random_reg_n<N>      mse      8 -> 4  x ~ N(0, I_8), y ~ N(0, I_4), independent\n"
+        "  random_k<K>_n<N>     accuracy 8 -> 1 (K = 2) or K  labels uniform on K classes"
+    )
 
 
 def _parse(kind: str, parser, value: str):
@@ -339,10 +344,10 @@ def _fingerprint(args: argparse.Namespace) -> int:
     if args.out:
         _check_out("out", args.out)
     start = time.perf_counter()
-    total = len(fp.workload()["archs"]) * len(fp.SEEDS)
+    n_archs = len(fp.workload()["archs"])
     print(
-        f"fingerprint: {total // len(fp.SEEDS)} architectures x {len(fp.SEEDS)} seeds on "
-        f"{fp.TASK}, {fp.CONFIG.steps} steps",
+        f"fingerprint: {n_archs} architectures x {len(fp.SEEDS)} seeds on {fp.TASK} and "
+        f"{len(fp.LOSS_PATHS)} capacity losses, {fp.CONFIG.steps} steps",
         file=sys.stderr,
     )
     new = fp.compute(workers=args.workers, progress=progress_bar())

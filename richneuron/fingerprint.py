@@ -3,7 +3,9 @@
 A small workload runs through every path that computes a stored number: each distinct neuron
 trains a chunk of :data:`SEEDS` through the compiled trainer (its losses, test curve, gradient
 norms and eager diagnostics recorded every few steps), the plain reference loop trains a few steps,
-and every task's data set is drawn. Each architecture's numbers are hashed to one digest.
+the capacity chapter's losses train once each (:data:`LOSS_PATHS`), and every task's data set is
+drawn (the random-data tasks at one size each). Each architecture's numbers are hashed to one
+digest.
 
 ``data/arithmetic/fingerprint.json`` holds the committed fingerprint. The test suite computes it
 natively and under ``qemu-x86_64`` emulating an Intel (``Haswell-v4``) and an AMD
@@ -54,6 +56,11 @@ TASK = "checkerboard"
 SEEDS = (0, 1, 2)
 CONFIG = TrainConfig(steps=8, log_every=4, budget=2000)
 REFERENCE_STEPS = 4
+#: Paths of the capacity chapter beyond the study's tasks, as ``arch@task``: the multi-class
+#: softmax cross-entropy (its own compiled graph) and the per-output MSEs of random regression.
+LOSS_PATHS = ("vanilla@random_k16_n64", "vanilla@random_reg_n64")
+#: Random-data draws hashed beside the study's tasks.
+RANDOM_TASKS = ("random_reg_n64", "random_k2_n64", "random_k16_n64")
 #: The CPUs the cross-CPU test emulates (``qemu-x86_64 -cpu``): an Intel model without AVX-512
 #: and an AMD model, both with AVX2 and FMA.
 EMULATED_CPUS = ("Haswell-v4", "EPYC-Rome")
@@ -85,6 +92,7 @@ def workload() -> dict:
         "config": CONFIG.to_dict(),
         "reference_steps": REFERENCE_STEPS,
         "archs": _archs(),
+        "loss_paths": list(LOSS_PATHS),
     }
 
 
@@ -104,11 +112,12 @@ def compute(
 
     pin_arithmetic()
     archs = _archs()
-    runs = [Run(a, TASK, s) for a in archs for s in SEEDS]
+    paths = [(a, TASK) for a in archs] + [tuple(p.split("@")) for p in LOSS_PATHS]
+    runs = [Run(a, t, s) for a, t in paths for s in SEEDS]
     results = {r.run: r for r in train_runs(runs, CONFIG, progress=progress, workers=workers)}
     out: dict[str, dict] = {}
-    for arch in archs:
-        members = [results[Run(arch, TASK, s)] for s in SEEDS]
+    for arch, task in paths:
+        members = [results[Run(arch, task, s)] for s in SEEDS]
         values = _encode({
             "loss_curve": [r.loss_curve for r in members],
             "test_curve": [r.test_curve for r in members],
@@ -116,14 +125,17 @@ def compute(
             "diagnostics": [r.diagnostics for r in members],
             "test_metric": [r.test_metric for r in members],
             "train_loss": [r.train_loss for r in members],
-            "reference": train_reference(Run(arch, TASK, SEEDS[0]), CONFIG, steps=REFERENCE_STEPS),
+            "reference": train_reference(Run(arch, task, SEEDS[0]), CONFIG, steps=REFERENCE_STEPS),
+            **({"extra": [r.extra for r in members]} if task != TASK else {}),
         })  # non-finite values as strings, as in results files
-        out[arch] = {"digest": _digest(values), "values": values}
+        out[arch if task == TASK else f"{arch}@{task}"] = {
+            "digest": _digest(values), "values": values
+        }
     return {
         "schema": SCHEMA,
         "workload": workload(),
         "archs": out,
-        "data": {t: _data_digest(t) for t in TASKS},
+        "data": {t: _data_digest(t) for t in (*TASKS, *RANDOM_TASKS)},
         "arithmetic": arithmetic(),
         "host": host(),
     }

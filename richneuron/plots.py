@@ -27,6 +27,9 @@ from .tasks import TASKS, get_task
 __all__ = [
     "logged_steps",
     "plot_activation_shapes",
+    "plot_bits_per_parameter",
+    "plot_capacity",
+    "plot_capacity_scaling",
     "plot_diagnostic",
     "plot_grad_norms",
     "plot_learning_curves",
@@ -553,3 +556,123 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
         ax.set_visible(False)
     fig.tight_layout()
     return fig, axes
+
+
+def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int | None = None):
+    """Bits stored against the number of random points N, one line per architecture (the mean
+    over seeds, a band from the lowest to the highest seed), from
+    :func:`richneuron.capacity.capacity_points` rows; the dotted line is the most the data hold
+    (regression: every target value at :data:`richneuron.capacity.FLOAT32_BITS` bits;
+    classification: log2 K bits per label).
+
+    Args:
+        points: capacity rows (one per architecture, budget, learning rate and N).
+        lrs: ``{(arch, budget): lr}``: draw only that learning rate of each (default: each
+            architecture's best, :func:`richneuron.capacity.best_lrs`).
+        budget: draw only this budget (default: every budget, one line each).
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    from .capacity import FLOAT32_BITS, best_lrs, classes_of
+
+    plt = _pyplot()
+    lrs = best_lrs(points) if lrs is None else lrs
+    shown = [
+        r for r in points
+        if lrs.get((r["arch"], r["budget"])) == r["lr"] and budget in (None, r["budget"])
+    ]
+    if not shown:
+        raise ValueError("no capacity rows to draw")
+    archs = list(dict.fromkeys(r["arch"] for r in shown))
+    budgets = sorted({r["budget"] for r in shown})
+    styles = ("-", "--", ":", "-.")
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for arch in archs:
+        for k, b in enumerate(budgets):
+            rows = sorted(
+                (r for r in shown if r["arch"] == arch and r["budget"] == b),
+                key=lambda r: r["points"],
+            )
+            if not rows:
+                continue
+            n = np.array([r["points"] for r in rows], dtype=float)
+            colour = _colour(arch, archs)
+            label = arch if len(budgets) == 1 else f"{arch}, {b:,} parameters"
+            ax.plot(n, [r["mean"] for r in rows], color=colour, ls=styles[k % 4], marker="o",
+                    ms=3, label=label)
+            ax.fill_between(n, [r["low"] for r in rows], [r["high"] for r in rows],
+                            color=colour, alpha=0.2, lw=0)
+    n_all = np.array(sorted({r["points"] for r in shown}), dtype=float)
+    classes = classes_of(shown[0]["task"])
+    if classes is None:
+        per_point = get_task(shown[0]["task"]).out_dim * FLOAT32_BITS
+        limit = f"float32 limit ({FLOAT32_BITS} bits per value)"
+    else:
+        per_point = math.log2(classes)
+        limit = f"every label ({per_point:g} bits each)"
+    ax.plot(n_all, n_all * per_point, color="black", ls=":", lw=1, label=limit)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("random points N")
+    ax.set_ylabel("bits stored")
+    ax.legend(fontsize="x-small", ncol=2)
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ()):
+    """Each architecture's capacity in bits per parameter (bar: mean over seeds at the peak,
+    error bar: lowest to highest seed), from :func:`richneuron.capacity.capacity` rows (one per
+    architecture), beside published anchors (dashed lines, ``{"source", "bits_per_param"}``).
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    plt = _pyplot()
+    if not peaks:
+        raise ValueError("no capacity rows to draw")
+    archs = [r["arch"] for r in peaks]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    x = np.arange(len(peaks))
+    means = np.array([r["per_param"] for r in peaks])
+    err = np.array([
+        [r["per_param"] - r["per_param_low"] for r in peaks],
+        [r["per_param_high"] - r["per_param"] for r in peaks],
+    ])
+    ax.bar(x, means, yerr=err, capsize=3, color=[_colour(a, archs) for a in archs])
+    for k, anchor in enumerate(anchors):
+        ax.axhline(anchor["bits_per_param"], color="black", ls=("--", ":", "-.")[k % 3], lw=1,
+                   label=f"{anchor['source']}: {anchor['bits_per_param']:g}")
+    ax.set_xticks(x, archs, rotation=30, ha="right")
+    ax.set_ylabel("bits per parameter")
+    if anchors:
+        ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_capacity_scaling(fits: dict[str, dict]):
+    """Capacity (bits at the peak, one point per seed) against trainable parameters for each
+    architecture of ``fits`` (``{arch: richneuron.capacity.scaling(...)}``), with its fitted
+    line.
+
+    Returns:
+        ``(fig, ax)``.
+    """
+    plt = _pyplot()
+    if not fits:
+        raise ValueError("no fits to draw")
+    archs = list(fits)
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for arch, fit in fits.items():
+        colour = _colour(arch, archs)
+        ax.scatter(fit["params"], fit["bits"], color=colour, s=14)
+        xs = np.array([min(fit["params"]), max(fit["params"])], dtype=float)
+        ax.plot(xs, fit["intercept"] + fit["slope"] * xs, color=colour,
+                label=f"{arch}: {fit['slope']:.2f} bits per added parameter")
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("capacity (bits)")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig, ax

@@ -9,6 +9,12 @@ Conventions the trainer relies on:
 * Regression targets and classification labels are float32 ``[N, out_dim]``.
 * Classification is binary with one output: labels are ``-1.0`` or ``+1.0``;
   the model emits a logit whose sign (``0`` counts as ``+1``) is the class.
+* Multi-class classification (kind ``"multiclass"``, the capacity chapter's random labels of
+  K > 2 classes) has K outputs: targets are one-hot rows, the model emits K logits and its
+  class is the first largest one.
+* The random-data tasks of the capacity chapter are not in :data:`TASKS`: their ids carry the
+  point count (``random_reg_n<N>``, ``random_k<K>_n<N>``) and :func:`get_task` builds them on
+  demand (:func:`random_task`).
 * ``generate(seed)`` is bit-identical across machines: numbers are drawn from
   ``numpy.random.PCG64`` seeded by ``(crc32(task name), seed)``, formulas are
   evaluated in float64, and the results are cast to float32 only at the end.
@@ -17,7 +23,9 @@ Conventions the trainer relies on:
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -26,6 +34,8 @@ import numpy as np
 import torch
 
 __all__ = [
+    "CAPACITY_IN",
+    "CAPACITY_OUT",
     "GENERALISATION_TASKS",
     "STANDARD_TASKS",
     "TASKS",
@@ -33,6 +43,7 @@ __all__ = [
     "TaskData",
     "get_task",
     "parse_tasks",
+    "random_task",
     "better",
     "task_error",
 ]
@@ -54,6 +65,10 @@ FREQ_TEST = 10 * PI  # freq_gen: the unseen test frequency
 MIXED_TRAIN = (2 * PI, 4 * PI)  # mixed_freq: training frequencies
 MIXED_TEST = 20 * PI  # mixed_freq: the unseen test frequency
 MIXED_RATIO = 2.5  # mixed_freq: second component at 2.5 k
+CAPACITY_IN, CAPACITY_OUT = 8, 4  # random-data tasks: x ~ N(0, I_8); regression y ~ N(0, I_4)
+MAX_POINTS = 1 << 20  # random-data tasks: the largest point count accepted
+MAX_CLASSES = 1024  # random-data tasks: the most classes accepted
+RANDOM_ID = re.compile(r"random_(?:reg|k(\d+))_n(\d+)")
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Sampler = Callable[[np.random.Generator, int, int], Arrays]
@@ -83,9 +98,10 @@ class Task:
     Attributes:
         name: Registry id, e.g. ``"nested_2d"``.
         title: Human title.
-        kind: ``"regression"`` or ``"classification"``.
+        kind: ``"regression"``, ``"classification"`` (binary, one logit) or ``"multiclass"``
+            (K logits, one-hot targets).
         metric: ``"mse"`` (lower is better) or ``"accuracy"`` (higher is better).
-        group: ``"standard"`` or ``"generalisation"``.
+        group: ``"standard"``, ``"generalisation"`` or ``"capacity"`` (random data).
         in_dim: Input width.
         out_dim: Output width (1 for classification: a single logit).
         n_train: Training points.
@@ -186,6 +202,28 @@ def _memorize(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
     x = rng.standard_normal((n_train, MEMORIZE_IN))
     y = rng.standard_normal((n_train, MEMORIZE_OUT))
     return x, y, x.copy(), y.copy()
+
+
+def _random_regression(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+    x = rng.standard_normal((n_train, CAPACITY_IN))
+    y = rng.standard_normal((n_train, CAPACITY_OUT))
+    return x, y, x.copy(), y.copy()
+
+
+def _random_labels(classes: int) -> Sampler:
+    """x ~ N(0, I_8), labels uniform on ``classes`` classes, drawn after x; scored on the same
+    points. Two classes: one ±1 label (class 0 is -1); more: one-hot rows."""
+
+    def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+        x = rng.standard_normal((n_train, CAPACITY_IN))
+        labels = rng.integers(0, classes, size=n_train)
+        if classes == 2:
+            y = np.where(labels == 1, 1.0, -1.0)[:, None]
+        else:
+            y = np.eye(classes)[labels]
+        return x, y, x.copy(), y.copy()
+
+    return sample
 
 
 def _spiral_set(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -398,29 +436,93 @@ _GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+_RANDOM_FORMS = "random_reg_n<N> or random_k<K>_n<N>"
+
+
+@functools.lru_cache(maxsize=4096)
+def random_task(name: str) -> Task:
+    """A random-data task of the capacity chapter, from its id (the point count is in the id,
+    so every N is its own task, seeded like every other task by its name).
+
+    * ``random_reg_n<N>``: N points x ~ N(0, I_8), targets y ~ N(0, I_4) drawn independently
+      of x; scored (MSE) on the same points, like ``memorize``.
+    * ``random_k<K>_n<N>``: the same x, labels uniform on K classes, independent of x; scored
+      (accuracy) on the same points. K = 2 is binary (one logit, ±1 labels); K > 2 has K
+      outputs and one-hot targets (kind ``"multiclass"``).
+
+    Raises:
+        ValueError: naming ``name`` if it is not of these forms or N (1 to 2^20) or K (2 to
+            1024) is out of range.
+    """
+    match = RANDOM_ID.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(f"unknown task {name!r}; random-data tasks are {_RANDOM_FORMS}")
+    classes = None if match.group(1) is None else int(match.group(1))
+    n = int(match.group(2))
+    if str(n) != match.group(2) or not 1 <= n <= MAX_POINTS:
+        raise ValueError(f"task {name!r}: N must be an integer from 1 to {MAX_POINTS}")
+    if classes is not None and (str(classes) != match.group(1) or not 2 <= classes <= MAX_CLASSES):
+        raise ValueError(f"task {name!r}: K must be an integer from 2 to {MAX_CLASSES}")
+    x = r"x \sim \mathcal{N}(0, I_8)"
+    if classes is None:
+        return _task(
+            name,
+            f"Memorise {n} random points (8-D to 4-D)",
+            "regression",
+            "capacity",
+            (CAPACITY_IN, CAPACITY_OUT),
+            x + r",\ y \sim \mathcal{N}(0, I_4)",
+            "x ~ N(0, I_8), y ~ N(0, I_4), independent",
+            "the training points",
+            "none",
+            _random_regression,
+            n=(n, n),
+        )
+    return _task(
+        name,
+        f"Memorise {n} random labels of {classes} classes (8-D)",
+        "classification" if classes == 2 else "multiclass",
+        "capacity",
+        (CAPACITY_IN, 1 if classes == 2 else classes),
+        x + rf",\ y \sim U\{{1, \dots, {classes}\}}",
+        f"x ~ N(0, I_8), labels uniform on {classes} classes, independent of x",
+        "the training points",
+        "none",
+        _random_labels(classes),
+        n=(n, n),
+    )
+
+
 def get_task(name: str) -> Task:
-    """Looks a task up by id.
+    """Looks a task up by id: one of :data:`TASKS` or a random-data id (:func:`random_task`).
 
     Raises:
         ValueError: Naming ``name`` and the valid ids, if it is unknown.
     """
-    if not isinstance(name, str) or name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
-    return TASKS[name]
+    if isinstance(name, str) and name in TASKS:
+        return TASKS[name]
+    if isinstance(name, str) and name.startswith("random_"):
+        return random_task(name)
+    raise ValueError(
+        f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}; or {_RANDOM_FORMS}"
+    )
 
 
 def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
     """Parses a task selection, e.g. ``"spiral,complex_4d"``, ``["hifreq"]`` or ``"all"``.
 
-    Items are task ids or the groups ``all``, ``standard``, ``generalisation``
-    (expanded in registry order); the result keeps the order given.
+    Items are task ids (random-data ids included, :func:`random_task`) or the groups ``all``,
+    ``standard``, ``generalisation`` (expanded in registry order); the result keeps the order
+    given.
 
     Raises:
         ValueError: On an empty selection or item, an unknown item, or a task
             selected twice; the message names the value and the valid choices.
         TypeError: If ``spec`` is neither a string nor a sequence of strings.
     """
-    choices = f"valid tasks: {', '.join(TASKS)}; or a group: {', '.join(_GROUPS)}"
+    choices = (
+        f"valid tasks: {', '.join(TASKS)}; {_RANDOM_FORMS}; or a group: {', '.join(_GROUPS)}"
+    )
     if isinstance(spec, str):
         items = [s.strip() for s in spec.split(",")]
     elif isinstance(spec, Sequence) and all(isinstance(s, str) for s in spec):
@@ -431,7 +533,9 @@ def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"empty task in spec {spec!r}; {choices}")
     out: list[str] = []
     for item in items:
-        if item not in TASKS and item not in _GROUPS:
+        if item.startswith("random_"):
+            random_task(item)  # a bad random-data id: its own message
+        elif item not in TASKS and item not in _GROUPS:
             raise ValueError(f"unknown task {item!r}; {choices}")
         for name in _GROUPS.get(item, (item,)):
             if name in out:
@@ -447,8 +551,10 @@ def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.T
         pred: Model outputs (logits for accuracy), ``[..., N, out_dim]``.
         target: Targets (labels in {-1, +1} for accuracy), ``[..., N, out_dim]``;
             leading dims broadcast against ``pred``'s.
-        metric: ``"mse"``: mean squared error; ``"accuracy"``: fraction of
-            entries with ``sign(pred) == target``, where ``pred == 0`` counts as +1.
+        metric: ``"mse"``: mean squared error; ``"accuracy"``: with one output, the fraction
+            of points with ``sign(pred) == target``, where ``pred == 0`` counts as +1; with
+            several (one-hot targets), the fraction whose first largest logit is the target's
+            class.
 
     Returns:
         The error per leading index, ``[...]``.
@@ -463,6 +569,10 @@ def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.T
         )
     if metric == "mse":
         return (pred - target).square().mean(dim=(-2, -1))
+    if metric == "accuracy" and pred.shape[-1] > 1:
+        correct = pred.argmax(dim=-1) == target.argmax(dim=-1)
+        dtype = pred.dtype if pred.is_floating_point() else torch.float32
+        return correct.to(dtype).mean(dim=-1)
     if metric == "accuracy":
         correct = (pred >= 0) == (target > 0)
         dtype = pred.dtype if pred.is_floating_point() else torch.float32

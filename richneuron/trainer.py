@@ -38,7 +38,7 @@ from .config import TrainConfig
 from .determinism import is_pinned, pin_arithmetic
 from .matching import match_width
 from .neurons import Network, StackedLinear, get_arch
-from .tasks import TaskData, get_task, task_error
+from .tasks import Task, TaskData, get_task, task_error
 
 __all__ = [
     "CHUNK",
@@ -48,6 +48,7 @@ __all__ = [
     "close_workers",
     "RunResult",
     "group_runs",
+    "cross_entropy_per_member",
     "loss_per_member",
     "train_chunk",
     "train_jobs",
@@ -133,7 +134,22 @@ def loss_per_member(pred: Tensor, target: Tensor, is_classification: Tensor) -> 
     return per_point.mean(dim=(1, 2))
 
 
+def cross_entropy_per_member(pred: Tensor, target: Tensor) -> Tensor:
+    """Training loss of each member of a multi-class chunk: softmax cross-entropy in nats.
+
+    Args:
+        pred: ``[M, N, K]`` logits.
+        target: ``[M, N, K]`` one-hot targets.
+
+    Returns:
+        ``[M]``: ``mean over points of -sum_k target_k log_softmax(pred)_k``.
+    """
+    return -(target * torch.log_softmax(pred, dim=-1)).sum(dim=-1).mean(dim=1)
+
+
 def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
+    if kind == "multiclass":
+        return torch.nn.functional.cross_entropy(pred, target.argmax(dim=-1))
     if kind == "classification":
         return torch.nn.functional.binary_cross_entropy_with_logits(pred, (target + 1) / 2)
     return torch.nn.functional.mse_loss(pred, target)
@@ -245,10 +261,18 @@ def _adam_settings(configs: Sequence[TrainConfig]) -> dict[str, Tensor]:
     }
 
 
-def _make_step(net: Network) -> Callable:
+def _member_losses(pred: Tensor, y: Tensor, is_clf: Tensor, multiclass: bool) -> Tensor:
+    """Each member's training loss: :func:`cross_entropy_per_member` in a multi-class chunk,
+    :func:`loss_per_member` otherwise (a chunk is one or the other: :func:`_shape_key`)."""
+    return cross_entropy_per_member(pred, y) if multiclass else loss_per_member(pred, y, is_clf)
+
+
+def _make_step(net: Network, multiclass: bool = False) -> Callable:
     """One Adam step for all members: ``(params, buffers, adam, m, v, step_size, root_bc2, x, y,
     is_clf) -> (params, m, v, losses, grads)``; ``buffers`` are the layers' per-member
-    frequencies, ``adam`` the per-member constants of :func:`_adam_settings`."""
+    frequencies, ``adam`` the per-member constants of :func:`_adam_settings`. ``multiclass``
+    chooses the loss (:func:`_member_losses`) when the step is built, so the other chunks
+    compile the very graph they always did."""
 
     def step(params, buffers, adam, m, v, step_size, root_bc2, x, y, is_clf):
         c1, b2, c2, eps = (
@@ -257,7 +281,7 @@ def _make_step(net: Network) -> Callable:
         params = {k: p.detach().requires_grad_() for k, p in params.items()}
         with torch.enable_grad():
             pred = functional_call(net, {**params, **buffers}, (x,))
-            per_member = loss_per_member(pred, y, is_clf)
+            per_member = _member_losses(pred, y, is_clf, multiclass)
             grads = dict(zip(params, torch.autograd.grad(per_member.sum(), list(params.values()))))
         params = {k: p.detach() for k, p in params.items()}
         per_member = per_member.detach()
@@ -295,7 +319,7 @@ def _compiled_step(
     key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
         template = Network(get_arch(arch).layer, 1, 1, 1, config.depth, 1, 1.0, config.rank)
-        fn = _make_step(template)
+        fn = _make_step(template, multiclass=shape[-1])
         if compile:
             fn = types.FunctionType(
                 fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
@@ -317,6 +341,8 @@ def _skip_guards() -> contextlib.AbstractContextManager:
 
 
 def _shape_key(run: Run, config: TrainConfig) -> tuple:
+    """The layer, widths, data dims and point counts, and last whether the task is multi-class
+    (its loss is another graph)."""
     task = get_task(run.task)
     widths, _ = match_width(run.arch, run.task, config.budget_for(run.task), config)
     return (
@@ -326,6 +352,7 @@ def _shape_key(run: Run, config: TrainConfig) -> tuple:
         task.out_dim,
         task.n_train,
         task.n_test,
+        task.kind == "multiclass",
     )
 
 
@@ -437,7 +464,9 @@ def train_chunk(
     with torch.no_grad():
         pred_test = functional_call(net, params, (x_test,))
         pred_train = functional_call(net, params, (x,))
-        train_loss = loss_per_member(pred_train, y, is_clf)
+        multiclass = tasks[0].kind == "multiclass"
+        train_loss = _member_losses(pred_train, y, is_clf, multiclass)
+        per_output = (pred_train - y).square().mean(dim=1)  # [M, out]: capacity's regression
     elapsed = (time.perf_counter() - start) / len(runs)
 
     results = []
@@ -461,9 +490,19 @@ def train_chunk(
                 grad_norms={k: [val[j] for val in vals] for k, vals in norms_log.items()},
                 diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
                 wall_time=elapsed,
+                extra=_capacity_extra(tasks[j], per_output[j]),
             )
         )
     return results
+
+
+def _capacity_extra(task: Task, per_output: Tensor) -> dict[str, float]:
+    """What the capacity chapter needs beyond the test metric: the MSE of each output on the
+    training points (``mse_0``, ``mse_1``, ...) of a random-data regression task; nothing
+    for other tasks."""
+    if task.group != "capacity" or task.kind != "regression":
+        return {}
+    return {f"mse_{k}": float(v) for k, v in enumerate(per_output)}
 
 
 def _test_errors(

@@ -129,10 +129,11 @@ def test_differences_name_the_first_value_that_moved():
 def test_committed_fingerprint_covers_every_neuron_and_task():
     committed = fp.load(COMMITTED)
     assert committed["workload"] == json.loads(json.dumps(fp.workload()))
-    assert set(committed["archs"]) == set(fp.workload()["archs"])
+    assert set(committed["archs"]) == set(fp.workload()["archs"]) | set(fp.LOSS_PATHS)
     from richneuron.tasks import TASKS
 
-    assert set(committed["data"]) == set(TASKS)
+    assert set(committed["data"]) == set(TASKS) | set(fp.RANDOM_TASKS)
+    assert committed["archs"]["vanilla@random_reg_n64"]["values"]["extra"][0]["mse_3"] > 0
     for entry in committed["archs"].values():
         values = entry["values"]
         assert len(values["reference"]) == fp.REFERENCE_STEPS

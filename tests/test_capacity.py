@@ -1,0 +1,305 @@
+"""Capacity in bits: the random-data tasks, the multi-class loss, the bit counts and the chapter's
+tables (chapter "Capacity in bits")."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from richneuron import capacity as cap
+from richneuron.claims import headline_bits, load_published
+from richneuron.config import TrainConfig
+from richneuron.results import ResultSet
+from richneuron.study import Sweep, SweepResult, load_sweep
+from richneuron.tasks import get_task, parse_tasks, task_error
+from richneuron.trainer import Run, RunResult, train_chunk, train_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- the random-data tasks
+
+
+def test_random_tasks_have_the_documented_shapes_and_kinds():
+    reg = get_task("random_reg_n64").generate(0)
+    assert reg.x_train.shape == (64, 8) and reg.y_train.shape == (64, 4)
+    assert torch.equal(reg.x_train, reg.x_test) and torch.equal(reg.y_train, reg.y_test)
+    k2 = get_task("random_k2_n64")
+    assert (k2.kind, k2.out_dim, k2.metric) == ("classification", 1, "accuracy")
+    assert set(k2.generate(0).y_train.flatten().tolist()) == {-1.0, 1.0}
+    k16 = get_task("random_k16_n300")
+    y = k16.generate(0).y_train
+    assert (k16.kind, k16.out_dim) == ("multiclass", 16)
+    assert torch.equal(y.sum(dim=1), torch.ones(300)) and set(y.flatten().tolist()) == {0.0, 1.0}
+    assert y.argmax(dim=1).unique().numel() == 16  # every class drawn at N = 300
+
+
+def test_random_tasks_are_seeded_and_independent_across_n():
+    a, b = get_task("random_reg_n64").generate(0), get_task("random_reg_n64").generate(0)
+    assert torch.equal(a.y_train, b.y_train)
+    assert not torch.equal(a.y_train, get_task("random_reg_n64").generate(1).y_train)
+    assert not torch.equal(a.x_train, get_task("random_reg_n128").generate(0).x_train[:64])
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("random_reg_n0", "N must be"),
+        ("random_reg_n2000000", "N must be"),
+        ("random_reg_n064", "N must be"),
+        ("random_k1_n64", "K must be"),
+        ("random_k2048_n64", "K must be"),
+        ("random_regression", "random_reg_n<N>"),
+    ],
+)
+def test_bad_random_ids_are_refused_with_the_reason(name, says):
+    with pytest.raises(ValueError, match=says):
+        get_task(name)
+    with pytest.raises(ValueError, match=says):
+        parse_tasks(f"spiral,{name}")
+
+
+def test_random_ids_parse_beside_named_tasks():
+    assert parse_tasks("random_reg_n64,spiral") == ("random_reg_n64", "spiral")
+    with pytest.raises(ValueError, match="random_reg_n<N>"):
+        get_task("nonsense")
+
+
+def test_multiclass_accuracy_takes_the_largest_logit():
+    target = torch.eye(3)[[0, 1, 2, 2]]
+    pred = torch.tensor([[2.0, 0, 0], [0, 1, 0], [5, 0, 1], [0, 0, 0.1]])
+    assert float(task_error(pred, target, "accuracy")) == 0.75
+
+
+# --- the multi-class loss in the trainer
+
+
+def test_multiclass_trajectory_matches_the_reference():
+    """The compiled ensemble's softmax cross-entropy follows torch's cross_entropy on one net."""
+    config = TrainConfig(steps=30, log_every=1)
+    runs = [Run("singlu", "random_k5_n40", 0), Run("singlu", "random_k5_n40", 1)]
+    for run, res in zip(runs, train_chunk(runs, config)):
+        reference = train_reference(run, config)
+        torch.testing.assert_close(
+            torch.tensor(res.loss_curve), torch.tensor(reference), rtol=1e-5, atol=1e-7
+        )
+        assert res.loss_curve[0] == pytest.approx(math.log(5), rel=0.2)  # near chance at init
+
+
+def test_regression_runs_record_each_outputs_mse():
+    config = TrainConfig(steps=20, log_every=10)
+    (res,) = train_chunk([Run("vanilla", "random_reg_n32", 0)], config)
+    mses = [res.extra[f"mse_{j}"] for j in range(4)]
+    assert sum(mses) / 4 == pytest.approx(res.test_metric, rel=1e-5)
+    assert cap.run_bits(res) > 0
+    (other,) = train_chunk([Run("vanilla", "memorize", 0)], config)
+    assert other.extra == {}  # the study's tasks keep their stored form
+    with pytest.raises(ValueError, match="per-output"):
+        cap.run_bits(other)
+
+
+# --- bit counts
+
+
+def test_regression_bits_closed_forms():
+    assert cap.regression_bits([0.25, 0.25], [1.0, 1.0], 10) == pytest.approx(20.0)  # 1 bit each
+    assert cap.regression_bits([0.0], [1.0], 3) == 3 * cap.FLOAT32_BITS  # exact: capped
+    assert cap.regression_bits([1e-30], [1.0], 1) == cap.FLOAT32_BITS
+    assert cap.regression_bits([2.0], [1.0], 5) == 0.0  # worse than the mean: nothing
+    assert cap.regression_bits([math.inf], [1.0], 5) == 0.0  # diverged: nothing
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (([0.1], [1.0, 1.0], 4), "one value per output"),
+        (([-0.1], [1.0], 4), r"mse\[0\]"),
+        (([math.nan], [1.0], 4), r"mse\[0\]"),
+        (([0.1], [0.0], 4), r"variance\[0\] must be > 0"),
+        (([0.1], [1.0], 0), "points"),
+        (([0.1], [1.0], 2.5), "points"),
+    ],
+)
+def test_regression_bits_refuses_bad_input(args, says):
+    with pytest.raises(ValueError, match=says):
+        cap.regression_bits(*args)
+
+
+def test_classification_bits_closed_forms():
+    assert cap.classification_bits(math.log(4), 4, 100) == pytest.approx(0.0, abs=1e-12)
+    assert cap.classification_bits(0.0, 4, 100) == pytest.approx(200.0)
+    assert cap.classification_bits(math.log(2) / 2, 2, 10) == pytest.approx(5.0)
+    assert cap.classification_bits(5.0, 2, 10) == 0.0
+    with pytest.raises(ValueError, match="classes"):
+        cap.classification_bits(0.1, 1, 10)
+    with pytest.raises(ValueError, match="cross_entropy"):
+        cap.classification_bits(math.nan, 2, 10)
+
+
+def test_error_rate_bits_is_collins_form():
+    assert cap.error_rate_bits(0.0, 50) == 50.0
+    assert cap.error_rate_bits(0.5, 50) == 0.0
+    assert cap.error_rate_bits(0.9, 50) == 0.0
+    h = -(0.11 * math.log2(0.11) + 0.89 * math.log2(0.89))
+    assert cap.error_rate_bits(0.11, 100) == pytest.approx(100 * (1 - h))
+    with pytest.raises(ValueError, match="error"):
+        cap.error_rate_bits(1.5, 10)
+
+
+def test_an_mse_ratio_is_worth_half_its_log():
+    assert cap.mse_ratio_bits(4.0) == pytest.approx(1.0)
+    assert cap.mse_ratio_bits(0.25) == pytest.approx(-1.0)
+    assert cap.mse_ratio_bits(168_327) == pytest.approx(8.68, abs=0.01)
+    for bad in (0.0, math.inf, math.nan, -1.0):
+        with pytest.raises(ValueError, match="ratio"):
+            cap.mse_ratio_bits(bad)
+
+
+def test_target_variance_is_of_the_drawn_targets():
+    y = get_task("random_reg_n256").generate(0).y_train.double()
+    expected = y.var(0, unbiased=False).tolist()
+    assert cap.target_variance("random_reg_n256") == pytest.approx(expected)
+    with pytest.raises(ValueError, match="not regression"):
+        cap.target_variance("random_k2_n64")
+
+
+# --- capacity over a sweep, on made-up results
+
+
+def _result(arch, task, seed, mse, params=100):
+    return RunResult(
+        run=Run(arch, task, seed), widths=[4, 4], params=params, metric="mse",
+        test_metric=mse, train_loss=mse, diverged=False, diverged_step=None, loss_curve=[mse],
+        test_curve=[mse], grad_norms={}, diagnostics={}, wall_time=0.0,
+        extra={f"mse_{j}": mse for j in range(4)},
+    )
+
+
+def _sets(table, budget=5000, params=100):
+    """``table``: {(arch, lr): {n: [mse per seed]}} -> result sets, one per lr."""
+    sets = {}
+    for (arch, lr), by_n in table.items():
+        config = TrainConfig(lr=lr, budget=budget).to_dict()
+        rs = sets.setdefault(lr, ResultSet("capacity", config, {}, []))
+        for n, mses in by_n.items():
+            rs.runs.extend(
+                _result(arch, f"random_reg_n{n}", s, m, params) for s, m in enumerate(mses)
+            )
+    return list(sets.values())
+
+
+def test_capacity_is_the_peak_over_n_and_best_lr_wins():
+    sets = _sets({
+        ("a", 1e-3): {64: [1e-3, 1e-3], 128: [0.01, 0.02], 256: [0.5, 0.5]},
+        ("a", 1e-2): {64: [0.5, 0.5], 128: [0.5, 0.5], 256: [0.6, 0.6]},
+        ("b", 1e-3): {64: [0.5, 0.5], 128: [0.4, 0.4], 256: [0.3, 0.3]},
+    })
+    points = cap.capacity_points(sets)
+    peaks = {(r["arch"], r["lr"]): r for r in cap.capacity(points)}
+    a = peaks[("a", 1e-3)]
+    assert a["points"] == 128 and not a["largest_n"]
+    assert peaks[("b", 1e-3)]["largest_n"]  # still growing: a lower bound
+    assert cap.best_lrs(points) == {("a", 5000): 1e-3, ("b", 5000): 1e-3}
+    assert a["bits"] == [
+        cap.regression_bits([m] * 4, cap.target_variance("random_reg_n128"), 128)
+        for m in (0.01, 0.02)
+    ]
+    assert a["per_param"] == pytest.approx(a["mean"] / 100)
+    assert "still growing" in cap.capacity_table([peaks[("b", 1e-3)]])
+    assert "**" in cap.lr_table(points)
+
+
+def test_scaling_fits_bits_against_parameters():
+    sets = []
+    for budget, params in ((2000, 100), (5000, 200)):
+        rs = ResultSet("capacity", TrainConfig(budget=budget).to_dict(), {}, [])
+        rs.runs.extend(_result("a", "random_reg_n64", s, 0.01, params) for s in range(2))
+        sets.append(rs)
+    fit = cap.scaling(cap.capacity_points(sets), "a")
+    assert fit["slope"] == pytest.approx(0.0, abs=1e-9)  # same bits at both budgets
+    with pytest.raises(ValueError, match="two budgets"):
+        cap.scaling(cap.capacity_points(sets[:1]), "a")
+
+
+def test_steps_table_reports_the_change():
+    short = cap.capacity_points(_sets({("a", 1e-3): {64: [0.01]}}))
+    long = cap.capacity_points(_sets({("a", 1e-3): {64: [0.0025]}}))
+    table, largest = cap.steps_table(short, long)
+    assert largest == pytest.approx(long[0]["mean"] / short[0]["mean"] - 1)
+    assert "+" in table
+
+
+# --- the headline re-read
+
+
+def _memorize_set(vanilla_mse, singlu_mse):
+    runs = []
+    for arch, mse in (("vanilla", vanilla_mse), ("singlu", singlu_mse)):
+        for s in range(3):
+            r = _result(arch, "memorize", s, mse * (1 + 0.01 * s), params=5000)
+            r.extra = {}
+            runs.append(r)
+    return ResultSet("book", TrainConfig().to_dict(), {}, runs)
+
+
+def _capacity_sweep(vanilla_mse, singlu_mse):
+    sets = _sets(
+        {("vanilla", 3e-3): {1024: vanilla_mse}, ("singlu", 3e-3): {1024: singlu_mse}},
+        params=5000,
+    )
+    spec = Sweep.from_dict({"name": "t", "archs": ["vanilla", "singlu"], "seeds": 3,
+                            "tasks": ["random_reg_n1024"]})
+    return SweepResult(spec, sets)
+
+
+def test_headline_bits_verdicts():
+    published = load_published(ROOT / "data" / "published.json")
+    rs = _memorize_set(1e-6, 1e-5)
+    near = headline_bits(rs, published, _capacity_sweep([0.3] * 3, [1e-4, 2e-4, 3e-4]))
+    assert near.verdict == "replicated"  # a gain within 10x of what the ratio is worth
+    assert "-1.7 bits per target value" in near.ours
+    assert "8.7 bits per target value" in near.published
+    tiny = headline_bits(rs, published, _capacity_sweep([0.3] * 3, [0.29] * 3))
+    assert tiny.verdict == "partly replicated"  # beyond the spread, far below the ratio's worth
+    none = headline_bits(rs, published, _capacity_sweep([0.2, 0.3, 0.25], [0.25, 0.2, 0.3]))
+    assert none.verdict == "not replicated"
+
+
+# --- the committed sweeps agree with each other
+
+
+def test_the_capacity_sweep_trains_each_architecture_at_its_best_rate():
+    """sweeps/capacity.yaml names, per architecture, the learning rate of largest capacity in
+    the committed learning-rate sweep."""
+    lrs = cap.best_lrs(cap.capacity_points(load_sweep(ROOT / "data/sweeps/capacity-lr.json").sets))
+    spec = yaml.safe_load((ROOT / "sweeps" / "capacity.yaml").read_text())
+    for arch in spec["archs"]:
+        assert spec["overrides"][arch]["lr"] == [lrs[(arch, 5000)]], arch
+
+
+# --- figures
+
+
+def test_capacity_figures_draw_what_they_are_given():
+    from richneuron import plots
+
+    sets = _sets({
+        ("vanilla", 1e-3): {64: [0.01, 0.02], 128: [0.3, 0.3]},
+        ("singlu", 1e-3): {64: [1e-4, 1e-4], 128: [0.01, 0.02]},
+    })
+    points = cap.capacity_points(sets)
+    fig, ax = plots.plot_capacity(points)
+    assert [line.get_label() for line in ax.get_lines()][:2] == ["vanilla", "singlu"]
+    assert ax.get_lines()[-1].get_ydata()[-1] == 128 * 4 * cap.FLOAT32_BITS
+    peaks = cap.capacity(points)
+    fig2, ax2 = plots.plot_bits_per_parameter(peaks, cap.ANCHORS)
+    assert len(ax2.patches) == 2 and len(ax2.get_lines()) >= len(cap.ANCHORS)
+    with pytest.raises(ValueError, match="no capacity rows"):
+        plots.plot_capacity(points, budget=123)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    plt.close(fig2)
