@@ -56,6 +56,8 @@ __all__ = [
     "run_bits",
     "scaling",
     "scaling_table",
+    "steps_peaks",
+    "steps_peaks_table",
     "steps_table",
     "target_variance",
 ]
@@ -290,31 +292,42 @@ def best_lrs(points: Sequence[dict]) -> dict[tuple[str, int], float]:
     return {k: r["lr"] for k, r in best.items()}
 
 
-def scaling(points: Sequence[dict], arch: str) -> dict:
+def scaling(points: Sequence[dict], arch: str, measure: str = "peak") -> dict:
     """How ``arch``'s capacity grows with its parameter count across budgets: the least-squares
-    line (``scipy.stats.linregress``) through (parameters, bits at the peak) of every seed at
-    every budget, at each budget's best learning rate.
+    line (``scipy.stats.linregress``) through (parameters, bits) of every seed at every budget,
+    at each budget's best learning rate.
+
+    Args:
+        points: :func:`capacity_points` rows.
+        arch: the architecture.
+        measure: ``"peak"``: the bits at the N of the peak; ``"last"``: the bits at the largest
+            N of each budget.
 
     Returns:
         ``{"slope": bits per added parameter, "intercept", "stderr", "rvalue", "budgets",
         "params", "bits"}`` (``budgets`` sorted; ``params``/``bits`` one per seed and budget).
 
     Raises:
-        ValueError: if ``arch`` has fewer than two budgets in ``points``.
+        ValueError: on another ``measure``, or if ``arch`` has fewer than two budgets in
+            ``points``.
     """
     from scipy.stats import linregress
 
+    if measure not in ("peak", "last"):
+        raise ValueError(f"measure must be 'peak' or 'last', got {measure!r}")
     lrs = best_lrs(points)
-    peaks = {
-        r["budget"]: r
-        for r in capacity(points)
-        if r["arch"] == arch and lrs[(arch, r["budget"])] == r["lr"]
-    }
-    if len(peaks) < 2:
-        raise ValueError(f"arch {arch!r}: needs runs at two budgets or more, has {len(peaks)}")
-    budgets = sorted(peaks)
-    params = [peaks[b]["params"] for b in budgets for _ in peaks[b]["bits"]]
-    bits = [x for b in budgets for x in peaks[b]["bits"]]
+    rows = [r for r in points if r["arch"] == arch and lrs[(arch, r["budget"])] == r["lr"]]
+    chosen: dict[int, dict] = {}
+    for r in rows:
+        b = chosen.get(r["budget"])
+        key = "mean" if measure == "peak" else "points"
+        if b is None or r[key] > b[key]:
+            chosen[r["budget"]] = r
+    if len(chosen) < 2:
+        raise ValueError(f"arch {arch!r}: needs runs at two budgets or more, has {len(chosen)}")
+    budgets = sorted(chosen)
+    params = [chosen[b]["params"] for b in budgets for _ in chosen[b]["bits"]]
+    bits = [x for b in budgets for x in chosen[b]["bits"]]
     fit = linregress(params, bits)
     return {
         "slope": float(fit.slope),
@@ -426,13 +439,48 @@ def steps_table(short: Sequence[dict], long: Sequence[dict]) -> tuple[Markdown, 
     return table, largest
 
 
-def scaling_table(fits: dict[str, dict]) -> Markdown:
-    """One row per architecture of :func:`scaling`: budgets, bits per added parameter (± its
-    standard error) and the correlation of the fit."""
+def steps_peaks(short: Sequence[dict], long: Sequence[dict]) -> list[dict]:
+    """Each architecture's peak over the (N, seed) pairs trained both ways (:func:`steps_table`):
+    ``{"arch", "before", "after"}`` in bits per parameter (the largest seed-mean bits over N,
+    over the parameters), ``"n_before"``/``"n_after"`` the N of each peak; in ``long``'s
+    architecture order."""
+    base = {(r["arch"], r["budget"], r["lr"], r["points"]): r for r in short}
+    found: dict[str, dict] = {}
+    for r in long:
+        b = base.get((r["arch"], r["budget"], r["lr"], r["points"]))
+        common = [s for s in r["seeds"] if b is not None and s in b["seeds"]]
+        if not common:
+            continue
+        before = statistics.fmean(b["bits"][b["seeds"].index(s)] for s in common) / r["params"]
+        after = statistics.fmean(r["bits"][r["seeds"].index(s)] for s in common) / r["params"]
+        row = found.setdefault(r["arch"], {"arch": r["arch"], "before": -1.0, "after": -1.0})
+        if before > row["before"]:
+            row.update(before=before, n_before=r["points"])
+        if after > row["after"]:
+            row.update(after=after, n_after=r["points"])
+    return list(found.values())
+
+
+def steps_peaks_table(peaks: Sequence[dict]) -> Markdown:
+    """:func:`steps_peaks` as a table: each architecture's peak with fewer and more steps."""
     return markdown_table(
-        ["architecture", "budgets", "bits per added parameter", "r"],
+        ["architecture", "peak, fewer steps (bits per parameter)",
+         "peak, more steps (bits per parameter)", "change"],
         [
-            [arch, ", ".join(f"{b:,}" for b in f["budgets"]),
+            [r["arch"], f"{r['before']:.2f} (N = {r['n_before']:,})",
+             f"{r['after']:.2f} (N = {r['n_after']:,})", f"{r['after'] / r['before'] - 1:+.1%}"]
+            for r in peaks
+        ],
+    )
+
+
+def scaling_table(fits: dict[str, dict], counted: str = "the peak") -> Markdown:
+    """One row per architecture of :func:`scaling`: where the bits were counted (``counted``),
+    budgets, bits per added parameter (± its standard error) and the correlation of the fit."""
+    return markdown_table(
+        ["architecture", "bits counted at", "budgets", "bits per added parameter", "r"],
+        [
+            [arch, counted, ", ".join(f"{b:,}" for b in f["budgets"]),
              f"{f['slope']:.2f} ± {f['stderr']:.2f}", f"{f['rvalue']:.3f}"]
             for arch, f in fits.items()
         ],

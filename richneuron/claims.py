@@ -671,7 +671,8 @@ def published_ratio_worth(published: dict, config: TrainConfig | None = None) ->
     """What the published Memorize ratio is worth in bits: ``{"ratio", "bits"`` (per target
     value, :func:`richneuron.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points times
     outputs), ``"params"`` (vanilla's on Memorize under ``config``), ``"per_param"`` (bits times
-    targets over parameters: the most the ratio adds per parameter)``}``."""
+    targets over parameters: the most the ratio adds per parameter), ``"orders"`` (its whole
+    orders of magnitude)``}``."""
     from .capacity import mse_ratio_bits
     from .tasks import get_task
 
@@ -683,7 +684,7 @@ def published_ratio_worth(published: dict, config: TrainConfig | None = None) ->
     bits = mse_ratio_bits(ratio)
     return {
         "ratio": ratio, "bits": bits, "targets": targets, "params": params,
-        "per_param": bits * targets / params,
+        "per_param": bits * targets / params, "orders": math.floor(math.log10(ratio)),
     }
 
 
@@ -700,9 +701,9 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
         "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
         "targets over vanilla's parameters, the most it adds per parameter. Replicated if "
         "SinGLU's capacity on random data (bits per parameter at its best learning rate and "
-        "point count) exceeds vanilla's beyond the seed spread by within "
-        f"{MAGNITUDE_FACTOR:g}x of what the published ratio is worth per parameter, partly if "
-        "only beyond the spread, otherwise not"
+        "point count) exceeds vanilla's beyond the seed spread, by a gain per parameter within "
+        f"{MAGNITUDE_FACTOR:g}x of what the published ratio is worth, partly if only beyond the "
+        "spread, otherwise not"
     )
     worth = published_ratio_worth(published, TrainConfig(**rs.config) if rs.config else None)
     ratio, theirs_bits, theirs_per_param = worth["ratio"], worth["bits"], worth["per_param"]

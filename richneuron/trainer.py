@@ -149,7 +149,10 @@ def cross_entropy_per_member(pred: Tensor, target: Tensor) -> Tensor:
 
 def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
     if kind == "multiclass":
-        return torch.nn.functional.cross_entropy(pred, target.argmax(dim=-1))
+        classes = pred.shape[-1]
+        return torch.nn.functional.cross_entropy(
+            pred.reshape(-1, classes), target.reshape(-1, classes).argmax(dim=-1)
+        )
     if kind == "classification":
         return torch.nn.functional.binary_cross_entropy_with_logits(pred, (target + 1) / 2)
     return torch.nn.functional.mse_loss(pred, target)

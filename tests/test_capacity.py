@@ -222,14 +222,35 @@ def test_scaling_fits_bits_against_parameters():
     assert fit["slope"] == pytest.approx(0.0, abs=1e-9)  # same bits at both budgets
     with pytest.raises(ValueError, match="two budgets"):
         cap.scaling(cap.capacity_points(sets[:1]), "a")
+    with pytest.raises(ValueError, match="measure"):
+        cap.scaling(cap.capacity_points(sets), "a", "median")
 
 
-def test_steps_table_reports_the_change():
-    short = cap.capacity_points(_sets({("a", 1e-3): {64: [0.01]}}))
-    long = cap.capacity_points(_sets({("a", 1e-3): {64: [0.0025]}}))
+def test_scaling_at_the_largest_n_takes_each_budgets_last_point():
+    sets = []
+    for budget, params, mses in ((2000, 100, [1e-4, 0.5]), (5000, 200, [1e-4, 0.25])):
+        rs = ResultSet("capacity", TrainConfig(budget=budget).to_dict(), {}, [])
+        rs.runs.append(_result("a", "random_reg_n64", 0, mses[0], params))
+        rs.runs.append(_result("a", "random_reg_n128", 0, mses[1], params))
+        sets.append(rs)
+    points = cap.capacity_points(sets)
+    last = cap.scaling(points, "a", "last")
+    assert last["bits"] == [r["bits"][0] for r in points if r["points"] == 128]
+    assert last["slope"] > 0 and "the largest N" in cap.scaling_table({"a": last}, "the largest N")
+
+
+def test_steps_table_reports_the_change_over_the_seeds_trained_both_ways():
+    short = cap.capacity_points(_sets({("a", 1e-3): {64: [0.01, 0.5], 128: [0.05, 0.05]}}))
+    long = cap.capacity_points(_sets({("a", 1e-3): {64: [0.0025], 128: [0.2]}}))
     table, largest = cap.steps_table(short, long)
-    assert largest == pytest.approx(long[0]["mean"] / short[0]["mean"] - 1)
+    changes = [lg["mean"] / sh["bits"][0] - 1 for sh, lg in zip(short, long)]  # seed 0 only
+    assert largest == pytest.approx(max(abs(c) for c in changes))
     assert "+" in table
+    (peak,) = cap.steps_peaks(short, long)
+    assert peak["n_before"] == 128 and peak["n_after"] == 64  # the peak moved
+    assert "N = 64" in cap.steps_peaks_table([peak])
+    with pytest.raises(ValueError, match="both step counts"):
+        cap.steps_table(short, cap.capacity_points(_sets({("b", 1e-3): {64: [0.1]}})))
 
 
 # --- the headline re-read
