@@ -466,7 +466,8 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
     """Retrain runs of every committed sweep (:data:`SWEEPS`) and compare them with the file.
 
     ``mode`` ``"sample"``: :func:`richneuron.study.audit_sample` (one run of every
-    (architecture, setting) cell and at least 5% of each sweep, drawn from the commit's hash);
+    (architecture, setting) cell, on its task of fewest points, and at least 5% of each sweep,
+    drawn from the commit's hash);
     ``"all"``: every run (for a cluster); ``"none"``: nothing. Runs train afresh (no cache), at
     the compared fields' default tolerances. Prints one line per sweep: runs retrained, runs not
     checked this time.

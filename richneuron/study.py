@@ -460,12 +460,16 @@ def audit_sample(
     result: SweepResult, draw: str, fraction: float = AUDIT_FRACTION
 ) -> list[tuple[Run, TrainConfig]]:
     """The runs of a sweep the drift gate retrains: one of every (architecture, setting) cell,
-    then others until at least ``fraction`` of the sweep, chosen by a generator seeded from
-    ``draw`` (the commit's hash: successive commits check different runs).
+    drawn among the cell's runs on its task of fewest training points (every setting's code
+    path is checked at the least cost: a capacity sweep's tasks differ 64-fold in size), then
+    others from the whole sweep until at least ``fraction`` of it, chosen by a generator seeded
+    from ``draw`` (the commit's hash: successive commits check different runs).
 
     Returns:
         ``(run, config)`` jobs, in the sweep's order.
     """
+    from .tasks import get_task
+
     jobs = result.jobs()
     if not jobs:
         return []
@@ -473,7 +477,11 @@ def audit_sample(
     cells: dict[tuple, list[int]] = {}
     for i, (run, config) in enumerate(jobs):
         cells.setdefault((run.arch, json.dumps(config.to_dict(), sort_keys=True)), []).append(i)
-    chosen = {rng.choice(members) for members in cells.values()}
+    points = {i: get_task(run.task).n_train for i, (run, _) in enumerate(jobs)}
+    chosen = set()
+    for members in cells.values():
+        least = min(points[i] for i in members)
+        chosen.add(rng.choice([i for i in members if points[i] == least]))
     rest = [i for i in range(len(jobs)) if i not in chosen]
     rng.shuffle(rest)
     need = max(0, math.ceil(fraction * len(jobs)) - len(chosen))

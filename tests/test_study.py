@@ -300,6 +300,18 @@ def test_the_audit_sample_covers_every_cell_and_changes_with_the_commit(tmp_path
     assert len(audit_sample(result, "a" * 40, fraction=0.5)) >= total / 2
 
 
+def test_the_audit_checks_each_cell_on_its_smallest_task(tmp_path, fake_training):
+    """A cell's run is drawn among its runs on the task of fewest points (random_reg_n16 here,
+    for every commit); the share beyond the cells is drawn from the whole sweep."""
+    spec = {**SPEC, "tasks": ["random_reg_n64", "random_reg_n16"], "seeds": 3}
+    result = run_sweep(Sweep.from_dict(spec), RunCache(tmp_path / "c"))
+    for draw in ("a" * 40, "b" * 40, "c" * 40):
+        jobs = audit_sample(result, draw, fraction=0.0)
+        assert len(jobs) == 6 and {run.task for run, _ in jobs} == {"random_reg_n16"}
+    larger = audit_sample(result, "a" * 40, fraction=0.9)
+    assert {run.task for run, _ in larger} == {"random_reg_n16", "random_reg_n64"}
+
+
 def test_the_gate_audits_the_committed_sweeps(tmp_path, fake_training, capsys):
     result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
     path = tmp_path / SWEEPS / "lr-omega.json"
