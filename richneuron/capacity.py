@@ -406,6 +406,20 @@ def anchors_table(peaks: Sequence[dict] = ()) -> Markdown:
     return markdown_table(["source", "networks", "bits per parameter"], rows)
 
 
+def _paired(short: Sequence[dict], long: Sequence[dict]):
+    """For each row of ``long`` trained also in ``short`` (same architecture, budget, learning
+    rate and N) on at least one common seed: ``(row, bits before, bits after)``, the seed-mean
+    bits over those common seeds."""
+    base = {(r["arch"], r["budget"], r["lr"], r["points"]): r for r in short}
+    for r in long:
+        b = base.get((r["arch"], r["budget"], r["lr"], r["points"]))
+        common = [s for s in r["seeds"] if b is not None and s in b["seeds"]]
+        if common:
+            before = statistics.fmean(b["bits"][b["seeds"].index(s)] for s in common)
+            after = statistics.fmean(r["bits"][r["seeds"].index(s)] for s in common)
+            yield r, before, after
+
+
 def steps_table(short: Sequence[dict], long: Sequence[dict]) -> tuple[Markdown, float]:
     """Bits stored after the sweep's steps (``short``) and after more (``long``), for every
     (architecture, budget, learning rate, N) in both (:func:`capacity_points` rows), averaged
@@ -417,15 +431,8 @@ def steps_table(short: Sequence[dict], long: Sequence[dict]) -> tuple[Markdown, 
     Raises:
         ValueError: if no (architecture, N) and seed was trained at both step counts.
     """
-    base = {(r["arch"], r["budget"], r["lr"], r["points"]): r for r in short}
     rows, largest = [], 0.0
-    for r in long:
-        b = base.get((r["arch"], r["budget"], r["lr"], r["points"]))
-        common = [s for s in r["seeds"] if b is not None and s in b["seeds"]]
-        if not common:
-            continue
-        before = statistics.fmean(b["bits"][b["seeds"].index(s)] for s in common)
-        after = statistics.fmean(r["bits"][r["seeds"].index(s)] for s in common)
+    for r, before, after in _paired(short, long):
         change = after / before - 1 if before > 0 else math.inf
         largest = max(largest, abs(change))
         rows.append(
@@ -444,20 +451,13 @@ def steps_peaks(short: Sequence[dict], long: Sequence[dict]) -> list[dict]:
     ``{"arch", "before", "after"}`` in bits per parameter (the largest seed-mean bits over N,
     over the parameters), ``"n_before"``/``"n_after"`` the N of each peak; in ``long``'s
     architecture order."""
-    base = {(r["arch"], r["budget"], r["lr"], r["points"]): r for r in short}
     found: dict[str, dict] = {}
-    for r in long:
-        b = base.get((r["arch"], r["budget"], r["lr"], r["points"]))
-        common = [s for s in r["seeds"] if b is not None and s in b["seeds"]]
-        if not common:
-            continue
-        before = statistics.fmean(b["bits"][b["seeds"].index(s)] for s in common) / r["params"]
-        after = statistics.fmean(r["bits"][r["seeds"].index(s)] for s in common) / r["params"]
+    for r, before, after in _paired(short, long):
         row = found.setdefault(r["arch"], {"arch": r["arch"], "before": -1.0, "after": -1.0})
-        if before > row["before"]:
-            row.update(before=before, n_before=r["points"])
-        if after > row["after"]:
-            row.update(after=after, n_after=r["points"])
+        if before / r["params"] > row["before"]:
+            row.update(before=before / r["params"], n_before=r["points"])
+        if after / r["params"] > row["after"]:
+            row.update(after=after / r["params"], n_after=r["points"])
     return list(found.values())
 
 

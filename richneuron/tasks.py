@@ -34,8 +34,6 @@ import numpy as np
 import torch
 
 __all__ = [
-    "CAPACITY_IN",
-    "CAPACITY_OUT",
     "GENERALISATION_TASKS",
     "STANDARD_TASKS",
     "TASKS",
@@ -65,7 +63,6 @@ FREQ_TEST = 10 * PI  # freq_gen: the unseen test frequency
 MIXED_TRAIN = (2 * PI, 4 * PI)  # mixed_freq: training frequencies
 MIXED_TEST = 20 * PI  # mixed_freq: the unseen test frequency
 MIXED_RATIO = 2.5  # mixed_freq: second component at 2.5 k
-CAPACITY_IN, CAPACITY_OUT = 8, 4  # random-data tasks: x ~ N(0, I_8); regression y ~ N(0, I_4)
 MAX_POINTS = 1 << 20  # random-data tasks: the largest point count accepted
 MAX_CLASSES = 1024  # random-data tasks: the most classes accepted
 RANDOM_ID = re.compile(r"random_(?:reg|k(\d+))_n(\d+)")
@@ -204,18 +201,12 @@ def _memorize(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
     return x, y, x.copy(), y.copy()
 
 
-def _random_regression(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
-    x = rng.standard_normal((n_train, CAPACITY_IN))
-    y = rng.standard_normal((n_train, CAPACITY_OUT))
-    return x, y, x.copy(), y.copy()
-
-
 def _random_labels(classes: int) -> Sampler:
     """x ~ N(0, I_8), labels uniform on ``classes`` classes, drawn after x; scored on the same
     points. Two classes: one ±1 label (class 0 is -1); more: one-hot rows."""
 
     def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
-        x = rng.standard_normal((n_train, CAPACITY_IN))
+        x = rng.standard_normal((n_train, MEMORIZE_IN))
         labels = rng.integers(0, classes, size=n_train)
         if classes == 2:
             y = np.where(labels == 1, 1.0, -1.0)[:, None]
@@ -470,12 +461,12 @@ def random_task(name: str) -> Task:
             f"Memorise {n} random points (8-D to 4-D)",
             "regression",
             "capacity",
-            (CAPACITY_IN, CAPACITY_OUT),
+            (MEMORIZE_IN, MEMORIZE_OUT),
             x + r",\ y \sim \mathcal{N}(0, I_4)",
             "x ~ N(0, I_8), y ~ N(0, I_4), independent",
             "the training points",
             "none",
-            _random_regression,
+            _memorize,  # Memorize's generator at N points
             n=(n, n),
         )
     return _task(
@@ -483,7 +474,7 @@ def random_task(name: str) -> Task:
         f"Memorise {n} random labels of {classes} classes (8-D)",
         "classification" if classes == 2 else "multiclass",
         "capacity",
-        (CAPACITY_IN, 1 if classes == 2 else classes),
+        (MEMORIZE_IN, 1 if classes == 2 else classes),
         x + rf",\ y \sim U\{{1, \dots, {classes}\}}",
         f"x ~ N(0, I_8), labels uniform on {classes} classes, independent of x",
         "the training points",
