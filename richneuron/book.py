@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import stats
 from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
 from .matching import BudgetError, match_width
@@ -52,11 +53,20 @@ __all__ = [
     "chapter_tasks",
     "comparison_rows",
     "compare_to_baseline",
+    "count_losses",
+    "count_ties",
     "count_wins",
     "equation",
     "final_diagnostic",
+    "flips",
+    "format_advantage",
+    "format_interval",
     "format_metric",
     "initial_shape",
+    "load_capacity_second",
+    "interval_width_table",
+    "interval_widths",
+    "load_second",
     "implementation",
     "main",
     "markdown_table",
@@ -68,17 +78,27 @@ __all__ = [
     "run_chapter",
     "seed_agreement",
     "seed_count",
+    "seed_span",
     "shape_change",
+    "stability_summary",
     "sweep_omegas",
     "task_formula",
     "task_table",
     "toc_documents",
     "verdict",
+    "with_seeds",
     "write_comparison_csv",
 ]
 
 #: Baselines every version chapter trains beside its own architecture.
 BASELINES = ("vanilla", "singlu")
+
+#: Seeds every version chapter trains by default (seeds 0..4): with fewer, the 95% intervals of
+#: the book's comparisons are too wide to call most differences (see the Synthesis, "How many
+#: seeds"); the verdicts' second opinion trains as many again (seeds 5..9,
+#: ``sweeps/stability.yaml``).
+DEFAULT_SEEDS = 5
+
 #: The run cache shared by every chapter (relative to the repository root).
 CACHE_DIR = ".cache/runs"
 #: ``RICHNEURON_RETRAIN=1``: :func:`run_chapter` ignores its committed results file
@@ -249,13 +269,38 @@ def format_metric(value: float, metric: str) -> str:
     return f"{100 * value:.1f}%" if metric == "accuracy" else f"{value:.3g}"
 
 
+def format_interval(low: float, high: float, metric: str) -> str:
+    """A 95% interval as the book prints it: ``[low, high]`` in the metric's format."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "[no interval]"
+    return f"[{format_metric(low, metric)}, {format_metric(high, metric)}]"
+
+
+def format_advantage(interval, metric: str, a: str = "", b: str = "") -> str:
+    """:func:`richneuron.stats.compare`'s interval as text: for MSE the ratio
+    ``b / a MSE 3.2x [1.1x, 9.8x]``, for accuracy the difference in points
+    ``a − b +4.1 [+1.0, +7.2] points``; ``no interval`` with fewer than two seeds a side."""
+    if not math.isfinite(interval.estimate):
+        return "no interval (fewer than two seeds a side)"
+    if metric == "mse":
+        name = f"{b} / {a} MSE " if a and b else "MSE ratio "
+
+        def x(v: float) -> str:
+            return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
+
+        return f"{name}{x(interval.estimate)} [{x(interval.low)}, {x(interval.high)}]"
+    name = f"{a} − {b} " if a and b else ""
+    e, lo, hi = (100 * v for v in (interval.estimate, interval.low, interval.high))
+    return f"{name}{e:+.1f} [{lo:+.1f}, {hi:+.1f}] points"
+
+
 def _format_row(row: dict) -> str:
     n, bad = row["n_seeds"], row["n_diverged"]
     if bad == n:
         return f"diverged ({bad}/{n})"
-    text = (
-        f"{format_metric(row['mean'], row['metric'])} ± {format_metric(row['std'], row['metric'])}"
-    )
+    metric = row["metric"]
+    interval = format_interval(row["low"], row["high"], metric)
+    text = f"{format_metric(row['mean'], metric)} {interval}"
     return text + (f" (diverged {bad}/{n})" if bad else "")
 
 
@@ -266,7 +311,8 @@ def archs_of(rs: ResultSet) -> list[str]:
 
 
 def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict[str, str]]:
-    """One row per task: ``task``, ``metric``, and ``mean ± std`` over seeds per architecture.
+    """One row per task: ``task``, ``metric``, and ``mean [95% interval]`` over seeds per
+    architecture.
 
     A cell reads ``diverged (k/n)`` when every seed diverged and ends in ``(diverged k/n)`` when
     some did (the mean is over the others); ``-`` when the run is absent.
@@ -298,7 +344,8 @@ def _best_of_task(summary: dict, archs: Sequence[str], task: str) -> str | None:
 
 
 def metric_cell(row: dict | None, bold: bool = False) -> Cell:
-    """One summary row as a compact table cell: mean, ``±`` std below, divergence noted.
+    """One summary row as a compact table cell: the mean, its 95% bootstrap interval below
+    (``[low, high]``), divergence noted.
 
     Three significant figures (:func:`richneuron.tables.compact`); ``-`` when absent.
     """
@@ -308,18 +355,25 @@ def metric_cell(row: dict | None, bold: bool = False) -> Cell:
     if bad == n:
         return Cell("diverged", note=f"({bad}/{n} seeds)")
     metric = row["metric"]
+    low, high = row["low"], row["high"]
+    interval = (
+        f"[{compact(low, metric)}, {compact(high, metric)}]"
+        if math.isfinite(low) and math.isfinite(high)
+        else "[no interval]"
+    )
     return Cell(
         compact(row["mean"], metric),
-        sub=f"±{compact(row['std'], metric)}",
+        sub=interval,
         bold=bold,
         note=f"(diverged {bad}/{n})" if bad else "",
     )
 
 
 def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
-    """Tasks as rows, architectures as columns: mean and ``±`` std over seeds, the best in bold.
+    """Tasks as rows, architectures as columns: the mean over seeds with its 95% bootstrap
+    interval, the best mean in bold.
 
-    Three significant figures; in the HTML book the ``±`` is on a second, smaller line.
+    Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
@@ -333,13 +387,16 @@ def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
 
 
 def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "singlu") -> dict:
-    """How ``arch`` fares against ``baseline`` on ``task``.
+    """How ``arch`` fares against ``baseline`` on ``task``, by the book's beyond-noise rule.
 
     Returns:
-        ``{"task", "metric", "mean", "std", "base_mean", "base_std", "n_seeds", "better",
-        "clear"}``: ``better`` is True when ``arch``'s mean is better (lower MSE, higher
-        accuracy; a fully diverged side loses); ``clear`` when the means differ by more than the
-        sum of the two standard deviations (False with one seed: no spread to compare against).
+        ``{"task", "metric", "mean", "low", "high", "std", "base_mean", "base_low",
+        "base_high", "base_std", "n_seeds", "better", "interval", "outcome", "clear"}``:
+        ``better`` is True when ``arch``'s mean is better (lower MSE, higher accuracy; a fully
+        diverged side loses); ``interval`` is :func:`richneuron.stats.compare` of ``arch``
+        against ``baseline`` (a ratio of MSEs, a difference of accuracies); ``outcome`` is +1
+        (``arch`` better beyond noise), -1 (``baseline`` better beyond noise) or 0 (within
+        noise, or fewer than two seeds a side); ``clear`` is ``outcome != 0``.
 
     Raises:
         KeyError: if ``rs`` lacks either architecture on ``task``.
@@ -349,16 +406,28 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         if (a, task) not in summary:
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
     s, b = summary[(arch, task)], summary[(baseline, task)]
+    interval = stats.compare(s["values"], b["values"], s["metric"])
+    result = stats.outcome(interval)
+    if not b["values"] and len(s["values"]) > 1:  # the baseline diverged on every seed
+        result = 1
+    elif not s["values"] and len(b["values"]) > 1:
+        result = -1
     return {
         "task": task,
         "metric": s["metric"],
         "mean": s["mean"],
+        "low": s["low"],
+        "high": s["high"],
         "std": s["std"],
         "base_mean": b["mean"],
+        "base_low": b["low"],
+        "base_high": b["high"],
         "base_std": b["std"],
         "n_seeds": s["n_seeds"],
         "better": better(s["mean"], b["mean"], s["metric"]),
-        "clear": beyond_noise(s, b),
+        "interval": interval,
+        "outcome": result,
+        "clear": result != 0,
     }
 
 
@@ -374,27 +443,47 @@ def seed_count(rs: ResultSet) -> int:
 
 
 def count_wins(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
-    """Tasks of ``rs`` on which ``arch`` has the better mean than ``baseline``."""
+    """Tasks of ``rs`` on which ``arch`` beats ``baseline`` beyond noise (the book's rule)."""
     tasks = chapter_tasks(rs, arch)
-    return sum(compare_to_baseline(rs, arch, t, baseline)["better"] for t in tasks)
+    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == 1 for t in tasks)
+
+
+def count_losses(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
+    """Tasks of ``rs`` on which ``baseline`` beats ``arch`` beyond noise."""
+    tasks = chapter_tasks(rs, arch)
+    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == -1 for t in tasks)
+
+
+def count_ties(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
+    """Tasks of ``rs`` on which ``arch`` and ``baseline`` are within noise of each other."""
+    tasks = chapter_tasks(rs, arch)
+    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == 0 for t in tasks)
 
 
 def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
-    """One bullet per task: both means ± std, who is better, and whether the gap is clear."""
+    """One bullet per task: both means with their 95% intervals, the interval of the comparison
+    (a ratio of MSEs or a difference of accuracies) and the book's reading of it: better beyond
+    noise, or within noise."""
     lines = []
     for task in chapter_tasks(rs, arch):
         c = compare_to_baseline(rs, arch, task, baseline)
         fmt = c["metric"]
-        ours = f"{format_metric(c['mean'], fmt)} ± {format_metric(c['std'], fmt)}"
-        theirs = f"{format_metric(c['base_mean'], fmt)} ± {format_metric(c['base_std'], fmt)}"
-        winner = arch if c["better"] else baseline
-        if c["n_seeds"] < 2:
-            how = "one seed, so the seed spread is unknown"
+        ours = f"{format_metric(c['mean'], fmt)} {format_interval(c['low'], c['high'], fmt)}"
+        theirs = (
+            f"{format_metric(c['base_mean'], fmt)} "
+            f"{format_interval(c['base_low'], c['base_high'], fmt)}"
+        )
+        gap = format_advantage(c["interval"], fmt, arch, baseline)
+        if c["outcome"] == 0:
+            how = "within noise (the interval includes " + (
+                "1)" if fmt == "mse" else "0)"
+            )
+            if not math.isfinite(c["interval"].estimate):
+                how = "not comparable (fewer than two seeds a side)"
         else:
-            how = "by more than the seed spread" if c["clear"] else "within the seed spread"
+            how = f"{arch if c['outcome'] == 1 else baseline} is better beyond noise"
         lines.append(
-            f"- **{task}** ({fmt}): {arch} {ours} vs {baseline} {theirs}; "
-            f"{winner} is better, {how}."
+            f"- **{task}** ({fmt}): {arch} {ours} vs {baseline} {theirs}; {gap}: {how}."
         )
     return Markdown("\n".join(lines) + "\n")
 
@@ -472,6 +561,43 @@ def config_of(rs: ResultSet) -> TrainConfig:
     return TrainConfig(**rs.config)
 
 
+#: The second opinion: every architecture on every task on seeds disjoint from the chapters'.
+STABILITY_PATH = "data/sweeps/stability.json"
+#: The same for the capacity claim: vanilla and SinGLU's capacity runs on disjoint seeds.
+CAPACITY_STABILITY_PATH = "data/sweeps/capacity-stability.json"
+
+
+def load_second(path: str | os.PathLike, rs: ResultSet | None = None) -> ResultSet | None:
+    """The one result set of a sweep file of disjoint seeds (:data:`STABILITY_PATH`), or None
+    when the file does not exist (a fresh fork that has not trained it yet).
+
+    With ``rs``, its protocol must be ``rs``'s and its seeds disjoint from ``rs``'s.
+
+    Raises:
+        ResultsError: naming the file: corrupt, more than one protocol, another protocol than
+            ``rs``'s, or seeds shared with ``rs``.
+    """
+    from .results import ResultsError
+    from .study import load_sweep
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    result = load_sweep(path)
+    if len(result.sets) != 1:
+        raise ResultsError(f"{path}: expected one protocol, found {len(result.sets)}")
+    second = result.sets[0]
+    if rs is not None:
+        if config_of(second) != config_of(rs):
+            raise ResultsError(f"{path}: its protocol differs from the chapters'")
+        shared = {r.run.seed for r in second.runs} & {r.run.seed for r in rs.runs}
+        if shared:
+            raise ResultsError(
+                f"{path}: seeds {sorted(shared)} are also the chapters': not a disjoint set"
+            )
+    return second
+
+
 def environment_table(rs: ResultSet) -> Markdown:
     """Software and pinned arithmetic the results were made with (no times, no commits)."""
     p = rs.provenance
@@ -490,9 +616,10 @@ def environment_table(rs: ResultSet) -> Markdown:
 
 
 def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
-    """Architectures as rows and tasks as columns (mean, ``±`` std), the best of each task in bold.
+    """Architectures as rows and tasks as columns (mean, 95% interval), the best mean of each task
+    in bold.
 
-    Three significant figures; in the HTML book the ``±`` is on a second, smaller line.
+    Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
@@ -510,8 +637,8 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     One dict per pair present, in architecture then task order: the :meth:`ResultSet.summary`
     fields (``arch, task, metric, n_seeds, n_diverged, mean, std, params``), the per-seed test
     metrics ``values`` (seed order; NaN for a diverged seed), ``winner`` (best mean of the
-    task), ``within_noise`` (the winner itself, or a mean within the seed spread of the
-    winner's: not :func:`richneuron.results.beyond_noise`) and ``score``: the mean normalised
+    task), ``within_noise`` (the winner itself, or a mean within noise of the winner's: not
+    :func:`richneuron.results.beyond_noise`) and ``score``: the mean normalised
     per task to [0, 1], 1 the best and 0 the worst (on log10 scale for MSE, linear for
     accuracy; NaN when every seed diverged; 1 when all architectures tie).
     """
@@ -563,8 +690,9 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
 def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     """:func:`comparison_rows` as a CSV file (written atomically; full float precision).
 
-    Columns: ``arch, task, metric, n_seeds, n_diverged, mean, std, params, winner,
-    within_noise, score`` and one ``seed_<i>`` column per seed (empty for a diverged seed).
+    Columns: ``arch, task, metric, n_seeds, n_diverged, mean, low, high`` (the 95% bootstrap
+    interval of the mean), ``std, params, winner, within_noise, score`` and one ``seed_<i>``
+    column per seed (empty for a diverged seed).
     The file is rewritten only when its bytes change.
 
     Returns:
@@ -577,7 +705,8 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
 
     path = Path(path)
     n = max((len(r["values"]) for r in rows), default=0)
-    fields = ["arch", "task", "metric", "n_seeds", "n_diverged", "mean", "std", "params"]
+    fields = ["arch", "task", "metric", "n_seeds", "n_diverged", "mean", "low", "high", "std"]
+    fields += ["params"]
     fields += ["winner", "within_noise", "score", *[f"seed_{i}" for i in range(n)]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -590,7 +719,8 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
         seeds = [number(v) for v in r["values"]] + [""] * (n - len(r["values"]))
         writer.writerow(
             [r["arch"], r["task"], r["metric"], r["n_seeds"], r["n_diverged"]]
-            + [number(r["mean"]), number(r["std"]), number(r["params"])]
+            + [number(r["mean"]), number(r["low"]), number(r["high"])]
+            + [number(r["std"]), number(r["params"])]
             + [str(r["winner"]).lower(), str(r["within_noise"]).lower(), number(r["score"])]
             + seeds
         )
@@ -601,13 +731,20 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     return path
 
 
-def regime_rows(rs: ResultSet) -> list[dict]:
-    """Per task: the best architecture, the runner-up, and whether the margin is clear.
+def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
+    """Per task: the best architecture (best mean), the runner-up, and the book's reading of the
+    margin between them.
 
-    ``clear`` is True when the best mean beats the runner-up's by more than the sum of their
-    seed standard deviations.
+    Each row has ``task, metric, best, best_value, runner_up, runner_up_value``, ``interval``
+    (:func:`richneuron.stats.compare` of the best against the runner-up), ``clear`` (the margin
+    is beyond noise) and ``verdict``: the best's id when ``clear``, else ``"within noise"``.
+    With ``second`` (the same architectures and tasks on a disjoint set of seeds), also
+    ``second_verdict`` (the verdict recomputed there) and ``stability``
+    (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
     """
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    others = regime_rows(second) if second is not None else []
+    other = {r["task"]: r for r in others}
     rows = []
     for task in chapter_tasks(rs):
         ranked = [
@@ -621,24 +758,36 @@ def regime_rows(rs: ResultSet) -> list[dict]:
                 -summary[(a, task)]["mean"] if metric == "accuracy" else summary[(a, task)]["mean"]
             )
         )
-        best, second = summary[(ranked[0], task)], summary[(ranked[1], task)]
-        rows.append(
-            {
-                "task": task,
-                "metric": metric,
-                "best": ranked[0],
-                "best_value": best["mean"],
-                "runner_up": ranked[1],
-                "runner_up_value": second["mean"],
-                "clear": beyond_noise(best, second),
-            }
-        )
+        best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
+        interval = stats.compare(best["values"], runner["values"], metric)
+        clear = stats.beyond_noise(interval)
+        row = {
+            "task": task,
+            "metric": metric,
+            "best": ranked[0],
+            "best_value": best["mean"],
+            "runner_up": ranked[1],
+            "runner_up_value": runner["mean"],
+            "interval": interval,
+            "clear": clear,
+            "verdict": ranked[0] if clear else "within noise",
+        }
+        if second is not None:
+            row["second_verdict"] = other[task]["verdict"] if task in other else "not run"
+            row["stability"] = stats.agreement(row["verdict"], row["second_verdict"])
+        rows.append(row)
     return rows
 
 
 def clear_wins(rs: ResultSet) -> int:
-    """Tasks whose best architecture leads the runner-up by more than the seed spread."""
+    """Tasks whose best architecture leads the runner-up beyond noise."""
     return sum(r["clear"] for r in regime_rows(rs))
+
+
+def flips(rows: Sequence[dict]) -> int:
+    """Rows (of :func:`regime_rows` with a second set, or of a claims ledger) whose verdict
+    flips on the disjoint seeds."""
+    return sum(r.get("stability") == "flips" for r in rows)
 
 
 def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
@@ -653,24 +802,144 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
     raise KeyError(f"{rs.name}: no runs of {arch!r} on task {task!r}")
 
 
-def regime_table(rs: ResultSet) -> Markdown:
-    """:func:`regime_rows` as a Markdown table."""
+def regime_table(rs: ResultSet, second: ResultSet | None = None) -> Markdown:
+    """:func:`regime_rows` as a Markdown table: the best and the runner-up, the margin with its
+    95% interval, the verdict, and with ``second`` the verdict on the disjoint seeds and whether
+    it agrees."""
+    rows = regime_rows(rs, second)
+    header = ["task", "best", "runner-up", "margin [95% CI]", "verdict"]
+    if second is not None:
+        header += [f"on seeds {seed_span(second)}", "stability"]
+    body = []
+    for r in rows:
+        cells = [
+            r["task"],
+            f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
+            f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
+            format_advantage(r["interval"], r["metric"]),
+            r["verdict"],
+        ]
+        if second is not None:
+            mark = "**flips**" if r["stability"] == "flips" else "agrees"
+            cells += [r["second_verdict"], mark]
+        body.append(cells)
+    return markdown_table(header, body)
+
+
+def load_capacity_second(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[ResultSet]:
+    """The result sets of the capacity claim's disjoint seeds (:data:`CAPACITY_STABILITY_PATH`),
+    or an empty list when the file does not exist (the claim is then not checked there).
+
+    Raises:
+        ResultsError: naming the file, when it is corrupt.
+    """
+    from .study import load_sweep
+
+    path = Path(path)
+    return load_sweep(path).sets if path.is_file() else []
+
+
+def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:
+    """One paragraph on the second opinion: how many verdicts of the regime map
+    (:func:`regime_rows` with a second set) and of the claims ledger
+    (:func:`richneuron.claims.stability_rows`) flip on the disjoint seeds, naming them; or, with
+    no second set (empty ``regime``), that the stability was not checked."""
+    if not regime or "stability" not in regime[0]:
+        return Markdown(
+            f"No disjoint set of seeds is stored ({STABILITY_PATH}), so this build does not "
+            "check the verdicts' stability."
+        )
+    flipped_tasks = [r["task"] for r in regime if r["stability"] == "flips"]
+    flipped_claims = [f"{r['id']} (#{r['number']})" for r in ledger if r["stability"] == "flips"]
+    unchecked = [f"{r['id']} (#{r['number']})" for r in ledger if r["stability"] == "not checked"]
+    checked = len(ledger) - len(unchecked)
+    text = (
+        f"On seeds {seeds}, {len(flipped_tasks)} of the {len(regime)} verdicts of the regime map "
+        "flip"
+        + (f" ({', '.join(flipped_tasks)})" if flipped_tasks else "")
+        + f", and {len(flipped_claims)} of the {checked} claim verdicts checked"
+        + (f" ({', '.join(flipped_claims)})" if flipped_claims else "")
+        + "."
+    )
+    if unchecked:
+        text += f" Not checked for want of runs on those seeds: {', '.join(unchecked)}."
+    return Markdown(text)
+
+
+def with_seeds(rs: ResultSet, seeds: Sequence[int]) -> ResultSet:
+    """``rs`` restricted to the runs of ``seeds``."""
+    keep = set(seeds)
+    return ResultSet(rs.name, rs.config, rs.provenance, [r for r in rs.runs if r.run.seed in keep])
+
+
+def interval_widths(rs: ResultSet) -> dict:
+    """How wide the book's intervals are on ``rs``: the median over (architecture, task) of the
+    95% interval of the mean, as a factor ``high / low`` for MSE and in points for accuracy,
+    the regime map's tasks whose winner leads beyond noise, and the standard tasks on which
+    SinGLU and vanilla differ beyond noise. ``{"seeds", "mse_factor", "accuracy_points",
+    "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
+    import statistics
+
+    from .claims import STANDARD_TASKS
+
+    mse, acc = [], []
+    for row in rs.summary():
+        if not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
+            continue
+        if row["metric"] == "mse" and row["low"] > 0:
+            mse.append(row["high"] / row["low"])
+        elif row["metric"] == "accuracy":
+            acc.append(100 * (row["high"] - row["low"]))
+    have = {(r.run.arch, r.run.task) for r in rs.runs}
+    standard = [t for t in STANDARD_TASKS if {("singlu", t), ("vanilla", t)} <= have]
+    return {
+        "seeds": seed_span(rs),
+        "mse_factor": statistics.median(mse) if mse else math.nan,
+        "accuracy_points": statistics.median(acc) if acc else math.nan,
+        "clear_winners": clear_wins(rs),
+        "tasks": len(chapter_tasks(rs)),
+        "singlu_vanilla": sum(
+            compare_to_baseline(rs, "singlu", t, "vanilla")["clear"] for t in standard
+        ),
+        "standard": len(standard),
+    }
+
+
+def interval_width_table(rows: Sequence[dict]) -> Markdown:
+    """:func:`interval_widths` of several seed sets as a Markdown table."""
     return markdown_table(
-        ["task", "best", "runner-up", "margin beyond seed spread"],
+        [
+            "seeds",
+            "median 95% interval, MSE (high / low)",
+            "median 95% interval, accuracy (points)",
+            "tasks with a winner beyond noise",
+            "standard tasks: SinGLU vs vanilla beyond noise",
+        ],
         [
             [
-                r["task"],
-                f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
-                f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
-                "yes" if r["clear"] else "no",
+                r["seeds"],
+                f"{r['mse_factor']:.2f}x",
+                f"{r['accuracy_points']:.1f}",
+                f"{r['clear_winners']} of {r['tasks']}",
+                f"{r['singlu_vanilla']} of {r['standard']}",
             ]
-            for r in regime_rows(rs)
+            for r in rows
         ],
     )
 
 
+def seed_span(rs: ResultSet) -> str:
+    """The seeds of ``rs`` as text: ``"5-9"`` for a run of consecutive seeds, else a list."""
+    seeds = sorted({r.run.seed for r in rs.runs})
+    if not seeds:
+        return "none"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
 def published_table(rs: ResultSet, published: dict) -> Markdown:
-    """Every published number beside ours: architecture, task, published, ours (mean ± std)."""
+    """Every published number beside ours: architecture, task, published, ours (mean [95% CI])."""
     from .claims import published_metric
 
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
@@ -856,8 +1125,8 @@ if __name__ == "__main__":
 
 def relatives_table(rs: ResultSet, archs: Sequence[str]) -> Markdown:
     """One row per related neuron of a chapter: matrices per neuron, matched width (first hidden
-    layer on Nested), and on how many tasks its mean beats SinGLU's and ReLU's (of which by
-    more than the seed spread)."""
+    layer on Nested), and against SinGLU and ReLU on how many tasks it is better beyond noise,
+    within noise, and worse beyond noise (the book's rule)."""
     config = config_of(rs)
     rows = []
     for arch in archs:
@@ -865,14 +1134,18 @@ def relatives_table(rs: ResultSet, archs: Sequence[str]) -> Markdown:
         widths, _ = match_width(arch, "nested_2d", config.budget_for("nested_2d"), config)
         cells = [arch, get_arch(arch).matrices, widths[0]]
         for base in BASELINES[::-1]:  # SinGLU, then ReLU
-            cs = [compare_to_baseline(rs, arch, t, base) for t in tasks]
-            won = sum(c["better"] for c in cs)
-            clear = sum(c["better"] and c["clear"] for c in cs)
-            lost = sum(not c["better"] and c["clear"] for c in cs)
-            cells.append(f"{won} of {len(tasks)} ({clear} clear; {lost} clear losses)")
+            cs = [compare_to_baseline(rs, arch, t, base)["outcome"] for t in tasks]
+            cells.append(f"{cs.count(1)} / {cs.count(0)} / {cs.count(-1)}")
         rows.append(cells)
     return markdown_table(
-        ["architecture", "matrices", "width", "better than SinGLU", "better than ReLU"], rows
+        [
+            "architecture",
+            "matrices",
+            "width",
+            "vs SinGLU: better / within noise / worse",
+            "vs ReLU: better / within noise / worse",
+        ],
+        rows,
     )
 
 
@@ -923,7 +1196,7 @@ def sweep_omegas(sets: Sequence[ResultSet], arch: str = "singlu") -> str:
 
 
 def _clearly_better(a: dict, b: dict) -> bool:
-    """Summary row ``a``'s mean is better than ``b``'s, beyond the seed spread."""
+    """Summary row ``a``'s mean is better than ``b``'s, beyond noise (the book's rule)."""
     return better(a["mean"], b["mean"], a["metric"]) and beyond_noise(a, b)
 
 
@@ -931,7 +1204,7 @@ def omega_range_rows(
     sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"
 ) -> list[dict]:
     """Per task of an ``omega`` sweep: ``arch``'s best frequency and whether it beats
-    ``control`` there, and at ``omega = 1``, by more than the seed spread (``clear``)."""
+    ``control`` there, and at ``omega = 1``, beyond noise (the book's rule)."""
     rows = sweep_rows(sets, arch)
     base = {t: next(iter(by_omega.values())) for t, by_omega in sweep_rows(sets, control).items()}
     out = []

@@ -33,7 +33,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from . import stats
 from .results import ResultSet
+from .stats import mean_interval
 from .tables import Markdown, markdown_table
 from .tasks import get_task
 from .trainer import RunResult
@@ -50,6 +52,8 @@ __all__ = [
     "classes_of",
     "compute_used",
     "error_rate_bits",
+    "lead",
+    "lead_text",
     "lr_table",
     "mse_ratio_bits",
     "regression_bits",
@@ -215,7 +219,9 @@ def run_bits(result: RunResult, data_seed: int = 0) -> float:
 def capacity_points(sets: Iterable[ResultSet]) -> list[dict]:
     """One row per (architecture, budget, learning rate, task) of a capacity sweep's result sets:
     ``arch``, ``budget``, ``lr``, ``task``, ``points`` (N), ``params``, ``seeds``, ``bits`` (one
-    per seed, in seed order), ``mean``, ``low``, ``high`` (over seeds), ``per_param`` (mean /
+    per seed, in seed order), ``mean``, ``low``, ``high`` (the 95% bootstrap interval of the mean
+    over seeds, :func:`richneuron.stats.mean_interval`; the mean itself with one seed),
+    ``per_param`` (mean /
     params), ``per_value`` (mean bits per target value). Sorted by architecture (first seen),
     budget, lr, N.
     """
@@ -245,10 +251,11 @@ def capacity_points(sets: Iterable[ResultSet]) -> list[dict]:
         t = get_task(row["task"])
         values = row["points"] * (t.out_dim if t.kind == "regression" else 1)
         mean = statistics.fmean(bits)
+        ci = mean_interval(bits) if len(bits) > 1 else None
         row.update(
             mean=mean,
-            low=min(bits),
-            high=max(bits),
+            low=ci.low if ci else mean,
+            high=ci.high if ci else mean,
             per_param=mean / row["params"],
             per_value=mean / values,
         )
@@ -259,7 +266,7 @@ def capacity_points(sets: Iterable[ResultSet]) -> list[dict]:
 def capacity(points: Sequence[dict]) -> list[dict]:
     """Each (architecture, budget, learning rate)'s capacity from :func:`capacity_points` rows:
     the row whose seed-mean bits are largest over N (its ``points`` is the N of the peak), with
-    ``per_param_low``/``per_param_high`` (the seed spread at the peak, per parameter) and
+    ``per_param_low``/``per_param_high`` (the 95% interval at the peak, per parameter) and
     ``largest_n`` (whether the peak is at the largest N tried: then bits had not stopped
     growing and the capacity is a lower bound), and ``last_per_param``, the bits per parameter
     at the largest N (where the fewest networks can fit every point)."""
@@ -279,6 +286,28 @@ def capacity(points: Sequence[dict]) -> list[dict]:
             "last_per_param": last["per_param"],
         })
     return out
+
+
+def lead(a: dict, b: dict) -> stats.Interval:
+    """How many times ``a``'s capacity exceeds ``b``'s (two :func:`capacity` rows): the ratio of
+    their mean bits per parameter with its 95% bootstrap interval over seeds (resampled on the
+    log scale, :func:`richneuron.stats.ratio_interval`); unknown (NaN) with fewer than two seeds
+    a side or a seed that stored nothing."""
+    x = [v / a["params"] for v in a["bits"]]
+    y = [v / b["params"] for v in b["bits"]]
+    if len(x) < 2 or len(y) < 2 or min(x) <= 0 or min(y) <= 0:
+        return stats.UNKNOWN
+    return stats.ratio_interval(x, y)
+
+
+def lead_text(interval: stats.Interval) -> str:
+    """``"2.66x [2.1x, 3.4x], beyond noise"`` (or ``within noise``) for :func:`lead`."""
+    if not math.isfinite(interval.estimate):
+        return "no interval (fewer than two seeds)"
+    verdict = "beyond noise" if stats.beyond_noise(interval) else "within noise"
+    return (
+        f"{interval.estimate:.2f}x [{interval.low:.2f}x, {interval.high:.2f}x], {verdict}"
+    )
 
 
 def best_lrs(points: Sequence[dict]) -> dict[tuple[str, int], float]:
@@ -345,7 +374,7 @@ def scaling(points: Sequence[dict], arch: str, measure: str = "peak") -> dict:
 
 
 def _spread(mean: float, low: float, high: float, fmt: str = ",.0f") -> str:
-    return f"{mean:{fmt}} ({low:{fmt}}–{high:{fmt}})"
+    return f"{mean:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def lr_table(points: Sequence[dict]) -> Markdown:
@@ -370,8 +399,8 @@ def lr_table(points: Sequence[dict]) -> Markdown:
 
 def capacity_table(peaks: Sequence[dict]) -> Markdown:
     """One row per architecture (and budget) of :func:`capacity`: parameters, learning rate,
-    the N of the peak, bits stored and bits per parameter (mean over seeds, lowest–highest
-    seed), bits per target value (or label) at the peak, whether bits stopped growing within
+    the N of the peak, bits stored and bits per parameter (mean over seeds, [95% interval]),
+    bits per target value (or label) at the peak, whether bits stopped growing within
     the point counts tried, and the bits per parameter at the largest N."""
     rows = []
     for r in peaks:
@@ -387,8 +416,8 @@ def capacity_table(peaks: Sequence[dict]) -> Markdown:
             f"{r['last_per_param']:.2f} (N = {r['last_points']:,})",
         ])
     return markdown_table(
-        ["architecture", "parameters", "lr", "N at the peak", "bits stored",
-         "bits per parameter", "bits per target value", "peak within the Ns tried",
+        ["architecture", "parameters", "lr", "N at the peak", "bits stored [95% CI]",
+         "bits per parameter [95% CI]", "bits per target value", "peak within the Ns tried",
          "bits per parameter at the largest N"],
         rows,
     )

@@ -5,14 +5,25 @@ a :class:`~richneuron.results.ResultSet` that returns a :class:`Claim`: our numb
 number, the rule applied, and a verdict. The rules are fixed here, before looking at any result,
 and printed beside every verdict:
 
-* a *ratio* or *gain* claim is **replicated** when the direction holds by more than the seed
-  spread and our size is within a factor :data:`MAGNITUDE_FACTOR` of the published one (within
-  ``MAGNITUDE_FACTOR`` times for ratios, in points for gains), **partly replicated** when only the
-  direction holds, **not replicated** otherwise;
-* a *win* claim ("A beats B on task T") compares means; whether the margin exceeds the seed spread
-  is reported beside it;
+* every comparison of two architectures on a task goes through the book's one beyond-noise rule
+  (:func:`richneuron.stats.compare`, :func:`richneuron.stats.outcome`): A is better than B only
+  if the 95% bootstrap interval over seeds of their ratio of MSEs (or difference of accuracies)
+  excludes 1 (or 0); otherwise the two are *within noise*;
+* a *ratio* or *gain* claim is **replicated** when the direction holds beyond noise and our
+  estimate is within a factor :data:`MAGNITUDE_FACTOR` of the published one (for ratios; for
+  gains, at least half of it), **partly replicated** when only the direction holds, **not
+  replicated** when the opposite direction holds beyond noise;
+* a claim made of several comparisons (win counts, "A beats B on T and loses on U") is read twice,
+  with every within-noise comparison resolved for it and against it
+  (:func:`richneuron.stats.settle`): **replicated** if it holds even at worst, **not replicated**
+  if it fails even at best;
+* either way, a claim whose outcome depends on noise is **not established**, and says so with its
+  intervals;
 * a claim whose runs are absent (a quick build, a chapter re-run on fewer tasks) is
   **not tested**, never guessed.
+
+:func:`ledger` with a second evaluation sets each verdict beside the same claim evaluated on a
+disjoint set of seeds of the same size (the stability column, :func:`stability_rows`).
 
 The published numbers come from ``data/published.json``, a verbatim copy of the study's numbers
 (:func:`load_published`).
@@ -28,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import stats
 from .config import TrainConfig
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
@@ -51,6 +63,7 @@ __all__ = [
     "load_published",
     "published_metric",
     "published_oddities",
+    "stability_rows",
     "tally",
     "width_rows",
 ]
@@ -115,7 +128,7 @@ PUBLISHED_VERDICTS = {
 #: The published reference, relative to the repository root (chapters run there).
 PUBLISHED_PATH = "data/published.json"
 
-VERDICTS = ("replicated", "partly replicated", "not replicated", "not tested")
+VERDICTS = ("replicated", "partly replicated", "not replicated", "not established", "not tested")
 
 
 @dataclass(frozen=True)
@@ -193,15 +206,71 @@ def _has(rows: dict, *pairs: tuple[str, str]) -> bool:
 
 
 def _better(rows: dict, a: str, b: str, task: str) -> bool:
+    """``a``'s mean is better than ``b``'s (no noise rule: for the text, never a verdict)."""
     ra, rb = rows[(a, task)], rows[(b, task)]
     return better(ra["mean"], rb["mean"], ra["metric"])
 
 
-def _clear(rows: dict, a: str, b: str, task: str) -> bool:
-    """``a`` better than ``b`` by more than the sum of their seed standard deviations."""
+def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:
+    """:func:`richneuron.stats.compare` of ``a`` against ``b`` on ``task``."""
     ra, rb = rows[(a, task)], rows[(b, task)]
-    gap = abs(ra["mean"] - rb["mean"])
-    return _better(rows, a, b, task) and ra["n_seeds"] > 1 and gap > ra["std"] + rb["std"]
+    return stats.compare(ra["values"], rb["values"], ra["metric"])
+
+
+def _outcome(rows: dict, a: str, b: str, task: str) -> int:
+    """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within."""
+    return stats.outcome(_interval(rows, a, b, task))
+
+
+def _clear(rows: dict, a: str, b: str, task: str) -> bool:
+    """``a`` better than ``b`` beyond noise (the book's rule)."""
+    return _outcome(rows, a, b, task) == 1
+
+
+def _settled(at_best: bool, at_worst: bool) -> str:
+    """A multi-comparison claim's verdict (:func:`richneuron.stats.settle`)."""
+    return {
+        "holds": "replicated",
+        "fails": "not replicated",
+        "not established": "not established",
+    }[stats.settle(at_best, at_worst)]
+
+
+def _directional(result: int, size_ok: bool) -> str:
+    """A ratio or gain claim's verdict from its direction's outcome and whether the size is
+    near the published one."""
+    if result == 1:
+        return "replicated" if size_ok else "partly replicated"
+    return "not replicated" if result == -1 else "not established"
+
+
+def _x(v: float) -> str:
+    return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
+
+
+def _ratio_ci(interval: stats.Interval) -> str:
+    """``1.2x [0.8x, 3.1x]``."""
+    if not math.isfinite(interval.estimate):
+        return "no interval"
+    return f"{_x(interval.estimate)} [{_x(interval.low)}, {_x(interval.high)}]"
+
+
+def _points_ci(interval: stats.Interval) -> str:
+    """``+4.1 [+1.0, +7.2] points`` from a difference of accuracies."""
+    if not math.isfinite(interval.estimate):
+        return "no interval"
+    e, lo, hi = (100 * v for v in (interval.estimate, interval.low, interval.high))
+    return f"{e:+.1f} [{lo:+.1f}, {hi:+.1f}] points"
+
+
+def _split(outcomes: dict[str, int]) -> str:
+    """``better beyond noise on a, b; worse on c; within noise on d`` (empty groups left out)."""
+    groups = [
+        ("better beyond noise on", [t for t, o in outcomes.items() if o == 1]),
+        ("worse beyond noise on", [t for t, o in outcomes.items() if o == -1]),
+        ("within noise on", [t for t, o in outcomes.items() if o == 0]),
+    ]
+    return "; ".join(f"{name} {', '.join(ts)}" for name, ts in groups if ts)
 
 
 def _pct(x: float) -> str:
@@ -229,21 +298,19 @@ def _ratio_claim(
 ) -> Callable[[ResultSet, dict], Claim]:
     def check(rs: ResultSet, published: dict) -> Claim:
         rule = (
-            f"vanilla / SinGLU test MSE on {task}: replicated if SinGLU is lower by more than the "
-            f"seed spread and the ratio is within {MAGNITUDE_FACTOR:g}x of the published one"
+            f"vanilla / SinGLU test MSE on {task} with its 95% interval: replicated if the "
+            f"interval lies above 1 and the ratio is within {MAGNITUDE_FACTOR:g}x of the "
+            "published one, partly if only above 1, not established if it includes 1"
         )
         theirs = float(published["headline_claims"][key])
         rows = _rows(rs)
         if not _has(rows, ("vanilla", task), ("singlu", task)):
             return _not_tested(cid, number, finding, rule, _ratio(theirs), f"{task} runs")
+        interval = _interval(rows, "singlu", "vanilla", task)
         ratio = rows[("vanilla", task)]["mean"] / rows[("singlu", task)]["mean"]
-        direction = _clear(rows, "singlu", "vanilla", task)
-        verdict = (
-            "replicated"
-            if direction and _magnitude_ok(ratio, theirs)
-            else ("partly replicated" if direction else "not replicated")
-        )
-        return Claim(cid, number, finding, rule, _ratio(ratio), _ratio(theirs), verdict, ratio)
+        verdict = _directional(stats.outcome(interval), _magnitude_ok(ratio, theirs))
+        ours = _ratio_ci(interval) if math.isfinite(interval.estimate) else _ratio(ratio)
+        return Claim(cid, number, finding, rule, ours, _ratio(theirs), verdict, ratio)
 
     return check
 
@@ -251,8 +318,9 @@ def _ratio_claim(
 def _checkerboard_gain(rs: ResultSet, published: dict) -> Claim:
     finding = "SinGLU beats vanilla on Checkerboard by a wide margin"
     rule = (
-        "SinGLU minus vanilla test accuracy on checkerboard, in points: replicated if SinGLU is "
-        "higher by more than the seed spread and the gain is at least half the published one"
+        "SinGLU minus vanilla test accuracy on checkerboard, in points, with its 95% interval: "
+        "replicated if the interval lies above 0 and the gain is at least half the published "
+        "one, partly if only above 0, not established if it includes 0"
     )
     theirs = float(
         published["headline_claims"]["checkerboard_acc_gain_points_singlu_minus_vanilla"]
@@ -263,18 +331,15 @@ def _checkerboard_gain(rs: ResultSet, published: dict) -> Claim:
     gain = 100 * (
         rows[("singlu", "checkerboard")]["mean"] - rows[("vanilla", "checkerboard")]["mean"]
     )
-    direction = _clear(rows, "singlu", "vanilla", "checkerboard")
-    verdict = (
-        "replicated"
-        if direction and gain >= theirs / 2
-        else ("partly replicated" if direction else "not replicated")
-    )
+    interval = _interval(rows, "singlu", "vanilla", "checkerboard")
+    verdict = _directional(stats.outcome(interval), gain >= theirs / 2)
+    ours = _points_ci(interval) if math.isfinite(interval.estimate) else f"{gain:+.1f} points"
     return Claim(
         "checkerboard_gain",
         3,
         finding,
         rule,
-        f"{gain:+.1f} points",
+        ours,
         f"+{theirs:.1f} points",
         verdict,
         gain,
@@ -284,43 +349,48 @@ def _checkerboard_gain(rs: ResultSet, published: dict) -> Claim:
 def _singlu_wins(rs: ResultSet, published: dict) -> Claim:
     finding = "SinGLU beats vanilla on 5 of the 6 standard tasks, losing only Spiral"
     rule = (
-        "count the standard tasks where SinGLU's mean beats vanilla's: replicated if 5, Spiral lost"
+        "on each standard task, SinGLU against vanilla by the beyond-noise rule: replicated if "
+        "SinGLU is better beyond noise on the 5 tasks other than Spiral and worse on Spiral; "
+        "not established if that depends on the comparisons within noise"
     )
     theirs = "5 of 6 (loses Spiral: 44.2% vs 85.1%)"
     rows = _rows(rs)
     if not _has(rows, *[(a, t) for a in ("vanilla", "singlu") for t in STANDARD_TASKS]):
         return _not_tested("singlu_wins", 4, finding, rule, theirs, "all six standard tasks")
-    won = [t for t in STANDARD_TASKS if _better(rows, "singlu", "vanilla", t)]
-    lost = [t for t in STANDARD_TASKS if t not in won]
-    ours = f"{len(won)} of 6" + (f" (loses {', '.join(lost)})" if lost else "")
-    ok = len(won) == 5 and lost == ["spiral"]
+    out = {t: _outcome(rows, "singlu", "vanilla", t) for t in STANDARD_TASKS}
+    others = [o for t, o in out.items() if t != "spiral"]
+    at_best = out["spiral"] != 1 and all(o != -1 for o in others)
+    at_worst = out["spiral"] == -1 and all(o == 1 for o in others)
+    wins = sum(o == 1 for o in out.values())
+    ours = f"SinGLU {_split(out)}"
     return Claim(
-        "singlu_wins",
-        4,
-        finding,
-        rule,
-        ours,
-        theirs,
-        "replicated" if ok else "not replicated",
-        float(len(won)),
+        "singlu_wins", 4, finding, rule, ours, theirs, _settled(at_best, at_worst), float(wins)
     )
 
 
 def _no_adaptive_majority(rs: ResultSet, published: dict) -> Claim:
     finding = "no adaptive variant (v6-v15) beats SinGLU on a majority of the standard tasks"
-    rule = "for each of v6-v15, count standard tasks won against SinGLU: replicated if all below 4"
+    rule = (
+        "for each of v6-v15, the standard tasks it wins against SinGLU beyond noise: replicated "
+        "if every variant stays below 4 even counting its ties as wins, not replicated if one "
+        "reaches 4 beyond noise, otherwise not established"
+    )
     theirs = "none (every adaptive mechanism matched or underperformed SinGLU)"
     rows = _rows(rs)
     pairs = [(a, t) for a in ("singlu", *ADAPTIVE) for t in STANDARD_TASKS]
     if not _has(rows, *pairs):
         return _not_tested("no_adaptive_majority", 5, finding, rule, theirs, "v6-v15 on all six")
-    wins = {a: sum(_better(rows, a, "singlu", t) for t in STANDARD_TASKS) for a in ADAPTIVE}
+    out = {a: [_outcome(rows, a, "singlu", t) for t in STANDARD_TASKS] for a in ADAPTIVE}
+    wins = {a: o.count(1) for a, o in out.items()}
+    ties = {a: o.count(0) for a, o in out.items()}
     best = max(wins.values())
     leaders = [a for a, w in wins.items() if w == best]
-    ours = f"most wins: {', '.join(leaders)} with {best} of 6"
-    majority = [a for a, w in wins.items() if w >= 4]
-    if majority:
-        ours += f"; majority: {', '.join(majority)}"
+    ours = f"most wins beyond noise: {', '.join(leaders)} with {best} of 6"
+    reach = [a for a in ADAPTIVE if wins[a] < 4 <= wins[a] + ties[a]]
+    if reach:
+        ours += f"; could reach 4 within noise: {', '.join(reach)}"
+    at_best = all(w < 4 for w in wins.values())
+    at_worst = all(wins[a] + ties[a] < 4 for a in ADAPTIVE)
     return Claim(
         "no_adaptive_majority",
         5,
@@ -328,7 +398,7 @@ def _no_adaptive_majority(rs: ResultSet, published: dict) -> Claim:
         rule,
         ours,
         theirs,
-        "not replicated" if majority else "replicated",
+        _settled(at_best, at_worst),
         float(best),
     )
 
@@ -338,7 +408,10 @@ def _win_claim(
 ) -> Callable[[ResultSet, dict], Claim]:
     def check(rs: ResultSet, published: dict) -> Claim:
         parts = [f"beats SinGLU on {t}" for t in wins] + [f"loses to it on {t}" for t in losses]
-        rule = f"{arch} " + " and ".join(parts) + " (means; margin vs seed spread noted)"
+        rule = (
+            f"{arch} " + " and ".join(parts) + ", each beyond noise; not established if one "
+            "of them is within noise"
+        )
         tasks = [*wins, *losses]
         theirs = "; ".join(
             f"{t}: {_fmt(published_metric(published, arch, t), t)} vs "
@@ -348,25 +421,33 @@ def _win_claim(
         rows = _rows(rs)
         if not _has(rows, *[(a, t) for a in (arch, "singlu") for t in tasks]):
             return _not_tested(cid, 6, finding, rule, theirs, f"{arch} and SinGLU on {tasks}")
-        ok = all(_better(rows, arch, "singlu", t) for t in wins) and not any(
-            _better(rows, arch, "singlu", t) for t in losses
-        )
+        out = {t: _outcome(rows, arch, "singlu", t) for t in tasks}
+        want = {**{t: 1 for t in wins}, **{t: -1 for t in losses}}
+        at_worst = all(out[t] == want[t] for t in tasks)
+        at_best = all(out[t] != -want[t] for t in tasks)
         ours = "; ".join(
             f"{t}: {_fmt(rows[(arch, t)]['mean'], t)} vs {_fmt(rows[('singlu', t)]['mean'], t)}"
             + _margin(rows, arch, "singlu", t)
             for t in tasks
         )
-        return Claim(cid, 6, finding, rule, ours, theirs, "replicated" if ok else "not replicated")
+        return Claim(cid, 6, finding, rule, ours, theirs, _settled(at_best, at_worst))
 
     return check
 
 
 def _margin(rows: dict, a: str, b: str, task: str) -> str:
-    """`` (a better beyond the seed spread)``, the same for ``b``, or `` (within the spread)``."""
-    for first, second in ((a, b), (b, a)):
-        if _clear(rows, first, second, task):
-            return f" ({first} better beyond the seed spread)"
-    return " (within the seed spread)"
+    """`` (a better beyond noise: ...)``, the same for ``b``, or `` (within noise: ...)``, with
+    the comparison's interval."""
+    interval = _interval(rows, a, b, task)
+    text = (
+        f"{b} / {a} MSE {_ratio_ci(interval)}"
+        if rows[(a, task)]["metric"] == "mse"
+        else f"{a} − {b} {_points_ci(interval)}"
+    )
+    result = stats.outcome(interval)
+    if result == 0:
+        return f" (within noise: {text})"
+    return f" ({a if result == 1 else b} better beyond noise: {text})"
 
 
 def _fmt(value: float | None, task: str) -> str:
@@ -379,33 +460,35 @@ def _fmt(value: float | None, task: str) -> str:
 
 def _v15_first_hifreq(rs: ResultSet, published: dict) -> Claim:
     finding = "v15 is the first version to beat SinGLU on HiFreq"
-    rule = "v15 beats SinGLU on hifreq and no earlier version (v1-v13) does"
+    rule = (
+        "v15 beats SinGLU on hifreq beyond noise and every earlier version (v1-v13) loses to it "
+        "beyond noise; not established if a comparison that decides it is within noise"
+    )
     theirs = (
         f"v15 {_fmt(published_metric(published, 'v15', 'hifreq'), 'hifreq')} vs SinGLU "
         f"{_fmt(published_metric(published, 'singlu', 'hifreq'), 'hifreq')}"
     )
     rows = _rows(rs)
-    earlier = [a for a in VERSION_ORDER[:-1] if (a, "hifreq") in rows]
+    earlier = [a for a in VERSION_ORDER[:-1] if _has(rows, (a, "hifreq"))]
     if not _has(rows, ("v15", "hifreq"), ("singlu", "hifreq")):
         return _not_tested("v15_hifreq", 6, finding, rule, theirs, "v15 and SinGLU on hifreq")
-    beats = _better(rows, "v15", "singlu", "hifreq")
-    before = [
-        a for a in earlier if _has(rows, (a, "hifreq")) and _better(rows, a, "singlu", "hifreq")
-    ]
-    ours = (
-        f"v15 {_fmt(rows[('v15', 'hifreq')]['mean'], 'hifreq')} vs SinGLU "
-        f"{_fmt(rows[('singlu', 'hifreq')]['mean'], 'hifreq')}"
-        + (f"; earlier versions that beat SinGLU: {', '.join(before)}" if before else "")
-    )
+    own = _outcome(rows, "v15", "singlu", "hifreq")
+    before = {a: _outcome(rows, a, "singlu", "hifreq") for a in earlier}
+    ours = f"v15 vs SinGLU{_margin(rows, 'v15', 'singlu', 'hifreq')}"
+    beat = [a for a, o in before.items() if o == 1]
+    tied = [a for a, o in before.items() if o == 0]
+    if beat:
+        ours += f"; earlier versions better than SinGLU beyond noise: {', '.join(beat)}"
+    if tied:
+        ours += f"; within noise of SinGLU: {', '.join(tied)}"
+    at_best = own != -1 and not beat
+    at_worst = own == 1 and all(o == -1 for o in before.values())
     missing = [a for a in VERSION_ORDER[:-1] if (a, "hifreq") not in rows]
-    if beats and not before and missing:
+    if at_best and missing:
         return _not_tested(
             "v15_hifreq", 6, finding, rule, theirs, f"{', '.join(missing)} on hifreq"
         )
-    ok = beats and not before
-    return Claim(
-        "v15_hifreq", 6, finding, rule, ours, theirs, "replicated" if ok else "not replicated"
-    )
+    return Claim("v15_hifreq", 6, finding, rule, ours, theirs, _settled(at_best, at_worst))
 
 
 def _fixed_frequency(rs: ResultSet, published: dict) -> Claim:
@@ -413,7 +496,8 @@ def _fixed_frequency(rs: ResultSet, published: dict) -> Claim:
     adaptive = ", ".join(ADAPTIVE_FREQUENCY)
     rule = (
         f"SinGLU (fixed omega) has a lower test MSE on freq_gen (2π to 10π) than every variant "
-        f"whose frequency or phase adapts ({adaptive})"
+        f"whose frequency or phase adapts ({adaptive}), each beyond noise; not established if "
+        "one of them is within noise"
     )
     theirs = "; ".join(
         f"{a} {_fmt(published_metric(published, a, 'freq_gen'), 'freq_gen')}"
@@ -424,12 +508,11 @@ def _fixed_frequency(rs: ResultSet, published: dict) -> Claim:
     pairs = [(a, "freq_gen") for a in ("singlu", *ADAPTIVE_FREQUENCY)]
     if not _has(rows, *pairs):
         return _not_tested("fixed_frequency", 7, finding, rule, theirs, "freq_gen runs")
-    beaten = [a for a in ADAPTIVE_FREQUENCY if _better(rows, a, "singlu", "freq_gen")]
+    out = {a: _outcome(rows, "singlu", a, "freq_gen") for a in ADAPTIVE_FREQUENCY}
     ours = "; ".join(
         f"{a} {rows[(a, 'freq_gen')]['mean']:.3g}" for a in ("singlu", *ADAPTIVE_FREQUENCY)
     )
-    if beaten:
-        ours += f" (better than SinGLU: {', '.join(beaten)})"
+    ours += f" (SinGLU against each: {_split(out)})"
     return Claim(
         "fixed_frequency",
         7,
@@ -437,22 +520,30 @@ def _fixed_frequency(rs: ResultSet, published: dict) -> Claim:
         rule,
         ours,
         theirs,
-        "not replicated" if beaten else "replicated",
+        _settled(all(o != -1 for o in out.values()), all(o == 1 for o in out.values())),
         rows[("singlu", "freq_gen")]["mean"],
     )
 
 
+def _degradations(rs: ResultSet, arch: str) -> list[float]:
+    """OOD test MSE / final training MSE on ``ood_shift``, one per seed that did not diverge."""
+    runs = [r for r in rs.select(arch, "ood_shift") if not r.diverged and r.train_loss > 0]
+    return [r.test_metric / r.train_loss for r in sorted(runs, key=lambda r: r.run.seed)]
+
+
 def _degradation(rs: ResultSet, arch: str) -> float:
     """Mean over seeds of OOD test MSE / final training MSE on ``ood_shift``."""
-    runs = [r for r in rs.select(arch, "ood_shift") if not r.diverged and r.train_loss > 0]
-    return statistics.fmean(r.test_metric / r.train_loss for r in runs) if runs else math.nan
+    values = _degradations(rs, arch)
+    return statistics.fmean(values) if values else math.nan
 
 
 def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
     finding = "periodic neurons degrade far more than vanilla out of distribution"
     rule = (
-        "degradation = test MSE on x in [1, 2] / training MSE on x in [-1, 1] (ood_shift, mean "
-        "over seeds): replicated if every periodic architecture degrades more than vanilla"
+        "degradation = test MSE on x in [1, 2] / training MSE on x in [-1, 1] (ood_shift, per "
+        "seed): replicated if every periodic architecture's mean degradation exceeds vanilla's "
+        "beyond noise (the 95% interval of their ratio lies above 1), not established if one "
+        "is within noise"
     )
     theirs = "periodic 24-1273x vs vanilla 7x"
     periodic = [  # the study's periodic neurons (the related neurons are not its claim)
@@ -463,14 +554,25 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
     present = [a for a in periodic if rs.select(a, "ood_shift")]
     if not rs.select("vanilla", "ood_shift") or not present:
         return _not_tested("ood_degradation", 8, finding, rule, theirs, "ood_shift runs")
+    base_values = _degradations(rs, "vanilla")
     base = _degradation(rs, "vanilla")
     ratios = {a: _degradation(rs, a) for a in present}
+    out = {}
+    for a in present:  # ratio of mean degradations, a over vanilla: above 1, a degrades more
+        interval = stats.compare(base_values, _degradations(rs, a), "mse")
+        out[a] = stats.outcome(interval)
     finite = [v for v in ratios.values() if math.isfinite(v)]
     lo, hi = min(finite), max(finite)
     n = f"{len(present)} architecture" + ("s" if len(present) > 1 else "")
     span = _ratio(lo) if lo == hi else f"{_ratio(lo)}-{_ratio(hi)}"
-    ours = f"periodic {span} ({n}) vs vanilla {_ratio(base)}"
-    ok = all(v > base for v in finite) and len(finite) == len(present)
+    more = [a for a, o in out.items() if o == 1]
+    ours = (
+        f"periodic {span} ({n}) vs vanilla {_ratio(base)}; more than vanilla beyond noise: "
+        f"{len(more)} of {len(present)}"
+    )
+    not_more = [a for a, o in out.items() if o != 1]
+    if not_more:
+        ours += f" (not: {', '.join(not_more)})"
     return Claim(
         "ood_degradation",
         8,
@@ -478,7 +580,7 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
         rule,
         ours,
         theirs,
-        "replicated" if ok else "not replicated",
+        _settled(all(o != -1 for o in out.values()), all(o == 1 for o in out.values())),
         base,
     )
 
@@ -496,66 +598,117 @@ def final_diagnostic(rs: ResultSet, arch: str, key: str, index: int = -1) -> flo
     return math.fsum(values) / len(values)
 
 
+def diagnostic_seeds(rs: ResultSet, arch: str, key: str, index: int = -1) -> list[float]:
+    """Per seed of ``arch`` (in seed order), the mean over its tasks of the last logged value of
+    ``key`` (``index=0``: the value at step 0): the sample a diagnostic's interval is over.
+
+    Raises:
+        KeyError: if no run of ``arch`` records ``key``.
+    """
+    by_seed: dict[int, list[float]] = {}
+    for r in rs.select(arch):
+        if r.diagnostics.get(key):
+            by_seed.setdefault(r.run.seed, []).append(r.diagnostics[key][index])
+    if not by_seed:
+        raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    return [math.fsum(v) / len(v) for _, v in sorted(by_seed.items())]
+
+
+def _near(values: Sequence[float], low: float, high: float) -> tuple[stats.Interval, str]:
+    """The interval of the mean of ``values`` and the verdict of "it lies in (low, high)":
+    replicated if the whole interval does, not replicated if none of it does, otherwise (or
+    with one seed) not established."""
+    if len(values) < 2:
+        v = statistics.fmean(values)
+        return stats.Interval(v, math.nan, math.nan, math.nan), "not established"
+    ci = stats.mean_interval(values)
+    at_worst = low < ci.low and ci.high < high
+    at_best = ci.low < high and ci.high > low
+    return ci, _settled(at_best, at_worst)
+
+
+def _ci3(ci: stats.Interval) -> str:
+    if not math.isfinite(ci.low):
+        return f"{ci.estimate:.3f} (one seed)"
+    return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+
+
 def _v6_alpha(rs: ResultSet, published: dict) -> Claim:
     finding = "v6's routing weight alpha stays near 0.5"
-    rule = f"mean alpha at the end of training within {ALPHA_NEAR} of 0.5 (all runs)"
+    rule = (
+        f"mean alpha at the end of training (per seed, over tasks) with its 95% interval: "
+        f"replicated if the interval lies within {ALPHA_NEAR} of 0.5, not replicated if it lies "
+        "wholly outside, otherwise not established"
+    )
     try:
-        alpha = final_diagnostic(rs, "v6", "alpha_mean")
+        values = diagnostic_seeds(rs, "v6", "alpha_mean")
         spread = final_diagnostic(rs, "v6", "alpha_std")
     except KeyError:
         return _not_tested("v6_alpha", 9, finding, rule, "0.5", "v6 runs")
-    ok = abs(alpha - 0.5) < ALPHA_NEAR
+    ci, verdict = _near(values, 0.5 - ALPHA_NEAR, 0.5 + ALPHA_NEAR)
     return Claim(
         "v6_alpha",
         9,
         finding,
         rule,
-        f"mean {alpha:.3f} (spread across inputs and neurons {spread:.3f})",
+        f"mean {_ci3(ci)} (spread across inputs and neurons {spread:.3f})",
         "stuck at 0.5",
-        "replicated" if ok else "not replicated",
-        alpha,
+        verdict,
+        ci.estimate,
     )
 
 
 def _v7_omega(rs: ResultSet, published: dict) -> Claim:
     finding = "v7's learnable frequency stays at its initial value"
-    rule = f"mean omega(x) changes by less than {OMEGA_NEAR:.0%} from step 0 to the end (all runs)"
+    rule = (
+        f"relative change of mean omega(x) from step 0 to the end (per seed, over tasks) with its "
+        f"95% interval: replicated if the interval lies within ±{OMEGA_NEAR:.0%}, not replicated "
+        "if wholly outside, otherwise not established"
+    )
     try:
-        first = final_diagnostic(rs, "v7", "omega_mean", 0)
-        last = final_diagnostic(rs, "v7", "omega_mean")
+        first = diagnostic_seeds(rs, "v7", "omega_mean", 0)
+        last = diagnostic_seeds(rs, "v7", "omega_mean")
     except KeyError:
         return _not_tested("v7_omega", 9, finding, rule, "frozen", "v7 runs")
-    change = (last - first) / first
+    changes = [(b - a) / a for a, b in zip(first, last)]
+    ci, verdict = _near(changes, -OMEGA_NEAR, OMEGA_NEAR)
+    interval = (
+        f" [{ci.low:+.1%}, {ci.high:+.1%}]" if math.isfinite(ci.low) else " (one seed)"
+    )
     return Claim(
         "v7_omega",
         9,
         finding,
         rule,
-        f"{first:.3f} to {last:.3f} ({change:+.1%})",
+        f"{statistics.fmean(first):.3f} to {statistics.fmean(last):.3f} "
+        f"({ci.estimate:+.1%}{interval})",
         "frozen at initialisation",
-        "replicated" if abs(change) < OMEGA_NEAR else "not replicated",
-        change,
+        verdict,
+        ci.estimate,
     )
 
 
 def _v11_phase(rs: ResultSet, published: dict) -> Claim:
     finding = "v11's phase stays near 0"
     rule = (
-        f"mean |phase shift| at the end of training below {PHASE_NEAR} rad (its bound is 0.1 omega)"
+        f"mean |phase shift| at the end of training (per seed, over tasks) with its 95% "
+        f"interval: replicated if the interval lies below {PHASE_NEAR} rad (its bound is "
+        "0.1 omega), not replicated if wholly above, otherwise not established"
     )
     try:
-        phase = final_diagnostic(rs, "v11", "phase_abs")
+        values = diagnostic_seeds(rs, "v11", "phase_abs")
     except KeyError:
         return _not_tested("v11_phase", 9, finding, rule, "about 0", "v11 runs")
+    ci, verdict = _near(values, -math.inf, PHASE_NEAR)
     return Claim(
         "v11_phase",
         9,
         finding,
         rule,
-        f"{phase:.3f} rad",
+        f"{_ci3(ci)} rad",
         "about 0",
-        "replicated" if phase < PHASE_NEAR else "not replicated",
-        phase,
+        verdict,
+        ci.estimate,
     )
 
 
@@ -628,9 +781,9 @@ SINE_CONTROL_NUMBER = 11
 def _sine_control(rs: ResultSet, published: dict) -> Claim:
     finding = "SinGLU beats its sine-free control (bilinear, y = g v)"
     rule = (
-        "on every task trained, compare SinGLU's and bilinear's means: replicated if SinGLU is "
-        "better beyond the seed spread on a majority of the tasks, partly if it wins more tasks "
-        "beyond the spread than it loses, otherwise not"
+        "on every task trained, SinGLU against bilinear by the beyond-noise rule: replicated if "
+        "SinGLU is better beyond noise on a majority of the tasks, not replicated if it is not "
+        "even counting its ties as wins, otherwise not established"
     )
     theirs = "not tested: the sine is SinGLU's premise"
     rows = _rows(rs)
@@ -639,22 +792,18 @@ def _sine_control(rs: ResultSet, published: dict) -> Claim:
         return _not_tested(
             "sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs, "SinGLU and bilinear runs"
         )
-    wins = [t for t in tasks if _clear(rows, "singlu", "bilinear", t)]
-    losses = [t for t in tasks if _clear(rows, "bilinear", "singlu", t)]
+    out = {t: _outcome(rows, "singlu", "bilinear", t) for t in tasks}
+    wins = [t for t, o in out.items() if o == 1]
+    losses = [t for t, o in out.items() if o == -1]
     ties = len(tasks) - len(wins) - len(losses)
     ours = (
-        f"SinGLU better beyond the spread on {len(wins)} of {len(tasks)} tasks"
+        f"SinGLU better beyond noise on {len(wins)} of {len(tasks)} tasks"
         + (f" ({', '.join(wins)})" if wins else "")
         + f", bilinear on {len(losses)}"
         + (f" ({', '.join(losses)})" if losses else "")
-        + f", within the spread on {ties}"
+        + f", within noise on {ties}"
     )
-    if 2 * len(wins) > len(tasks):
-        verdict = "replicated"
-    elif len(wins) > len(losses):
-        verdict = "partly replicated"
-    else:
-        verdict = "not replicated"
+    verdict = _settled(2 * (len(wins) + ties) > len(tasks), 2 * len(wins) > len(tasks))
     return Claim(
         "sine_control", SINE_CONTROL_NUMBER, finding, rule, ours, theirs, verdict, len(wins)
     )
@@ -699,11 +848,11 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
     rule = (
         "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
-        "targets over vanilla's parameters, the most it adds per parameter. Replicated if "
-        "SinGLU's capacity on random data (bits per parameter at its best learning rate and "
-        "point count) exceeds vanilla's beyond the seed spread, by a gain per parameter within "
-        f"{MAGNITUDE_FACTOR:g}x of what the published ratio is worth, partly if only beyond the "
-        "spread, otherwise not"
+        "targets over vanilla's parameters, the most it adds per parameter. SinGLU minus "
+        "vanilla capacity on random data (bits per parameter at each one's best learning rate "
+        "and peak point count, per seed) with its 95% interval: replicated if the interval lies "
+        f"above 0 and the gain is within {MAGNITUDE_FACTOR:g}x of what the published ratio is "
+        "worth, partly if only above 0, not replicated if below, otherwise not established"
     )
     worth = published_ratio_worth(published, TrainConfig(**rs.config) if rs.config else None)
     ratio, theirs_bits, theirs_per_param = worth["ratio"], worth["bits"], worth["per_param"]
@@ -730,9 +879,10 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
         capacity_sweep = load_sweep(CAPACITY_PATH)
     peaks = {}
     if capacity_sweep is not None:
+        sets = getattr(capacity_sweep, "sets", capacity_sweep)
         peaks = {
             r["arch"]: r
-            for r in capacity(capacity_points(capacity_sweep.sets))
+            for r in capacity(capacity_points(sets))
             if r["budget"] == DEFAULT_BUDGET
         }
     if "vanilla" not in peaks or "singlu" not in peaks:
@@ -742,18 +892,21 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
         )
     v, g = peaks["vanilla"], peaks["singlu"]
     gain = g["per_param"] - v["per_param"]
+    if len(g["bits"]) > 1 and len(v["bits"]) > 1:
+        interval = stats.difference_interval(
+            [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]]
+        )
+        gain_text = f"{gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
+    else:
+        interval = stats.UNKNOWN
+        gain_text = f"{gain:+.2f} (one seed)"
     ours = (
         f"{said}; capacity: SinGLU {g['per_param']:.2f} "
-        f"({g['per_param_low']:.2f}-{g['per_param_high']:.2f}), vanilla {v['per_param']:.2f} "
-        f"({v['per_param_low']:.2f}-{v['per_param_high']:.2f}) bits per parameter "
-        f"({gain:+.2f})"
+        f"[{g['per_param_low']:.2f}, {g['per_param_high']:.2f}], vanilla {v['per_param']:.2f} "
+        f"[{v['per_param_low']:.2f}, {v['per_param_high']:.2f}] bits per parameter, "
+        f"SinGLU − vanilla {gain_text}"
     )
-    direction = g["per_param_low"] > v["per_param_high"]
-    verdict = (
-        "replicated"
-        if direction and _magnitude_ok(gain, theirs_per_param)
-        else ("partly replicated" if direction else "not replicated")
-    )
+    verdict = _directional(stats.outcome(interval), _magnitude_ok(gain, theirs_per_param))
     return Claim(
         "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs, verdict, gain
     )
@@ -804,8 +957,15 @@ CLAIMS: dict[str, Callable[[ResultSet, dict], Claim]] = {
 }
 
 
-def evaluate(rs: ResultSet, published: dict, ids: Sequence[str] | None = None) -> list[Claim]:
-    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``.
+def evaluate(
+    rs: ResultSet,
+    published: dict,
+    ids: Sequence[str] | None = None,
+    capacity_sweep=None,
+) -> list[Claim]:
+    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``
+    (``capacity_sweep``: the capacity runs :func:`headline_bits` reads, default
+    :data:`CAPACITY_PATH`).
 
     Raises:
         ValueError: on an unknown claim id (naming the valid ones).
@@ -814,15 +974,60 @@ def evaluate(rs: ResultSet, published: dict, ids: Sequence[str] | None = None) -
     for cid in ids:
         if cid not in CLAIMS:
             raise ValueError(f"unknown claim {cid!r}; valid claims: {', '.join(CLAIMS)}")
-    return [CLAIMS[cid](rs, published) for cid in ids]
+    return [
+        headline_bits(rs, published, capacity_sweep)
+        if cid == "headline_bits"
+        else CLAIMS[cid](rs, published)
+        for cid in ids
+    ]
 
 
-def ledger(claims: Sequence[Claim]):
-    """The claims ledger as a Markdown table (finding, check, ours, published, verdict)."""
-    return markdown_table(
-        ["#", "finding", "check", "ours", "published", "verdict"],
-        [[c.number, c.finding, c.rule, c.ours, c.published, f"**{c.verdict}**"] for c in claims],
-    )
+def ledger(claims: Sequence[Claim], second: Sequence[Claim] | None = None, seeds: str = ""):
+    """The claims ledger as a Markdown table (finding, check, ours, published, verdict); with
+    ``second`` (the same claims evaluated on a disjoint set of seeds, named by ``seeds``) two
+    more columns: the verdict there and the stability (``agrees``, or ``flips`` in bold)."""
+    header = ["#", "finding", "check", "ours", "published", "verdict"]
+    rows = [
+        [c.number, c.finding, c.rule, c.ours, c.published, f"**{c.verdict}**"] for c in claims
+    ]
+    if second is not None:
+        where = f"on seeds {seeds}" if seeds else "on the other seeds"
+        header += [f"verdict {where}", "stability"]
+        for row, r in zip(rows, stability_rows(claims, second)):
+            row += [
+                f"{r['second_verdict']}: {r['second_ours']}",
+                "**flips**" if r["stability"] == "flips" else r["stability"],
+            ]
+    return markdown_table(header, rows)
+
+
+def stability_rows(first: Sequence[Claim], second: Sequence[Claim]) -> list[dict]:
+    """Each claim's verdict beside its verdict on a disjoint set of seeds of the same size:
+    ``{"id", "number", "finding", "verdict", "ours", "second_verdict", "second_ours",
+    "stability"}`` (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
+
+    Raises:
+        ValueError: if the two lists are not the same claims in the same order.
+    """
+    if [c.id for c in first] != [c.id for c in second]:
+        raise ValueError("second: must hold the same claims as first, in the same order")
+    return [
+        {
+            "id": a.id,
+            "number": a.number,
+            "finding": a.finding,
+            "verdict": a.verdict,
+            "ours": a.ours,
+            "second_verdict": b.verdict,
+            "second_ours": b.ours,
+            "stability": (
+                "not checked"
+                if b.verdict == "not tested" and a.verdict != "not tested"
+                else stats.agreement(a.verdict, b.verdict)
+            ),
+        }
+        for a, b in zip(first, second)
+    ]
 
 
 def tally(claims: Sequence[Claim], verdict: str) -> int:

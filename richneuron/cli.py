@@ -10,11 +10,12 @@
     python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
-prints a summary table (mean ± std over seeds). ``sweep`` does the same over a grid of settings
-(:class:`richneuron.study.Sweep`). Both train on this machine's worker processes, or with
-``--dask N`` on a local Dask cluster of N workers, or with ``--scheduler ADDRESS`` on an
-existing Dask cluster (:mod:`richneuron.cluster`). A bad value gets one line naming the
-parameter and the valid choices, and exit status 2, before anything trains. SIGTERM
+prints a summary table (mean, its 95% bootstrap interval and std over seeds). ``sweep`` does
+the same over a grid of settings (:class:`richneuron.study.Sweep`). Both train on this
+machine's worker processes, or with ``--dask N`` on a local Dask cluster of N workers, or with
+``--scheduler ADDRESS`` on an existing Dask cluster (:mod:`richneuron.cluster`). A bad value
+gets one line naming the parameter and the valid choices, and exit status 2, before anything
+trains. SIGTERM
 (``kill``, ``timeout``, a batch scheduler) stops like Ctrl-C: the worker processes (of the pool
 or of a local Dask cluster) are stopped, finished runs stay in the run cache, and no partial
 output file is written.
@@ -36,8 +37,16 @@ from .cluster import ClusterError
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
-from .results import ResultSet, RunCache, check_output_path, save_results
-from .study import Sweep, SweepError, check_sweep_output, run_study, run_sweep, save_sweep
+from .results import ResultsError, ResultSet, RunCache, check_output_path, save_results
+from .study import (
+    Sweep,
+    SweepError,
+    check_sweep_output,
+    load_sweep,
+    run_study,
+    run_sweep,
+    save_sweep,
+)
 from .tasks import TASKS, parse_tasks
 from .trainer import Run
 
@@ -120,7 +129,7 @@ def progress_bar():
     return show
 
 
-_SUMMARY_HEADER = ("arch", "task", "metric", "mean", "std", "seeds", "diverged")
+_SUMMARY_HEADER = ("arch", "task", "metric", "mean", "ci95", "std", "seeds", "diverged")
 
 
 def _summary_cells(r: dict) -> tuple[str, ...]:
@@ -130,6 +139,7 @@ def _summary_cells(r: dict) -> tuple[str, ...]:
         r["task"],
         r["metric"],
         f"{r['mean']:.4g}",
+        f"[{r['low']:.4g},{r['high']:.4g}]" if r["high"] == r["high"] else "-",
         f"{r['std']:.2g}",
         str(r["n_seeds"]),
         str(r["n_diverged"]),
@@ -219,6 +229,7 @@ def _sweep_spec(args: argparse.Namespace) -> Sweep:
             "archs": args.arch,
             "tasks": args.tasks,
             "seeds": args.seeds,
+            "first_seed": args.first_seed,
             "grid": grid,
         }
         return Sweep.from_dict(doc)
@@ -230,6 +241,7 @@ def _sweep_spec(args: argparse.Namespace) -> Sweep:
             ("archs", "--arch"),
             ("tasks", "--tasks"),
             ("seeds", "--seeds"),
+            ("first_seed", "--first-seed"),
             ("grid.", "--grid "),
         )
         for key, flag in flags:
@@ -267,9 +279,15 @@ def _sweep(args: argparse.Namespace) -> None:
     print(
         f"sweep {sweep.name!r}: {runs} runs: {len(sweep.archs)} architectures, "
         f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
-        f"{sweep.seeds} seeds",
+        f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})",
         file=sys.stderr,
     )
+    stored = None
+    if args.out and Path(args.out).is_file():  # the results file is the store (grown or not)
+        try:
+            stored = load_sweep(args.out)
+        except ResultsError as err:
+            raise UsageError(f"--out: {err}") from None
     cache = None if args.no_cache else RunCache(args.cache)
     bar = progress_bar()
     with _backend(args) as backend:
@@ -278,6 +296,7 @@ def _sweep(args: argparse.Namespace) -> None:
             cache,
             progress=lambda done, stored, total: bar(done, total, stored),
             backend=backend,
+            stored=stored,
         )
     print(format_sweep_summary(result))
     print(
@@ -407,7 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("spec", nargs="?", help="a YAML spec file (see richneuron.study)")
     sw.add_argument("--arch", help="ids, comma-separated, or 'all' (instead of a spec file)")
     sw.add_argument("--tasks", default="all", help="ids, comma-separated, or a group")
-    sw.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
+    sw.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")
+    sw.add_argument(
+        "--first-seed", type=int, default=0, help="seeds S..S+N-1 (default: 0)"
+    )
     sw.add_argument(
         "--grid",
         action="append",

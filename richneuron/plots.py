@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -92,18 +91,27 @@ def _runs_of(rs: ResultSet, arch: str, task: str) -> list:
 
 
 def _seed_band(ax, steps: np.ndarray, series: Sequence, colour: str, label: str) -> None:
-    """Draw the mean over seeds of ``series`` (one row per seed) against ``steps``, with a band
-    from the lowest to the highest seed; non-finite values (diverged) are left out."""
-    values = np.array(series, dtype=float)  # [seeds, logged steps]
-    values[~np.isfinite(values)] = np.nan
-    with warnings.catch_warnings():  # a step where every seed diverged stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(values, axis=0)
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    """Draw the mean over seeds of ``series`` (one row per seed) against ``steps``, with its 95%
+    bootstrap interval as a band (:func:`richneuron.stats.band`); non-finite values (diverged)
+    are left out."""
+    from .stats import band
+
+    mean, low, high = band(series)
     steps = steps[: len(mean)]
     ax.plot(steps, mean, color=colour, lw=1.4, label=label)
-    if len(values) > 1:
+    if len(series) > 1:
         ax.fill_between(steps, low, high, color=colour, alpha=0.2, lw=0)
+
+
+def _yerr(rows: Sequence[dict]) -> np.ndarray:
+    """Asymmetric error bars from summary rows' 95% intervals (``low``, ``high``); none (0)
+    where a row has no interval."""
+    below, above = [], []
+    for r in rows:
+        ok = math.isfinite(r["low"]) and math.isfinite(r["high"])
+        below.append(r["mean"] - r["low"] if ok else 0.0)
+        above.append(r["high"] - r["mean"] if ok else 0.0)
+    return np.array([below, above])
 
 
 def plot_task(task_name: str, seed: int = 0):
@@ -171,7 +179,7 @@ def plot_learning_curves(
     """Training loss (or test metric) against step for each architecture on one task.
 
     The line is the mean over seeds of the logged value (non-finite values of diverged seeds
-    left out), the band spans the seeds' minimum and maximum. The y axis is logarithmic, except
+    left out), the band its 95% bootstrap interval. The y axis is logarithmic, except
     for a test accuracy.
 
     Args:
@@ -256,7 +264,8 @@ def plot_diagnostic(
 
 
 def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
-    """Test metric per architecture, one panel per task: mean over seeds, ± std as error bar.
+    """Test metric per architecture, one panel per task: mean over seeds, its 95% bootstrap
+    interval as error bar.
 
     MSE panels use a logarithmic axis; accuracy panels a linear one from 0 to 1 with the chance
     level (0.5) dashed. Architectures whose every seed diverged get no bar.
@@ -284,7 +293,7 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
             row = by_key.get((arch, task))
             if row is None or not math.isfinite(row["mean"]):
                 continue
-            ax.bar(i, row["mean"], yerr=row["std"], color=_colour(arch, archs), capsize=3)
+            ax.bar(i, row["mean"], yerr=_yerr([row]), color=_colour(arch, archs), capsize=3)
         ax.set_xticks(range(len(archs)), archs, rotation=30, fontsize="small")
         ax.set_xlabel(task)
         ax.set_ylabel(metric)
@@ -302,8 +311,8 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
 def plot_grad_norms(rs: ResultSet, task: str, archs: Sequence[str] | None = None):
     """Total gradient norm against step for each architecture on one task, mean over seeds.
 
-    The total is the root of the sum of squares of the logged per-group norms; the band spans the
-    seeds; the y axis is logarithmic.
+    The total is the root of the sum of squares of the logged per-group norms; the band is the
+    mean's 95% bootstrap interval; the y axis is logarithmic.
 
     Returns:
         ``(fig, ax)``.
@@ -421,7 +430,7 @@ def plot_score_map(rows: Sequence[dict]):
     ``rows`` are :func:`richneuron.book.comparison_rows`. A cell's colour is its ``score`` (1 =
     the task's best mean, 0 its worst; log scale for MSE); its text is the mean to three
     significant figures. The winner of each task has a black frame and bold text; a cell whose
-    mean is within the seed spread of the winner's is marked ``≈`` (a tie within noise); a
+    mean is within noise of the winner's (the book's rule) is marked ``≈``; a
     task where every seed diverged is grey and reads ``div.``.
 
     Returns:
@@ -515,7 +524,8 @@ def plot_activation_shapes(rs: ResultSet, arch: str, initial: Sequence[float] | 
 
 def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"):
     """``arch``'s test metric against its frequency ``omega`` (one panel per task), beside the
-    sine-free ``control``'s mean (line) and seed spread (band), from a sweep over ``omega``.
+    sine-free ``control``'s mean (line), each with its 95% bootstrap interval (error bars, band),
+    from a sweep over ``omega``.
 
     Args:
         sets: the result sets of a sweep (one per protocol; ``config["omega"]`` differs).
@@ -539,13 +549,14 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
         omegas = sorted(points[task])
         rows = [points[task][w] for w in omegas]
         ax.errorbar(
-            omegas, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], color="tab:blue",
+            omegas, [r["mean"] for r in rows], yerr=_yerr(rows), color="tab:blue",
             marker="o", capsize=3, label=arch,
         )
         if task in base:
             b = base[task]
             ax.axhline(b["mean"], color="tab:orange", lw=1.2, label=control)
-            ax.axhspan(b["mean"] - b["std"], b["mean"] + b["std"], color="tab:orange", alpha=0.2)
+            if math.isfinite(b["low"]) and math.isfinite(b["high"]):
+                ax.axhspan(b["low"], b["high"], color="tab:orange", alpha=0.2)
         ax.set_xscale("log")
         if get_task(task).metric == "mse":
             ax.set_yscale("log")
@@ -560,7 +571,7 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
 
 def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int | None = None):
     """Bits stored against the number of random points N, one line per architecture (the mean
-    over seeds, a band from the lowest to the highest seed), from
+    over seeds, a band: its 95% bootstrap interval), from
     :func:`richneuron.capacity.capacity_points` rows; the dotted line is the most the data hold
     (regression: every target value at :data:`richneuron.capacity.FLOAT32_BITS` bits;
     classification: log2 K bits per label).
@@ -623,7 +634,7 @@ def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int |
 
 def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ()):
     """Each architecture's capacity in bits per parameter (bar: mean over seeds at the peak,
-    error bar: lowest to highest seed), from :func:`richneuron.capacity.capacity` rows (one per
+    error bar: its 95% bootstrap interval), from :func:`richneuron.capacity.capacity` rows (one per
     architecture), beside published anchors (dashed lines, ``{"source", "bits_per_param"}``).
 
     Returns:

@@ -272,9 +272,13 @@ class ResultSet:
         """One row per (arch, task): the test metric over seeds that did not diverge.
 
         Rows have ``arch, task, metric, n_seeds, n_diverged, mean, std`` (sample std, ``ddof=1``;
-        0.0 for one seed; ``mean`` and ``std`` NaN when every seed diverged), ``params`` (mean
-        over all seeds) and ``widths`` (of the first seed).
+        0.0 for one seed; ``mean`` and ``std`` NaN when every seed diverged), ``low, high`` (the
+        95% bootstrap interval of the mean, :func:`richneuron.stats.mean_interval`; NaN with
+        fewer than two seeds that did not diverge), ``values`` (those seeds' test metrics, in
+        seed order), ``params`` (mean over all seeds) and ``widths`` (of the first seed).
         """
+        from .stats import mean_interval
+
         groups: dict[tuple[str, str], list[RunResult]] = {}
         for r in sorted(self.runs, key=_key):
             groups.setdefault((r.run.arch, r.run.task), []).append(r)
@@ -283,6 +287,7 @@ class ResultSet:
             ok = [r.test_metric for r in rs if not r.diverged]
             mean = statistics.fmean(ok) if ok else math.nan
             std = statistics.stdev(ok) if len(ok) > 1 else (0.0 if ok else math.nan)
+            ci = mean_interval(ok) if len(ok) > 1 else None
             rows.append(
                 {
                     "arch": arch,
@@ -292,6 +297,9 @@ class ResultSet:
                     "n_diverged": len(rs) - len(ok),
                     "mean": mean,
                     "std": std,
+                    "low": ci.low if ci else math.nan,
+                    "high": ci.high if ci else math.nan,
+                    "values": ok,
                     "params": statistics.fmean(r.params for r in rs),
                     "widths": list(rs[0].widths),
                 }
@@ -300,17 +308,16 @@ class ResultSet:
 
 
 def beyond_noise(a: dict, b: dict) -> bool:
-    """Whether two :meth:`ResultSet.summary` rows differ by more than their seed spread.
+    """Whether two :meth:`ResultSet.summary` rows differ beyond noise: the book's one rule
+    (:func:`richneuron.stats.beyond_noise`) applied to :func:`richneuron.stats.compare` of their
+    seeds' test metrics (a ratio of MSEs on the log scale, a difference of accuracies).
 
-    The book's rule for "clear": the means differ by more than the sum of the two sample
-    standard deviations. False when either side has one seed (no spread to compare with) or a
-    mean that is not finite (every seed diverged).
+    False when either side has fewer than two seeds that did not diverge (no interval).
     """
-    if a["n_seeds"] < 2 or b["n_seeds"] < 2:
-        return False
-    if not (math.isfinite(a["mean"]) and math.isfinite(b["mean"])):
-        return False
-    return abs(a["mean"] - b["mean"]) > a["std"] + b["std"]
+    from .stats import beyond_noise as rule
+    from .stats import compare
+
+    return rule(compare(a["values"], b["values"], a["metric"]))
 
 
 def _write_json_atomic(path: Path, doc: object) -> None:

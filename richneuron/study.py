@@ -14,7 +14,8 @@ sweeps share is trained once. A sweep is written as a YAML (or JSON) spec file::
     name: lr-omega
     archs: [singlu, v10]
     tasks: all                  # or a list, "standard", "generalisation"
-    seeds: 3
+    seeds: 3                    # seeds first_seed .. first_seed + seeds - 1
+    first_seed: 0               # optional (default 0): 5 with seeds 5 trains seeds 5..9
     base: {steps: 500}          # TrainConfig fields every run shares (optional)
     grid:                       # TrainConfig field -> values; the runs take every combination
       lr: [1.0e-3, 3.0e-3, 1.0e-2]
@@ -204,6 +205,12 @@ class Sweep:
     grid: dict[str, tuple] = field(default_factory=dict)
     overrides: dict[str, dict[str, tuple]] = field(default_factory=dict)
     base: TrainConfig = field(default_factory=TrainConfig)
+    first_seed: int = 0
+
+    @property
+    def seed_range(self) -> range:
+        """The sweep's seeds: ``first_seed .. first_seed + seeds - 1``."""
+        return range(self.first_seed, self.first_seed + self.seeds)
 
     @classmethod
     def from_dict(cls, doc: object) -> Sweep:
@@ -218,7 +225,7 @@ class Sweep:
 
         if not isinstance(doc, Mapping):
             raise SweepError("spec: must be a mapping (name, archs, tasks, seeds, grid, ...)")
-        known = {"name", "archs", "tasks", "seeds", "grid", "overrides", "base"}
+        known = {"name", "archs", "tasks", "seeds", "first_seed", "grid", "overrides", "base"}
         unknown = sorted(set(doc) - known)
         if unknown:
             raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
@@ -239,6 +246,9 @@ class Sweep:
         seeds = doc["seeds"]
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise SweepError(f"seeds: must be an integer >= 1, got {seeds!r}")
+        first_seed = doc.get("first_seed", 0)
+        if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
+            raise SweepError(f"first_seed: must be an integer >= 0, got {first_seed!r}")
         base_doc = doc.get("base") or {}
         if not isinstance(base_doc, Mapping):
             raise SweepError("base: must be a mapping of TrainConfig fields to values")
@@ -258,7 +268,9 @@ class Sweep:
             if arch not in archs:
                 raise SweepError(f"overrides.{arch}: not one of the sweep's archs ({archs})")
             overrides[arch] = _check_grid(f"overrides.{arch}", sub, base)
-        sweep = cls(str(name), tuple(archs), tuple(tasks), seeds, grid, overrides, base)
+        sweep = cls(
+            str(name), tuple(archs), tuple(tasks), seeds, grid, overrides, base, first_seed
+        )
         sweep.configs()  # every combination must be a valid protocol
         return sweep
 
@@ -290,7 +302,7 @@ class Sweep:
     def to_dict(self) -> dict:
         """The spec as a document (:meth:`from_dict` reads it back to an equal sweep)."""
         base = {k: v for k, v in self.base.to_dict().items() if getattr(TrainConfig(), k) != v}
-        return {
+        doc = {
             "name": self.name,
             "archs": list(self.archs),
             "tasks": list(self.tasks),
@@ -299,6 +311,18 @@ class Sweep:
             "grid": {k: list(v) for k, v in self.grid.items()},
             "overrides": {a: {k: list(v) for k, v in g.items()} for a, g in self.overrides.items()},
         }
+        if self.first_seed:  # a sweep from seed 0 keeps the form sweeps always had
+            doc["first_seed"] = self.first_seed
+        return doc
+
+    def same_but_seeds(self, other: Sweep) -> bool:
+        """Whether ``other`` is this sweep with other seeds (its runs of shared seeds are this
+        sweep's runs: a results file of one can be the store of the other)."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        for doc in (mine, theirs):
+            doc.pop("seeds")
+            doc.pop("first_seed", None)
+        return mine == theirs
 
     def settings(self, arch: str) -> list[dict[str, object]]:
         """Every combination of ``arch``'s grid (the sweep's, with its overrides), in order."""
@@ -338,7 +362,7 @@ class Sweep:
             (Run(arch, task, seed), config)
             for arch, config in self.configs()
             for task in self.tasks
-            for seed in range(self.seeds)
+            for seed in self.seed_range
         ]
 
 
@@ -375,13 +399,18 @@ def run_sweep(
     cache: RunCache | None,
     progress: Callable[[int, int, int], None] | None = None,
     backend: object | None = None,
+    stored: SweepResult | None = None,
 ) -> SweepResult:
-    """Train every run of ``sweep`` (taking what the run cache holds), all protocols at once.
+    """Train every run of ``sweep`` (taking what ``stored`` and the run cache hold), all
+    protocols at once.
 
     Args:
         sweep: the sweep.
         cache: the run cache (each chunk is stored as soon as it is trained); ``None`` trains
             everything.
+        stored: a saved result of this sweep, or of it with other seeds
+            (:meth:`Sweep.same_but_seeds`), e.g. the committed file being extended to more
+            seeds: its runs of this sweep's protocols and seeds are kept as they are.
         progress: ``(done, from_store, total)`` after the store is read and after each chunk;
             ``done`` counts runs from the store too.
         backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
@@ -396,7 +425,17 @@ def run_sweep(
     sweep.check_budgets()
     jobs = sweep.expand()
     total = len(jobs)
-    hits = sum(cache.path(r, c).is_file() for r, c in jobs) if cache else 0
+    kept: dict[tuple[Run, str], RunResult] = {}
+    if stored is not None:
+        if not (stored.sweep == sweep or stored.sweep.same_but_seeds(sweep)):
+            raise SweepError(f"stored: holds sweep {stored.sweep.name!r}, not this one")
+        for rs in stored.sets:
+            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
+            kept.update({(r.run, key): r for r in rs.runs})
+    keys = [json.dumps(c.to_dict(), sort_keys=True) for _, c in jobs]
+    from_file = {i for i, ((run, _), key) in enumerate(zip(jobs, keys)) if (run, key) in kept}
+    rest = [job for i, job in enumerate(jobs) if i not in from_file]
+    hits = len(from_file) + (sum(cache.path(r, c).is_file() for r, c in rest) if cache else 0)
     done = hits
     if progress:
         progress(done, hits, total)
@@ -408,7 +447,13 @@ def run_sweep(
             progress(done, hits, total)
 
     # Every miss in one training call: runs of one shape share chunks across protocols.
-    results, hits = _train_missing(jobs, cache, on_results=counted, backend=backend)
+    fresh, hits = _train_missing(rest, cache, on_results=counted, backend=backend)
+    hits += len(from_file)
+    fresh_iter = iter(fresh)
+    results = [
+        kept[(jobs[i][0], keys[i])] if i in from_file else next(fresh_iter)
+        for i in range(total)
+    ]
     by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
     for (_, config), res in zip(jobs, results, strict=True):  # keyed by canonical JSON
         key = json.dumps(config.to_dict(), sort_keys=True)
@@ -444,15 +489,16 @@ def _subsample(curve: Sequence[float], points: int) -> list[float]:
 
 def lean_result(r: RunResult, points: int = LEAN_POINTS) -> RunResult:
     """``r`` as a sweep file keeps it: every final value (test metric, train loss, divergence,
-    widths, parameters, wall time, extras), the loss and test curves cut to ``points`` evenly
-    spaced entries (first and last kept), and no gradient norms or internals (the run cache
-    keeps the full result)."""
+    widths, parameters, wall time, extras), the loss and test curves and the diagnostics (the
+    internals: alpha, omega, phase, ...) cut to ``points`` evenly spaced entries (first and last
+    kept, so a claim on a diagnostic's start and end can be checked on a sweep), and no gradient
+    norms (the run cache keeps the full result)."""
     return dataclasses.replace(
         r,
         loss_curve=_subsample(r.loss_curve, points),
         test_curve=_subsample(r.test_curve, points),
         grad_norms={},
-        diagnostics={},
+        diagnostics={k: _subsample(v, points) for k, v in r.diagnostics.items()},
     )
 
 
@@ -531,11 +577,19 @@ def check_sweep_output(path: str | os.PathLike, sweep: Sweep) -> None:
         raise SweepError(f"{path}: exists and is not a sweep results file") from None
     if not isinstance(doc, dict) or doc.get("schema") != SWEEP_SCHEMA:
         raise SweepError(f"{path}: exists and is not a sweep results file")
-    if doc.get("spec") != sweep.to_dict():
+    if doc.get("spec") != sweep.to_dict() and not _grows(doc.get("spec"), sweep):
         raise SweepError(
             f"{path}: holds the results of another sweep ({doc.get('spec', {}).get('name')!r}); "
             "give another --out"
         )
+
+
+def _grows(spec: object, sweep: Sweep) -> bool:
+    """Whether a stored sweep spec is ``sweep`` with other seeds."""
+    try:
+        return Sweep.from_dict(spec).same_but_seeds(sweep)
+    except SweepError:
+        return False
 
 
 def load_sweep(path: str | os.PathLike) -> SweepResult:

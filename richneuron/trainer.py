@@ -59,8 +59,9 @@ __all__ = [
 #: Ensemble sizes the trainer compiles. A group of same-shape runs is cut into the fewest chunks
 #: of at most ``CHUNK`` runs, as even as possible (6 runs: 3 + 3; 7 runs: 4 + 3), and each chunk
 #: is padded up to the next size here. Compiling costs ~5 s per graph here, more than training a
-#: chunk, so there are few sizes; three seeds (the study's default) fill chunks of 3 exactly, so
-#: the full study trains no padded member and compiles one graph per shape. No size is 1, since
+#: chunk, so there are few sizes; the runs of one shape in a chapter (architectures x tasks of
+#: one input and output size x five seeds) fill chunks of 4 with little padding. No size is 1,
+#: since
 #: compiled kernels special-case size-1 dimensions (and would change the bits); a member's bits
 #: are the same in a chunk of 3 or 4 (tested). Four members (two per core) measured faster per
 #: member than eight: their activations stay in the 2 MB per-core L2 cache.

@@ -100,6 +100,8 @@ def test_parameters_cell_is_literals_with_quick(path):
         for name in ("steps", "lr", "budget"):
             if name in values:
                 assert values[name] == getattr(defaults, name), f"{path.name}: {name}"
+    if "seeds" in values:  # the Method chapter states this number and the rule built on it
+        assert values["seeds"] == book.DEFAULT_SEEDS, f"{path.name}: seeds"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -352,13 +354,14 @@ def rs():
     return ResultSet("test", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
 
 
-def test_results_rows_mean_std_and_divergence(rs):
+def test_results_rows_mean_interval_and_divergence(rs):
     rows = {r["task"]: r for r in book.results_rows(rs)}
     assert list(rows) == ["nested_2d", "spiral"]  # registry order
-    assert rows["spiral"]["v10"] == "91.0% ± 1.4%"
+    # two seeds: the bootstrap interval of their mean runs from one to the other
+    assert rows["spiral"]["v10"] == "91.0% [90.0%, 92.0%]"
     assert rows["spiral"]["vanilla"] == "diverged (2/2)"
-    assert rows["nested_2d"]["singlu"] == "0.019 ± 0.00141"
-    assert rows["nested_2d"]["vanilla"] == "0.5 ± 0 (diverged 1/2)"
+    assert rows["nested_2d"]["singlu"] == "0.019 [0.018, 0.02]"
+    assert rows["nested_2d"]["vanilla"] == "0.5 [no interval] (diverged 1/2)"
 
 
 def test_results_table_is_compact_with_the_best_in_bold(rs):
@@ -366,19 +369,21 @@ def test_results_table_is_compact_with_the_best_in_bold(rs):
     lines = str(table).strip().splitlines()
     assert lines[0] == "| task | metric | v10 | vanilla | singlu |"
     assert lines[2] == (
-        "| nested_2d | mse | 0.02 ±0.0141 | 0.5 ±0 (diverged 1/2) | **0.019** ±1.41e-3 |"
+        "| nested_2d | mse | 0.02 [0.01, 0.03] | 0.5 [no interval] (diverged 1/2) "
+        "| **0.019** [0.018, 0.02] |"
     )
-    assert "| spiral | accuracy | **91%** ±1.41% | diverged (2/2 seeds) | 82% ±2.83% |" in lines
+    spiral = "| spiral | accuracy | **91%** [90%, 92%] | diverged (2/2 seeds) | 82% [80%, 84%] |"
+    assert spiral in lines
     assert table._repr_markdown_() == str(table)
-    html = table._repr_html_()  # the HTML book: the spread on a second, smaller line
-    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">±1.41e-3</span></td>" in html
+    html = table._repr_html_()  # the HTML book: the interval on a second, smaller line
+    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">[0.018, 0.02]</span></td>" in html
     assert html.count("<tr>") == 3
 
 
 def test_summary_table_has_architectures_as_rows(rs):
     lines = str(book.summary_table(rs)).strip().splitlines()
     assert lines[0] == "| architecture | nested_2d | spiral |"
-    assert lines[2] == "| v10 | 0.02 ±0.0141 | **91%** ±1.41% |"
+    assert lines[2] == "| v10 | 0.02 [0.01, 0.03] | **91%** [90%, 92%] |"
 
 
 def test_comparison_rows_mark_winners_ties_and_scores(rs):
@@ -409,9 +414,10 @@ def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp
     table = list(csv.DictReader(path.open(encoding="utf-8")))
     assert len(table) == len(rows)
     first = table[0]
-    assert list(first)[:8] == [
-        "arch", "task", "metric", "n_seeds", "n_diverged", "mean", "std", "params"
+    assert list(first)[:10] == [
+        "arch", "task", "metric", "n_seeds", "n_diverged", "mean", "low", "high", "std", "params"
     ]
+    assert float(first["low"]) <= float(first["mean"]) <= float(first["high"])
     assert float(first["mean"]) == rows[0]["mean"]  # full precision, read back exactly
     assert [first["seed_0"], first["seed_1"]] == ["0.01", "0.03"]
     diverged = next(r for r in table if r["arch"] == "vanilla" and r["task"] == "nested_2d")
@@ -431,10 +437,11 @@ def test_compare_verdict_and_wins(rs):
     assert book.count_wins(rs, "v10") == 1
     text = book.verdict(rs, "v10")
     assert (
-        "- **spiral** (accuracy): v10 91.0% ± 1.4% vs singlu 82.0% ± 2.8%; v10 is better, "
-        "by more than the seed spread." in text
+        "- **spiral** (accuracy): v10 91.0% [90.0%, 92.0%] vs singlu 82.0% [80.0%, 84.0%]; "
+        "v10 − singlu +9.0 [+6.0, +12.0] points: v10 is better beyond noise." in text
     )
-    assert "singlu is better, within the seed spread" in text
+    assert "singlu / v10 MSE 0.95x [0.6x, 2x]: within noise (the interval includes 1)" in text
+    assert book.count_losses(rs, "v10") == 0 and book.count_ties(rs, "v10") == 1
     with pytest.raises(KeyError):
         book.compare_to_baseline(rs, "v11", "spiral")
 
@@ -495,9 +502,9 @@ def test_shape_change_and_initial_shape():
 
 def test_relatives_table_counts_wins_and_clear_ones(rs):
     table = book.relatives_table(rs, ["v10"])
-    # v10 beats SinGLU on spiral (clear) but not on nested (0.020 vs 0.019, within the
-    # spread); it beats ReLU on both, clearly only on nested (ReLU's spiral seeds all diverged)
-    assert "| v10 | 3 | 39 | 1 of 2 (1 clear; 0 clear losses) | 2 of 2 (1 clear; 0 " in table
+    # v10 beats SinGLU on spiral beyond noise, ties on nested (0.020 vs 0.019); it beats ReLU
+    # on spiral (every ReLU seed diverged) and cannot be told apart on nested (one ReLU seed)
+    assert "| v10 | 3 | 39 | 1 / 1 / 0 | 1 / 1 / 0 |" in table
 
 
 def sweep_set(omega, rows):
@@ -532,3 +539,67 @@ def test_seed_agreement_counts_tasks_whose_seeds_end_together():
     rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
     assert book.seed_agreement(rs, "bilinear") == 1
     assert book.seed_agreement(rs, "bilinear", rel=1.0) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# The second opinion: verdicts recomputed on a disjoint set of seeds.
+
+
+def _set(rows, seeds):
+    runs = [result(a, t, s, v * (1 + 0.01 * k)) for a, t, v in rows for k, s in enumerate(seeds)]
+    return ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
+
+
+def test_regime_rows_recompute_each_verdict_on_the_second_set_and_mark_flips():
+    first = _set([("v10", "hifreq", 0.01), ("singlu", "hifreq", 0.1),
+                  ("v10", "spiral", 0.9), ("singlu", "spiral", 0.8)], range(5))
+    second = _set([("v10", "hifreq", 0.01), ("singlu", "hifreq", 0.1),
+                   ("v10", "spiral", 0.8), ("singlu", "spiral", 0.9)], range(5, 10))
+    rows = {r["task"]: r for r in book.regime_rows(first, second)}
+    assert rows["hifreq"]["verdict"] == rows["hifreq"]["second_verdict"] == "v10"
+    assert rows["hifreq"]["stability"] == "agrees"
+    assert rows["spiral"]["verdict"] == "v10" and rows["spiral"]["second_verdict"] == "singlu"
+    assert rows["spiral"]["stability"] == "flips" and book.flips(list(rows.values())) == 1
+    table = book.regime_table(first, second)
+    assert "| on seeds 5–9 | stability |" in table and "**flips**" in table
+    text = book.stability_summary(list(rows.values()), [], "5–9")
+    assert "1 of the 2 verdicts of the regime map flip (spiral)" in text
+    assert "does not check" in book.stability_summary([], [], "none")
+
+
+def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
+    from richneuron.results import ResultsError
+    from richneuron.study import Sweep, SweepResult, save_sweep
+
+    first = _set([("v10", "hifreq", 0.01)], range(5))
+    assert book.load_second(tmp_path / "absent.json", first) is None
+
+    def saved(seeds, config):
+        sweep = Sweep.from_dict({"name": "s", "archs": ["v10"], "tasks": ["hifreq"],
+                                 "seeds": 5, "first_seed": seeds[0]})
+        rs = _set([("v10", "hifreq", 0.01)], seeds)
+        rs = ResultSet("s", config, {}, rs.runs)
+        path = tmp_path / f"s{seeds[0]}-{config['steps']}.json"
+        save_sweep(SweepResult(sweep, [rs]), path)
+        return path
+
+    config = first.config
+    good = book.load_second(saved(range(5, 10), config), first)
+    assert sorted({r.run.seed for r in good.runs}) == [5, 6, 7, 8, 9]
+    with pytest.raises(ResultsError, match="seeds \\[3, 4\\] are also the chapters'"):
+        book.load_second(saved(range(3, 8), config), first)
+    with pytest.raises(ResultsError, match="its protocol differs"):
+        book.load_second(saved(range(5, 10), {**config, "steps": 3}), first)
+
+
+def test_interval_widths_narrow_with_more_seeds():
+    noisy = [("v10", "hifreq", 0.01), ("singlu", "hifreq", 0.1)]
+    runs = [result(a, t, s, v * f) for a, t, v in noisy
+            for s, f in enumerate((0.5, 1.5, 1.0, 0.9, 1.1))]
+    rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
+    three = book.interval_widths(book.with_seeds(rs, range(3)))
+    five = book.interval_widths(rs)
+    assert three["seeds"] == "0–2" and five["seeds"] == "0–4"
+    assert five["mse_factor"] < three["mse_factor"]
+    assert five["clear_winners"] == 1 and five["tasks"] == 1
+    assert "| 0–4 |" in book.interval_width_table([three, five])

@@ -27,13 +27,13 @@ def ledger_of(runs):
 @pytest.mark.parametrize(
     "runs,verdict,wins",
     [
-        # MSE lower is better: SinGLU clearly better on 2 of 3 tasks
+        # MSE lower is better: SinGLU better beyond noise on 2 of 3 tasks
         (pair("hifreq", 0.1, 0.5) + pair("nested_2d", 0.1, 0.5) + pair("memorize", 0.3, 0.3),
          "replicated", 2),
-        # 1 clear win, 0 clear losses, 2 within the spread: partly
+        # 1 win beyond noise, 2 within noise: a majority only if the ties go SinGLU's way
         (pair("hifreq", 0.1, 0.5) + pair("nested_2d", 0.3, 0.3) + pair("memorize", 0.3, 0.31),
-         "partly replicated", 1),
-        # accuracy higher is better: bilinear clearly better on spiral, SinGLU on hifreq
+         "not established", 1),
+        # accuracy higher is better: bilinear better beyond noise on spiral, SinGLU on hifreq
         (pair("spiral", 0.6, 0.9) + pair("hifreq", 0.1, 0.5), "not replicated", 1),
     ],
 )
@@ -54,13 +54,16 @@ def test_sine_control_not_tested_without_bilinear():
 def test_ood_claim_keeps_to_the_study_neurons():
     # vanilla degrades 2x; singlu 10x; siren (a related neuron) 1x: the study's claim holds
     runs = [
-        result("vanilla", "ood_shift", 0, 0.2),
-        result("singlu", "ood_shift", 0, 1.0),
-        result("siren", "ood_shift", 0, 0.1),
+        result(arch, "ood_shift", s, value * (1 + 0.01 * s))
+        for arch, value in (("vanilla", 0.2), ("singlu", 1.0), ("siren", 0.1))
+        for s in range(3)
     ]
     claim = claims.evaluate(ledger_of(runs), {}, ["ood_degradation"])[0]
     assert claim.verdict == "replicated"
     assert "(1 architecture)" in claim.ours
+    one_seed = [r for r in runs if r.run.seed == 0]  # no interval: noise cannot be ruled out
+    claim = claims.evaluate(ledger_of(one_seed), {}, ["ood_degradation"])[0]
+    assert claim.verdict == "not established"
 
 
 def test_width_rows_with_and_without_the_related_neurons():
@@ -73,3 +76,64 @@ def test_width_rows_with_and_without_the_related_neurons():
     assert [r for r in both if not r["related"]] == study
     kan = next(r for r in both if r["arch"] == "kan")
     assert kan["matrices"] == 10 and kan["width"] < min(r["width"] for r in study)
+
+
+# ---------------------------------------------------------------------------------------------
+# The study's claims under the beyond-noise rule.
+
+PUBLISHED = {
+    "headline_claims": {
+        "memorize_mse_ratio_vanilla_over_singlu": 168327.0,
+        "nested_mse_ratio_vanilla_over_singlu": 50.0,
+    }
+}
+SPREAD = (0.8, 0.9, 1.0, 1.1, 1.2)  # five seeds around each mean
+
+
+def seeds(arch, task, mean, spread=SPREAD):
+    return [result(arch, task, s, mean * f) for s, f in enumerate(spread)]
+
+
+@pytest.mark.parametrize(
+    "vanilla,singlu,spread,verdict",
+    [
+        (1e-1, 1e-6, SPREAD, "replicated"),  # 100,000x, every seed apart: near the published
+        (1e-1, 1e-2, SPREAD, "partly replicated"),  # 10x beyond noise, far from 168,327x
+        (1e-2, 1e-1, SPREAD, "not replicated"),  # vanilla lower beyond noise
+        (1e-2, 1.1e-2, (0.1, 3.0, 0.2, 2.5, 0.3), "not established"),  # seeds straddle
+    ],
+)
+def test_ratio_claim_verdicts_follow_the_interval(vanilla, singlu, spread, verdict):
+    runs = seeds("vanilla", "memorize", vanilla, spread) + seeds("singlu", "memorize", singlu)
+    claim = claims.evaluate(ledger_of(runs), PUBLISHED, ["memorize_ratio"])[0]
+    assert claim.verdict == verdict
+    assert "[" in claim.ours  # our ratio with its 95% interval
+
+
+def test_win_count_claim_is_not_established_when_ties_decide_it():
+    standard = ("complex_4d", "nested_2d", "hifreq", "memorize")
+    runs = []
+    for task in standard:  # SinGLU 10x lower on four MSE tasks, every seed apart
+        runs += seeds("vanilla", task, 1e-1) + seeds("singlu", task, 1e-2)
+    runs += seeds("vanilla", "spiral", 0.8) + seeds("singlu", "spiral", 0.5)  # SinGLU loses
+    runs += seeds("vanilla", "checkerboard", 0.70, (0.9, 1.1, 0.95, 1.05, 1.0))
+    runs += seeds("singlu", "checkerboard", 0.71, (1.1, 0.9, 1.05, 0.95, 1.0))  # a tie
+    claim = claims.evaluate(ledger_of(runs), {}, ["singlu_wins"])[0]
+    assert claim.verdict == "not established" and claim.value == 4
+    assert "within noise on checkerboard" in claim.ours
+    runs = [r for r in runs if not (r.run.arch == "singlu" and r.run.task == "checkerboard")]
+    runs += seeds("singlu", "checkerboard", 0.95, (1.0, 0.99, 1.01, 1.0, 1.0))  # a real win
+    assert claims.evaluate(ledger_of(runs), {}, ["singlu_wins"])[0].verdict == "replicated"
+
+
+def test_stability_rows_mark_a_flip_and_a_claim_not_checked():
+    strong = seeds("vanilla", "memorize", 1e-1) + seeds("singlu", "memorize", 1e-6)
+    flipped = seeds("vanilla", "memorize", 1e-2) + seeds("singlu", "memorize", 1e-1)
+    first = claims.evaluate(ledger_of(strong), PUBLISHED, ["memorize_ratio", "nested_ratio"])
+    second = claims.evaluate(ledger_of(flipped), PUBLISHED, ["memorize_ratio", "nested_ratio"])
+    rows = claims.stability_rows(first, second)
+    assert [r["stability"] for r in rows] == ["flips", "agrees"]  # nested: not tested twice
+    table = claims.ledger(first, second, "5–9")
+    assert "verdict on seeds 5–9" in table and "**flips**" in table
+    with pytest.raises(ValueError, match="second: must hold the same claims"):
+        claims.stability_rows(first, second[:1])

@@ -51,9 +51,10 @@ def test_run_trains_summarises_and_writes(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "4/4 runs" in done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["arch", "task", "metric", "mean", "std", "seeds", "diverged",
-                                "params"]
+    assert lines[0].split() == ["arch", "task", "metric", "mean", "ci95", "std", "seeds",
+                                "diverged", "params"]
     assert {line.split()[1] for line in lines[1:]} == {"nested_2d", "spiral"}
+    assert all(line.split()[4].startswith("[") for line in lines[1:])  # the mean's interval
     rs = load_results(out_file)
     assert len(rs.runs) == 4 and rs.config["steps"] == 20
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

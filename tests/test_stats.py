@@ -51,3 +51,55 @@ def test_no_spread_gives_a_point_interval():
 def test_bad_samples_are_refused_naming_the_argument(call, says):
     with pytest.raises(ValueError, match=says):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule applied to architectures: compare, outcome, settle, agreement, band.
+
+
+def test_compare_orients_mse_as_a_ratio_and_accuracy_as_a_difference():
+    low, high = [1e-3, 1.2e-3, 0.9e-3, 1.1e-3, 1e-3], [1e-1, 1.1e-1, 0.9e-1, 1e-1, 1.2e-1]
+    mse = stats.compare(low, high, "mse")  # mean(high) / mean(low): above 1, the first is better
+    assert mse.null == 1.0 and mse.estimate == pytest.approx(np.mean(high) / np.mean(low))
+    assert stats.outcome(mse) == 1 and stats.outcome(stats.compare(high, low, "mse")) == -1
+    acc = stats.compare([0.9, 0.91, 0.92], [0.6, 0.62, 0.61], "accuracy")
+    assert acc.null == 0.0 and acc.estimate == pytest.approx(0.3) and stats.outcome(acc) == 1
+
+
+def test_the_rule_calls_a_real_gap_real_and_an_overlapping_one_within_noise():
+    # a must-call-real case: every seed of one side below every seed of the other, 10x apart
+    real = stats.compare([0.010, 0.012, 0.011, 0.009, 0.010], [0.10, 0.12, 0.11, 0.09, 0.1], "mse")
+    assert stats.beyond_noise(real) and stats.outcome(real) == 1
+    # a must-call-noise case: the same seeds' spread straddles the other side's mean
+    noise = stats.compare([0.01, 0.05, 0.02, 0.08, 0.03], [0.02, 0.04, 0.03, 0.06, 0.03], "mse")
+    assert noise.low < 1 < noise.high and stats.outcome(noise) == 0
+
+
+def test_compare_leaves_out_diverged_seeds_and_needs_two_a_side():
+    kept = stats.compare([1.0, math.nan, 2.0, 1.5], [3.0, 4.0, 5.0], "mse")
+    assert kept.estimate == pytest.approx(4.0 / 1.5)
+    one = stats.compare([1.0, math.inf], [3.0, 4.0], "mse")
+    assert math.isnan(one.estimate) and stats.outcome(one) == 0
+    with pytest.raises(ValueError, match="metric: must be 'mse' or 'accuracy'"):
+        stats.compare([1.0, 2.0], [1.0, 2.0], "r2")
+
+
+def test_settle_reports_a_claim_decided_by_noise_as_not_established():
+    assert stats.settle(at_best := True, True) == "holds" and at_best
+    assert stats.settle(True, False) == "not established"
+    assert stats.settle(False, False) == "fails"
+    assert stats.agreement("replicated", "replicated") == "agrees"
+    assert stats.agreement("replicated", "not established") == "flips"
+
+
+def test_band_is_the_interval_of_the_mean_at_every_point():
+    curves = [[1.0, 2.0, 5.0], [1.0, 4.0, math.nan], [1.0, 3.0, 7.0]]
+    mean, low, high = stats.band(curves)
+    assert mean.tolist() == [1.0, 3.0, 6.0]
+    assert low[0] == high[0] == 1.0  # no spread
+    assert 2.0 <= low[1] <= 3.0 <= high[1] <= 4.0
+    assert low[2] == high[2] == 6.0 or low[2] <= 6.0 <= high[2]
+    again = stats.band(curves)
+    assert all((a == b).all() for a, b in zip((mean, low, high), again))  # seeded
+    single = stats.band([[1.0, 2.0]])
+    assert single[1].tolist() == single[0].tolist() == [1.0, 2.0]

@@ -193,7 +193,8 @@ def test_sweep_results_file_round_trips_and_guards_its_sweep(tmp_path, fake_trai
     back = load_sweep(path)
     assert back.sweep == sweep and back.summary() == result.summary()
     check_sweep_output(path, sweep)  # the same sweep may be written again
-    other = Sweep.from_dict({**SPEC, "seeds": 3})
+    check_sweep_output(path, Sweep.from_dict({**SPEC, "seeds": 3}))  # the same, grown
+    other = Sweep.from_dict({**SPEC, "tasks": ["spiral"]})
     with pytest.raises(SweepError, match="holds the results of another sweep"):
         check_sweep_output(path, other)
     (tmp_path / "plain.json").write_text('{"schema": "richneuron.results/1"}')
@@ -256,6 +257,7 @@ def test_sweep_command_line_trains_summarises_and_refuses_another_sweeps_file(
         "task",
         "metric",
         "mean",
+        "ci95",
         "std",
         "seeds",
         "diverged",
@@ -263,8 +265,13 @@ def test_sweep_command_line_trains_summarises_and_refuses_another_sweeps_file(
     assert "4 runs trained, 0 taken from the store" in captured.err
     assert load_sweep(out).sweep.grid == {"lr": (1e-3, 3e-3)}
     before = out.read_bytes()
-    assert main([*argv[:-4], "--seeds", "3", "--out", str(out)]) == 2
+    other = [*argv[:-6], "--grid", "lr=1e-2", "--cache", str(tmp_path / "c")]
+    assert main([*other, "--out", str(out)]) == 2  # another grid: another sweep's file
     assert "--out: " in capsys.readouterr().err and out.read_bytes() == before
+    # the same sweep with more seeds grows the file: its runs are kept, seed 2 trains
+    assert main([*argv[:5], "--seeds", "3", *argv[7:]]) == 0
+    assert "2 runs trained, 4 taken from the store" in capsys.readouterr().err
+    assert {r.run.seed for rs in load_sweep(out).sets for r in rs.runs} == {0, 1, 2}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,10 +283,13 @@ def test_a_lean_result_keeps_every_final_value_and_a_subsampled_curve():
     full.loss_curve = [float(i) for i in range(201)]
     full.test_curve = [float(-i) for i in range(201)]
     full.grad_norms = {"gate": [1.0] * 201}
+    full.diagnostics = {"omega_mean": [1.0 + i for i in range(201)]}
     lean = lean_result(full)
     assert lean.loss_curve == [float(i) for i in range(0, 201, 20)]  # 11 points, ends kept
     assert lean.test_curve[0] == 0.0 and lean.test_curve[-1] == -200.0
-    assert lean.grad_norms == {} and lean.diagnostics == {}
+    assert lean.grad_norms == {}
+    omega = lean.diagnostics["omega_mean"]  # the start and the end of an internal are kept
+    assert len(omega) == 11 and omega[0] == 1.0 and omega[-1] == 201.0
     for name in ("widths", "params", "test_metric", "train_loss", "diverged", "wall_time"):
         assert getattr(lean, name) == getattr(full, name)
     short = _fake_result(Run("v10", "spiral", 0), TrainConfig())
@@ -415,3 +425,25 @@ def test_a_signal_stops_every_worker_and_keeps_finished_runs(tmp_path, sig, back
     kept = list(cache.glob("*.json"))
     assert kept and all(json.loads(p.read_text())["result"] for p in kept)
     assert not out.exists() and not list(Path(tmp_path).rglob("*.tmp*"))
+
+
+def test_a_sweep_from_a_first_seed_and_one_grown_from_its_results_file(tmp_path, fake_training):
+    later = Sweep.from_dict({**SPEC, "seeds": 2, "first_seed": 5})
+    assert {r.seed for r, _ in later.expand()} == {5, 6} and later.seed_range == range(5, 7)
+    assert later.to_dict()["first_seed"] == 5
+    assert "first_seed" not in Sweep.from_dict(SPEC).to_dict()  # the form sweeps always had
+    for bad in (-1, 1.5, True):
+        with pytest.raises(SweepError, match="first_seed: must be an integer >= 0"):
+            Sweep.from_dict({**SPEC, "first_seed": bad})
+    small = run_sweep(Sweep.from_dict(SPEC), None)  # seeds 0, 1
+    trained = len(fake_training)
+    grown = Sweep.from_dict({**SPEC, "seeds": 3})
+    assert grown.same_but_seeds(small.sweep) and not later.same_but_seeds(
+        Sweep.from_dict({**SPEC, "tasks": ["spiral"]})
+    )
+    result = run_sweep(grown, None, stored=small)  # the stored runs are kept, seed 2 trained
+    assert result.from_store == len(small.sweep.expand())
+    assert len(fake_training) - trained == len(grown.expand()) - result.from_store
+    assert {r.seed for r, _, _ in fake_training[trained:]} == {2}
+    with pytest.raises(SweepError, match="stored: holds sweep"):
+        run_sweep(Sweep.from_dict({**SPEC, "tasks": ["spiral"]}), None, stored=small)
