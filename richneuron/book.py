@@ -58,12 +58,13 @@ __all__ = [
     "count_wins",
     "equation",
     "final_diagnostic",
+    "flip_table",
     "flips",
     "format_advantage",
     "format_interval",
     "format_metric",
     "initial_shape",
-    "load_capacity_second",
+    "load_sweep_sets",
     "interval_width_table",
     "interval_widths",
     "load_second",
@@ -72,6 +73,7 @@ __all__ = [
     "markdown_table",
     "metric_cell",
     "omega_range_rows",
+    "pooled",
     "relatives_table",
     "results_rows",
     "results_table",
@@ -826,9 +828,55 @@ def regime_table(rs: ResultSet, second: ResultSet | None = None) -> Markdown:
     return markdown_table(header, body)
 
 
-def load_capacity_second(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[ResultSet]:
-    """The result sets of the capacity claim's disjoint seeds (:data:`CAPACITY_STABILITY_PATH`),
-    or an empty list when the file does not exist (the claim is then not checked there).
+def pooled(rs: ResultSet, second: ResultSet) -> ResultSet:
+    """``rs`` and ``second`` (the same protocol, disjoint seeds) as one result set: every
+    verdict recomputed on twice the seeds.
+
+    Raises:
+        ValueError: if the two share a run.
+    """
+    keys = {(r.run.arch, r.run.task, r.run.seed) for r in rs.runs}
+    if any((r.run.arch, r.run.task, r.run.seed) in keys for r in second.runs):
+        raise ValueError("second: shares runs with rs; pooling needs disjoint seeds")
+    return ResultSet(rs.name, rs.config, rs.provenance, [*rs.runs, *second.runs])
+
+
+def flip_table(
+    regime: Sequence[dict], regime_pooled: Sequence[dict], ledger: Sequence[dict]
+) -> Markdown:
+    """Every verdict that flips on the disjoint seeds (:func:`regime_rows` with a second set and
+    :func:`richneuron.claims.stability_rows` with a pooled evaluation), beside the verdict on
+    both sets of seeds together (``regime_pooled``: :func:`regime_rows` of :func:`pooled`)."""
+    pooled_by_task = {r["task"]: r for r in regime_pooled}
+    rows = [
+        [
+            f"regime map: {r['task']}",
+            r["verdict"],
+            r["second_verdict"],
+            pooled_by_task[r["task"]]["verdict"] if r["task"] in pooled_by_task else "not run",
+        ]
+        for r in regime
+        if r.get("stability") == "flips"
+    ]
+    rows += [
+        [
+            f"claim {r['number']}: {r['finding']}",
+            r["verdict"],
+            r["second_verdict"],
+            f"{r['pooled_verdict']}: {r['pooled_ours']}" if "pooled_verdict" in r else "-",
+        ]
+        for r in ledger
+        if r["stability"] == "flips"
+    ]
+    if not rows:
+        return Markdown("No verdict flips.\n")
+    return markdown_table(["verdict", "the book's seeds", "the other seeds", "all seeds"], rows)
+
+
+def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[ResultSet]:
+    """The result sets of a sweep file (default: the capacity claim's disjoint seeds,
+    :data:`CAPACITY_STABILITY_PATH`), or an empty list when the file does not exist (a claim
+    that needs them is then not checked there).
 
     Raises:
         ResultsError: naming the file, when it is corrupt.

@@ -1001,17 +1001,23 @@ def ledger(claims: Sequence[Claim], second: Sequence[Claim] | None = None, seeds
     return markdown_table(header, rows)
 
 
-def stability_rows(first: Sequence[Claim], second: Sequence[Claim]) -> list[dict]:
+def stability_rows(
+    first: Sequence[Claim], second: Sequence[Claim], pooled: Sequence[Claim] | None = None
+) -> list[dict]:
     """Each claim's verdict beside its verdict on a disjoint set of seeds of the same size:
     ``{"id", "number", "finding", "verdict", "ours", "second_verdict", "second_ours",
-    "stability"}`` (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
+    "stability"}`` (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``; ``"not
+    checked"`` when the second evaluation lacks the runs the claim needs). With ``pooled`` (the
+    same claims on both sets of seeds together), also ``"pooled_verdict"`` and ``"pooled_ours"``.
 
     Raises:
-        ValueError: if the two lists are not the same claims in the same order.
+        ValueError: if the lists are not the same claims in the same order.
     """
     if [c.id for c in first] != [c.id for c in second]:
         raise ValueError("second: must hold the same claims as first, in the same order")
-    return [
+    if pooled is not None and [c.id for c in first] != [c.id for c in pooled]:
+        raise ValueError("pooled: must hold the same claims as first, in the same order")
+    rows = [
         {
             "id": a.id,
             "number": a.number,
@@ -1028,6 +1034,9 @@ def stability_rows(first: Sequence[Claim], second: Sequence[Claim]) -> list[dict
         }
         for a, b in zip(first, second)
     ]
+    for row, c in zip(rows, pooled or []):
+        row.update(pooled_verdict=c.verdict, pooled_ours=c.ours)
+    return rows
 
 
 def tally(claims: Sequence[Claim], verdict: str) -> int:

@@ -603,3 +603,16 @@ def test_interval_widths_narrow_with_more_seeds():
     assert five["mse_factor"] < three["mse_factor"]
     assert five["clear_winners"] == 1 and five["tasks"] == 1
     assert "| 0–4 |" in book.interval_width_table([three, five])
+
+
+def test_pooled_sets_and_the_flip_table():
+    first = _set([("v10", "spiral", 0.9), ("singlu", "spiral", 0.8)], range(5))
+    second = _set([("v10", "spiral", 0.8), ("singlu", "spiral", 0.9)], range(5, 10))
+    both = book.pooled(first, second)
+    assert len(both.runs) == 20 and book.seed_span(both) == "0–9"
+    with pytest.raises(ValueError, match="shares runs"):
+        book.pooled(first, first)
+    regime = book.regime_rows(first, second)
+    table = book.flip_table(regime, book.regime_rows(both), [])
+    assert "| regime map: spiral | v10 | singlu | within noise |" in table
+    assert book.flip_table([], [], []) == "No verdict flips.\n"

@@ -131,8 +131,9 @@ def test_stability_rows_mark_a_flip_and_a_claim_not_checked():
     flipped = seeds("vanilla", "memorize", 1e-2) + seeds("singlu", "memorize", 1e-1)
     first = claims.evaluate(ledger_of(strong), PUBLISHED, ["memorize_ratio", "nested_ratio"])
     second = claims.evaluate(ledger_of(flipped), PUBLISHED, ["memorize_ratio", "nested_ratio"])
-    rows = claims.stability_rows(first, second)
+    rows = claims.stability_rows(first, second, pooled=second)
     assert [r["stability"] for r in rows] == ["flips", "agrees"]  # nested: not tested twice
+    assert rows[0]["pooled_verdict"] == "not replicated"
     table = claims.ledger(first, second, "5–9")
     assert "verdict on seeds 5–9" in table and "**flips**" in table
     with pytest.raises(ValueError, match="second: must hold the same claims"):
