@@ -447,3 +447,17 @@ def test_a_sweep_from_a_first_seed_and_one_grown_from_its_results_file(tmp_path,
     assert {r.seed for r, _, _ in fake_training[trained:]} == {2}
     with pytest.raises(SweepError, match="stored: holds sweep"):
         run_sweep(Sweep.from_dict({**SPEC, "tasks": ["spiral"]}), None, stored=small)
+
+
+SPECS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_every_sweep_spec_has_its_committed_results(spec):
+    """The committed file of each spec holds that very sweep (seeds included): a spec edited
+    without its sweep re-run fails here, not in a reader's build."""
+    sweep = Sweep.from_file(spec)
+    path = spec.parents[1] / "data" / "sweeps" / f"{spec.stem}.json"
+    assert json.loads(path.read_text(encoding="utf-8"))["spec"] == sweep.to_dict()
+    runs = sum(len(rs.runs) for rs in load_sweep(path).sets)
+    assert runs == len(sweep.expand())
