@@ -36,6 +36,7 @@ from .results import (
     check_output_path,
     load_results,
     save_results,
+    versus,
 )
 from .study import run_study, sweep_rows
 from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
@@ -408,12 +409,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         if (a, task) not in summary:
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
     s, b = summary[(arch, task)], summary[(baseline, task)]
-    interval = stats.compare(s["values"], b["values"], s["metric"])
-    result = stats.outcome(interval)
-    if not b["values"] and len(s["values"]) > 1:  # the baseline diverged on every seed
-        result = 1
-    elif not s["values"] and len(b["values"]) > 1:
-        result = -1
+    interval, result = versus(s, b)
     return {
         "task": task,
         "metric": s["metric"],

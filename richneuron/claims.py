@@ -43,7 +43,7 @@ from . import stats
 from .config import TrainConfig
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
-from .results import ResultsError, ResultSet
+from .results import ResultsError, ResultSet, versus
 from .tables import Markdown, markdown_table
 from .tasks import better
 
@@ -143,6 +143,9 @@ class Claim:
     published: str  # the published number(s), formatted
     verdict: str  # one of VERDICTS
     value: float = math.nan  # our headline number, for glue (NaN when not tested)
+    low: float = math.nan  # the 95% interval of ``value`` (NaN where it has none)
+    high: float = math.nan
+    measure: str = ""  # what ``value`` is (the specification curves' axis)
 
     @property
     def holds(self) -> bool:
@@ -218,13 +221,9 @@ def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:
 
 
 def _outcome(rows: dict, a: str, b: str, task: str) -> int:
-    """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within."""
-    return stats.outcome(_interval(rows, a, b, task))
-
-
-def _clear(rows: dict, a: str, b: str, task: str) -> bool:
-    """``a`` better than ``b`` beyond noise (the book's rule)."""
-    return _outcome(rows, a, b, task) == 1
+    """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within
+    (:func:`richneuron.results.versus`: a side that diverged on every seed loses)."""
+    return versus(rows[(a, task)], rows[(b, task)])[1]
 
 
 def _settled(at_best: bool, at_worst: bool) -> str:
@@ -310,7 +309,19 @@ def _ratio_claim(
         ratio = rows[("vanilla", task)]["mean"] / rows[("singlu", task)]["mean"]
         verdict = _directional(stats.outcome(interval), _magnitude_ok(ratio, theirs))
         ours = _ratio_ci(interval) if math.isfinite(interval.estimate) else _ratio(ratio)
-        return Claim(cid, number, finding, rule, ours, _ratio(theirs), verdict, ratio)
+        return Claim(
+            cid,
+            number,
+            finding,
+            rule,
+            ours,
+            _ratio(theirs),
+            verdict,
+            ratio,
+            interval.low,
+            interval.high,
+            f"vanilla / SinGLU test MSE on {task}",
+        )
 
     return check
 
@@ -343,6 +354,9 @@ def _checkerboard_gain(rs: ResultSet, published: dict) -> Claim:
         f"+{theirs:.1f} points",
         verdict,
         gain,
+        100 * interval.low,
+        100 * interval.high,
+        "SinGLU − vanilla accuracy on checkerboard (points)",
     )
 
 
@@ -364,7 +378,15 @@ def _singlu_wins(rs: ResultSet, published: dict) -> Claim:
     wins = sum(o == 1 for o in out.values())
     ours = f"SinGLU {_split(out)}"
     return Claim(
-        "singlu_wins", 4, finding, rule, ours, theirs, _settled(at_best, at_worst), float(wins)
+        "singlu_wins",
+        4,
+        finding,
+        rule,
+        ours,
+        theirs,
+        _settled(at_best, at_worst),
+        float(wins),
+        measure="standard tasks SinGLU wins beyond noise (of 6)",
     )
 
 
@@ -400,6 +422,7 @@ def _no_adaptive_majority(rs: ResultSet, published: dict) -> Claim:
         theirs,
         _settled(at_best, at_worst),
         float(best),
+        measure="the most standard tasks one adaptive variant wins beyond noise (of 6)",
     )
 
 
@@ -430,7 +453,18 @@ def _win_claim(
             + _margin(rows, arch, "singlu", t)
             for t in tasks
         )
-        return Claim(cid, 6, finding, rule, ours, theirs, _settled(at_best, at_worst))
+        met = sum(out[t] == want[t] for t in tasks)
+        return Claim(
+            cid,
+            6,
+            finding,
+            rule,
+            ours,
+            theirs,
+            _settled(at_best, at_worst),
+            float(met),
+            measure=f"of its {len(tasks)} comparison(s), those that go its way beyond noise",
+        )
 
     return check
 
@@ -581,7 +615,8 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
         ours,
         theirs,
         _settled(all(o != -1 for o in out.values()), all(o == 1 for o in out.values())),
-        base,
+        float(len(more)),
+        measure=f"periodic architectures degrading more than vanilla beyond noise (of {len(out)})",
     )
 
 
@@ -805,7 +840,15 @@ def _sine_control(rs: ResultSet, published: dict) -> Claim:
     )
     verdict = _settled(2 * (len(wins) + ties) > len(tasks), 2 * len(wins) > len(tasks))
     return Claim(
-        "sine_control", SINE_CONTROL_NUMBER, finding, rule, ours, theirs, verdict, len(wins)
+        "sine_control",
+        SINE_CONTROL_NUMBER,
+        finding,
+        rule,
+        ours,
+        theirs,
+        verdict,
+        len(wins),
+        measure=f"tasks SinGLU wins against bilinear beyond noise (of {len(tasks)})",
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -35,7 +36,9 @@ __all__ = [
     "plot_metric_bars",
     "plot_omega_range",
     "plot_rank_map",
+    "plot_scaling",
     "plot_score_map",
+    "plot_specification_curves",
     "plot_task",
     "plot_widths",
 ]
@@ -687,3 +690,119 @@ def plot_capacity_scaling(fits: dict[str, dict]):
     ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig, ax
+
+
+#: Marker colour of a claim's verdict in a protocol (specification curves).
+_VERDICT_COLOURS = {
+    "replicated": "tab:green",
+    "partly replicated": "tab:olive",
+    "not replicated": "tab:red",
+    "not established": "tab:gray",
+}
+
+
+def plot_specification_curves(curves: dict[str, Sequence[dict]], titles: dict[str, str]):
+    """One panel per claim: its statistic in every protocol, sorted (a specification curve),
+    with its 95% interval where it has one, coloured by the claim's verdict there, the
+    protocols named on the x axis.
+
+    Args:
+        curves: claim id -> :func:`richneuron.multiverse.curve` rows (sorted).
+        titles: claim id -> a short panel title.
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    plt = _pyplot()
+    ids = [cid for cid in curves if curves[cid]]
+    if not ids:
+        raise ValueError("curves: no claim is tested in any protocol")
+    cols = min(2, len(ids))
+    rows_n = math.ceil(len(ids) / cols)
+    width = max(len(curves[c]) for c in ids)
+    fig, axes = plt.subplots(
+        rows_n, cols, figsize=(max(4.0, 0.32 * width) * cols, 3.3 * rows_n), squeeze=False
+    )
+    axes = axes.ravel()
+    for ax, cid in zip(axes, ids):
+        rows = curves[cid]
+        x = np.arange(len(rows))
+        values = np.array([r["value"] for r in rows], dtype=float)
+        ratio = "/" in rows[0]["measure"]  # a ratio of errors: log scale, null at 1
+        for i, r in enumerate(rows):
+            colour = _VERDICT_COLOURS.get(r["verdict"], "black")
+            if math.isfinite(r["low"]) and math.isfinite(r["high"]):
+                ax.plot([i, i], [r["low"], r["high"]], color=colour, lw=1.2)
+            ax.plot(i, values[i], "o", color=colour, ms=4)
+        if ratio:
+            ax.set_yscale("log")
+            ax.axhline(1.0, color="black", lw=0.6, ls=":")
+        elif "points" in rows[0]["measure"]:
+            ax.axhline(0.0, color="black", lw=0.6, ls=":")
+        else:  # a count "(of N)": the whole range from 0 to N
+            from matplotlib.ticker import MaxNLocator
+
+            top = re.search(r"of (\d+)", rows[0]["measure"])
+            ax.set_ylim(-0.3, (int(top.group(1)) if top else np.nanmax(values)) + 0.3)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(x)
+        ax.set_xticklabels([r["protocol"] for r in rows], rotation=90, fontsize="xx-small")
+        ax.set_title(titles.get(cid, cid), fontsize="small")
+        ax.set_ylabel(rows[0]["measure"], fontsize="x-small")
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in _VERDICT_COLOURS.items()
+    ]
+    axes[0].legend(handles=handles, fontsize="xx-small", loc="best")
+    for ax in axes[len(ids) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
+    """Each architecture's test metric against the parameter budget, one panel per task: mean
+    over seeds with its 95% interval (error bars), log-scaled budgets.
+
+    Args:
+        rows: :func:`richneuron.scaling.scaling_rows` (``arch``, ``task``, ``budget``,
+            ``mean``, ``low``, ``high``, ``metric``).
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    plt = _pyplot()
+    if not rows:
+        raise ValueError("rows: no runs at any budget")
+    cols = min(3, len(tasks))
+    rows_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.7 * rows_n), squeeze=False)
+    axes = axes.ravel()
+    for ax, task in zip(axes, tasks):
+        for arch in archs:
+            mine = sorted(
+                (r for r in rows if r["arch"] == arch and r["task"] == task),
+                key=lambda r: r["budget"],
+            )
+            if not mine:
+                continue
+            ax.errorbar(
+                [r["budget"] for r in mine],
+                [r["mean"] for r in mine],
+                yerr=_yerr(mine),
+                color=_colour(arch, archs),
+                marker="o",
+                ms=3,
+                capsize=2,
+                lw=1.1,
+                label=arch,
+            )
+        ax.set_xscale("log")
+        if get_task(task).metric == "mse":
+            ax.set_yscale("log")
+        ax.set_xlabel(f"parameters ({task})")
+        ax.set_ylabel(get_task(task).metric)
+    axes[0].legend(fontsize="xx-small", ncol=2)
+    for ax in axes[len(tasks) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig, axes

@@ -323,6 +323,24 @@ def beyond_noise(a: dict, b: dict) -> bool:
     return rule(compare(a["values"], b["values"], a["metric"]))
 
 
+def versus(a: dict, b: dict):
+    """Summary row ``a`` against ``b`` by the book's one rule: ``(interval, outcome)``, the
+    interval :func:`richneuron.stats.compare` of their seeds' test metrics (a ratio of MSEs on
+    the log scale, a difference of accuracies), the outcome +1 (``a`` better beyond noise), -1
+    (``b`` better beyond noise) or 0 (within noise). A side whose every seed diverged loses to
+    a side with at least two seeds that did not; with fewer than two a side, 0.
+    """
+    from .stats import compare, outcome
+
+    interval = compare(a["values"], b["values"], a["metric"])
+    result = outcome(interval)
+    if not b["values"] and len(a["values"]) > 1:  # b diverged on every seed
+        result = 1
+    elif not a["values"] and len(b["values"]) > 1:
+        result = -1
+    return interval, result
+
+
 def _write_json_atomic(path: Path, doc: object) -> None:
     """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.atomic.atomic_file`)."""
     with atomic_file(path) as f:

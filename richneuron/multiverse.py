@@ -1,0 +1,655 @@
+"""The protocol multiverse: do the ledger's verdicts survive another defensible protocol?
+
+The chapters fixed, once, every choice the original study left open (Method chapter: omega = 1,
+one learning rate for all, 2,000 steps, a 5K budget, depth 2, one task draw). Here a panel of
+architectures (:data:`PANEL`) trains on every task under protocols that change one of those
+choices at a time (:data:`FACTORS`), each a sweep of ``sweeps/`` committed in ``data/sweeps/``;
+at the chapters' value of a factor the runs are the chapters' own, so nothing is trained
+twice. Every claim the panel can decide (:data:`CLAIMS`) is evaluated in every protocol by
+the ledger's own rule (:mod:`richneuron.claims`), and gets an overall verdict by a rule fixed
+here before any result was seen (:func:`robust_verdict`).
+
+    chapters = book.load_book_data("data")
+    protocols = multiverse.load(chapters)
+    evaluated = multiverse.evaluate(protocols, claims.load_published())
+    rows = multiverse.robust_rows(claims.evaluate(chapters, published), evaluated)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import claims as claims_mod
+from .config import TrainConfig
+from .results import ResultsError, ResultSet
+from .tables import Markdown, markdown_table
+
+__all__ = [
+    "PANEL",
+    "FACTORS",
+    "CLAIMS",
+    "NOT_IN_MULTIVERSE",
+    "ROBUST_HOLDS",
+    "ROBUST_FAILS",
+    "ROBUST_VERDICTS",
+    "Factor",
+    "Protocol",
+    "load",
+    "missing",
+    "evaluate",
+    "robust_verdict",
+    "robust_rows",
+    "robust_ledger",
+    "curve",
+    "protocol_table",
+    "compute",
+]
+
+#: The architectures every protocol trains: the baselines, SinGLU's sine-free control, the
+#: adaptive variants the published findings name (v10, v13, v15) and two related neurons with
+#: their own conventions (SIREN's omega0 = 30 and initialisation; KAN's splines).
+PANEL = ("vanilla", "singlu", "bilinear", "v10", "v13", "v15", "siren", "kan")
+
+#: Where the multiverse's sweeps are committed.
+SWEEP_DIR = "data/sweeps"
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One choice of the protocol, varied alone: its :class:`TrainConfig` field, its name in
+    prose, the sweep files (stems in :data:`SWEEP_DIR`) that hold its other values, and the
+    panel's architectures it cannot change (their runs there are the chapters' runs)."""
+
+    field: str
+    label: str
+    sweeps: tuple[str, ...]
+    unaffected: tuple[str, ...] = ()
+
+
+#: The factors, each over defensible values around the chapters' choice (the sweep specs in
+#: ``sweeps/`` say why each value). ``omega`` scales the sine of SinGLU, v10, v13 and v15 only:
+#: vanilla, bilinear and KAN have no sine, and SIREN keeps its authors' omega0 = 30.
+FACTORS = (
+    Factor("lr", "learning rate", ("multiverse-lr",)),
+    Factor("steps", "training steps", ("multiverse-steps",)),
+    Factor(
+        "omega",
+        "sine frequency omega",
+        ("multiverse-omega",),
+        ("vanilla", "bilinear", "kan", "siren"),
+    ),
+    Factor("depth", "hidden layers", ("multiverse-depth",)),
+    Factor("data_seed", "task draw (data seed)", ("multiverse-data",)),
+    Factor("budget", "parameter budget", ("scaling-1k", "scaling", "scaling-50k")),
+)
+
+#: The ledger's claims the panel decides, evaluated in every protocol.
+CLAIMS = (
+    "memorize_ratio",
+    "nested_ratio",
+    "checkerboard_gain",
+    "singlu_wins",
+    "v10_spiral_complex",
+    "v13_checkerboard_spiral",
+    "ood_degradation",
+    "sine_control",
+)
+
+#: The other claims, and why the multiverse does not evaluate them.
+NOT_IN_MULTIVERSE = {
+    "no_adaptive_majority": "needs all nine adaptive variants (v6-v15) in every protocol",
+    "v15_hifreq": "needs every version v1-v13 in every protocol",
+    "fixed_frequency": "needs v7, v9 and v12 in every protocol",
+    "v6_alpha": "a diagnostic of v6, outside the panel",
+    "v7_omega": "a diagnostic of v7, outside the panel",
+    "v11_phase": "a diagnostic of v11, outside the panel",
+    "width_cost": "a property of the width matching: nothing is trained",
+    "headline_bits": "the capacity protocol; the Capacity chapter varies its learning rate, "
+    "steps, budget and labels",
+}
+
+#: The robust verdict's thresholds: the share of protocols in which a claim holds beyond noise.
+ROBUST_HOLDS = 0.8
+ROBUST_FAILS = 0.2
+ROBUST_VERDICTS = (
+    "robustly replicated",
+    "robustly not replicated",
+    "protocol-dependent",
+    "not in the multiverse",
+)
+
+#: The rule, as the book states it.
+ROBUST_RULE = (
+    f"a claim holds in a protocol when the ledger's rule calls it replicated there (beyond "
+    f"noise, at the published size where the claim names one); robustly replicated if it holds "
+    f"in at least {ROBUST_HOLDS:.0%} of the protocols, robustly not replicated if in at most "
+    f"{ROBUST_FAILS:.0%}, protocol-dependent otherwise"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Protocol:
+    """One protocol of the multiverse: the factor it changes (``"default"`` for the chapters'
+    protocol), that factor's value, and the panel's runs under it."""
+
+    factor: str
+    value: float | int | None
+    results: ResultSet
+
+    @property
+    def name(self) -> str:
+        if self.factor == "default":
+            return "chapters' protocol"
+        value = f"{self.value:g}" if isinstance(self.value, float) else f"{self.value:,}"
+        return f"{self.factor} = {value}"
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig(**self.results.config)
+
+
+def _factor(name: str) -> Factor:
+    for f in FACTORS:
+        if f.field == name:
+            return f
+    raise ValueError(f"factor: unknown {name!r}; valid: {', '.join(f.field for f in FACTORS)}")
+
+
+def _panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
+    keep = set(archs)
+    return [r for r in rs.runs if r.run.arch in keep]
+
+
+def missing(sweep_dir: str | Path = SWEEP_DIR) -> list[str]:
+    """The multiverse's sweep files not in ``sweep_dir`` (their protocols are left out)."""
+    return [
+        f"{s}.json"
+        for f in FACTORS
+        for s in f.sweeps
+        if not (Path(sweep_dir) / f"{s}.json").is_file()
+    ]
+
+
+def missing_text(sweep_dir: str | Path | None = SWEEP_DIR) -> str:
+    """A sentence naming the multiverse's sweep files not committed (their protocols are left
+    out), or an empty string when every one is."""
+    absent = missing(sweep_dir) if sweep_dir is not None else []
+    if not absent:
+        return ""
+    return (
+        f"Not trained yet, so left out of this build: the protocols of {', '.join(absent)} "
+        f"(in {sweep_dir})."
+    )
+
+
+def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[Protocol]:
+    """Every protocol of the multiverse with the panel's runs: the chapters' protocol first
+    (``chapters``, the version chapters' results, restricted to :data:`PANEL`), then each
+    factor's values in :data:`FACTORS` order, from the sweep files in ``sweep_dir`` (a missing
+    file leaves its protocols out: :func:`missing`; ``None``: the chapters' protocol alone).
+
+    Raises:
+        ResultsError: naming the file: corrupt, an architecture outside the panel, a seed of
+            the chapters' missing (the sweeps' other seeds are left out), or a protocol that
+            changes more than its factor.
+    """
+    from .study import load_sweep
+
+    base = TrainConfig(**chapters.config)
+    seeds = sorted({r.run.seed for r in chapters.runs})
+    default = ResultSet(
+        "chapters' protocol", chapters.config, chapters.provenance, _panel_runs(chapters, PANEL)
+    )
+    protocols = [Protocol("default", None, default)]
+    for factor in FACTORS if sweep_dir is not None else ():
+        found = []
+        for stem in factor.sweeps:
+            path = Path(sweep_dir) / f"{stem}.json"
+            if not path.is_file():
+                continue
+            result = load_sweep(path)
+            outside = sorted(set(result.sweep.archs) - set(PANEL))
+            if outside:
+                raise ResultsError(f"{path}: architectures {outside} are not in the panel")
+            lacking = sorted(set(seeds) - set(result.sweep.seed_range))
+            if lacking:
+                raise ResultsError(f"{path}: lacks the chapters' seeds {lacking}")
+            for rs in result.sets:
+                config = TrainConfig(**rs.config)
+                value = getattr(config, factor.field)
+                # the budget's 1K point matches widths within the original's 5%, not 2%
+                allowed = {factor.field} | ({"tolerance"} if factor.field == "budget" else set())
+                changed = {k for k, v in config.to_dict().items() if getattr(base, k) != v}
+                if changed - allowed or value == getattr(base, factor.field):
+                    raise ResultsError(
+                        f"{path}: protocol {rs.config} does not change {factor.field} alone"
+                    )
+                borrowed = [
+                    r
+                    for r in _panel_runs(chapters, factor.unaffected)
+                    if r.run.arch not in result.sweep.archs
+                ]
+                runs = [*(r for r in rs.runs if r.run.seed in seeds), *borrowed]
+                found.append(
+                    Protocol(
+                        factor.field, value, ResultSet(rs.name, rs.config, rs.provenance, runs)
+                    )
+                )
+        protocols += sorted(found, key=lambda p: p.value)
+    return protocols
+
+
+def evaluate(
+    protocols: Sequence[Protocol], published: dict, ids: Sequence[str] = CLAIMS
+) -> dict[str, list[tuple[Protocol, claims_mod.Claim]]]:
+    """Each claim of ``ids`` (default :data:`CLAIMS`) in every protocol: ``{id: [(protocol,
+    claim), ...]}`` in the protocols' order.
+
+    Raises:
+        ValueError: on a claim the multiverse does not evaluate (naming the valid ones).
+    """
+    for cid in ids:
+        if cid not in CLAIMS:
+            raise ValueError(f"claim: {cid!r} is not evaluated here; valid: {', '.join(CLAIMS)}")
+    out: dict[str, list] = {cid: [] for cid in ids}
+    for p in protocols:
+        for c in claims_mod.evaluate(p.results, published, list(ids)):
+            out[c.id].append((p, c))
+    return out
+
+
+def robust_verdict(verdicts: Sequence[str]) -> str:
+    """The overall verdict of a claim from its verdicts in the protocols (:data:`ROBUST_RULE`):
+    the share that are ``"replicated"`` among those tested (``"not tested"`` ones are left
+    out). ``"not in the multiverse"`` when none is tested.
+
+    Raises:
+        ValueError: on a verdict not in :data:`richneuron.claims.VERDICTS`.
+    """
+    for v in verdicts:
+        if v not in claims_mod.VERDICTS:
+            raise ValueError(f"verdict: unknown {v!r}; valid: {', '.join(claims_mod.VERDICTS)}")
+    tested = [v for v in verdicts if v != "not tested"]
+    if not tested:
+        return "not in the multiverse"
+    share = sum(v == "replicated" for v in tested) / len(tested)
+    if share >= ROBUST_HOLDS:
+        return "robustly replicated"
+    if share <= ROBUST_FAILS:
+        return "robustly not replicated"
+    return "protocol-dependent"
+
+
+def robust_rows(
+    single: Sequence[claims_mod.Claim],
+    evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]],
+) -> list[dict]:
+    """The robust ledger: for every claim of the single-protocol ledger ``single`` (its
+    verdict under the chapters' protocol with every architecture), the protocols in which it
+    holds, in which its direction holds (replicated or partly), and its robust verdict.
+
+    Returns:
+        ``{"id", "number", "finding", "verdict", "tested", "holds", "direction", "robust",
+        "where", "not_where", "note"}``: ``holds``/``direction`` counts of the ``tested``
+        protocols; ``where``/``not_where`` the protocols' names where it holds and not.
+    """
+    rows = []
+    for c in single:
+        pairs = evaluated.get(c.id, [])
+        tested = [(p, x) for p, x in pairs if x.verdict != "not tested"]
+        holds = [p.name for p, x in tested if x.verdict == "replicated"]
+        row = {
+            "id": c.id,
+            "number": c.number,
+            "finding": c.finding,
+            "verdict": c.verdict,
+            "tested": len(tested),
+            "holds": len(holds),
+            "direction": sum(x.verdict in ("replicated", "partly replicated") for _, x in tested),
+            "robust": robust_verdict([x.verdict for _, x in pairs]),
+            "where": holds,
+            "not_where": [p.name for p, x in tested if x.verdict != "replicated"],
+            "note": NOT_IN_MULTIVERSE.get(c.id, ""),
+        }
+        rows.append(row)
+    return rows
+
+
+_MARK = {
+    "replicated": "✓",
+    "partly replicated": "~",
+    "not replicated": "✗",
+    "not established": "?",
+    "not tested": "-",
+}
+
+
+def panel_differences(
+    single: Sequence[claims_mod.Claim],
+    evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]],
+) -> int:
+    """How many evaluated claims get another verdict under the chapters' protocol with the
+    panel alone (the multiverse's first protocol) than with every architecture (``single``)."""
+    by_id = {c.id: c.verdict for c in single}
+    return sum(
+        pairs[0][1].verdict != by_id.get(cid)
+        for cid, pairs in evaluated.items()
+        if pairs and pairs[0][0].factor == "default"
+    )
+
+
+def verdict_grid(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) -> Markdown:
+    """Every evaluated claim's verdict in every protocol: a row per protocol, a column per
+    claim (its number), ✓ replicated, ~ partly, ✗ not replicated, ? not established."""
+    ids = list(evaluated)
+    protocols = [p for p, _ in evaluated[ids[0]]] if ids else []
+    header = ["protocol", *[f"#{evaluated[c][0][1].number} {c}" for c in ids]]
+    body = [
+        [p.name, *[_MARK[evaluated[c][i][1].verdict] for c in ids]] for i, p in enumerate(protocols)
+    ]
+    return markdown_table(header, body)
+
+
+def changes(rows: Sequence[dict]) -> Markdown:
+    """The findings whose robust verdict departs from their single-protocol verdict, as
+    Markdown bullets (a claim replicated under the chapters' protocol that is not robustly
+    replicated, or the reverse), naming the protocols where it holds and not; a sentence when
+    none does."""
+    lines = []
+    for r in rows:
+        if r["robust"] == "not in the multiverse":
+            continue
+        single = r["verdict"] == "replicated"
+        if single == (r["robust"] == "robustly replicated") and (
+            single or r["robust"] == "robustly not replicated"
+        ):
+            continue
+        was = "replicated" if single else f"{r['verdict']}"
+        where = ", ".join(r["where"]) or "none"
+        lines.append(
+            f"- **#{r['number']}** {r['finding']}: {was} under the chapters' protocol, "
+            f"{r['robust']} here: it holds in {r['holds']} of {r['tested']} protocols "
+            f"({where})."
+        )
+    if not lines:
+        return Markdown("No finding's verdict changes across the protocols.")
+    return Markdown("\n".join(lines))
+
+
+def _where(row: dict) -> str:
+    if row["robust"] == "not in the multiverse":
+        return row["note"]
+    if row["robust"] == "protocol-dependent":
+        return "holds under " + ", ".join(row["where"])
+    if row["robust"] == "robustly replicated" and row["not_where"]:
+        return "not under " + ", ".join(row["not_where"])
+    if row["robust"] == "robustly not replicated" and row["where"]:
+        return "holds only under " + ", ".join(row["where"])
+    return ""
+
+
+def robust_ledger(rows: Sequence[dict]) -> Markdown:
+    """The robust ledger as a Markdown table: the single-protocol verdict first, then the
+    protocols in which the claim holds, in which its direction holds, and the robust verdict."""
+    body = []
+    for r in rows:
+        counted = r["robust"] != "not in the multiverse"
+        body.append(
+            [
+                r["number"],
+                r["finding"],
+                r["verdict"],
+                f"{r['holds']} of {r['tested']}" if counted else "-",
+                f"{r['direction']} of {r['tested']}" if counted else "-",
+                f"**{r['robust']}**",
+                _where(r),
+            ]
+        )
+    header = [
+        "#",
+        "finding",
+        "chapters' protocol",
+        "holds in",
+        "direction holds in",
+        "robust verdict",
+        "where",
+    ]
+    return markdown_table(header, body)
+
+
+def curve(pairs: Sequence[tuple[Protocol, claims_mod.Claim]]) -> list[dict]:
+    """A claim's specification curve: its statistic in every protocol where it is tested,
+    sorted by value (NaN last): ``{"protocol", "factor", "value", "low", "high", "verdict",
+    "measure"}``."""
+    rows = [
+        {
+            "protocol": p.name,
+            "factor": p.factor,
+            "value": c.value,
+            "low": c.low,
+            "high": c.high,
+            "verdict": c.verdict,
+            "measure": c.measure,
+        }
+        for p, c in pairs
+        if c.verdict != "not tested"
+    ]
+    return sorted(rows, key=lambda r: (math.isnan(r["value"]), r["value"]))
+
+
+def compute(sweep_dir: str | Path = SWEEP_DIR, factors: Sequence[str] | None = None):
+    """The runs the multiverse trained beyond the chapters' (its sweep files in ``sweep_dir``,
+    of ``factors``, default all) and the seconds they took here
+    (:func:`richneuron.capacity.compute_used`): ``(runs, seconds)``."""
+    from .capacity import compute_used
+    from .study import load_sweep
+
+    chosen = [f for f in FACTORS if factors is None or f.field in factors]
+    paths = [Path(sweep_dir) / f"{s}.json" for f in chosen for s in f.sweeps]
+    return compute_used(load_sweep(p) for p in paths if p.is_file())
+
+
+def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
+    """One row per protocol: the factor, its value, the architectures and runs."""
+    body = []
+    for p in protocols:
+        archs = sorted({r.run.arch for r in p.results.runs}, key=PANEL.index)
+        body.append(
+            [
+                p.name,
+                "-" if p.factor == "default" else _factor(p.factor).label,
+                len(archs),
+                len(p.results.runs),
+            ]
+        )
+    return markdown_table(["protocol", "factor", "architectures", "runs"], body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Budget scaling (chapter "Scaling"): the budget factor's protocols with the chapters' own.
+
+
+def by_budget(protocols: Sequence[Protocol]) -> list[Protocol]:
+    """The protocols that differ in the budget alone, the chapters' among them, by budget."""
+    chosen = [p for p in protocols if p.factor in ("default", "budget")]
+    return sorted(chosen, key=lambda p: p.config.budget)
+
+
+def scaling_rows(protocols: Sequence[Protocol]) -> list[dict]:
+    """:meth:`ResultSet.summary` rows of every budget protocol (:func:`by_budget`), each with
+    its ``budget``."""
+    return [
+        {**row, "budget": p.config.budget}
+        for p in by_budget(protocols)
+        for row in p.results.summary()
+    ]
+
+
+def _rows_at(p: Protocol) -> dict[tuple[str, str], dict]:
+    return {(r["arch"], r["task"]): r for r in p.results.summary()}
+
+
+def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
+    """``a`` against ``b`` on every task at every budget by the book's rule
+    (:func:`richneuron.results.versus`): ``{"task", "budget", "interval", "outcome",
+    "metric"}``."""
+    from .results import versus
+
+    out = []
+    for p in by_budget(protocols):
+        rows = _rows_at(p)
+        for task in sorted({t for (_, t) in rows}, key=_task_order):
+            if (a, task) in rows and (b, task) in rows:
+                interval, result = versus(rows[(a, task)], rows[(b, task)])
+                out.append(
+                    {
+                        "task": task,
+                        "budget": p.config.budget,
+                        "interval": interval,
+                        "outcome": result,
+                        "metric": rows[(a, task)]["metric"],
+                    }
+                )
+    return out
+
+
+def _task_order(task: str) -> int:
+    from .tasks import TASKS
+
+    return list(TASKS).index(task)
+
+
+_SIGN = {1: "better", -1: "worse", 0: "≈"}
+
+
+def versus_table(rows: Sequence[dict], a: str, b: str) -> Markdown:
+    """:func:`versus_rows` as a table: a row per task, a column per budget, each cell ``a``'s
+    standing against ``b`` beyond noise (**better**, *worse*, ≈ within noise) with the
+    comparison's estimate (``b / a`` MSE ratio, or ``a − b`` accuracy points)."""
+    budgets = sorted({r["budget"] for r in rows})
+    tasks = sorted({r["task"] for r in rows}, key=_task_order)
+    cell = {(r["task"], r["budget"]): r for r in rows}
+    body = []
+    for task in tasks:
+        line = [task]
+        for budget in budgets:
+            r = cell.get((task, budget))
+            if r is None:
+                line.append("-")
+                continue
+            e = r["interval"].estimate
+            size = (
+                ""
+                if not math.isfinite(e)
+                else (f" {e:.3g}x" if r["metric"] == "mse" else f" {100 * e:+.1f}")
+            )
+            word = _SIGN[r["outcome"]]
+            word = f"**{word}**" if r["outcome"] == 1 else (f"*{word}*" if r["outcome"] else word)
+            line.append(word + size)
+        body.append(line)
+    header = ["task", *[f"{b:,}" for b in budgets]]
+    return markdown_table(header, body)
+
+
+def tally_versus(rows: Sequence[dict]) -> dict[int, tuple[int, int, int]]:
+    """Per budget: (tasks better beyond noise, within noise, worse beyond noise)."""
+    out: dict[int, list[int]] = {}
+    for r in rows:
+        t = out.setdefault(r["budget"], [0, 0, 0])
+        t[{1: 0, 0: 1, -1: 2}[r["outcome"]]] += 1
+    return {b: tuple(v) for b, v in sorted(out.items())}
+
+
+def winners(protocols: Sequence[Protocol]) -> list[dict]:
+    """At every budget and task, the panel's best architecture by mean, and whether it leads
+    the runner-up beyond noise: ``{"task", "budget", "best", "second", "clear"}``."""
+    from .results import versus
+    from .tasks import get_task
+
+    out = []
+    for p in by_budget(protocols):
+        rows = _rows_at(p)
+        for task in sorted({t for (_, t) in rows}, key=_task_order):
+            here = [r for (a, t), r in rows.items() if t == task and math.isfinite(r["mean"])]
+            metric = get_task(task).metric
+            ranked = sorted(here, key=lambda r: r["mean"], reverse=metric == "accuracy")
+            if len(ranked) < 2:
+                continue
+            best, second = ranked[0], ranked[1]
+            out.append(
+                {
+                    "task": task,
+                    "budget": p.config.budget,
+                    "best": best["arch"],
+                    "second": second["arch"],
+                    "clear": versus(best, second)[1] == 1,
+                }
+            )
+    return out
+
+
+def winner_table(rows: Sequence[dict]) -> Markdown:
+    """:func:`winners` as a table: a row per task, a column per budget, the best architecture
+    (in bold when it leads the runner-up beyond noise, else with the runner-up)."""
+    budgets = sorted({r["budget"] for r in rows})
+    tasks = sorted({r["task"] for r in rows}, key=_task_order)
+    cell = {(r["task"], r["budget"]): r for r in rows}
+    body = []
+    for task in tasks:
+        line = [task]
+        for b in budgets:
+            r = cell.get((task, b))
+            if r is None:
+                line.append("-")
+            else:
+                line.append(f"**{r['best']}**" if r["clear"] else f"{r['best']} ≈ {r['second']}")
+        body.append(line)
+    return markdown_table(["task", *[f"{b:,}" for b in budgets]], body)
+
+
+def overtakes(
+    protocols: Sequence[Protocol], archs: Sequence[str] = ("v10", "v13", "v15"), baseline="singlu"
+) -> list[dict]:
+    """Every (architecture of ``archs``, task, budget) at which the architecture beats
+    ``baseline`` beyond noise: ``{"arch", "task", "budget"}``, by budget."""
+    out = [
+        {"arch": a, "task": r["task"], "budget": r["budget"]}
+        for a in archs
+        for r in versus_rows(protocols, a, baseline)
+        if r["outcome"] == 1
+    ]
+    return sorted(out, key=lambda r: (r["budget"], _task_order(r["task"]), r["arch"]))
+
+
+def tally_text(tally: dict[int, tuple[int, int, int]], budget: int) -> str:
+    """``"4 of 9 (worse beyond noise on 2)"`` for one budget of :func:`tally_versus`."""
+    if budget not in tally:
+        return "none (not trained)"
+    better, within, worse = tally[budget]
+    return f"{better} of {better + within + worse} (worse beyond noise on {worse})"
+
+
+def overtakes_text(rows: Sequence[dict], budgets: Sequence[int]) -> str:
+    """A paragraph on :func:`overtakes`: which adaptive variant beats SinGLU beyond noise, on
+    which tasks, at which budgets, and whether that grows with the budget."""
+    if not rows:
+        return (
+            f"No: at none of the {len(budgets)} budgets does v10, v13 or v15 beat SinGLU beyond "
+            "noise on any task."
+        )
+    per_budget = {b: [r for r in rows if r["budget"] == b] for b in budgets}
+    parts = [
+        f"{b:,}: " + (", ".join(f"{r['arch']} on {r['task']}" for r in per_budget[b]) or "none")
+        for b in budgets
+    ]
+    first, last = len(per_budget[budgets[0]]), len(per_budget[budgets[-1]])
+    trend = "more" if last > first else ("fewer" if last < first else "as many")
+    return (
+        "The (variant, task) pairs where v10, v13 or v15 beats SinGLU beyond noise, by budget: "
+        + "; ".join(parts)
+        + f". At the largest budget there are {trend} such pairs ({last}) than at the smallest "
+        f"({first})."
+    )

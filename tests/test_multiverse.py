@@ -1,0 +1,135 @@
+"""The protocol multiverse: protocols from sweep files, claims in each, the robust rule."""
+
+import pytest
+from test_book import result  # a run with train_loss 0.1
+
+from richneuron import multiverse
+from richneuron.config import TrainConfig
+from richneuron.results import ResultsError, ResultSet
+from richneuron.study import Sweep, SweepResult, save_sweep
+
+
+def chapters(runs):
+    return ResultSet("book", TrainConfig().to_dict(), {}, runs)
+
+
+def panel_runs(value=0.1, seeds=(0, 1, 2), archs=("vanilla", "singlu"), task="memorize"):
+    return [result(a, task, s, value * (1 + 0.01 * s) * (10 if a == "vanilla" else 1))
+            for a in archs for s in seeds]
+
+
+def write_sweep(path, archs, grid, runs_of, seeds=3, base=None):
+    """A sweep file: ``runs_of(config)`` gives each protocol's runs."""
+    doc = {"name": path.stem, "archs": list(archs), "tasks": ["memorize"], "seeds": seeds,
+           "grid": grid}
+    if base:
+        doc["base"] = base
+    sweep = Sweep.from_dict(doc)
+    configs = list({str(c.to_dict()): c for _, c in sweep.configs()}.values())
+    sets = [ResultSet(path.stem, c.to_dict(), {}, runs_of(c)) for c in configs]
+    save_sweep(SweepResult(sweep, sets), path)
+
+
+def test_protocols_one_factor_each_with_the_chapters_runs_borrowed(tmp_path):
+    base = chapters(panel_runs() + panel_runs(archs=("v6",)))  # v6: outside the panel
+    write_sweep(tmp_path / "multiverse-lr.json", ["vanilla", "singlu"], {"lr": [1e-3, 1e-2]},
+                lambda c: panel_runs(value=c.lr))
+    write_sweep(tmp_path / "multiverse-omega.json", ["singlu"], {"omega": [3]},
+                lambda c: panel_runs(archs=("singlu",), value=0.5))
+    protocols = multiverse.load(base, tmp_path)
+    names = [p.name for p in protocols]
+    assert names == ["chapters' protocol", "lr = 0.001", "lr = 0.01", "omega = 3"]
+    assert {r.run.arch for r in protocols[0].results.runs} == {"vanilla", "singlu"}
+    # omega does not change vanilla: its runs under omega = 3 are the chapters' own
+    omega = protocols[-1].results
+    assert sorted({r.run.arch for r in omega.runs}) == ["singlu", "vanilla"]
+    assert [r for r in omega.runs if r.run.arch == "vanilla"] == [
+        r for r in base.runs if r.run.arch == "vanilla"
+    ]
+    assert set(multiverse.missing(tmp_path)) >= {"multiverse-steps.json", "scaling.json"}
+    assert "multiverse-lr.json" not in multiverse.missing(tmp_path)
+    assert "multiverse-steps.json" in multiverse.missing_text(tmp_path)
+    assert [p.name for p in multiverse.load(base, None)] == ["chapters' protocol"]
+
+
+def test_a_sweep_that_is_not_one_factor_is_refused(tmp_path):
+    base = chapters(panel_runs())
+    write_sweep(tmp_path / "multiverse-lr.json", ["singlu"], {"lr": [1e-3]},
+                lambda c: panel_runs(archs=("singlu",)), base={"steps": 100})
+    with pytest.raises(ResultsError, match="multiverse-lr.json: .* does not change lr alone"):
+        multiverse.load(base, tmp_path)
+    write_sweep(tmp_path / "multiverse-lr.json", ["v6"], {"lr": [1e-3]},
+                lambda c: panel_runs(archs=("v6",)))
+    with pytest.raises(ResultsError, match=r"architectures \['v6'\] are not in the panel"):
+        multiverse.load(base, tmp_path)
+    write_sweep(tmp_path / "multiverse-lr.json", ["singlu"], {"lr": [1e-3]},
+                lambda c: panel_runs(archs=("singlu",), seeds=(0, 1)), seeds=2)
+    with pytest.raises(ResultsError, match=r"lacks the chapters' seeds \[2\]"):
+        multiverse.load(base, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "verdicts,robust",
+    [
+        (["replicated"] * 8 + ["not replicated"] * 2, "robustly replicated"),
+        (["replicated"] * 7 + ["not replicated"] * 3, "protocol-dependent"),
+        (["replicated"] * 3 + ["not established"] * 7, "protocol-dependent"),
+        (["replicated"] * 2 + ["partly replicated"] * 8, "robustly not replicated"),
+        # protocols where the claim is not tested are not counted
+        (["replicated"] * 4 + ["not tested"] * 6, "robustly replicated"),
+        (["not tested"] * 3, "not in the multiverse"),
+    ],
+)
+def test_the_robust_rule(verdicts, robust):
+    assert multiverse.robust_verdict(verdicts) == robust
+
+
+def test_the_robust_rule_refuses_an_unknown_verdict():
+    with pytest.raises(ValueError, match="verdict: unknown 'holds'"):
+        multiverse.robust_verdict(["holds"])
+
+
+def test_each_claim_in_each_protocol_and_its_robust_row(tmp_path):
+    base = chapters(panel_runs())  # SinGLU 10x lower MSE than vanilla on memorize
+    write_sweep(tmp_path / "multiverse-lr.json", ["vanilla", "singlu"], {"lr": [1e-3, 1e-2]},
+                lambda c: panel_runs() if c.lr == 1e-3 else [
+                    result(a, "memorize", s, 0.1 * (1 + 0.01 * s)) for a in ("vanilla", "singlu")
+                    for s in range(3)])  # lr = 0.01: the same MSE, within noise
+    protocols = multiverse.load(base, tmp_path)
+    published = {"headline_claims": {"memorize_mse_ratio_vanilla_over_singlu": 20.0}}
+    evaluated = multiverse.evaluate(protocols, published, ["memorize_ratio"])
+    verdicts = [c.verdict for _, c in evaluated["memorize_ratio"]]
+    assert verdicts == ["replicated", "replicated", "not established"]
+    curve = multiverse.curve(evaluated["memorize_ratio"])
+    assert [r["protocol"] for r in curve] == ["lr = 0.01", "chapters' protocol", "lr = 0.001"]
+    assert curve[-1]["value"] == pytest.approx(10) and curve[-1]["low"] < 10 < curve[-1]["high"]
+    single = [c for _, c in evaluated["memorize_ratio"][:1]]
+    row = multiverse.robust_rows(single, evaluated)[0]
+    assert (row["holds"], row["tested"], row["robust"]) == (2, 3, "protocol-dependent")
+    assert row["not_where"] == ["lr = 0.01"]
+    assert "holds under chapters' protocol, lr = 0.001" in multiverse.robust_ledger([row])
+    assert "protocol-dependent here: it holds in 2 of 3" in multiverse.changes([row])
+    with pytest.raises(ValueError, match="claim: 'width_cost' is not evaluated here"):
+        multiverse.evaluate(protocols, published, ["width_cost"])
+
+
+def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
+    base = chapters(panel_runs())
+    write_sweep(tmp_path / "scaling.json", ["vanilla", "singlu"], {"budget": [2000, 20000]},
+                lambda c: panel_runs(value=0.1 if c.budget == 2000 else 1.0)
+                if c.budget == 2000 else [result(a, "memorize", s, 0.1 * (1 + 0.01 * s))
+                                          for a in ("vanilla", "singlu") for s in range(3)])
+    protocols = multiverse.by_budget(multiverse.load(base, tmp_path))
+    assert [p.config.budget for p in protocols] == [2000, 5000, 20000]
+    rows = multiverse.versus_rows(protocols, "singlu", "vanilla")
+    assert [(r["budget"], r["outcome"]) for r in rows] == [(2000, 1), (5000, 1), (20000, 0)]
+    assert multiverse.tally_text(multiverse.tally_versus(rows), 20000) == (
+        "0 of 1 (worse beyond noise on 0)"
+    )
+    win = multiverse.winners(protocols)
+    assert [(w["best"], w["clear"]) for w in win] == [("singlu", True)] * 2 + [("singlu", False)]
+    assert "singlu ≈ vanilla" in multiverse.winner_table(win)
+    assert "**better** 10x" in multiverse.versus_table(rows, "singlu", "vanilla")
+    assert multiverse.overtakes(protocols, ["vanilla"]) == []
+    text = multiverse.overtakes_text([], [2000, 20000])
+    assert text.startswith("No: at none of the 2 budgets")
