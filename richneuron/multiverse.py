@@ -452,6 +452,33 @@ def compute(sweep_dir: str | Path = SWEEP_DIR, factors: Sequence[str] | None = N
     return compute_used(load_sweep(p) for p in paths if p.is_file())
 
 
+def factor_table(protocols: Sequence[Protocol]) -> Markdown:
+    """One row per factor: the chapters' value, the other values in the multiverse, and the
+    panel's architectures whose runs it changes (the others' runs there are the chapters')."""
+    base = protocols[0].config
+    body = []
+    for f in FACTORS:
+        values = [p.value for p in protocols if p.factor == f.field]
+        fmt = "{:g}" if isinstance(getattr(base, f.field), float) else "{:,}"
+        changed = [a for a in PANEL if a not in f.unaffected]
+        body.append(
+            [
+                f.label,
+                f"`{f.field}`",
+                fmt.format(getattr(base, f.field)),
+                ", ".join(fmt.format(v) for v in values) or "not trained",
+                "all" if len(changed) == len(PANEL) else ", ".join(changed),
+            ]
+        )
+    header = ["factor", "setting", "chapters' value", "other values", "architectures changed"]
+    return markdown_table(header, body)
+
+
+def factor_labels() -> str:
+    """The factors' names in prose: ``"learning rate, training steps, ..."``."""
+    return ", ".join(f.label for f in FACTORS)
+
+
 def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
     """One row per protocol: the factor, its value, the architectures and runs."""
     body = []

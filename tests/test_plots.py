@@ -149,3 +149,41 @@ def test_omega_range_one_panel_per_task_with_the_control_band():
     assert any(line.get_ydata()[0] == pytest.approx(0.205) for line in ax.get_lines()[1:])
     with pytest.raises(ValueError, match="no runs of 'singlu'"):
         plots.plot_omega_range([at(1.0, "bilinear", 0.2)])
+
+
+def _curve_row(protocol, value, low, high, verdict, measure):
+    return {"protocol": protocol, "factor": "lr", "value": value, "low": low, "high": high,
+            "verdict": verdict, "measure": measure}
+
+
+def test_specification_curves_one_panel_per_tested_claim():
+    curves = {
+        "ratio": [_curve_row("a", 2.0, 1.5, 3.0, "replicated", "vanilla / SinGLU test MSE"),
+                  _curve_row("b", 5.0, 0.5, 9.0, "not established", "vanilla / SinGLU test MSE")],
+        "count": [_curve_row("a", 3.0, math.nan, math.nan, "not replicated", "tasks (of 6)")],
+        "untested": [],
+    }
+    fig, axes = plots.plot_specification_curves(curves, {"ratio": "#1 ratio"})
+    shown = [ax for ax in axes if ax.get_visible()]
+    assert len(shown) == 2
+    assert shown[0].get_yscale() == "log" and shown[0].get_title() == "#1 ratio"
+    assert [t.get_text() for t in shown[0].get_xticklabels()] == ["a", "b"]
+    assert shown[1].get_ylim() == pytest.approx((-0.3, 6.3))  # a count: 0 to its N
+    with pytest.raises(ValueError, match="no claim is tested"):
+        plots.plot_specification_curves({"untested": []}, {})
+
+
+def test_scaling_one_panel_per_task_log_budgets():
+    rows = [
+        {"arch": a, "task": t, "budget": b, "mean": m, "low": m * 0.9, "high": m * 1.1,
+         "metric": "mse"}
+        for a, m in (("vanilla", 0.2), ("singlu", 0.1))
+        for t in ("hifreq", "memorize")
+        for b in (1000, 5000, 50000)
+    ]
+    fig, axes = plots.plot_scaling(rows, ["vanilla", "singlu"], ["hifreq", "memorize"])
+    assert sum(ax.get_visible() for ax in axes) == 2
+    assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log"
+    assert len(axes[0].lines) >= 2
+    with pytest.raises(ValueError, match="no runs"):
+        plots.plot_scaling([], ["vanilla"], ["hifreq"])
