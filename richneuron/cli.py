@@ -42,6 +42,7 @@ from .study import (
     Sweep,
     SweepError,
     check_sweep_output,
+    load_spec,
     load_sweep,
     run_study,
     run_sweep,
@@ -217,7 +218,7 @@ def _sweep_spec(args: argparse.Namespace) -> Sweep:
         if args.spec:
             if args.grid:
                 raise UsageError("--grid: the spec file holds the grid; drop --grid")
-            return Sweep.from_file(args.spec)
+            return load_spec(args.spec)
         grid: dict[str, list] = {}
         for entry in args.grid or []:
             name, values = _grid_entry(entry)
@@ -274,14 +275,24 @@ def _sweep(args: argparse.Namespace) -> None:
         sweep.check_budgets()
     except SweepError as err:
         raise UsageError(f"spec: {err}" if args.spec else str(err)) from None
-    n_settings = sum(len(sweep.settings(a)) for a in sweep.archs)
-    runs = len(sweep.expand())
-    print(
-        f"sweep {sweep.name!r}: {runs} runs: {len(sweep.archs)} architectures, "
-        f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
-        f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})",
-        file=sys.stderr,
-    )
+    from .tuning import Tuning, format_choices
+
+    tuning = isinstance(sweep, Tuning)
+    if tuning:
+        print(
+            f"tuning {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures x "
+            f"{len(sweep.tasks)} tasks x ({sweep.trials} trials on {sweep.validation:.0%} of "
+            f"the training points held out + {sweep.seeds} seeds of the chosen setting)",
+            file=sys.stderr,
+        )
+    else:
+        n_settings = sum(len(sweep.settings(a)) for a in sweep.archs)
+        print(
+            f"sweep {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures, "
+            f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
+            f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})",
+            file=sys.stderr,
+        )
     stored = None
     if args.out and Path(args.out).is_file():  # the results file is the store (grown or not)
         try:
@@ -298,7 +309,7 @@ def _sweep(args: argparse.Namespace) -> None:
             backend=backend,
             stored=stored,
         )
-    print(format_sweep_summary(result))
+    print(format_choices(result) if tuning else format_sweep_summary(result))
     print(
         f"{result.trained} runs trained, {result.from_store} taken from the store",
         file=sys.stderr,

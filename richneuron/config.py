@@ -46,6 +46,8 @@ class TrainConfig:
     data_seed: int = 0  # every architecture and seed sees the same data set (paired comparison)
     log_every: int = 50  # steps between recorded loss / gradient-norm / diagnostic samples
     budgets: dict[str, int] = field(default_factory=dict)  # per-task overrides of `budget`
+    init_scale: float = 1.0  # factor on every initial weight and bias (fair tuning)
+    validation: float = 0.0  # share of the training points held out to tune on (fair tuning)
 
     def __post_init__(self) -> None:
         # An integer given for a float setting (omega=1) is that float: one protocol, one key.
@@ -70,6 +72,14 @@ class TrainConfig:
             "rank": (_is_int(self.rank) and self.rank >= 1, "an integer >= 1"),
             "data_seed": (_is_int(self.data_seed) and self.data_seed >= 0, "an integer >= 0"),
             "log_every": (_is_int(self.log_every) and self.log_every >= 1, "an integer >= 1"),
+            "init_scale": (
+                _is_real(self.init_scale) and 0 < self.init_scale < math.inf,
+                f"{finite} > 0",
+            ),
+            "validation": (
+                _is_real(self.validation) and 0 <= self.validation <= 0.5,
+                "a number in [0, 0.5]",
+            ),
         }
         for name, (ok, must) in checks.items():
             if not ok:
@@ -94,7 +104,18 @@ class TrainConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     def to_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        """Every setting, except those added after results were first stored
+        (:data:`LATER_FIELDS`) while they hold their default: a protocol made before they
+        existed keeps its results-cache key and its stored form."""
+        doc = dataclasses.asdict(self)
+        for name, default in LATER_FIELDS.items():
+            if doc[name] == default:
+                del doc[name]
+        return doc
+
+
+#: Settings added after results were stored, with the default they are left out at.
+LATER_FIELDS = {"init_scale": 1.0, "validation": 0.0}
 
 
 _WHY = {
@@ -110,6 +131,8 @@ _WHY = {
     "rank": "Rank of the v4 low-rank factors.",
     "data_seed": "Seed of the task data; the run seed sets only the initialisation.",
     "log_every": "Steps between recorded loss, gradient-norm and diagnostic samples.",
+    "init_scale": "Factor on every initial weight and bias; 1 keeps each layer's own init.",
+    "validation": "Share of the training points held out (fair tuning only); 0: train on all.",
 }
 
 

@@ -143,6 +143,8 @@ class Protocol:
     def name(self) -> str:
         if self.factor == "default":
             return "chapters' protocol"
+        if self.factor == "tuned":
+            return "tuned"
         value = f"{self.value:g}" if isinstance(self.value, float) else f"{self.value:,}"
         return f"{self.factor} = {value}"
 
@@ -165,12 +167,8 @@ def _panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
 
 def missing(sweep_dir: str | Path = SWEEP_DIR) -> list[str]:
     """The multiverse's sweep files not in ``sweep_dir`` (their protocols are left out)."""
-    return [
-        f"{s}.json"
-        for f in FACTORS
-        for s in f.sweeps
-        if not (Path(sweep_dir) / f"{s}.json").is_file()
-    ]
+    stems = [TUNING, *(s for f in FACTORS for s in f.sweeps)]
+    return [f"{s}.json" for s in stems if not (Path(sweep_dir) / f"{s}.json").is_file()]
 
 
 def missing_text(sweep_dir: str | Path | None = SWEEP_DIR) -> str:
@@ -204,6 +202,9 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
         "chapters' protocol", chapters.config, chapters.provenance, _panel_runs(chapters, PANEL)
     )
     protocols = [Protocol("default", None, default)]
+    tuned = _tuned(chapters, sweep_dir) if sweep_dir is not None else None
+    if tuned is not None:
+        protocols.append(Protocol("tuned", None, tuned))
     for factor in FACTORS if sweep_dir is not None else ():
         found = []
         for stem in factor.sweeps:
@@ -240,6 +241,33 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
                 )
         protocols += sorted(found, key=lambda p: p.value)
     return protocols
+
+
+#: The fair-tuning file (sweeps/tuning.yaml): its tuned runs are the multiverse's "tuned"
+#: protocol, each (architecture, task) at the setting its own search chose.
+TUNING = "tuning"
+
+
+def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
+    """The panel's tuned runs (:func:`richneuron.tuning.tuned_set`) at the chapters' seeds, or
+    None when the tuning file is not committed."""
+    from .study import load_sweep
+    from .tuning import tuned_set
+
+    path = Path(sweep_dir) / f"{TUNING}.json"
+    if not path.is_file():
+        return None
+    result = load_sweep(path)
+    outside = sorted(set(result.sweep.archs) - set(PANEL))
+    if outside:
+        raise ResultsError(f"{path}: architectures {outside} are not in the panel")
+    seeds = {r.run.seed for r in chapters.runs}
+    lacking = sorted(seeds - set(result.sweep.seed_range))
+    if lacking:
+        raise ResultsError(f"{path}: lacks the chapters' seeds {lacking}")
+    tuned = tuned_set(result, TrainConfig(**chapters.config))
+    runs = [r for r in tuned.runs if r.run.seed in seeds]
+    return ResultSet("tuned", tuned.config, tuned.provenance, runs)
 
 
 def evaluate(
@@ -349,6 +377,25 @@ def verdict_grid(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) 
     header = ["protocol", *[f"#{evaluated[c][0][1].number} {c}" for c in ids]]
     body = [
         [p.name, *[_MARK[evaluated[c][i][1].verdict] for c in ids]] for i, p in enumerate(protocols)
+    ]
+    return markdown_table(header, body)
+
+
+def side_by_side(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) -> Markdown:
+    """Each evaluated claim's verdict and number in every protocol of ``evaluated``, side by
+    side (for a few protocols: the chapters' and the tuned one)."""
+    ids = list(evaluated)
+    if not ids:
+        return Markdown("No claim evaluated.")
+    protocols = [p for p, _ in evaluated[ids[0]]]
+    header = ["#", "finding", *[p.name for p in protocols]]
+    body = [
+        [
+            evaluated[c][0][1].number,
+            evaluated[c][0][1].finding,
+            *[f"**{x.verdict}**: {x.ours}" for _, x in evaluated[c]],
+        ]
+        for c in ids
     ]
     return markdown_table(header, body)
 
@@ -484,10 +531,11 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
     body = []
     for p in protocols:
         archs = sorted({r.run.arch for r in p.results.runs}, key=PANEL.index)
+        label = {"default": "-", "tuned": "every hyperparameter, per architecture and task"}
         body.append(
             [
                 p.name,
-                "-" if p.factor == "default" else _factor(p.factor).label,
+                label[p.factor] if p.factor in label else _factor(p.factor).label,
                 len(archs),
                 len(p.results.runs),
             ]

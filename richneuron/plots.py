@@ -31,6 +31,7 @@ __all__ = [
     "plot_capacity",
     "plot_capacity_scaling",
     "plot_diagnostic",
+    "plot_expected_best",
     "plot_grad_norms",
     "plot_learning_curves",
     "plot_metric_bars",
@@ -801,6 +802,49 @@ def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str
             ax.set_yscale("log")
         ax.set_xlabel(f"parameters ({task})")
         ax.set_ylabel(get_task(task).metric)
+    axes[0].legend(fontsize="xx-small", ncol=2)
+    for ax in axes[len(tasks) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
+    """Expected best validation score against the number of tuning trials (Dodge et al. 2019),
+    one panel per task, a line per architecture.
+
+    Args:
+        rows: :func:`richneuron.tuning.expected_best_rows`.
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    plt = _pyplot()
+    if not rows:
+        raise ValueError("rows: no tuning trials")
+    cols = min(3, len(tasks))
+    rows_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.7 * rows_n), squeeze=False)
+    axes = axes.ravel()
+    for ax, task in zip(axes, tasks):
+        for arch in archs:
+            mine = sorted(
+                (r for r in rows if r["arch"] == arch and r["task"] == task), key=lambda r: r["n"]
+            )
+            if mine:
+                ax.plot(
+                    [r["n"] for r in mine],
+                    [r["value"] for r in mine],
+                    color=_colour(arch, archs),
+                    marker="o",
+                    ms=2.5,
+                    lw=1.1,
+                    label=arch,
+                )
+        if get_task(task).metric == "mse":
+            ax.set_yscale("log")
+        ax.set_xlabel(f"trials ({task})")
+        ax.set_ylabel(f"expected best validation {get_task(task).metric}", fontsize="x-small")
     axes[0].legend(fontsize="xx-small", ncol=2)
     for ax in axes[len(tasks) :]:
         ax.set_visible(False)

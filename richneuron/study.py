@@ -70,6 +70,7 @@ __all__ = [
     "SweepResult",
     "audit_sample",
     "lean_result",
+    "load_spec",
     "load_sweep",
     "run_study",
     "run_sweep",
@@ -189,6 +190,44 @@ def _check_grid(where: str, grid: object, base: TrainConfig) -> dict[str, tuple]
     return out
 
 
+def spec_from_dict(doc: object):
+    """A :class:`Sweep`, or a :class:`richneuron.tuning.Tuning` when the spec has ``trials``.
+
+    Raises:
+        SweepError: naming the entry.
+    """
+    if isinstance(doc, Mapping) and "trials" in doc:
+        from .tuning import Tuning
+
+        return Tuning.from_dict(doc)
+    return Sweep.from_dict(doc)
+
+
+def load_spec(path: str | os.PathLike):
+    """A sweep or tuning spec file (:func:`spec_from_dict`).
+
+    Raises:
+        SweepError: naming the file: unreadable, not valid YAML, or a bad entry.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SweepError(f"{path}: {err.strerror or err}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SweepError(f"{path}: not valid YAML{where}: {err.__class__.__name__}") from None
+    try:
+        return spec_from_dict(doc)
+    except SweepError as err:
+        raise SweepError(f"{path}: {err}") from None
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Architectures x tasks x seeds x a grid over :class:`TrainConfig` fields.
@@ -279,25 +318,13 @@ class Sweep:
         """A sweep from a YAML (or JSON) spec file.
 
         Raises:
-            SweepError: naming the file: unreadable, not valid YAML, or a bad entry.
+            SweepError: naming the file: unreadable, not valid YAML, a bad entry, or a tuning
+                spec (:func:`load_spec` reads either).
         """
-        import yaml
-
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise SweepError(f"{path}: {err.strerror or err}") from None
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise SweepError(f"{path}: not valid YAML{where}: {err.__class__.__name__}") from None
-        try:
-            return cls.from_dict(doc)
-        except SweepError as err:
-            raise SweepError(f"{path}: {err}") from None
+        spec = load_spec(path)
+        if not isinstance(spec, cls):
+            raise SweepError(f"{path}: a tuning spec, not a sweep (read it with load_spec)")
+        return spec
 
     def to_dict(self) -> dict:
         """The spec as a document (:meth:`from_dict` reads it back to an equal sweep)."""
@@ -315,9 +342,11 @@ class Sweep:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_seeds(self, other: Sweep) -> bool:
+    def same_but_seeds(self, other: object) -> bool:
         """Whether ``other`` is this sweep with other seeds (its runs of shared seeds are this
         sweep's runs: a results file of one can be the store of the other)."""
+        if not isinstance(other, Sweep):
+            return False
         mine, theirs = self.to_dict(), other.to_dict()
         for doc in (mine, theirs):
             doc.pop("seeds")
@@ -355,6 +384,15 @@ class Sweep:
                     match_width(arch, task, config.budget_for(task), config)
                 except BudgetError as err:
                     raise SweepError(f"budget: {err}") from None
+
+    def size(self) -> int:
+        """Runs in all."""
+        return len(self.expand())
+
+    @staticmethod
+    def audit_cell(run: Run, config: TrainConfig) -> tuple:
+        """The drift gate's cell of a run: its architecture and protocol."""
+        return (run.arch, json.dumps(config.to_dict(), sort_keys=True))
 
     def expand(self) -> list[tuple[Run, TrainConfig]]:
         """Every run of the sweep with its protocol: architecture, setting, task, seed."""
@@ -422,6 +460,10 @@ def run_sweep(
     Raises:
         SweepError: before training, when a budget cannot be met (:meth:`Sweep.check_budgets`).
     """
+    from .tuning import Tuning, run_tuning
+
+    if isinstance(sweep, Tuning):
+        return run_tuning(sweep, cache, progress, backend, stored)
     sweep.check_budgets()
     jobs = sweep.expand()
     total = len(jobs)
@@ -522,7 +564,7 @@ def audit_sample(
     rng = random.Random(int(hashlib.sha256(f"{draw}:{result.sweep.name}".encode()).hexdigest(), 16))
     cells: dict[tuple, list[int]] = {}
     for i, (run, config) in enumerate(jobs):
-        cells.setdefault((run.arch, json.dumps(config.to_dict(), sort_keys=True)), []).append(i)
+        cells.setdefault(result.sweep.audit_cell(run, config), []).append(i)
     points = {i: get_task(run.task).n_train for i, (run, _) in enumerate(jobs)}
     chosen = set()
     for members in cells.values():
@@ -587,7 +629,7 @@ def check_sweep_output(path: str | os.PathLike, sweep: Sweep) -> None:
 def _grows(spec: object, sweep: Sweep) -> bool:
     """Whether a stored sweep spec is ``sweep`` with other seeds."""
     try:
-        return Sweep.from_dict(spec).same_but_seeds(sweep)
+        return spec_from_dict(spec).same_but_seeds(sweep)
     except SweepError:
         return False
 
@@ -606,7 +648,7 @@ def load_sweep(path: str | os.PathLike) -> SweepResult:
     if not isinstance(doc, dict) or doc.get("schema") != SWEEP_SCHEMA:
         raise ResultsError(f"{path}: schema: expected {SWEEP_SCHEMA!r}")
     try:
-        sweep = Sweep.from_dict(doc.get("spec"))
+        sweep = spec_from_dict(doc.get("spec"))
     except SweepError as err:
         raise ResultsError(f"{path}: spec: {err}") from None
     sets = []

@@ -159,6 +159,47 @@ def _reference_loss(pred: Tensor, target: Tensor, kind: str) -> Tensor:
     return torch.nn.functional.mse_loss(pred, target)
 
 
+#: Seed offset of the validation split's permutation (independent of the data's own draw).
+VALIDATION_SALT = 7919
+
+
+def n_validation(n_train: int, fraction: float) -> int:
+    """Training points held out at ``fraction`` (0: none; otherwise at least one, and at least
+    one left to train on)."""
+    if fraction <= 0:
+        return 0
+    return min(n_train - 1, max(1, round(fraction * n_train)))
+
+
+def split_validation(
+    data: TaskData, config: TrainConfig
+) -> tuple[TaskData, Tensor | None, Tensor | None]:
+    """``data`` without its validation points, and those points (``x_val``, ``y_val``):
+    :func:`n_validation` of the training points, drawn by a permutation seeded from the data
+    seed alone (every architecture and run seed holds out the same points; the test points are
+    never touched). With ``config.validation == 0``: ``(data, None, None)``."""
+    n = int(data.x_train.shape[0])
+    k = n_validation(n, config.validation)
+    if k == 0:
+        return data, None, None
+    gen = torch.Generator().manual_seed(VALIDATION_SALT + config.data_seed)
+    order = torch.randperm(n, generator=gen)
+    held, kept = order[:k].sort().values, order[k:].sort().values
+    train = dataclasses.replace(data, x_train=data.x_train[kept], y_train=data.y_train[kept])
+    return train, data.x_train[held], data.y_train[held]
+
+
+def _scale_init(net: Network, scales: Sequence[float]) -> None:
+    """Multiply every initial parameter of member ``m`` by ``scales[m]`` (nothing when all are 1:
+    the default protocol's bits are untouched)."""
+    if all(s == 1.0 for s in scales):
+        return
+    factor = _float32(scales)[:, 0, 0]
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(factor.view(-1, *[1] * (p.dim() - 1)))
+
+
 def _build(
     arch: str, task: str, config: TrainConfig, members: int, omega: Sequence[float] | None = None
 ) -> tuple[Network, tuple[int, ...], int]:
@@ -181,9 +222,10 @@ def train_reference(
     .Adam`` and ``loss.backward()``, one network at a time. Returns the loss before each update.
     """
     task = get_task(run.task)
-    data = data or task.generate(config.data_seed)
+    data, _, _ = split_validation(data or task.generate(config.data_seed), config)
     net, _, _ = _build(run.arch, run.task, config, members=1)
     net.reset([run.seed])
+    _scale_init(net, [config.init_scale])
     # The fused kernel: its square root is exact (at::vec), while the default (foreach) Adam
     # takes it from MKL's vector math, which in the pinned compatible branch is CPU-dependent.
     opt = torch.optim.Adam(
@@ -354,7 +396,7 @@ def _shape_key(run: Run, config: TrainConfig) -> tuple:
         widths,
         task.in_dim,
         task.out_dim,
-        task.n_train,
+        task.n_train - n_validation(task.n_train, config.validation),
         task.n_test,
         task.kind == "multiclass",
     )
@@ -425,13 +467,15 @@ def train_chunk(
     member_configs = configs + [configs[-1]] * (chunk - len(runs))
     config = configs[0]  # for what all members share
     tasks = [get_task(r.task) for r in members]
-    datas = [t.generate(c.data_seed) for t, c in zip(tasks, member_configs)]
+    splits = [split_validation(t.generate(c.data_seed), c) for t, c in zip(tasks, member_configs)]
+    datas = [d for d, _, _ in splits]
     x, y = _stack(datas, "x_train"), _stack(datas, "y_train")
     is_clf = torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1)
 
     omegas = [c.omega for c in member_configs]
     net, widths, count = _build(runs[0].arch, runs[0].task, config, chunk, omegas)
     net.reset([r.seed for r in members])
+    _scale_init(net, [c.init_scale for c in member_configs])
     step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
     buffers = {k: b.detach().clone() for k, b in net.named_buffers()}
     adam = _adam_settings(member_configs)
@@ -471,6 +515,12 @@ def train_chunk(
         multiclass = tasks[0].kind == "multiclass"
         train_loss = _member_losses(pred_train, y, is_clf, multiclass)
         per_output = (pred_train - y).square().mean(dim=1)  # [M, out]: capacity's regression
+        validation: list[float | None] = [None] * chunk  # the tuning score, where held out
+        if splits[0][1] is not None:  # one shape key: every member holds out as many points
+            pred_val = functional_call(net, params, (torch.stack([v for _, v, _ in splits]),))
+            validation = [
+                float(task_error(pred_val[j], splits[j][2], t.metric)) for j, t in enumerate(tasks)
+            ]
     elapsed = (time.perf_counter() - start) / len(runs)
 
     results = []
@@ -494,7 +544,10 @@ def train_chunk(
                 grad_norms={k: [val[j] for val in vals] for k, vals in norms_log.items()},
                 diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
                 wall_time=elapsed,
-                extra=_capacity_extra(tasks[j], per_output[j]),
+                extra={
+                    **_capacity_extra(tasks[j], per_output[j]),
+                    **({} if validation[j] is None else {"val_metric": validation[j]}),
+                },
             )
         )
     return results

@@ -1,0 +1,553 @@
+"""Fair tuning: every architecture the same tuning budget on every task.
+
+The chapters train every architecture at one learning rate and one frequency, which favours
+whichever family they happen to suit (Melis et al. 2018; Lucic et al. 2018 found that tuning each
+family erases most claimed gains). A :class:`Tuning` gives each (architecture, task) the same
+number of random-search trials over the hyperparameters the architecture has (:func:`space`):
+the learning rate and the initialisation scale for all, the frequency ``omega`` for those whose
+sine (or Fourier scale) it sets. Each trial trains one seed on the training points less a
+validation share (:attr:`TrainConfig.validation`, drawn from the training points by the data
+seed: never the test points) and is scored on the held-out points. The best trial's setting is
+then trained on all the training points at the chapters' seeds and scored on the test points,
+like every chapter's run. A tuning is written as a spec file::
+
+    name: tuning
+    archs: [vanilla, singlu]
+    tasks: all
+    trials: 12          # per (architecture, task), the same for every architecture
+    validation: 0.2     # share of the training points held out to score the trials
+    seeds: 5            # of the tuned setting's final runs (seeds first_seed ..)
+
+:func:`run_tuning` trains it (the trials, then the chosen settings' runs) and returns a
+:class:`richneuron.study.SweepResult`, saved like a sweep (:func:`richneuron.study.save_sweep`)
+and audited by the drift gate like one. :func:`expected_best` is Dodge et al. (2019)'s
+expected best validation score after ``n`` trials.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import TrainConfig
+from .results import ResultSet, RunCache, provenance
+from .tables import Markdown
+from .trainer import Run, RunResult
+
+__all__ = [
+    "SEARCH",
+    "OMEGA_ARCHS",
+    "Tuning",
+    "space",
+    "run_tuning",
+    "choices",
+    "trial_scores",
+    "expected_best",
+    "tuned_set",
+]
+
+#: The search ranges, each sampled log-uniformly: the learning rate a decade either side of the
+#: chapters' 3e-3; the initialisation scale a factor of two either way; omega from 0.3 to 30
+#: (SIREN's own omega0 is 30).
+SEARCH: dict[str, tuple[float, float]] = {
+    "lr": (3e-4, 3e-2),
+    "init_scale": (0.5, 2.0),
+    "omega": (0.3, 30.0),
+}
+
+#: The architectures whose sine frequency (or, for Fourier features, whose scale sigma) is the
+#: protocol's ``omega`` (a test checks this list against the networks themselves). SIREN keeps
+#: its authors' omega0 = 30; its initialisation scale is tuned instead.
+OMEGA_ARCHS = (
+    "singlu",
+    "v1",
+    "v4_lowrank",
+    "v4_shared",
+    "v4_glu",
+    "v6",
+    "v7",
+    "v8",
+    "v9",
+    "v10",
+    "v11",
+    "v12",
+    "v13",
+    "v15",
+    "fourier_features",
+)
+
+
+def space(arch: str) -> dict[str, tuple[float, float]]:
+    """The hyperparameters tuned for ``arch`` and their ranges (:data:`SEARCH`)."""
+    names = ["lr", "init_scale"] + (["omega"] if arch in OMEGA_ARCHS else [])
+    return {n: SEARCH[n] for n in names}
+
+
+def _draw(arch: str, task: str, trials: int) -> list[dict[str, float]]:
+    """``trials`` settings drawn log-uniformly from :func:`space`, seeded by the architecture
+    and task alone (adding an architecture or a task leaves the others' trials as they were).
+    Values are rounded to 4 significant figures, so that a setting reads back exactly."""
+    rng = np.random.default_rng(zlib.crc32(f"{arch}/{task}".encode()))
+    ranges = space(arch)
+    out = []
+    for _ in range(trials):
+        setting = {}
+        for name, (lo, hi) in ranges.items():
+            value = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+            setting[name] = float(f"{value:.4g}")
+        out.append(setting)
+    return out
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Random search per (architecture, task), then the chosen setting at ``seeds`` seeds."""
+
+    name: str
+    archs: tuple[str, ...]
+    tasks: tuple[str, ...]
+    trials: int
+    seeds: int
+    validation: float
+    base: TrainConfig = field(default_factory=TrainConfig)
+    first_seed: int = 0
+
+    @property
+    def seed_range(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
+
+    @classmethod
+    def from_dict(cls, doc: object) -> Tuning:
+        """A validated tuning from a spec document.
+
+        Raises:
+            SweepError: naming the entry.
+        """
+        from .neurons import parse_archs
+        from .study import GRID_FIELDS, SweepError
+        from .tasks import parse_tasks
+
+        if not isinstance(doc, Mapping):
+            raise SweepError("spec: must be a mapping (name, archs, tasks, trials, ...)")
+        known = {"name", "archs", "tasks", "trials", "seeds", "first_seed", "validation", "base"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
+        for key in ("archs", "trials", "seeds", "validation"):
+            if key not in doc:
+                raise SweepError(f"{key}: missing")
+        name = doc.get("name", "tuning")
+        if not isinstance(name, str) or not name.strip():
+            raise SweepError(f"name: must be a non-empty string, got {name!r}")
+        try:
+            archs = parse_archs(doc["archs"])
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"archs: {err}") from None
+        try:
+            tasks = parse_tasks(doc.get("tasks", "all"))
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"tasks: {err}") from None
+        for key, least in (("trials", 2), ("seeds", 1), ("first_seed", 0)):
+            value = doc.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
+        validation = doc["validation"]
+        if isinstance(validation, bool) or not isinstance(validation, int | float) or not (
+            0 < validation <= 0.5
+        ):
+            raise SweepError(f"validation: must be a number in (0, 0.5], got {validation!r}")
+        base_doc = doc.get("base") or {}
+        if not isinstance(base_doc, Mapping):
+            raise SweepError("base: must be a mapping of TrainConfig fields to values")
+        for key in base_doc:
+            if key not in GRID_FIELDS or key in SEARCH or key == "validation":
+                raise SweepError(f"base.{key}: not a setting a tuning may fix")
+        try:
+            base = TrainConfig().replace(**base_doc)
+        except ValueError as err:
+            raise SweepError(f"base: {err}") from None
+        return cls(
+            str(name),
+            tuple(archs),
+            tuple(tasks),
+            doc["trials"],
+            doc["seeds"],
+            float(validation),
+            base,
+            doc.get("first_seed", 0),
+        )
+
+    def to_dict(self) -> dict:
+        """The spec as a document (:meth:`from_dict` reads it back to an equal tuning)."""
+        base = {k: v for k, v in self.base.to_dict().items() if getattr(TrainConfig(), k) != v}
+        doc = {
+            "name": self.name,
+            "archs": list(self.archs),
+            "tasks": list(self.tasks),
+            "trials": self.trials,
+            "seeds": self.seeds,
+            "validation": self.validation,
+            "base": base,
+        }
+        if self.first_seed:
+            doc["first_seed"] = self.first_seed
+        return doc
+
+    def same_but_seeds(self, other: object) -> bool:
+        """Whether ``other`` is this tuning with other final seeds."""
+        if not isinstance(other, Tuning):
+            return False
+        mine, theirs = self.to_dict(), other.to_dict()
+        for d in (mine, theirs):
+            d.pop("seeds")
+            d.pop("first_seed", None)
+        return mine == theirs
+
+    def size(self) -> int:
+        """Runs in all: every trial and every final run."""
+        return len(self.archs) * len(self.tasks) * (self.trials + self.seeds)
+
+    def settings(self, arch: str) -> list[dict]:
+        """Every trial setting of ``arch`` (over all tasks)."""
+        return [s for task in self.tasks for s in _draw(arch, task, self.trials)]
+
+    def trial_jobs(self) -> list[tuple[Run, TrainConfig]]:
+        """Every trial: seed ``first_seed``, the validation split, its drawn setting."""
+        held = self.base.replace(validation=self.validation)
+        return [
+            (Run(arch, task, self.first_seed), held.replace(**setting))
+            for arch in self.archs
+            for task in self.tasks
+            for setting in _draw(arch, task, self.trials)
+        ]
+
+    def final_jobs(self, chosen: Mapping[tuple[str, str], dict]) -> list[tuple[Run, TrainConfig]]:
+        """The chosen setting of every (architecture, task) at every seed, on all the training
+        points."""
+        return [
+            (Run(arch, task, seed), self.base.replace(**chosen[(arch, task)]))
+            for arch in self.archs
+            for task in self.tasks
+            for seed in self.seed_range
+        ]
+
+    def check_budgets(self) -> None:
+        """Refuse a tuning whose budget no width meets (before any training).
+
+        Raises:
+            SweepError: naming the budget, architecture and task.
+        """
+        from .matching import BudgetError, match_width
+        from .study import SweepError
+
+        for arch in self.archs:
+            for task in self.tasks:
+                try:
+                    match_width(arch, task, self.base.budget_for(task), self.base)
+                except BudgetError as err:
+                    raise SweepError(f"budget: {err}") from None
+
+    @staticmethod
+    def audit_cell(run: Run, config: TrainConfig) -> tuple:
+        """The drift gate's cell of a run: its architecture and whether it is a trial."""
+        return (run.arch, config.validation > 0)
+
+
+def _score(r: RunResult) -> float:
+    """A trial's validation score, oriented so that lower is better (NaN: diverged)."""
+    value = r.extra.get("val_metric", math.nan)
+    if r.diverged or not math.isfinite(value):
+        return math.nan
+    return value if r.metric == "mse" else -value
+
+
+def _setting(config: TrainConfig, arch: str) -> dict[str, float]:
+    return {name: getattr(config, name) for name in space(arch)}
+
+
+def choices(
+    trials: Sequence[tuple[Run, TrainConfig, RunResult]],
+) -> dict[tuple[str, str], dict[str, float]]:
+    """The best trial's setting of every (architecture, task): the lowest validation MSE or the
+    highest validation accuracy; a diverged trial is never chosen (the first trial when all
+    diverged); ties go to the earlier trial."""
+    best: dict[tuple[str, str], tuple[float, dict]] = {}
+    for run, config, res in trials:
+        key = (run.arch, run.task)
+        score = _score(res)
+        rank = score if math.isfinite(score) else math.inf
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, _setting(config, run.arch))
+    return {k: v[1] for k, v in best.items()}
+
+
+def run_tuning(
+    tuning: Tuning,
+    cache: RunCache | None,
+    progress: Callable[[int, int, int], None] | None = None,
+    backend: object | None = None,
+    stored=None,
+):
+    """Train a tuning: its trials, then each (architecture, task)'s chosen setting at every
+    seed (:meth:`Tuning.final_jobs`). Runs in ``stored`` (a saved result of this tuning, or of
+    it with other seeds) or in the run cache are read back.
+
+    Returns:
+        A :class:`richneuron.study.SweepResult` of ``tuning``, one set per distinct protocol.
+
+    Raises:
+        SweepError: before training, when a budget cannot be met, or ``stored`` holds another
+            tuning.
+    """
+    from .study import SweepError, SweepResult, _key, _train_missing
+
+    tuning.check_budgets()
+    kept: dict[tuple[Run, str], RunResult] = {}
+    if stored is not None:
+        if not (stored.sweep == tuning or tuning.same_but_seeds(stored.sweep)):
+            raise SweepError(f"stored: holds {stored.sweep.name!r}, not this tuning")
+        for rs in stored.sets:
+            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
+            kept.update({(r.run, key): r for r in rs.runs})
+    trial_jobs = tuning.trial_jobs()
+    total = tuning.size()
+    done = 0
+
+    def train(jobs: list[tuple[Run, TrainConfig]]) -> list[RunResult]:
+        nonlocal done
+        keys = [json.dumps(c.to_dict(), sort_keys=True) for _, c in jobs]
+        have = {i: kept[(r, k)] for i, ((r, _), k) in enumerate(zip(jobs, keys)) if (r, k) in kept}
+        rest = [job for i, job in enumerate(jobs) if i not in have]
+
+        def counted(results: list[RunResult]) -> None:
+            nonlocal done
+            done += len(results)
+            if progress:
+                progress(done, 0, total)
+
+        fresh, _ = _train_missing(rest, cache, on_results=counted, backend=backend)
+        done += len(jobs) - len(rest)
+        it = iter(fresh)
+        return [have[i] if i in have else next(it) for i in range(len(jobs))]
+
+    if progress:
+        progress(0, 0, total)
+    trial_results = train(trial_jobs)
+    chosen = choices([(r, c, res) for (r, c), res in zip(trial_jobs, trial_results)])
+    final_jobs = tuning.final_jobs(chosen)
+    final_results = train(final_jobs)
+    by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
+    for (_, config), res in zip([*trial_jobs, *final_jobs], [*trial_results, *final_results]):
+        key = json.dumps(config.to_dict(), sort_keys=True)
+        by_config.setdefault(key, (config, []))[1].append(res)
+    sets = [
+        ResultSet(tuning.name, config.to_dict(), provenance(), sorted(found, key=_key))
+        for config, found in by_config.values()
+    ]
+    return SweepResult(tuning, sets, trained=total, from_store=0)
+
+
+def _split(result) -> tuple[list[tuple[Run, TrainConfig, RunResult]], list]:
+    """A tuning result's trials and final runs, each ``(run, config, result)``."""
+    trials, finals = [], []
+    for rs in result.sets:
+        config = TrainConfig(**rs.config)
+        for r in rs.runs:
+            (trials if config.validation > 0 else finals).append((r.run, config, r))
+    return trials, finals
+
+
+def trial_scores(result) -> dict[tuple[str, str], list[float]]:
+    """Every (architecture, task)'s trial validation scores (MSE, or accuracy), in draw order
+    (NaN: diverged)."""
+    tuning: Tuning = result.sweep
+    trials, _ = _split(result)
+    by = {(r.arch, r.task, json.dumps(_setting(c, r.arch), sort_keys=True)): res
+          for r, c, res in trials}
+    out = {}
+    for arch in tuning.archs:
+        for task in tuning.tasks:
+            values = []
+            for setting in _draw(arch, task, tuning.trials):
+                res = by.get((arch, task, json.dumps(setting, sort_keys=True)))
+                ok = res is not None and not res.diverged
+                values.append(res.extra.get("val_metric", math.nan) if ok else math.nan)
+            out[(arch, task)] = values
+    return out
+
+
+def expected_best(values: Sequence[float], n: int, metric: str) -> float:
+    """The expected best validation score of ``n`` trials drawn with replacement from the
+    observed ``values`` (Dodge et al. 2019, "Show your work"): with the ``N`` values sorted
+    from worst to best, ``sum_i v_(i) [(i/N)^n - ((i-1)/N)^n]``. A diverged trial (NaN) counts
+    as the worst score observed; NaN when every trial diverged.
+
+    Raises:
+        ValueError: on ``n < 1`` or an unknown ``metric``.
+    """
+    if n < 1:
+        raise ValueError(f"n: must be >= 1, got {n}")
+    if metric not in ("mse", "accuracy"):
+        raise ValueError(f"metric: must be 'mse' or 'accuracy', got {metric!r}")
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan
+    worst = max(finite) if metric == "mse" else min(finite)
+    filled = [v if math.isfinite(v) else worst for v in values]
+    ordered = sorted(filled, reverse=metric == "mse")  # worst first
+    big = len(ordered)
+    return sum(
+        v * ((i / big) ** n - ((i - 1) / big) ** n) for i, v in enumerate(ordered, start=1)
+    )
+
+
+def tuned_set(result, config: TrainConfig | None = None) -> ResultSet:
+    """The final runs of a tuning as one result set (each (architecture, task) at its own
+    chosen setting; ``config``, default the tuning's base, is recorded as its protocol)."""
+    _, finals = _split(result)
+    config = config or result.sweep.base
+    return ResultSet(result.sweep.name, config.to_dict(), provenance(), [r for _, _, r in finals])
+
+
+def chosen_settings(result) -> dict[tuple[str, str], dict[str, float]]:
+    """The setting each (architecture, task) was trained at after tuning (from its final runs)."""
+    _, finals = _split(result)
+    return {(r.arch, r.task): _setting(c, r.arch) for r, c, _ in finals}
+
+
+def format_choices(result) -> str:
+    """The chosen setting of every (architecture, task) and its test metric over the final
+    seeds, as plain columns (the command line's summary of a tuning)."""
+    from .cli import _columns, _summary_cells
+
+    chosen = chosen_settings(result)
+    rows = [("arch", "task", "setting", "metric", "mean", "ci95", "std", "seeds", "diverged")]
+    for row in tuned_set(result).summary():
+        setting = ", ".join(f"{k}={v:g}" for k, v in chosen[(row["arch"], row["task"])].items())
+        rows.append((row["arch"], row["task"], setting, *_summary_cells(row)[2:]))
+    return _columns(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter "Fair tuning".
+
+
+def space_table(archs: Sequence[str]) -> Markdown:
+    """The search: each hyperparameter, its range (log-uniform) and the architectures of
+    ``archs`` that tune it."""
+    from .tables import markdown_table
+
+    body = []
+    for name, (lo, hi) in SEARCH.items():
+        tuned = [a for a in archs if name in space(a)]
+        body.append(
+            [
+                f"`{name}`",
+                f"{lo:g} to {hi:g}",
+                "all" if len(tuned) == len(archs) else ", ".join(tuned),
+            ]
+        )
+    return markdown_table(["hyperparameter", "range (log-uniform)", "tuned for"], body)
+
+
+def expected_best_rows(result) -> list[dict]:
+    """Every (architecture, task)'s expected best validation score after ``n`` trials, ``n`` from
+    1 to the tuning's trials (:func:`expected_best`): ``{"arch", "task", "n", "value",
+    "metric"}``."""
+    from .tasks import get_task
+
+    rows = []
+    for (arch, task), values in trial_scores(result).items():
+        metric = get_task(task).metric
+        for n in range(1, len(values) + 1):
+            rows.append(
+                {
+                    "arch": arch,
+                    "task": task,
+                    "n": n,
+                    "value": expected_best(values, n, metric),
+                    "metric": metric,
+                }
+            )
+    return rows
+
+
+def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> list[dict]:
+    """Every (task, architecture) under its tuned setting beside the chapters' protocol:
+    ``{"task", "arch", "metric", "default", "tuned", "interval", "outcome", "setting"}``, the
+    summary rows and :func:`richneuron.results.versus` of tuned against default (+1: tuning
+    helped beyond noise)."""
+    from .results import versus
+    from .tasks import TASKS
+
+    before = {(r["arch"], r["task"]): r for r in default.summary()}
+    rows = []
+    for r in tuned.summary():
+        key = (r["arch"], r["task"])
+        if key not in before:
+            continue
+        interval, result = versus(r, before[key])
+        rows.append(
+            {
+                "task": r["task"],
+                "arch": r["arch"],
+                "metric": r["metric"],
+                "default": before[key],
+                "tuned": r,
+                "interval": interval,
+                "outcome": result,
+                "setting": chosen.get(key, {}),
+            }
+        )
+    order = list(TASKS)
+    return sorted(rows, key=lambda x: (order.index(x["task"]), x["arch"]))
+
+
+def comparison_table(rows: Sequence[dict]) -> Markdown:
+    """:func:`comparison_rows` as a table: the chapters' and the tuned result (mean and its 95%
+    interval), whether tuning changed it beyond noise, and the chosen setting."""
+    from .book import format_advantage, format_interval, format_metric
+    from .tables import markdown_table
+
+    def cell(r: dict) -> str:
+        interval = format_interval(r["low"], r["high"], r["metric"])
+        return f"{format_metric(r['mean'], r['metric'])} {interval}"
+
+    body = []
+    for r in rows:
+        word = {1: "**better**", -1: "*worse*", 0: "within noise"}[r["outcome"]]
+        change = f"{word}: {format_advantage(r['interval'], r['metric'], 'tuned', 'chapters')}"
+        setting = ", ".join(f"{k} {v:g}" for k, v in r["setting"].items())
+        body.append([r["task"], r["arch"], cell(r["default"]), cell(r["tuned"]), change, setting])
+    header = ["task", "arch", "chapters' protocol", "tuned", "tuned against chapters'", "setting"]
+    return markdown_table(header, body)
+
+
+def tally(rows: Sequence[dict]) -> tuple[int, int, int]:
+    """(better beyond noise, within noise, worse beyond noise) of :func:`comparison_rows`."""
+    outcomes = [r["outcome"] for r in rows]
+    return outcomes.count(1), outcomes.count(0), outcomes.count(-1)
+
+
+def still_rising(rows: Sequence[dict], threshold: float = 0.01) -> list[tuple[str, str]]:
+    """The (architecture, task) pairs whose expected best validation score still improves by
+    more than ``threshold`` over the second half of the trials (relative for MSE, absolute for
+    accuracy): their tuning budget may be too small."""
+    by: dict[tuple[str, str], dict[int, dict]] = {}
+    for r in rows:
+        by.setdefault((r["arch"], r["task"]), {})[r["n"]] = r
+    out = []
+    for key, curve in by.items():
+        last = max(curve)
+        a, b = curve[last // 2]["value"], curve[last]["value"]
+        if not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        gain = (a - b) / a if curve[last]["metric"] == "mse" else b - a
+        if gain > threshold:
+            out.append(key)
+    return out
