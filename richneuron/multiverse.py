@@ -521,6 +521,13 @@ def factor_table(protocols: Sequence[Protocol]) -> Markdown:
     return markdown_table(header, body)
 
 
+def tuned_text(protocols: Sequence[Protocol]) -> str:
+    """How the prose names the tuned protocol: present or not committed."""
+    if any(p.factor == "tuned" for p in protocols):
+        return "the tuned one (each architecture at the setting its own search chose per task)"
+    return "no tuned one (its file is not committed)"
+
+
 def factor_labels() -> str:
     """The factors' names in prose: ``"learning rate, training steps, ..."``."""
     return ", ".join(f.label for f in FACTORS)
@@ -638,14 +645,23 @@ def tally_versus(rows: Sequence[dict]) -> dict[int, tuple[int, int, int]]:
     return {b: tuple(v) for b, v in sorted(out.items())}
 
 
-def winners(protocols: Sequence[Protocol]) -> list[dict]:
-    """At every budget and task, the panel's best architecture by mean, and whether it leads
-    the runner-up beyond noise: ``{"task", "budget", "best", "second", "clear"}``."""
+def winners(protocols: Sequence[Protocol], key: str = "budget") -> list[dict]:
+    """At every protocol and task, the panel's best architecture by mean, and whether it leads
+    the runner-up beyond noise: ``{"task", "column", "best", "second", "clear"}``. ``key``
+    ``"budget"``: the budget protocols (:func:`by_budget`), columns their budgets; ``"name"``:
+    ``protocols`` as given, columns their names.
+
+    Raises:
+        ValueError: on another ``key``.
+    """
     from .results import versus
     from .tasks import get_task
 
+    if key not in ("budget", "name"):
+        raise ValueError(f"key: must be 'budget' or 'name', got {key!r}")
+    chosen = by_budget(protocols) if key == "budget" else list(protocols)
     out = []
-    for p in by_budget(protocols):
+    for p in chosen:
         rows = _rows_at(p)
         for task in sorted({t for (_, t) in rows}, key=_task_order):
             here = [r for (a, t), r in rows.items() if t == task and math.isfinite(r["mean"])]
@@ -657,7 +673,7 @@ def winners(protocols: Sequence[Protocol]) -> list[dict]:
             out.append(
                 {
                     "task": task,
-                    "budget": p.config.budget,
+                    "column": p.config.budget if key == "budget" else p.name,
                     "best": best["arch"],
                     "second": second["arch"],
                     "clear": versus(best, second)[1] == 1,
@@ -667,22 +683,23 @@ def winners(protocols: Sequence[Protocol]) -> list[dict]:
 
 
 def winner_table(rows: Sequence[dict]) -> Markdown:
-    """:func:`winners` as a table: a row per task, a column per budget, the best architecture
+    """:func:`winners` as a table: a row per task, a column per protocol, the best architecture
     (in bold when it leads the runner-up beyond noise, else with the runner-up)."""
-    budgets = sorted({r["budget"] for r in rows})
+    columns = list(dict.fromkeys(r["column"] for r in rows))
     tasks = sorted({r["task"] for r in rows}, key=_task_order)
-    cell = {(r["task"], r["budget"]): r for r in rows}
+    cell = {(r["task"], r["column"]): r for r in rows}
     body = []
     for task in tasks:
         line = [task]
-        for b in budgets:
-            r = cell.get((task, b))
+        for c in columns:
+            r = cell.get((task, c))
             if r is None:
                 line.append("-")
             else:
                 line.append(f"**{r['best']}**" if r["clear"] else f"{r['best']} ≈ {r['second']}")
         body.append(line)
-    return markdown_table(["task", *[f"{b:,}" for b in budgets]], body)
+    names = [f"{c:,}" if isinstance(c, int) else str(c) for c in columns]
+    return markdown_table(["task", *names], body)
 
 
 def overtakes(

@@ -1,0 +1,195 @@
+"""Fair tuning: the search, the validation split, the choice, the expected best (Dodge)."""
+
+import math
+
+import pytest
+import torch
+
+from richneuron import tuning
+from richneuron.config import TrainConfig
+from richneuron.neurons import ARCHITECTURES, Network, get_arch
+from richneuron.results import ResultsError
+from richneuron.study import SweepError, load_spec, load_sweep, run_sweep, save_sweep
+from richneuron.tasks import get_task
+from richneuron.trainer import Run, RunResult, n_validation, split_validation, train_chunk
+
+SPEC = {
+    "name": "t",
+    "archs": ["vanilla", "singlu"],
+    "tasks": ["spiral", "hifreq"],
+    "trials": 3,
+    "validation": 0.2,
+    "seeds": 2,
+    "base": {"steps": 20},
+}
+
+
+def test_a_spec_round_trips_and_draws_the_same_trials():
+    t = tuning.Tuning.from_dict(SPEC)
+    assert tuning.Tuning.from_dict(t.to_dict()) == t
+    assert t.size() == 2 * 2 * (3 + 2)
+    jobs = t.trial_jobs()
+    assert len(jobs) == 12 and all(c.validation == 0.2 and c.steps == 20 for _, c in jobs)
+    assert jobs == tuning.Tuning.from_dict(SPEC).trial_jobs()  # seeded: the same draws
+    # each (architecture, task) draws its own trials, whatever else the spec holds
+    alone = tuning.Tuning.from_dict({**SPEC, "archs": ["singlu"], "tasks": ["hifreq"]})
+    mine = [j for j in jobs if j[0].arch == "singlu" and j[0].task == "hifreq"]
+    assert alone.trial_jobs() == mine
+    for run, config in jobs:
+        for name, (lo, hi) in tuning.space(run.arch).items():
+            assert lo <= getattr(config, name) <= hi
+    assert {"omega"} <= set(tuning.space("singlu")) and "omega" not in tuning.space("vanilla")
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"trials": 1}, "trials: must be an integer >= 2"),
+        ({"validation": 0}, "validation: must be a number in (0, 0.5]"),
+        ({"validation": 0.7}, "validation: must be a number in (0, 0.5]"),
+        ({"archs": ["nope"]}, "archs: unknown architecture 'nope'"),
+        ({"base": {"lr": 0.1}}, "base.lr: not a setting a tuning may fix"),
+        ({"grid": {}}, "grid: unknown entry"),
+    ],
+)
+def test_bad_tuning_specs_name_the_entry(change, message):
+    with pytest.raises(SweepError) as err:
+        tuning.Tuning.from_dict({**SPEC, **change})
+    assert message in str(err.value)
+
+
+def test_load_spec_reads_either_kind(tmp_path):
+    import yaml
+
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(SPEC))
+    assert isinstance(load_spec(path), tuning.Tuning)
+    from richneuron.study import Sweep
+
+    with pytest.raises(SweepError, match="a tuning spec, not a sweep"):
+        Sweep.from_file(path)
+
+
+def test_omega_archs_are_those_whose_output_omega_changes():
+    """OMEGA_ARCHS lists exactly the architectures whose network omega changes at init."""
+    x = torch.rand(1, 16, 2) * 2 - 1
+    changed = []
+    for arch, spec in ARCHITECTURES.items():
+        outs = []
+        for omega in (1.0, 3.0):
+            net = Network(spec.layer, 2, 1, 8, 2, 1, omega, 4)
+            net.reset([0])
+            with torch.no_grad():
+                outs.append(net(x))
+        if not torch.equal(*outs):
+            changed.append(arch)
+    assert sorted(changed) == sorted(tuning.OMEGA_ARCHS)
+    assert get_arch("siren").id not in tuning.OMEGA_ARCHS
+
+
+def test_the_validation_split_holds_out_training_points_by_the_data_seed():
+    data = get_task("spiral").generate(0)
+    n = data.x_train.shape[0]
+    config = TrainConfig(validation=0.2)
+    train, x_val, y_val = split_validation(data, config)
+    k = n_validation(n, 0.2)
+    assert x_val.shape[0] == k and train.x_train.shape[0] == n - k
+    rows = {tuple(r.tolist()) for r in data.x_train}
+    assert {tuple(r.tolist()) for r in x_val} | {tuple(r.tolist()) for r in train.x_train} == rows
+    assert torch.equal(train.x_test, data.x_test)  # the test points are never touched
+    again = split_validation(data, config)[1]
+    assert torch.equal(again, x_val)
+    other = split_validation(get_task("spiral").generate(1), config.replace(data_seed=1))[1]
+    assert not torch.equal(other, x_val)
+    assert split_validation(data, TrainConfig())[1] is None
+
+
+def test_new_settings_leave_every_stored_key_as_it_was():
+    stored = TrainConfig().to_dict()
+    assert "validation" not in stored and "init_scale" not in stored
+    assert TrainConfig(init_scale=2).to_dict()["init_scale"] == 2.0
+    with pytest.raises(ValueError, match="invalid validation=0.9"):
+        TrainConfig(validation=0.9)
+    with pytest.raises(ValueError, match="invalid init_scale=0"):
+        TrainConfig(init_scale=0)
+
+
+def test_a_trial_scores_on_its_held_out_points_whatever_its_chunk():
+    c = TrainConfig(steps=5, validation=0.2)
+    pair = train_chunk([Run("singlu", "spiral", 0), Run("singlu", "spiral", 1)],
+                       [c, c.replace(lr=1e-2, init_scale=2.0)])
+    alone = train_chunk([Run("singlu", "spiral", 1)], c.replace(lr=1e-2, init_scale=2.0))[0]
+    assert "val_metric" in pair[1].extra and alone.extra == pair[1].extra
+    assert alone.test_metric == pair[1].test_metric
+    plain = train_chunk([Run("singlu", "spiral", 0)], TrainConfig(steps=5))[0]
+    assert "val_metric" not in plain.extra
+
+
+def _result(run, val, metric="mse", diverged=False):
+    return RunResult(run, [8], 100, metric, 0.5, 0.1, diverged, 1 if diverged else None, [1.0],
+                     [1.0], {}, {}, 0.0, {"val_metric": val})
+
+
+def test_the_best_trial_is_chosen_and_a_diverged_one_never():
+    c = TrainConfig(validation=0.2)
+    run = Run("vanilla", "hifreq", 0)
+    trials = [
+        (run, c.replace(lr=1e-3), _result(run, 0.3)),
+        (run, c.replace(lr=2e-3), _result(run, math.nan, diverged=True)),
+        (run, c.replace(lr=3e-3), _result(run, 0.1)),
+        (run, c.replace(lr=4e-3), _result(run, 0.1)),  # a tie: the earlier trial
+    ]
+    assert tuning.choices(trials)[("vanilla", "hifreq")] == {"lr": 3e-3, "init_scale": 1.0}
+    acc = Run("vanilla", "spiral", 0)
+    best = tuning.choices([(acc, c.replace(lr=1e-3), _result(acc, 0.6, "accuracy")),
+                           (acc, c.replace(lr=2e-3), _result(acc, 0.9, "accuracy"))])
+    assert best[("vanilla", "spiral")]["lr"] == 2e-3
+
+
+def test_expected_best_after_n_trials():
+    values = [0.5, 0.6, 0.7, 0.8]
+    assert tuning.expected_best(values, 1, "accuracy") == pytest.approx(0.65)  # the mean
+    assert tuning.expected_best(values, 2, "accuracy") == pytest.approx(0.7125)
+    assert tuning.expected_best(values, 200, "accuracy") == pytest.approx(0.8)
+    assert tuning.expected_best([0.3, 0.1], 1, "mse") == pytest.approx(0.2)
+    # a diverged trial counts as the worst observed
+    assert tuning.expected_best([0.3, math.nan], 1, "mse") == pytest.approx(0.3)
+    assert math.isnan(tuning.expected_best([math.nan], 3, "mse"))
+    with pytest.raises(ValueError, match="n: must be >= 1"):
+        tuning.expected_best(values, 0, "mse")
+
+
+def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
+    import richneuron.trainer
+
+    def fake(jobs, progress=None, on_results=None, **kwargs):
+        out = []
+        for run, config in jobs:
+            val = abs(math.log(config.lr / 3e-3)) if config.validation else math.nan
+            r = _result(run, val, "accuracy" if run.task == "spiral" else "mse")
+            if not config.validation:
+                r.extra = {}
+            out.append(r)
+        if on_results:
+            on_results(list(zip(jobs, out)))
+        return out
+
+    monkeypatch.setattr(richneuron.trainer, "train_jobs", fake)
+    t = tuning.Tuning.from_dict(SPEC)
+    result = run_sweep(t, None)
+    path = tmp_path / "t.json"
+    save_sweep(result, path)
+    back = load_sweep(path)
+    assert back.sweep == t and sum(len(s.runs) for s in back.sets) == t.size()
+    chosen = tuning.chosen_settings(back)
+    scores = tuning.trial_scores(back)
+    for (arch, task), values in scores.items():
+        trials = t.trial_jobs()
+        settings = [c for r, c in trials if (r.arch, r.task) == (arch, task)]
+        pick = (min if task != "spiral" else max)(range(len(values)), key=lambda i: values[i])
+        assert chosen[(arch, task)]["lr"] == settings[pick].lr
+    assert len(tuning.tuned_set(back).runs) == 2 * 2 * 2
+    doc = path.read_text().replace('"trials": 3', '"trials": "x"')
+    (tmp_path / "bad.json").write_text(doc)
+    with pytest.raises(ResultsError, match="bad.json: spec: trials: must be an integer"):
+        load_sweep(tmp_path / "bad.json")
