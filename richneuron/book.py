@@ -32,7 +32,6 @@ from .neurons import ARCHITECTURES, get_arch, parse_archs
 from .results import (
     ResultSet,
     RunCache,
-    beyond_noise,
     check_output_path,
     load_results,
     save_results,
@@ -60,7 +59,6 @@ __all__ = [
     "equation",
     "final_diagnostic",
     "flip_table",
-    "flips",
     "format_advantage",
     "format_interval",
     "format_metric",
@@ -636,7 +634,7 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     fields (``arch, task, metric, n_seeds, n_diverged, mean, std, params``), the per-seed test
     metrics ``values`` (seed order; NaN for a diverged seed), ``winner`` (best mean of the
     task), ``within_noise`` (the winner itself, or a mean within noise of the winner's: not
-    :func:`richneuron.results.beyond_noise`) and ``score``: the mean normalised
+    :func:`richneuron.results.versus`) and ``score``: the mean normalised
     per task to [0, 1], 1 the best and 0 the worst (on log10 scale for MSE, linear for
     accuracy; NaN when every seed diverged; 1 when all architectures tie).
     """
@@ -672,7 +670,7 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
                 score = (x - lo) / (hi - lo)
             winner = best[t] == a
             tie = best[t] is not None and not math.isnan(x)
-            tie = tie and not beyond_noise(s, summary[(best[t], t)])
+            tie = tie and versus(s, summary[(best[t], t)])[1] == 0
             rows.append(
                 {
                     **{k: v for k, v in s.items() if k != "widths"},
@@ -757,8 +755,8 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
             )
         )
         best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
-        interval = stats.compare(best["values"], runner["values"], metric)
-        clear = stats.beyond_noise(interval)
+        interval, outcome = versus(best, runner)
+        clear = outcome != 0
         row = {
             "task": task,
             "metric": metric,
@@ -780,12 +778,6 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
 def clear_wins(rs: ResultSet) -> int:
     """Tasks whose best architecture leads the runner-up beyond noise."""
     return sum(r["clear"] for r in regime_rows(rs))
-
-
-def flips(rows: Sequence[dict]) -> int:
-    """Rows (of :func:`regime_rows` with a second set, or of a claims ledger) whose verdict
-    flips on the disjoint seeds."""
-    return sum(r.get("stability") == "flips" for r in rows)
 
 
 def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
@@ -1239,11 +1231,6 @@ def sweep_omegas(sets: Sequence[ResultSet], arch: str = "singlu") -> str:
     return ", ".join(f"{w:g}" for w in omegas)
 
 
-def _clearly_better(a: dict, b: dict) -> bool:
-    """Summary row ``a``'s mean is better than ``b``'s, beyond noise (the book's rule)."""
-    return better(a["mean"], b["mean"], a["metric"]) and beyond_noise(a, b)
-
-
 def omega_range_rows(
     sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"
 ) -> list[dict]:
@@ -1264,8 +1251,8 @@ def omega_range_rows(
             {
                 "task": task,
                 "best_omega": best,
-                "best_beats_control": _clearly_better(by_omega[best], base[task]),
-                "one_beats_control": one is not None and _clearly_better(one, base[task]),
+                "best_beats_control": versus(by_omega[best], base[task])[1] == 1,
+                "one_beats_control": one is not None and versus(one, base[task])[1] == 1,
             }
         )
     return out

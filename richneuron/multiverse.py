@@ -83,7 +83,7 @@ FACTORS = (
     ),
     Factor("depth", "hidden layers", ("multiverse-depth",)),
     Factor("data_seed", "task draw (data seed)", ("multiverse-data",)),
-    Factor("budget", "parameter budget", ("scaling-1k", "scaling", "scaling-50k")),
+    Factor("budget", "parameter budget", ("scaling-1k", "scaling", "scaling-large")),
 )
 
 #: The ledger's claims the panel decides, evaluated in every protocol.

@@ -43,7 +43,7 @@ __all__ = [
     "ResultSet",
     "ResultsError",
     "RunCache",
-    "beyond_noise",
+    "versus",
     "check_output_path",
     "compare",
     "format_drift",
@@ -308,19 +308,6 @@ class ResultSet:
                 }
             )
         return rows
-
-
-def beyond_noise(a: dict, b: dict) -> bool:
-    """Whether two :meth:`ResultSet.summary` rows differ beyond noise: the book's one rule
-    (:func:`richneuron.stats.beyond_noise`) applied to :func:`richneuron.stats.compare` of their
-    seeds' test metrics (a ratio of MSEs on the log scale, a difference of accuracies).
-
-    False when either side has fewer than two seeds that did not diverge (no interval).
-    """
-    from .stats import beyond_noise as rule
-    from .stats import compare
-
-    return rule(compare(a["values"], b["values"], a["metric"]))
 
 
 def versus(a: dict, b: dict):
