@@ -293,6 +293,15 @@ def _sweep(args: argparse.Namespace) -> None:
             f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})",
             file=sys.stderr,
         )
+    tuned = None
+    from .tuning import Around
+
+    if isinstance(sweep, Around):  # its tuning's results lie beside its own
+        where = Path(args.out).parent if args.out else Path("data/sweeps")
+        try:
+            tuned = load_sweep(where / f"{sweep.around}.json")
+        except (OSError, ResultsError) as err:
+            raise UsageError(f"spec: around: {err}") from None
     stored = None
     if args.out and Path(args.out).is_file():  # the results file is the store (grown or not)
         try:
@@ -308,6 +317,7 @@ def _sweep(args: argparse.Namespace) -> None:
             progress=lambda done, stored, total: bar(done, total, stored),
             backend=backend,
             stored=stored,
+            tuned=tuned,
         )
     print(format_choices(result) if tuning else format_sweep_summary(result))
     print(

@@ -145,6 +145,8 @@ class Protocol:
             return "chapters' protocol"
         if self.factor == "tuned":
             return "tuned"
+        if self.factor.startswith("tuned "):  # around the tuned protocol: value is a label
+            return f"{self.factor}: {self.value}"
         value = f"{self.value:g}" if isinstance(self.value, float) else f"{self.value:,}"
         return f"{self.factor} = {value}"
 
@@ -167,7 +169,7 @@ def _panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
 
 def missing(sweep_dir: str | Path = SWEEP_DIR) -> list[str]:
     """The multiverse's sweep files not in ``sweep_dir`` (their protocols are left out)."""
-    stems = [TUNING, *(s for f in FACTORS for s in f.sweeps)]
+    stems = [TUNING, AROUND, *(s for f in FACTORS for s in f.sweeps)]
     return [f"{s}.json" for s in stems if not (Path(sweep_dir) / f"{s}.json").is_file()]
 
 
@@ -205,6 +207,7 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
     tuned = _tuned(chapters, sweep_dir) if sweep_dir is not None else None
     if tuned is not None:
         protocols.append(Protocol("tuned", None, tuned))
+        protocols += _around(chapters, sweep_dir)
     for factor in FACTORS if sweep_dir is not None else ():
         found = []
         for stem in factor.sweeps:
@@ -268,6 +271,51 @@ def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
     tuned = tuned_set(result, TrainConfig(**chapters.config))
     runs = [r for r in tuned.runs if r.run.seed in seeds]
     return ResultSet("tuned", tuned.config, tuned.provenance, runs)
+
+
+#: The multiverse around the tuned protocol (sweeps/multiverse-tuned.yaml).
+AROUND = "multiverse-tuned"
+
+
+def _around(chapters: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
+    """The protocols around the tuned one (:class:`richneuron.tuning.Around`): the runs of
+    each change, every (architecture, task) at its chosen setting so changed; none when the file
+    is not committed.
+
+    Raises:
+        ResultsError: naming the file: a run that changes more or less than one setting of its
+            tuned one.
+    """
+    from .study import load_sweep
+    from .tuning import RELATIVE, chosen_settings
+
+    path = Path(sweep_dir) / f"{AROUND}.json"
+    if not path.is_file():
+        return []
+    result = load_sweep(path)
+    tuned_result = load_sweep(Path(sweep_dir) / f"{result.sweep.around}.json")
+    chosen, base = chosen_settings(tuned_result), tuned_result.sweep.base
+    seeds = {r.run.seed for r in chapters.runs}
+    groups: dict[tuple[str, str], list] = {}
+    for rs in result.sets:
+        config = TrainConfig(**rs.config)
+        for r in rs.runs:
+            if r.run.seed not in seeds:
+                continue
+            centre = base.replace(**chosen[(r.run.arch, r.run.task)])
+            diff = [k for k, v in config.to_dict().items() if centre.to_dict().get(k) != v]
+            if len(diff) != 1:
+                raise ResultsError(f"{path}: {r.run} changes {diff}, not one setting")
+            f = diff[0]
+            if f in RELATIVE:
+                label = f"x{getattr(config, f) / getattr(centre, f):.3g}"
+            else:
+                label = f"{getattr(config, f):g}"
+            groups.setdefault((f, label), []).append(r)
+    return [
+        Protocol(f"tuned {f}", label, ResultSet(f"tuned {f} {label}", base.to_dict(), {}, runs))
+        for (f, label), runs in groups.items()
+    ]
 
 
 def evaluate(
@@ -521,11 +569,21 @@ def factor_table(protocols: Sequence[Protocol]) -> Markdown:
     return markdown_table(header, body)
 
 
+def count_factor_protocols(protocols: Sequence[Protocol]) -> int:
+    """The protocols that change one choice of the chapters' (neither the chapters' own nor
+    the tuned one or those around it)."""
+    return sum(p.factor in {f.field for f in FACTORS} for p in protocols)
+
+
 def tuned_text(protocols: Sequence[Protocol]) -> str:
-    """How the prose names the tuned protocol: present or not committed."""
-    if any(p.factor == "tuned" for p in protocols):
-        return "the tuned one (each architecture at the setting its own search chose per task)"
-    return "no tuned one (its file is not committed)"
+    """How the prose names the tuned protocol and those around it: present or not committed."""
+    around = sum(p.factor.startswith("tuned ") for p in protocols)
+    if not any(p.factor == "tuned" for p in protocols):
+        return "no tuned one (its file is not committed)"
+    text = "the tuned one (each architecture at the setting its own search chose per task)"
+    if around:
+        text += f", {around} that each change one choice of the tuned one"
+    return text
 
 
 def factor_labels() -> str:
@@ -539,6 +597,8 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
     for p in protocols:
         archs = sorted({r.run.arch for r in p.results.runs}, key=PANEL.index)
         label = {"default": "-", "tuned": "every hyperparameter, per architecture and task"}
+        if p.factor.startswith("tuned "):
+            label[p.factor] = f"{p.factor[len('tuned '):]}, around the tuned setting"
         body.append(
             [
                 p.name,

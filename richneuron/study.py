@@ -191,7 +191,8 @@ def _check_grid(where: str, grid: object, base: TrainConfig) -> dict[str, tuple]
 
 
 def spec_from_dict(doc: object):
-    """A :class:`Sweep`, or a :class:`richneuron.tuning.Tuning` when the spec has ``trials``.
+    """A :class:`Sweep`, a :class:`richneuron.tuning.Tuning` when the spec has ``trials``, or a
+    :class:`richneuron.tuning.Around` when it has ``around``.
 
     Raises:
         SweepError: naming the entry.
@@ -200,6 +201,10 @@ def spec_from_dict(doc: object):
         from .tuning import Tuning
 
         return Tuning.from_dict(doc)
+    if isinstance(doc, Mapping) and "around" in doc:
+        from .tuning import Around
+
+        return Around.from_dict(doc)
     return Sweep.from_dict(doc)
 
 
@@ -438,9 +443,11 @@ def run_sweep(
     progress: Callable[[int, int, int], None] | None = None,
     backend: object | None = None,
     stored: SweepResult | None = None,
+    tuned: SweepResult | None = None,
 ) -> SweepResult:
     """Train every run of ``sweep`` (taking what ``stored`` and the run cache hold), all
-    protocols at once.
+    protocols at once. A :class:`richneuron.tuning.Tuning` trains its trials, then its chosen
+    settings; a :class:`richneuron.tuning.Around` needs ``tuned``, the results of its tuning.
 
     Args:
         sweep: the sweep.
@@ -460,12 +467,17 @@ def run_sweep(
     Raises:
         SweepError: before training, when a budget cannot be met (:meth:`Sweep.check_budgets`).
     """
-    from .tuning import Tuning, run_tuning
+    from .tuning import Around, Tuning, chosen_settings, run_tuning
 
     if isinstance(sweep, Tuning):
         return run_tuning(sweep, cache, progress, backend, stored)
-    sweep.check_budgets()
-    jobs = sweep.expand()
+    if isinstance(sweep, Around):
+        if tuned is None or tuned.sweep.name != sweep.around:
+            raise SweepError(f"around: needs the results of tuning {sweep.around!r}")
+        jobs = sweep.expand(chosen_settings(tuned), tuned.sweep.base)
+    else:
+        sweep.check_budgets()
+        jobs = sweep.expand()
     total = len(jobs)
     kept: dict[tuple[Run, str], RunResult] = {}
     if stored is not None:

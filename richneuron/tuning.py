@@ -40,6 +40,7 @@ from .tables import Markdown
 from .trainer import Run, RunResult
 
 __all__ = [
+    "Around",
     "SEARCH",
     "OMEGA_ARCHS",
     "Tuning",
@@ -551,3 +552,169 @@ def still_rising(rows: Sequence[dict], threshold: float = 0.01) -> list[tuple[st
         if gain > threshold:
             out.append(key)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocols around the tuned one: each (architecture, task) at its chosen setting, one factor
+# changed at a time.
+
+#: The tuned hyperparameters: around the tuned protocol their values are factors on the chosen
+#: value; every other factor takes its values as they are.
+RELATIVE = tuple(SEARCH)
+
+
+@dataclass(frozen=True)
+class Around:
+    """The multiverse around a tuning (``around``: its stem in the same folder): every
+    (architecture, task) at its chosen setting with one factor changed, at ``seeds`` seeds.
+    ``vary`` maps a :class:`TrainConfig` field to its values: factors on the chosen value for
+    the tuned hyperparameters (:data:`RELATIVE`; only where the architecture tunes it), the
+    values themselves for the others. A spec::
+
+        name: multiverse-tuned
+        around: tuning
+        archs: [vanilla, singlu]
+        tasks: all
+        seeds: 5
+        vary: {lr: [0.3333, 3], steps: [8000], depth: [1, 3], data_seed: [1, 2]}
+    """
+
+    name: str
+    around: str
+    archs: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: int
+    vary: dict[str, tuple]
+    first_seed: int = 0
+
+    @property
+    def seed_range(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
+
+    @classmethod
+    def from_dict(cls, doc: object) -> Around:
+        """A validated spec.
+
+        Raises:
+            SweepError: naming the entry.
+        """
+        from .neurons import parse_archs
+        from .study import GRID_FIELDS, SweepError, _values
+        from .tasks import parse_tasks
+
+        if not isinstance(doc, Mapping):
+            raise SweepError("spec: must be a mapping (name, around, archs, tasks, seeds, vary)")
+        known = {"name", "around", "archs", "tasks", "seeds", "first_seed", "vary"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
+        for key in ("around", "archs", "seeds", "vary"):
+            if key not in doc:
+                raise SweepError(f"{key}: missing")
+        name, around = doc.get("name", "around"), doc["around"]
+        for key, value in (("name", name), ("around", around)):
+            if not isinstance(value, str) or not value.strip():
+                raise SweepError(f"{key}: must be a non-empty string, got {value!r}")
+        try:
+            archs = parse_archs(doc["archs"])
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"archs: {err}") from None
+        try:
+            tasks = parse_tasks(doc.get("tasks", "all"))
+        except (TypeError, ValueError) as err:
+            raise SweepError(f"tasks: {err}") from None
+        for key, least in (("seeds", 1), ("first_seed", 0)):
+            value = doc.get(key, 0 if key == "first_seed" else None)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
+        vary_doc = doc["vary"]
+        if not isinstance(vary_doc, Mapping) or not vary_doc:
+            raise SweepError("vary: must map TrainConfig fields to values")
+        vary = {}
+        for field_name, values in vary_doc.items():
+            if field_name not in GRID_FIELDS or field_name == "validation":
+                valid = ", ".join(GRID_FIELDS)
+                raise SweepError(f"vary.{field_name}: unknown setting; valid: {valid}")
+            vary[field_name] = _values(f"vary.{field_name}", values)
+            for v in vary[field_name]:
+                try:
+                    if field_name in RELATIVE:
+                        if not (v > 0 and math.isfinite(v)) or v == 1:
+                            raise ValueError("a factor must be a finite number > 0, not 1")
+                    else:
+                        TrainConfig().replace(**{field_name: v})
+                except ValueError as err:
+                    raise SweepError(f"vary.{field_name}={v!r}: {err}") from None
+        return cls(
+            str(name), str(around), tuple(archs), tuple(tasks), doc["seeds"], vary,
+            doc.get("first_seed", 0),
+        )
+
+    def to_dict(self) -> dict:
+        doc = {
+            "name": self.name,
+            "around": self.around,
+            "archs": list(self.archs),
+            "tasks": list(self.tasks),
+            "seeds": self.seeds,
+            "vary": {k: list(v) for k, v in self.vary.items()},
+        }
+        if self.first_seed:
+            doc["first_seed"] = self.first_seed
+        return doc
+
+    def same_but_seeds(self, other: object) -> bool:
+        if not isinstance(other, Around):
+            return False
+        mine, theirs = self.to_dict(), other.to_dict()
+        for d in (mine, theirs):
+            d.pop("seeds")
+            d.pop("first_seed", None)
+        return mine == theirs
+
+    def changes(self, arch: str) -> list[tuple[str, float]]:
+        """``arch``'s (field, value) changes: a tuned hyperparameter only where it tunes it."""
+        return [
+            (f, v)
+            for f, values in self.vary.items()
+            if f not in RELATIVE or f in space(arch)
+            for v in values
+        ]
+
+    def size(self) -> int:
+        return sum(len(self.changes(a)) for a in self.archs) * len(self.tasks) * self.seeds
+
+    def settings(self, arch: str) -> list[dict]:
+        return [{f: v} for f, v in self.changes(arch)]
+
+    def expand(
+        self, chosen: Mapping[tuple[str, str], dict], base: TrainConfig
+    ) -> list[tuple[Run, TrainConfig]]:
+        """Every run: each (architecture, task) at its ``chosen`` setting (on ``base``, the
+        tuning's) with one change, at every seed.
+
+        Raises:
+            SweepError: when ``chosen`` lacks an (architecture, task) of the spec.
+        """
+        from .study import SweepError
+
+        jobs = []
+        for arch in self.archs:
+            for task in self.tasks:
+                if (arch, task) not in chosen:
+                    raise SweepError(f"around: {self.around!r} has no tuned {arch} on {task}")
+                centre = base.replace(**chosen[(arch, task)])
+                for f, v in self.changes(arch):
+                    value = float(f"{getattr(centre, f) * v:.4g}") if f in RELATIVE else v
+                    config = centre.replace(**{f: value})
+                    jobs += [(Run(arch, task, s), config) for s in self.seed_range]
+        return jobs
+
+    def check_budgets(self) -> None:
+        """Nothing to check before the chosen settings are known (:meth:`expand` does)."""
+
+    @staticmethod
+    def audit_cell(run: Run, config: TrainConfig) -> tuple:
+        """The drift gate's cell of a run: its architecture and the settings that change its
+        code path or data (depth, steps, data seed)."""
+        return (run.arch, config.depth, config.steps, config.data_seed)

@@ -193,3 +193,62 @@ def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
     (tmp_path / "bad.json").write_text(doc)
     with pytest.raises(ResultsError, match="bad.json: spec: trials: must be an integer"):
         load_sweep(tmp_path / "bad.json")
+
+
+def _fake_training(monkeypatch):
+    import richneuron.trainer
+
+    def fake(jobs, progress=None, on_results=None, **kwargs):
+        out = []
+        for run, config in jobs:
+            val = abs(math.log(config.lr / 3e-3)) + config.depth / 100
+            r = _result(run, val if config.validation else math.nan,
+                        "accuracy" if run.task == "spiral" else "mse")
+            if not config.validation:
+                r.extra = {}
+            out.append(r)
+        if on_results:
+            on_results(list(zip(jobs, out)))
+        return out
+
+    monkeypatch.setattr(richneuron.trainer, "train_jobs", fake)
+
+
+def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
+    from richneuron import multiverse
+    from richneuron.results import ResultSet
+
+    _fake_training(monkeypatch)
+    spec = {**SPEC, "name": "tuning"}
+    tuned = run_sweep(tuning.Tuning.from_dict(spec), None)
+    save_sweep(tuned, tmp_path / "tuning.json")
+    around = tuning.Around.from_dict({
+        "name": "multiverse-tuned", "around": "tuning", "archs": ["vanilla", "singlu"],
+        "tasks": ["spiral", "hifreq"], "seeds": 2,
+        "vary": {"lr": [0.5, 2], "depth": [3], "omega": [2]},
+    })
+    # omega only where it is tuned: SinGLU, not vanilla
+    assert around.size() == (3 + 4) * 2 * 2
+    with pytest.raises(SweepError, match="around: needs the results of tuning 'tuning'"):
+        run_sweep(around, None)
+    result = run_sweep(around, None, tuned=tuned)
+    chosen = tuning.chosen_settings(tuned)
+    configs = [TrainConfig(**rs.config) for rs in result.sets]
+    for setting in chosen.values():  # the chosen setting with twice its learning rate
+        centre = tuned.sweep.base.replace(**setting)
+        assert centre.replace(lr=float(f"{setting['lr'] * 2:.4g}")) in configs
+    save_sweep(result, tmp_path / "multiverse-tuned.json")
+    assert load_sweep(tmp_path / "multiverse-tuned.json").sweep == around
+    base = ResultSet("book", TrainConfig(steps=20).to_dict(), {},
+                     [r for rs in tuned.sets for r in rs.runs
+                      if TrainConfig(**rs.config).validation == 0])
+    protocols = multiverse.load(base, tmp_path)
+    names = [p.name for p in protocols]
+    assert names[:2] == ["chapters' protocol", "tuned"]
+    assert sorted(names[2:]) == sorted(
+        ["tuned lr: x0.5", "tuned lr: x2", "tuned depth: 3", "tuned omega: x2"]
+    )
+    omega = next(p for p in protocols if p.name == "tuned omega: x2")
+    assert {r.run.arch for r in omega.results.runs} == {"singlu"}
+    with pytest.raises(SweepError, match=r"vary.lr=1: a factor must be"):
+        tuning.Around.from_dict({**around.to_dict(), "vary": {"lr": [1]}})
