@@ -59,6 +59,8 @@ __all__ = [
     "equation",
     "final_diagnostic",
     "flip_table",
+    "pooled_regime",
+    "stability_ledgers",
     "format_advantage",
     "format_interval",
     "format_metric",
@@ -792,14 +794,14 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
     raise KeyError(f"{rs.name}: no runs of {arch!r} on task {task!r}")
 
 
-def regime_table(rs: ResultSet, second: ResultSet | None = None) -> Markdown:
+def regime_table(rows: Sequence[dict], seeds: str = "") -> Markdown:
     """:func:`regime_rows` as a Markdown table: the best and the runner-up, the margin with its
-    95% interval, the verdict, and with ``second`` the verdict on the disjoint seeds and whether
-    it agrees."""
-    rows = regime_rows(rs, second)
+    95% interval, the verdict, and for rows made with a second set of seeds (named by
+    ``seeds``, e.g. :func:`seed_span`) the verdict on them and whether it agrees."""
+    second = bool(rows) and "stability" in rows[0]
     header = ["task", "best", "runner-up", "margin [95% CI]", "verdict"]
-    if second is not None:
-        header += [f"on seeds {seed_span(second)}", "stability"]
+    if second:
+        header += [f"on seeds {seeds}" if seeds else "on the other seeds", "stability"]
     body = []
     for r in rows:
         cells = [
@@ -809,7 +811,7 @@ def regime_table(rs: ResultSet, second: ResultSet | None = None) -> Markdown:
             format_advantage(r["interval"], r["metric"]),
             r["verdict"],
         ]
-        if second is not None:
+        if second:
             mark = "**flips**" if r["stability"] == "flips" else "agrees"
             cells += [r["second_verdict"], mark]
         body.append(cells)
@@ -827,6 +829,32 @@ def pooled(rs: ResultSet, second: ResultSet) -> ResultSet:
     if any((r.run.arch, r.run.task, r.run.seed) in keys for r in second.runs):
         raise ValueError("second: shares runs with rs; pooling needs disjoint seeds")
     return ResultSet(rs.name, rs.config, rs.provenance, [*rs.runs, *second.runs])
+
+
+def stability_ledgers(
+    rs: ResultSet,
+    second: ResultSet | None,
+    published: dict,
+    capacity_stability: str | os.PathLike = CAPACITY_STABILITY_PATH,
+) -> tuple[list | None, list | None]:
+    """The claims ledger on the disjoint seeds ``second`` alone and on both sets of seeds
+    pooled (:func:`pooled`), the capacity claim on ``capacity_stability``'s runs (and the
+    chapters' capacity sweep with them); ``(None, None)`` when ``second`` is None."""
+    from .claims import CAPACITY_PATH, evaluate
+
+    if second is None:
+        return None, None
+    second_capacity = load_sweep_sets(capacity_stability)
+    all_capacity = [*load_sweep_sets(CAPACITY_PATH), *second_capacity]
+    return (
+        evaluate(second, published, capacity_sweep=second_capacity),
+        evaluate(pooled(rs, second), published, capacity_sweep=all_capacity),
+    )
+
+
+def pooled_regime(rs: ResultSet, second: ResultSet | None) -> list[dict]:
+    """:func:`regime_rows` on both sets of seeds together; empty when ``second`` is None."""
+    return regime_rows(pooled(rs, second)) if second is not None else []
 
 
 def flip_table(

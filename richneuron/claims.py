@@ -1045,7 +1045,9 @@ def ledger(claims: Sequence[Claim], second: Sequence[Claim] | None = None, seeds
 
 
 def stability_rows(
-    first: Sequence[Claim], second: Sequence[Claim], pooled: Sequence[Claim] | None = None
+    first: Sequence[Claim],
+    second: Sequence[Claim] | None,
+    pooled: Sequence[Claim] | None = None,
 ) -> list[dict]:
     """Each claim's verdict beside its verdict on a disjoint set of seeds of the same size:
     ``{"id", "number", "finding", "verdict", "ours", "second_verdict", "second_ours",
@@ -1053,9 +1055,13 @@ def stability_rows(
     checked"`` when the second evaluation lacks the runs the claim needs). With ``pooled`` (the
     same claims on both sets of seeds together), also ``"pooled_verdict"`` and ``"pooled_ours"``.
 
+    Empty when ``second`` is None (no disjoint seeds stored).
+
     Raises:
         ValueError: if the lists are not the same claims in the same order.
     """
+    if second is None:
+        return []
     if [c.id for c in first] != [c.id for c in second]:
         raise ValueError("second: must hold the same claims as first, in the same order")
     if pooled is not None and [c.id for c in first] != [c.id for c in pooled]:

@@ -561,7 +561,7 @@ def test_regime_rows_recompute_each_verdict_on_the_second_set_and_mark_flips():
     assert rows["spiral"]["verdict"] == "v10" and rows["spiral"]["second_verdict"] == "singlu"
     assert rows["spiral"]["stability"] == "flips"
     assert sum(r.get("stability") == "flips" for r in rows.values()) == 1
-    table = book.regime_table(first, second)
+    table = book.regime_table(book.regime_rows(first, second), book.seed_span(second))
     assert "| on seeds 5–9 | stability |" in table and "**flips**" in table
     text = book.stability_summary(list(rows.values()), [], "5–9")
     assert "1 of the 2 verdicts of the regime map flip (spiral)" in text
