@@ -287,14 +287,9 @@ def format_advantage(interval, metric: str, a: str = "", b: str = "") -> str:
         return "no interval (fewer than two seeds a side)"
     if metric == "mse":
         name = f"{b} / {a} MSE " if a and b else "MSE ratio "
-
-        def x(v: float) -> str:
-            return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
-
-        return f"{name}{x(interval.estimate)} [{x(interval.low)}, {x(interval.high)}]"
-    name = f"{a} − {b} " if a and b else ""
-    e, lo, hi = (100 * v for v in (interval.estimate, interval.low, interval.high))
-    return f"{name}{e:+.1f} [{lo:+.1f}, {hi:+.1f}] points"
+    else:
+        name = f"{a} − {b} " if a and b else ""
+    return name + stats.format_comparison(interval, metric)
 
 
 def _format_row(row: dict) -> str:

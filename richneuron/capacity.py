@@ -301,13 +301,12 @@ def lead(a: dict, b: dict) -> stats.Interval:
 
 
 def lead_text(interval: stats.Interval) -> str:
-    """``"2.66x [2.1x, 3.4x], beyond noise"`` (or ``within noise``) for :func:`lead`."""
+    """``"2.66x [2.1x, 3.4x], beyond noise"`` (or ``within noise``) for :func:`lead`: a ratio
+    of capacities printed like every ratio of the book (:func:`richneuron.stats.format_ratio`)."""
     if not math.isfinite(interval.estimate):
         return "no interval (fewer than two seeds)"
     verdict = "beyond noise" if stats.beyond_noise(interval) else "within noise"
-    return (
-        f"{interval.estimate:.2f}x [{interval.low:.2f}x, {interval.high:.2f}x], {verdict}"
-    )
+    return f"{stats.format_comparison(interval, 'mse')}, {verdict}"
 
 
 def best_lrs(points: Sequence[dict]) -> dict[tuple[str, int], float]:

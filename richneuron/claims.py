@@ -243,23 +243,14 @@ def _directional(result: int, size_ok: bool) -> str:
     return "not replicated" if result == -1 else "not established"
 
 
-def _x(v: float) -> str:
-    return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
-
-
 def _ratio_ci(interval: stats.Interval) -> str:
     """``1.2x [0.8x, 3.1x]``."""
-    if not math.isfinite(interval.estimate):
-        return "no interval"
-    return f"{_x(interval.estimate)} [{_x(interval.low)}, {_x(interval.high)}]"
+    return stats.format_comparison(interval, "mse")
 
 
 def _points_ci(interval: stats.Interval) -> str:
     """``+4.1 [+1.0, +7.2] points`` from a difference of accuracies."""
-    if not math.isfinite(interval.estimate):
-        return "no interval"
-    e, lo, hi = (100 * v for v in (interval.estimate, interval.low, interval.high))
-    return f"{e:+.1f} [{lo:+.1f}, {hi:+.1f}] points"
+    return stats.format_comparison(interval, "accuracy")
 
 
 def _split(outcomes: dict[str, int]) -> str:
