@@ -535,10 +535,17 @@ def tally(rows: Sequence[dict]) -> tuple[int, int, int]:
     return outcomes.count(1), outcomes.count(0), outcomes.count(-1)
 
 
-def still_rising(rows: Sequence[dict], threshold: float = 0.01) -> list[tuple[str, str]]:
-    """The (architecture, task) pairs whose expected best validation score still improves by
-    more than ``threshold`` over the second half of the trials (relative for MSE, absolute for
-    accuracy): their tuning budget may be too small."""
+#: A tuning curve still moving over its second half: by more than this factor (MSE) ...
+RISING_FACTOR = 1.1
+#: ... or by more than this many accuracy points.
+RISING_POINTS = 0.5
+
+
+def still_rising(rows: Sequence[dict]) -> list[tuple[str, str]]:
+    """The (architecture, task) pairs whose expected best validation score still improves over
+    the second half of the trials (from half the trials to all) by more than
+    :data:`RISING_FACTOR` (MSE) or :data:`RISING_POINTS` points (accuracy): their tuning budget
+    may be too small."""
     by: dict[tuple[str, str], dict[int, dict]] = {}
     for r in rows:
         by.setdefault((r["arch"], r["task"]), {})[r["n"]] = r
@@ -548,8 +555,11 @@ def still_rising(rows: Sequence[dict], threshold: float = 0.01) -> list[tuple[st
         a, b = curve[last // 2]["value"], curve[last]["value"]
         if not (math.isfinite(a) and math.isfinite(b)):
             continue
-        gain = (a - b) / a if curve[last]["metric"] == "mse" else b - a
-        if gain > threshold:
+        if curve[last]["metric"] == "mse":
+            rising = b > 0 and a / b > RISING_FACTOR
+        else:
+            rising = 100 * (b - a) > RISING_POINTS
+        if rising:
             out.append(key)
     return out
 
