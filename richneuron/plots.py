@@ -844,7 +844,7 @@ def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequen
         if get_task(task).metric == "mse":
             ax.set_yscale("log")
         ax.set_xlabel(f"trials ({task})")
-        ax.set_ylabel(f"expected best validation {get_task(task).metric}", fontsize="x-small")
+        ax.set_ylabel("expected best tuning score", fontsize="x-small")
     axes[0].legend(fontsize="xx-small", ncol=2)
     for ax in axes[len(tasks) :]:
         ax.set_visible(False)

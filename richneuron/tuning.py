@@ -26,6 +26,7 @@ expected best validation score after ``n`` trials.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import zlib
@@ -33,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from .config import TrainConfig
 from .results import ResultSet, RunCache, provenance
@@ -259,12 +261,41 @@ class Tuning:
         return (run.arch, config.validation > 0)
 
 
-def _score(r: RunResult) -> float:
-    """A trial's validation score, oriented so that lower is better (NaN: diverged)."""
-    value = r.extra.get("val_metric", math.nan)
-    if r.diverged or not math.isfinite(value):
+@functools.cache
+def scored_on_training_points(task: str) -> bool:
+    """Whether ``task`` is scored on its own training points (Memorize: its test points are
+    its training points). Held-out points of such a task carry targets no network can predict,
+    so its trials are scored by their fit to the points they trained on (the final training
+    loss) instead: what the task asks."""
+    from .tasks import get_task
+
+    data = get_task(task).generate(0)
+    return data.x_train.shape == data.x_test.shape and bool(
+        torch.equal(data.x_train, data.x_test)
+    )
+
+
+def trial_value(r: RunResult) -> float:
+    """A trial's tuning score as a number of the task's own sense: the metric on the held-out
+    points, or for a task scored on its training points (:func:`scored_on_training_points`)
+    the final training loss (an MSE); NaN when the trial diverged."""
+    if r.diverged:
         return math.nan
-    return value if r.metric == "mse" else -value
+    if scored_on_training_points(r.run.task):
+        value = r.train_loss
+    else:
+        value = r.extra.get("val_metric", math.nan)
+    return value if math.isfinite(value) else math.nan
+
+
+def _lower_is_better(r: RunResult) -> bool:
+    return r.metric == "mse" or scored_on_training_points(r.run.task)
+
+
+def _score(r: RunResult) -> float:
+    """A trial's tuning score, oriented so that lower is better (NaN: diverged)."""
+    value = trial_value(r)
+    return value if _lower_is_better(r) else -value
 
 
 def _setting(config: TrainConfig, arch: str) -> dict[str, float]:
@@ -317,10 +348,10 @@ def run_tuning(
             kept.update({(r.run, key): r for r in rs.runs})
     trial_jobs = tuning.trial_jobs()
     total = tuning.size()
-    done = 0
+    done = stored_or_cached = 0
 
     def train(jobs: list[tuple[Run, TrainConfig]]) -> list[RunResult]:
-        nonlocal done
+        nonlocal done, stored_or_cached
         keys = [json.dumps(c.to_dict(), sort_keys=True) for _, c in jobs]
         have = {i: kept[(r, k)] for i, ((r, _), k) in enumerate(zip(jobs, keys)) if (r, k) in kept}
         rest = [job for i, job in enumerate(jobs) if i not in have]
@@ -331,8 +362,9 @@ def run_tuning(
             if progress:
                 progress(done, 0, total)
 
-        fresh, _ = _train_missing(rest, cache, on_results=counted, backend=backend)
-        done += len(jobs) - len(rest)
+        fresh, cached = _train_missing(rest, cache, on_results=counted, backend=backend)
+        stored_or_cached += len(have) + cached
+        done += len(have) + cached
         it = iter(fresh)
         return [have[i] if i in have else next(it) for i in range(len(jobs))]
 
@@ -350,7 +382,9 @@ def run_tuning(
         ResultSet(tuning.name, config.to_dict(), provenance(), sorted(found, key=_key))
         for config, found in by_config.values()
     ]
-    return SweepResult(tuning, sets, trained=total, from_store=0)
+    return SweepResult(
+        tuning, sets, trained=total - stored_or_cached, from_store=stored_or_cached
+    )
 
 
 def _split(result) -> tuple[list[tuple[Run, TrainConfig, RunResult]], list]:
@@ -364,7 +398,8 @@ def _split(result) -> tuple[list[tuple[Run, TrainConfig, RunResult]], list]:
 
 
 def trial_scores(result) -> dict[tuple[str, str], list[float]]:
-    """Every (architecture, task)'s trial validation scores (MSE, or accuracy), in draw order
+    """Every (architecture, task)'s trial scores (:func:`trial_value`: the validation MSE or
+    accuracy, or the training MSE of a task scored on its training points), in draw order
     (NaN: diverged)."""
     tuning: Tuning = result.sweep
     trials, _ = _split(result)
@@ -376,8 +411,7 @@ def trial_scores(result) -> dict[tuple[str, str], list[float]]:
             values = []
             for setting in _draw(arch, task, tuning.trials):
                 res = by.get((arch, task, json.dumps(setting, sort_keys=True)))
-                ok = res is not None and not res.diverged
-                values.append(res.extra.get("val_metric", math.nan) if ok else math.nan)
+                values.append(trial_value(res) if res is not None else math.nan)
             out[(arch, task)] = values
     return out
 
@@ -464,7 +498,7 @@ def expected_best_rows(result) -> list[dict]:
 
     rows = []
     for (arch, task), values in trial_scores(result).items():
-        metric = get_task(task).metric
+        metric = "mse" if scored_on_training_points(task) else get_task(task).metric
         for n in range(1, len(values) + 1):
             rows.append(
                 {

@@ -252,3 +252,17 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     assert {r.run.arch for r in omega.results.runs} == {"singlu"}
     with pytest.raises(SweepError, match=r"vary.lr=1: a factor must be"):
         tuning.Around.from_dict({**around.to_dict(), "vary": {"lr": [1]}})
+
+
+def test_a_task_scored_on_its_training_points_tunes_on_its_fit():
+    """Memorize's held-out targets are unpredictable noise: its trials are scored by the fit
+    to the points they trained on, not by held-out points."""
+    assert tuning.scored_on_training_points("memorize")
+    assert not tuning.scored_on_training_points("spiral")
+    c = TrainConfig(validation=0.2)
+    run = Run("vanilla", "memorize", 0)
+    fits, misses = _result(run, 0.9), _result(run, 0.1)  # validation MSE 0.9 and 0.1
+    fits.train_loss, misses.train_loss = 1e-6, 0.5  # ... but the first fits its points
+    chosen = tuning.choices([(run, c.replace(lr=1e-3), fits), (run, c.replace(lr=2e-3), misses)])
+    assert chosen[("vanilla", "memorize")]["lr"] == 1e-3
+    assert tuning.trial_value(fits) == 1e-6
