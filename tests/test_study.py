@@ -26,6 +26,7 @@ from richneuron.study import (
     audit_sample,
     check_sweep_output,
     lean_result,
+    load_spec,
     load_sweep,
     run_sweep,
     save_sweep,
@@ -454,10 +455,10 @@ SPECS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_every_sweep_spec_has_its_committed_results(spec):
-    """The committed file of each spec holds that very sweep (seeds included): a spec edited
-    without its sweep re-run fails here, not in a reader's build."""
-    sweep = Sweep.from_file(spec)
+    """The committed file of each spec (a sweep or a tuning) holds that very spec (seeds
+    included): a spec edited without its sweep re-run fails here, not in a reader's build."""
+    sweep = load_spec(spec)
     path = spec.parents[1] / "data" / "sweeps" / f"{spec.stem}.json"
     assert json.loads(path.read_text(encoding="utf-8"))["spec"] == sweep.to_dict()
     runs = sum(len(rs.runs) for rs in load_sweep(path).sets)
-    assert runs == len(sweep.expand())
+    assert runs == sweep.size()
