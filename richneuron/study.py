@@ -190,6 +190,53 @@ def _check_grid(where: str, grid: object, base: TrainConfig) -> dict[str, tuple]
     return out
 
 
+def spec_header(
+    doc: object, kind: str, known: set[str], required: Sequence[str], default_name: str
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The entries every spec kind shares, validated: ``(name, archs, tasks)``, after refusing a
+    document that is not a mapping, an unknown entry (not in ``known``) or a missing one (of
+    ``required``).
+
+    Raises:
+        SweepError: naming the entry.
+    """
+    from .neurons import parse_archs
+    from .tasks import parse_tasks
+
+    if not isinstance(doc, Mapping):
+        raise SweepError(f"spec: must be a mapping ({kind})")
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
+    for key in required:
+        if key not in doc:
+            raise SweepError(f"{key}: missing")
+    name = doc.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        raise SweepError(f"name: must be a non-empty string, got {name!r}")
+    try:
+        archs = parse_archs(doc["archs"])
+    except (TypeError, ValueError) as err:
+        raise SweepError(f"archs: {err}") from None
+    try:
+        tasks = parse_tasks(doc.get("tasks", "all"))
+    except (TypeError, ValueError) as err:
+        raise SweepError(f"tasks: {err}") from None
+    return str(name), tuple(archs), tuple(tasks)
+
+
+def int_entry(doc: Mapping, key: str, least: int, default: int | None = None) -> int:
+    """The integer entry ``key`` of a spec (``default`` when absent), at least ``least``.
+
+    Raises:
+        SweepError: naming the entry.
+    """
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
+    return value
+
+
 def spec_from_dict(doc: object):
     """A :class:`Sweep`, a :class:`richneuron.tuning.Tuning` when the spec has ``trials``, or a
     :class:`richneuron.tuning.Around` when it has ``around``.
@@ -264,35 +311,12 @@ class Sweep:
             SweepError: naming the entry: a missing or unknown key, an unknown architecture,
                 task or setting, an empty or repeated list, a value ``TrainConfig`` refuses.
         """
-        from .neurons import parse_archs
-        from .tasks import parse_tasks
-
-        if not isinstance(doc, Mapping):
-            raise SweepError("spec: must be a mapping (name, archs, tasks, seeds, grid, ...)")
         known = {"name", "archs", "tasks", "seeds", "first_seed", "grid", "overrides", "base"}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
-        for key in ("archs", "seeds"):
-            if key not in doc:
-                raise SweepError(f"{key}: missing")
-        name = doc.get("name", "sweep")
-        if not isinstance(name, str) or not name.strip():
-            raise SweepError(f"name: must be a non-empty string, got {name!r}")
-        try:
-            archs = parse_archs(doc["archs"])
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"archs: {err}") from None
-        try:
-            tasks = parse_tasks(doc.get("tasks", "all"))
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"tasks: {err}") from None
-        seeds = doc["seeds"]
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            raise SweepError(f"seeds: must be an integer >= 1, got {seeds!r}")
-        first_seed = doc.get("first_seed", 0)
-        if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
-            raise SweepError(f"first_seed: must be an integer >= 0, got {first_seed!r}")
+        name, archs, tasks = spec_header(
+            doc, "name, archs, tasks, seeds, grid, ...", known, ("archs", "seeds"), "sweep"
+        )
+        seeds = int_entry(doc, "seeds", 1)
+        first_seed = int_entry(doc, "first_seed", 0, 0)
         base_doc = doc.get("base") or {}
         if not isinstance(base_doc, Mapping):
             raise SweepError("base: must be a mapping of TrainConfig fields to values")

@@ -131,34 +131,16 @@ class Tuning:
         Raises:
             SweepError: naming the entry.
         """
-        from .neurons import parse_archs
-        from .study import GRID_FIELDS, SweepError
-        from .tasks import parse_tasks
+        from .study import GRID_FIELDS, SweepError, int_entry, spec_header
 
-        if not isinstance(doc, Mapping):
-            raise SweepError("spec: must be a mapping (name, archs, tasks, trials, ...)")
         known = {"name", "archs", "tasks", "trials", "seeds", "first_seed", "validation", "base"}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
-        for key in ("archs", "trials", "seeds", "validation"):
-            if key not in doc:
-                raise SweepError(f"{key}: missing")
-        name = doc.get("name", "tuning")
-        if not isinstance(name, str) or not name.strip():
-            raise SweepError(f"name: must be a non-empty string, got {name!r}")
-        try:
-            archs = parse_archs(doc["archs"])
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"archs: {err}") from None
-        try:
-            tasks = parse_tasks(doc.get("tasks", "all"))
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"tasks: {err}") from None
-        for key, least in (("trials", 2), ("seeds", 1), ("first_seed", 0)):
-            value = doc.get(key, 0)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
+        required = ("archs", "trials", "seeds", "validation")
+        name, archs, tasks = spec_header(
+            doc, "name, archs, tasks, trials, ...", known, required, "tuning"
+        )
+        trials = int_entry(doc, "trials", 2)
+        seeds = int_entry(doc, "seeds", 1)
+        first_seed = int_entry(doc, "first_seed", 0, 0)
         validation = doc["validation"]
         if isinstance(validation, bool) or not isinstance(validation, int | float) or not (
             0 < validation <= 0.5
@@ -174,16 +156,7 @@ class Tuning:
             base = TrainConfig().replace(**base_doc)
         except ValueError as err:
             raise SweepError(f"base: {err}") from None
-        return cls(
-            str(name),
-            tuple(archs),
-            tuple(tasks),
-            doc["trials"],
-            doc["seeds"],
-            float(validation),
-            base,
-            doc.get("first_seed", 0),
-        )
+        return cls(name, archs, tasks, trials, seeds, float(validation), base, first_seed)
 
     def to_dict(self) -> dict:
         """The spec as a document (:meth:`from_dict` reads it back to an equal tuning)."""
@@ -642,35 +615,21 @@ class Around:
         Raises:
             SweepError: naming the entry.
         """
-        from .neurons import parse_archs
-        from .study import GRID_FIELDS, SweepError, _values
-        from .tasks import parse_tasks
+        from .study import GRID_FIELDS, SweepError, _values, int_entry, spec_header
 
-        if not isinstance(doc, Mapping):
-            raise SweepError("spec: must be a mapping (name, around, archs, tasks, seeds, vary)")
         known = {"name", "around", "archs", "tasks", "seeds", "first_seed", "vary"}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
-        for key in ("around", "archs", "seeds", "vary"):
-            if key not in doc:
-                raise SweepError(f"{key}: missing")
-        name, around = doc.get("name", "around"), doc["around"]
-        for key, value in (("name", name), ("around", around)):
-            if not isinstance(value, str) or not value.strip():
-                raise SweepError(f"{key}: must be a non-empty string, got {value!r}")
-        try:
-            archs = parse_archs(doc["archs"])
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"archs: {err}") from None
-        try:
-            tasks = parse_tasks(doc.get("tasks", "all"))
-        except (TypeError, ValueError) as err:
-            raise SweepError(f"tasks: {err}") from None
-        for key, least in (("seeds", 1), ("first_seed", 0)):
-            value = doc.get(key, 0 if key == "first_seed" else None)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
+        name, archs, tasks = spec_header(
+            doc,
+            "name, around, archs, tasks, seeds, vary",
+            known,
+            ("around", "archs", "seeds", "vary"),
+            "around",
+        )
+        around = doc["around"]
+        if not isinstance(around, str) or not around.strip():
+            raise SweepError(f"around: must be a non-empty string, got {around!r}")
+        seeds = int_entry(doc, "seeds", 1)
+        first_seed = int_entry(doc, "first_seed", 0, 0)
         vary_doc = doc["vary"]
         if not isinstance(vary_doc, Mapping) or not vary_doc:
             raise SweepError("vary: must map TrainConfig fields to values")
@@ -689,10 +648,7 @@ class Around:
                         TrainConfig().replace(**{field_name: v})
                 except ValueError as err:
                     raise SweepError(f"vary.{field_name}={v!r}: {err}") from None
-        return cls(
-            str(name), str(around), tuple(archs), tuple(tasks), doc["seeds"], vary,
-            doc.get("first_seed", 0),
-        )
+        return cls(name, around, archs, tasks, seeds, vary, first_seed)
 
     def to_dict(self) -> dict:
         doc = {
