@@ -185,6 +185,21 @@ def missing_text(sweep_dir: str | Path | None = SWEEP_DIR) -> str:
     )
 
 
+def _load_panel_file(path: Path, seeds):
+    """A multiverse file read back, refused (one line naming it) when it holds an architecture
+    outside the panel or lacks one of the chapters' ``seeds``."""
+    from .study import load_sweep
+
+    result = load_sweep(path)
+    outside = sorted(set(result.sweep.archs) - set(PANEL))
+    if outside:
+        raise ResultsError(f"{path}: architectures {outside} are not in the panel")
+    lacking = sorted(set(seeds) - set(result.sweep.seed_range))
+    if lacking:
+        raise ResultsError(f"{path}: lacks the chapters' seeds {lacking}")
+    return result
+
+
 def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[Protocol]:
     """Every protocol of the multiverse with the panel's runs: the chapters' protocol first
     (``chapters``, the version chapters' results, restricted to :data:`PANEL`), then each
@@ -196,7 +211,6 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
             the chapters' missing (the sweeps' other seeds are left out), or a protocol that
             changes more than its factor.
     """
-    from .study import load_sweep
 
     base = TrainConfig(**chapters.config)
     seeds = sorted({r.run.seed for r in chapters.runs})
@@ -214,13 +228,7 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
             path = Path(sweep_dir) / f"{stem}.json"
             if not path.is_file():
                 continue
-            result = load_sweep(path)
-            outside = sorted(set(result.sweep.archs) - set(PANEL))
-            if outside:
-                raise ResultsError(f"{path}: architectures {outside} are not in the panel")
-            lacking = sorted(set(seeds) - set(result.sweep.seed_range))
-            if lacking:
-                raise ResultsError(f"{path}: lacks the chapters' seeds {lacking}")
+            result = _load_panel_file(path, seeds)
             for rs in result.sets:
                 config = TrainConfig(**rs.config)
                 value = getattr(config, factor.field)
@@ -254,20 +262,13 @@ TUNING = "tuning"
 def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
     """The panel's tuned runs (:func:`richneuron.tuning.tuned_set`) at the chapters' seeds, or
     None when the tuning file is not committed."""
-    from .study import load_sweep
     from .tuning import tuned_set
 
     path = Path(sweep_dir) / f"{TUNING}.json"
     if not path.is_file():
         return None
-    result = load_sweep(path)
-    outside = sorted(set(result.sweep.archs) - set(PANEL))
-    if outside:
-        raise ResultsError(f"{path}: architectures {outside} are not in the panel")
     seeds = {r.run.seed for r in chapters.runs}
-    lacking = sorted(seeds - set(result.sweep.seed_range))
-    if lacking:
-        raise ResultsError(f"{path}: lacks the chapters' seeds {lacking}")
+    result = _load_panel_file(path, seeds)
     tuned = tuned_set(result, TrainConfig(**chapters.config))
     runs = [r for r in tuned.runs if r.run.seed in seeds]
     return ResultSet("tuned", tuned.config, tuned.provenance, runs)

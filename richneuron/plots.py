@@ -760,20 +760,11 @@ def plot_specification_curves(curves: dict[str, Sequence[dict]], titles: dict[st
     return fig, axes
 
 
-def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
-    """Each architecture's test metric against the parameter budget, one panel per task: mean
-    over seeds with its 95% interval (error bars), log-scaled budgets.
-
-    Args:
-        rows: :func:`richneuron.scaling.scaling_rows` (``arch``, ``task``, ``budget``,
-            ``mean``, ``low``, ``high``, ``metric``).
-
-    Returns:
-        ``(fig, axes)``.
-    """
+def _task_panels(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str], x: str, draw):
+    """One panel per task, a line per architecture: ``draw(ax, xs, mine, colour, arch)`` with
+    ``mine`` the rows of that architecture and task sorted by ``x``; MSE panels log-scaled.
+    Returns ``(fig, axes)``."""
     plt = _pyplot()
-    if not rows:
-        raise ValueError("rows: no runs at any budget")
     cols = min(3, len(tasks))
     rows_n = math.ceil(len(tasks) / cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.7 * rows_n), squeeze=False)
@@ -781,37 +772,48 @@ def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str
     for ax, task in zip(axes, tasks):
         for arch in archs:
             mine = sorted(
-                (r for r in rows if r["arch"] == arch and r["task"] == task),
-                key=lambda r: r["budget"],
+                (r for r in rows if r["arch"] == arch and r["task"] == task), key=lambda r: r[x]
             )
-            if not mine:
-                continue
-            ax.errorbar(
-                [r["budget"] for r in mine],
-                [r["mean"] for r in mine],
-                yerr=_yerr(mine),
-                color=_colour(arch, archs),
-                marker="o",
-                ms=3,
-                capsize=2,
-                lw=1.1,
-                label=arch,
-            )
-        ax.set_xscale("log")
+            if mine:
+                draw(ax, [r[x] for r in mine], mine, _colour(arch, archs), arch)
         if get_task(task).metric == "mse":
             ax.set_yscale("log")
-        ax.set_xlabel(f"parameters ({task})")
-        ax.set_ylabel(get_task(task).metric)
     axes[0].legend(fontsize="xx-small", ncol=2)
     for ax in axes[len(tasks) :]:
         ax.set_visible(False)
+    return fig, axes
+
+
+def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
+    """Each architecture's test metric against the parameter budget, one panel per task: mean
+    over seeds with its 95% interval (error bars), log-scaled budgets.
+
+    Args:
+        rows: :func:`richneuron.multiverse.scaling_rows` (``arch``, ``task``, ``budget``,
+            ``mean``, ``low``, ``high``, ``metric``).
+
+    Returns:
+        ``(fig, axes)``.
+    """
+    if not rows:
+        raise ValueError("rows: no runs at any budget")
+
+    def draw(ax, xs, mine, colour, arch):
+        ax.errorbar(xs, [r["mean"] for r in mine], yerr=_yerr(mine), color=colour, marker="o",
+                    ms=3, capsize=2, lw=1.1, label=arch)
+
+    fig, axes = _task_panels(rows, archs, tasks, "budget", draw)
+    for ax, task in zip(axes, tasks):
+        ax.set_xscale("log")
+        ax.set_xlabel(f"parameters ({task})")
+        ax.set_ylabel(get_task(task).metric)
     fig.tight_layout()
     return fig, axes
 
 
 def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
-    """Expected best validation score against the number of tuning trials (Dodge et al. 2019),
-    one panel per task, a line per architecture.
+    """Expected best tuning score against the number of tuning trials (Dodge et al. 2019), one
+    panel per task, a line per architecture.
 
     Args:
         rows: :func:`richneuron.tuning.expected_best_rows`.
@@ -819,34 +821,16 @@ def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequen
     Returns:
         ``(fig, axes)``.
     """
-    plt = _pyplot()
     if not rows:
         raise ValueError("rows: no tuning trials")
-    cols = min(3, len(tasks))
-    rows_n = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.7 * rows_n), squeeze=False)
-    axes = axes.ravel()
+
+    def draw(ax, xs, mine, colour, arch):
+        ax.plot(xs, [r["value"] for r in mine], color=colour, marker="o", ms=2.5, lw=1.1,
+                label=arch)
+
+    fig, axes = _task_panels(rows, archs, tasks, "n", draw)
     for ax, task in zip(axes, tasks):
-        for arch in archs:
-            mine = sorted(
-                (r for r in rows if r["arch"] == arch and r["task"] == task), key=lambda r: r["n"]
-            )
-            if mine:
-                ax.plot(
-                    [r["n"] for r in mine],
-                    [r["value"] for r in mine],
-                    color=_colour(arch, archs),
-                    marker="o",
-                    ms=2.5,
-                    lw=1.1,
-                    label=arch,
-                )
-        if get_task(task).metric == "mse":
-            ax.set_yscale("log")
         ax.set_xlabel(f"trials ({task})")
         ax.set_ylabel("expected best tuning score", fontsize="x-small")
-    axes[0].legend(fontsize="xx-small", ncol=2)
-    for ax in axes[len(tasks) :]:
-        ax.set_visible(False)
     fig.tight_layout()
     return fig, axes
