@@ -48,6 +48,7 @@ from .study import (
     run_sweep,
     save_sweep,
 )
+from .tables import summary_cells, text_columns
 from .tasks import TASKS, parse_tasks
 from .trainer import Run
 
@@ -133,31 +134,11 @@ def progress_bar():
 _SUMMARY_HEADER = ("arch", "task", "metric", "mean", "ci95", "std", "seeds", "diverged")
 
 
-def _summary_cells(r: dict) -> tuple[str, ...]:
-    """The cells of :data:`_SUMMARY_HEADER` for one :meth:`ResultSet.summary` row."""
-    return (
-        r["arch"],
-        r["task"],
-        r["metric"],
-        f"{r['mean']:.4g}",
-        f"[{r['low']:.4g},{r['high']:.4g}]" if r["high"] == r["high"] else "-",
-        f"{r['std']:.2g}",
-        str(r["n_seeds"]),
-        str(r["n_diverged"]),
-    )
-
-
-def _columns(rows: list[tuple[str, ...]]) -> str:
-    """Rows of text cells as left-aligned columns."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
-
-
 def format_summary(rs: ResultSet) -> str:
     """The summary table of a result set: one row per (architecture, task)."""
     rows = [(*_SUMMARY_HEADER, "params")]
-    rows += [(*_summary_cells(r), str(round(r["params"]))) for r in rs.summary()]
-    return _columns(rows)
+    rows += [(*summary_cells(r), str(round(r["params"]))) for r in rs.summary()]
+    return text_columns(rows)
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -258,8 +239,8 @@ def format_sweep_summary(result) -> str:
     rows = [(*varied, *_SUMMARY_HEADER)]
     for r in result.summary():
         setting = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in varied]
-        rows.append((*setting, *_summary_cells(r)))
-    return _columns(rows)
+        rows.append((*setting, *summary_cells(r)))
+    return text_columns(rows)
 
 
 def _sweep(args: argparse.Namespace) -> None:

@@ -14,7 +14,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Cell", "Latex", "Markdown", "Table", "compact", "markdown_table"]
+__all__ = [
+    "Cell",
+    "Latex",
+    "Markdown",
+    "Table",
+    "compact",
+    "markdown_table",
+    "summary_cells",
+    "text_columns",
+]
 
 
 class Markdown(str):
@@ -141,3 +150,24 @@ class Table:
 
     def __str__(self) -> str:
         return str(self.markdown())
+
+
+def summary_cells(r: dict) -> tuple[str, ...]:
+    """Plain-text cells of one :meth:`ResultSet.summary` row: arch, task, metric, mean, ci95,
+    std, seeds, diverged (the command line's summaries)."""
+    return (
+        r["arch"],
+        r["task"],
+        r["metric"],
+        f"{r['mean']:.4g}",
+        f"[{r['low']:.4g},{r['high']:.4g}]" if r["high"] == r["high"] else "-",
+        f"{r['std']:.2g}",
+        str(r["n_seeds"]),
+        str(r["n_diverged"]),
+    )
+
+
+def text_columns(rows: list[tuple[str, ...]]) -> str:
+    """Rows of text cells as left-aligned columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

@@ -453,7 +453,9 @@ def train_chunk(
     ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
     members are trained and discarded. A member's arithmetic does not depend on its position,
     on the ensemble size or on the other members' settings (tested bit for bit), given the
-    pinned MKL mode of :mod:`richneuron.determinism`.
+    pinned MKL mode of :mod:`richneuron.determinism`: the compiled step vectorises every member
+    alike, and the eager evaluations (test curve, final metrics, validation score) put each
+    member's last elements off the scalar tail of ATen's loops (:func:`_with_spare`).
     """
     pin_arithmetic()
     if is_pinned():
@@ -510,14 +512,16 @@ def train_chunk(
                 norms_log.setdefault(k, []).append(val)
 
     with torch.no_grad():
-        pred_test = functional_call(net, params, (x_test,))
-        pred_train = functional_call(net, params, (x,))
+        pred_test = _evaluate(net, params, x_test)
+        pred_train = _evaluate(net, params, x)
         multiclass = tasks[0].kind == "multiclass"
-        train_loss = _member_losses(pred_train, y, is_clf, multiclass)
+        train_loss = _with_spare(
+            lambda p, t, c: _member_losses(p, t, c, multiclass), pred_train, y, is_clf
+        )
         per_output = (pred_train - y).square().mean(dim=1)  # [M, out]: capacity's regression
         validation: list[float | None] = [None] * chunk  # the tuning score, where held out
         if splits[0][1] is not None:  # one shape key: every member holds out as many points
-            pred_val = functional_call(net, params, (torch.stack([v for _, v, _ in splits]),))
+            pred_val = _evaluate(net, params, torch.stack([v for _, v, _ in splits]))
             validation = [
                 float(task_error(pred_val[j], splits[j][2], t.metric)) for j, t in enumerate(tasks)
             ]
@@ -562,12 +566,49 @@ def _capacity_extra(task: Task, per_output: Tensor) -> dict[str, float]:
     return {f"mse_{k}": float(v) for k, v in enumerate(per_output)}
 
 
+#: ATen's eager elementwise kernels vectorise in blocks of two AVX2 vectors (16 float32) and
+#: leave the rest, fewer than this, to a scalar loop (see :func:`_with_spare`).
+TAIL_BLOCK = 16
+
+
+def _with_spare(fn: Callable[..., Tensor], *tensors: Tensor) -> Tensor:
+    """``fn(*tensors)`` (each ``[M, N, ...]``, result ``[M, ...]``) computed with spare copies of
+    the last member appended to every tensor (enough for :data:`TAIL_BLOCK` points), then
+    dropped.
+
+    Why: an eager elementwise kernel of ATen runs its vectorised loop over the whole flattened
+    tensor and leaves the last few elements (fewer than one block of 16 floats) to a scalar loop,
+    whose ``exp``, ``sin`` or SiLU can differ from the vectorised one in the last bit. Those
+    elements belonged to the chunk's last member, so the same run could evaluate to other bits
+    in another grouping (seen: KAN on Memorize fitted to MSE 5e-14, where one bit of one
+    prediction moved the MSE by 4e-4). With spare copies at the end holding at least a block
+    (every eager tensor has at least one element per point), the tail falls on the copies, and
+    every member's elements take the vectorised path, as they do in any position: a member's
+    bits depend on the member alone.
+    """
+    spares = -(-TAIL_BLOCK // tensors[0].shape[1])
+    m = tensors[0].shape[0]
+    return fn(*(torch.cat([t, t[-1:].expand(spares, *t.shape[1:])]) for t in tensors))[:m]
+
+
+def _evaluate(net: Network, params: dict[str, Tensor], x: Tensor) -> Tensor:
+    """Every member's predictions at its inputs ``x[m]``, eagerly, with :func:`_with_spare`."""
+    per_member = set(net.state_dict()) - set(params)  # persistent buffers: one value per member
+    names = [*params, *sorted(per_member)]
+    own = {**params, **{n: b for n, b in net.named_buffers() if n in per_member}}
+
+    def forward(x: Tensor, *tensors: Tensor) -> Tensor:
+        return functional_call(net, dict(zip(names, tensors)), (x,))
+
+    return _with_spare(forward, x, *(own[n] for n in names))
+
+
 def _test_errors(
     net: Network, params: dict[str, Tensor], x: Tensor, y: Tensor, tasks: list
 ) -> list[float]:
-    """Each member's test metric at ``params`` (for the test curve)."""
+    """Each member's test metric at ``params`` (for the test curve), via :func:`_evaluate`."""
     with torch.no_grad():
-        pred = functional_call(net, params, (x,))
+        pred = _evaluate(net, params, x)
     return [float(task_error(pred[j], y[j], t.metric)) for j, t in enumerate(tasks)]
 
 

@@ -431,14 +431,14 @@ def chosen_settings(result) -> dict[tuple[str, str], dict[str, float]]:
 def format_choices(result) -> str:
     """The chosen setting of every (architecture, task) and its test metric over the final
     seeds, as plain columns (the command line's summary of a tuning)."""
-    from .cli import _columns, _summary_cells
+    from .tables import summary_cells, text_columns
 
     chosen = chosen_settings(result)
     rows = [("arch", "task", "setting", "metric", "mean", "ci95", "std", "seeds", "diverged")]
     for row in tuned_set(result).summary():
         setting = ", ".join(f"{k}={v:g}" for k, v in chosen[(row["arch"], row["task"])].items())
-        rows.append((row["arch"], row["task"], setting, *_summary_cells(row)[2:]))
-    return _columns(rows)
+        rows.append((row["arch"], row["task"], setting, *summary_cells(row)[2:]))
+    return text_columns(rows)
 
 
 # ---------------------------------------------------------------------------------------------
