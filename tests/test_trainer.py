@@ -216,7 +216,8 @@ def test_the_last_member_of_a_chunk_evaluates_as_alone():
     Memorize, seed 2, learning rate 1e-3, fits its points to MSE 5e-14, where one bit of one
     prediction shows. Evaluated over the whole chunk, as the last of three members its SiLU's
     last elements fell to ATen's scalar tail loop and its MSE came out 4.6585e-14 instead of the
-    4.6604e-14 it has alone (the drift gate's finding on another host's grouping)."""
+    4.6604e-14 it has alone (the drift gate's finding, when it retrained the run in another
+    grouping)."""
     config = TrainConfig(lr=1e-3)
     target = Run("kan", "memorize", 2)
     alone = train_runs([target], config, workers=1)[0]
