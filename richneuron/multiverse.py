@@ -221,7 +221,7 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
     tuned = _tuned(chapters, sweep_dir) if sweep_dir is not None else None
     if tuned is not None:
         protocols.append(Protocol("tuned", None, tuned))
-        protocols += _around(chapters, sweep_dir)
+        protocols += _around(chapters, tuned, sweep_dir)
     for factor in FACTORS if sweep_dir is not None else ():
         found = []
         for stem in factor.sweeps:
@@ -278,17 +278,19 @@ def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
 AROUND = "multiverse-tuned"
 
 
-def _around(chapters: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
+def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
     """The protocols around the tuned one (:class:`richneuron.tuning.Around`): the runs of
     each change, every (architecture, task) at its chosen setting so changed; none when the file
-    is not committed.
+    is not committed. A change of a tuned hyperparameter that an architecture does not tune
+    (omega for vanilla, bilinear and KAN) leaves that architecture's runs the ``tuned`` ones, as
+    the chapters' runs stand in for the factors they cannot change.
 
     Raises:
         ResultsError: naming the file: a run that changes more or less than one setting of its
             tuned one.
     """
     from .study import load_sweep
-    from .tuning import RELATIVE, chosen_settings
+    from .tuning import RELATIVE, chosen_settings, space
 
     path = Path(sweep_dir) / f"{AROUND}.json"
     if not path.is_file():
@@ -313,10 +315,16 @@ def _around(chapters: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
             else:
                 label = f"{getattr(config, f):g}"
             groups.setdefault((f, label), []).append(r)
-    return [
-        Protocol(f"tuned {f}", label, ResultSet(f"tuned {f} {label}", base.to_dict(), {}, runs))
-        for (f, label), runs in groups.items()
-    ]
+    protocols = []
+    for (f, label), runs in groups.items():
+        if f in RELATIVE:
+            runs = runs + [r for r in tuned.runs if f not in space(r.run.arch)]
+        protocols.append(
+            Protocol(
+                f"tuned {f}", label, ResultSet(f"tuned {f} {label}", base.to_dict(), {}, runs)
+            )
+        )
+    return protocols
 
 
 def evaluate(
@@ -536,15 +544,19 @@ def curve(pairs: Sequence[tuple[Protocol, claims_mod.Claim]]) -> list[dict]:
     return sorted(rows, key=lambda r: (math.isnan(r["value"]), r["value"]))
 
 
-def compute(sweep_dir: str | Path = SWEEP_DIR, factors: Sequence[str] | None = None):
+def compute(
+    sweep_dir: str | Path = SWEEP_DIR, factors: Sequence[str] | None = None, around: bool = False
+):
     """The runs the multiverse trained beyond the chapters' (its sweep files in ``sweep_dir``,
-    of ``factors``, default all) and the seconds they took here
+    of ``factors``, default all, and with ``around`` the protocols around the tuned one,
+    :data:`AROUND`) and the seconds they took here
     (:func:`richneuron.capacity.compute_used`): ``(runs, seconds)``."""
     from .capacity import compute_used
     from .study import load_sweep
 
     chosen = [f for f in FACTORS if factors is None or f.field in factors]
-    paths = [Path(sweep_dir) / f"{s}.json" for f in chosen for s in f.sweeps]
+    stems = [s for f in chosen for s in f.sweeps] + ([AROUND] if around else [])
+    paths = [Path(sweep_dir) / f"{s}.json" for s in stems]
     return compute_used(load_sweep(p) for p in paths if p.is_file())
 
 

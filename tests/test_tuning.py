@@ -249,7 +249,14 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
         ["tuned lr: x0.5", "tuned lr: x2", "tuned depth: 3", "tuned omega: x2"]
     )
     omega = next(p for p in protocols if p.name == "tuned omega: x2")
-    assert {r.run.arch for r in omega.results.runs} == {"singlu"}
+    tuned_set = next(p for p in protocols if p.name == "tuned").results
+    # vanilla has no omega: its runs there are its tuned ones, as in the tuned protocol
+    assert {r.run.arch for r in omega.results.runs} == {"singlu", "vanilla"}
+    assert [r for r in omega.results.runs if r.run.arch == "vanilla"] == [
+        r for r in tuned_set.runs if r.run.arch == "vanilla"
+    ]
+    lr = next(p for p in protocols if p.name == "tuned lr: x2")
+    assert not set(map(id, lr.results.runs)) & set(map(id, tuned_set.runs))
     with pytest.raises(SweepError, match=r"vary.lr=1: a factor must be"):
         tuning.Around.from_dict({**around.to_dict(), "vary": {"lr": [1]}})
 
