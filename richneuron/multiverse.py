@@ -313,7 +313,8 @@ def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> lis
             if f in RELATIVE:
                 label = f"x{getattr(config, f) / getattr(centre, f):.3g}"
             else:
-                label = f"{getattr(config, f):g}"
+                value = getattr(config, f)
+                label = f"{value:,}" if isinstance(value, int) else f"{value:g}"
             groups.setdefault((f, label), []).append(r)
     protocols = []
     for (f, label), runs in groups.items():
