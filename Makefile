@@ -34,14 +34,15 @@ book: $(STAMP)
 	$(PY) -m richneuron.book build $(if $(RETRAIN),--retrain)
 
 # Lint; the drift gate (the arithmetic fingerprint first, then every chapter re-executed from an
-# empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/); then the
-# test suite (with the peers' packages), whose browser test opens the gate's HTML in headless
-# Chromium and whose cross-CPU
-# test computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU).
+# empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/, and a
+# sample of every committed sweep retrained); then the test suite (with the peers' packages),
+# whose browser test opens the gate's HTML in headless Chromium and whose cross-CPU test
+# computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU). It prints its 20
+# slowest tests: CI allows the whole target 90 minutes.
 test: $(STAMP) $(PEERS) browser qemu
 	$(PY) -m ruff check richneuron tests benchmarks book
 	$(PY) -m richneuron.book check
-	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q
+	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q --durations=20
 
 # Debian's Chromium and its WebDriver, for the browser test (root installs them with apt).
 browser:

@@ -467,15 +467,19 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
 
     ``mode`` ``"sample"``: :func:`richneuron.study.audit_sample` (one run of every
     (architecture, setting) cell, on its task of fewest points, and at least 5% of each sweep,
-    drawn from the commit's hash);
-    ``"all"``: every run (for a cluster); ``"none"``: nothing. Runs train afresh (no cache), at
-    the compared fields' default tolerances. Prints one line per sweep: runs retrained, runs not
-    checked this time.
+    the rest drawn with a chance inversely proportional to each run's stored training time,
+    from the commit's hash);
+    ``"all"``: every run (for a cluster); ``"none"``: nothing. The runs of every sweep train
+    afresh (no cache) in one :func:`richneuron.trainer.train_jobs` call, so runs of one shape
+    share chunks across sweeps and a run two sweeps hold trains once, with a progress line on
+    stderr; then each is compared at the compared fields' default tolerances. Prints one line
+    per sweep (runs retrained, runs not checked this time, drift) and one with the time.
 
     Returns:
         One line per problem (an unreadable sweep file, drift); empty when none.
     """
     from . import trainer
+    from .cli import progress_bar
     from .config import TrainConfig
     from .results import ResultsError, ResultSet, _git, compare, format_drift
     from .study import AUDIT_FRACTION, audit_sample, lean_result, load_sweep
@@ -490,42 +494,51 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
         return []
     draw = _git("rev-parse", "HEAD") or "no-commit"
     problems: list[str] = []
+    sweeps = []  # (name, result, jobs)
     for path in files:
-        name = f"{SWEEPS}/{path.name}"
         try:
             result = load_sweep(path)
         except ResultsError as err:
             problems.append(str(err))
             continue
-        total = sum(len(rs.runs) for rs in result.sets)
         jobs = result.jobs() if mode == "all" else audit_sample(result, draw)
-        start = time.perf_counter()
-        fresh = trainer.train_jobs(jobs) if jobs else []
-        by_job = {
-            (run, json.dumps(config.to_dict(), sort_keys=True)): res
-            for (run, config), res in zip(jobs, fresh, strict=True)
-        }
+        sweeps.append((f"{SWEEPS}/{path.name}", result, jobs))
+
+    def key(run, config) -> tuple:
+        return (run, json.dumps(config.to_dict(), sort_keys=True))
+
+    pooled = list({key(*job): job for _, _, jobs in sweeps for job in jobs}.values())
+    start = time.perf_counter()
+    fresh = trainer.train_jobs(pooled, progress=progress_bar()) if pooled else []
+    by_job = {key(*job): res for job, res in zip(pooled, fresh, strict=True)}
+    how = "every run" if mode == "all" else (
+        f"one per (architecture, setting) cell and >= {AUDIT_FRACTION:.0%}, drawn from "
+        f"commit {draw[:12]}"
+    )
+    for name, result, jobs in sweeps:
+        total = sum(len(rs.runs) for rs in result.sets)
         drifts = []
         for rs in result.sets:
-            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
-            olds = [r for r in rs.runs if (r.run, key) in by_job]
-            news = [lean_result(by_job[(r.run, key)]) for r in olds]
+            config = TrainConfig(**rs.config)
+            olds = [r for r in rs.runs if key(r.run, config) in by_job]
+            news = [lean_result(by_job[key(r.run, config)]) for r in olds]
             if olds:
                 drifts += compare(
                     ResultSet(name, rs.config, {}, olds), ResultSet(name, rs.config, {}, news)
                 )
-        how = "every run" if mode == "all" else (
-            f"one per (architecture, setting) cell and >= {AUDIT_FRACTION:.0%}, drawn from "
-            f"commit {draw[:12]}"
-        )
         print(
-            f"audit {name}: retrained {len(jobs)} of {total} runs ({how}) in "
-            f"{time.perf_counter() - start:.0f} s; {total - len(jobs)} not checked this time"
+            f"audit {name}: retrained {len(jobs)} of {total} runs ({how}); "
+            f"{total - len(jobs)} not checked this time"
             + (f"; {len(drifts)} value(s) drifted" if drifts else "; no drift"),
             flush=True,
         )
         if drifts:
             problems.append(f"{name}: {len(drifts)} value(s) drifted:\n{format_drift(drifts)}")
+    print(
+        f"audit: {len(pooled)} runs of {len(sweeps)} sweep file(s) retrained in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     return problems
 
 

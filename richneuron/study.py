@@ -586,8 +586,11 @@ def audit_sample(
     """The runs of a sweep the drift gate retrains: one of every (architecture, setting) cell,
     drawn among the cell's runs on its task of fewest training points (every setting's code
     path is checked at the least cost: a capacity sweep's tasks differ 64-fold in size), then
-    others from the whole sweep until at least ``fraction`` of it, chosen by a generator seeded
-    from ``draw`` (the commit's hash: successive commits check different runs).
+    others from the whole sweep until at least ``fraction`` of its runs, each with a chance
+    inversely proportional to its stored training time (``wall_time``; weighted sampling
+    without replacement, Efraimidis and Spirakis 2006), so that every run can be drawn but the
+    share costs about what a share of the sweep's cheapest runs would. Draws come from a
+    generator seeded from ``draw`` (the commit's hash: successive commits check different runs).
 
     Returns:
         ``(run, config)`` jobs, in the sweep's order.
@@ -606,8 +609,13 @@ def audit_sample(
     for members in cells.values():
         least = min(points[i] for i in members)
         chosen.add(rng.choice([i for i in members if points[i] == least]))
+    # jobs() lists the sets' runs in this order
+    cost = [max(r.wall_time, 1e-3) for rs in result.sets for r in sorted(rs.runs, key=_key)]
+    mean = sum(cost) / len(cost)
     rest = [i for i in range(len(jobs)) if i not in chosen]
-    rng.shuffle(rest)
+    # key u ** (1 / weight) with weight 1 / cost: the largest keys are the draw
+    keys = {i: rng.random() ** (cost[i] / mean) for i in rest}
+    rest.sort(key=lambda i: (-keys[i], i))
     need = max(0, math.ceil(fraction * len(jobs)) - len(chosen))
     chosen |= set(rest[:need])
     return [jobs[i] for i in sorted(chosen)]

@@ -323,6 +323,41 @@ def test_the_audit_checks_each_cell_on_its_smallest_task(tmp_path, fake_training
     assert {run.task for run, _ in larger} == {"random_reg_n16", "random_reg_n64"}
 
 
+def test_the_audit_share_favours_cheap_runs_but_can_draw_any(tmp_path, fake_training):
+    """Beyond the cells, a run's chance is inversely proportional to its stored training time:
+    runs 20 times dearer than the others make a small part of the share, but not none."""
+    result = run_sweep(Sweep.from_dict({**SPEC, "seeds": 10}), RunCache(tmp_path / "c"))
+    for rs in result.sets:
+        for r in rs.runs:
+            r.wall_time = 20.0 if r.run.seed >= 5 else 1.0
+    cells = audit_sample(result, "a" * 40, fraction=0.0)
+    dear = drawn = 0
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        draw = letter * 40
+        share = {(run, c.lr, c.omega) for run, c in audit_sample(result, draw, fraction=0.3)}
+        share -= {(run, c.lr, c.omega) for run, c in audit_sample(result, draw, fraction=0.0)}
+        assert len(share) == 36 - len(cells)
+        drawn += len(share)
+        dear += sum(run.seed >= 5 for run, _, _ in share)
+    assert 0 < dear < 0.2 * drawn  # about half of the candidates are dear
+
+
+def test_the_gate_trains_every_sweeps_audit_at_once(tmp_path, fake_training, capsys):
+    """The audits of all sweep files train in one call; a run two files hold trains once."""
+    result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
+    (tmp_path / SWEEPS).mkdir(parents=True)
+    for name in ("a.json", "b.json"):
+        save_sweep(result, tmp_path / SWEEPS / name)
+    fake_training.clear()
+    fake_training.calls = 0
+    assert audit_sweeps(tmp_path, "sample") == []
+    assert fake_training.calls == 1 and len(fake_training) == 6
+    out = capsys.readouterr().out
+    for name in ("a.json", "b.json"):
+        assert f"audit {SWEEPS}/{name}: retrained 6 of 24 runs" in out
+    assert "audit: 6 runs of 2 sweep file(s) retrained in" in out
+
+
 def test_the_gate_audits_the_committed_sweeps(tmp_path, fake_training, capsys):
     result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
     path = tmp_path / SWEEPS / "lr-omega.json"
