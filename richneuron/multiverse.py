@@ -175,10 +175,12 @@ def missing(sweep_dir: str | Path = SWEEP_DIR) -> list[str]:
 
 def missing_text(sweep_dir: str | Path | None = SWEEP_DIR) -> str:
     """A sentence naming the multiverse's sweep files not committed (their protocols are left
-    out), or an empty string when every one is."""
-    absent = missing(sweep_dir) if sweep_dir is not None else []
-    if not absent:
+    out), or saying that every one is in ``sweep_dir``; empty without a ``sweep_dir``."""
+    if sweep_dir is None:
         return ""
+    absent = missing(sweep_dir)
+    if not absent:
+        return f"Every sweep file of the multiverse is in {sweep_dir}, so no protocol is left out."
     return (
         f"Not trained yet, so left out of this build: the protocols of {', '.join(absent)} "
         f"(in {sweep_dir})."

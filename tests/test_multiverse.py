@@ -49,6 +49,12 @@ def test_protocols_one_factor_each_with_the_chapters_runs_borrowed(tmp_path):
     assert set(multiverse.missing(tmp_path)) >= {"multiverse-steps.json", "scaling.json"}
     assert "multiverse-lr.json" not in multiverse.missing(tmp_path)
     assert "multiverse-steps.json" in multiverse.missing_text(tmp_path)
+    for name in multiverse.missing(tmp_path):  # complete: the sentence says so, never empty
+        (tmp_path / name).write_text("{}")
+    assert multiverse.missing(tmp_path) == []
+    assert multiverse.missing_text(tmp_path) == (
+        f"Every sweep file of the multiverse is in {tmp_path}, so no protocol is left out."
+    )
     assert [p.name for p in multiverse.load(base, None)] == ["chapters' protocol"]
 
 
