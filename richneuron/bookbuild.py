@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
-import json
 import os
 import shutil
 import subprocess
@@ -505,7 +504,7 @@ def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[st
         sweeps.append((f"{SWEEPS}/{path.name}", result, jobs))
 
     def key(run, config) -> tuple:
-        return (run, json.dumps(config.to_dict(), sort_keys=True))
+        return (run, trainer._config_key(config))
 
     pooled = list({key(*job): job for _, _, jobs in sweeps for job in jobs}.values())
     start = time.perf_counter()

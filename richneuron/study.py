@@ -442,11 +442,15 @@ class SweepResult:
     trained: int = 0
     from_store: int = 0
 
-    def jobs(self) -> list[tuple[Run, TrainConfig]]:
-        """Every stored run with its protocol, set by set, runs in key order."""
+    def stored(self) -> list[tuple[RunResult, TrainConfig]]:
+        """Every stored result with its protocol, set by set, runs in key order."""
         return [
-            (r.run, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=_key)
+            (r, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=_key)
         ]
+
+    def jobs(self) -> list[tuple[Run, TrainConfig]]:
+        """Every stored run with its protocol, in the order of :meth:`stored`."""
+        return [(r.run, config) for r, config in self.stored()]
 
     def varied(self) -> list[str]:
         """The settings the sweep varies (every grid and override entry), sorted."""
@@ -597,7 +601,8 @@ def audit_sample(
     """
     from .tasks import get_task
 
-    jobs = result.jobs()
+    stored = result.stored()
+    jobs = [(r.run, config) for r, config in stored]
     if not jobs:
         return []
     rng = random.Random(int(hashlib.sha256(f"{draw}:{result.sweep.name}".encode()).hexdigest(), 16))
@@ -609,8 +614,7 @@ def audit_sample(
     for members in cells.values():
         least = min(points[i] for i in members)
         chosen.add(rng.choice([i for i in members if points[i] == least]))
-    # jobs() lists the sets' runs in this order
-    cost = [max(r.wall_time, 1e-3) for rs in result.sets for r in sorted(rs.runs, key=_key)]
+    cost = [max(r.wall_time, 1e-3) for r, _ in stored]
     mean = sum(cost) / len(cost)
     rest = [i for i in range(len(jobs)) if i not in chosen]
     # key u ** (1 / weight) with weight 1 / cost: the largest keys are the draw
