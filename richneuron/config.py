@@ -48,6 +48,7 @@ class TrainConfig:
     budgets: dict[str, int] = field(default_factory=dict)  # per-task overrides of `budget`
     init_scale: float = 1.0  # factor on every initial weight and bias (fair tuning)
     validation: float = 0.0  # share of the training points held out to tune on (fair tuning)
+    kan_grid: int = 5  # intervals of KAN's spline grid on [-1, 1] (efficient-kan's default)
 
     def __post_init__(self) -> None:
         # An integer given for a float setting (omega=1) is that float: one protocol, one key.
@@ -72,6 +73,7 @@ class TrainConfig:
             "rank": (_is_int(self.rank) and self.rank >= 1, "an integer >= 1"),
             "data_seed": (_is_int(self.data_seed) and self.data_seed >= 0, "an integer >= 0"),
             "log_every": (_is_int(self.log_every) and self.log_every >= 1, "an integer >= 1"),
+            "kan_grid": (_is_int(self.kan_grid) and self.kan_grid >= 1, "an integer >= 1"),
             "init_scale": (
                 _is_real(self.init_scale) and 0 < self.init_scale < math.inf,
                 f"{finite} > 0",
@@ -115,7 +117,7 @@ class TrainConfig:
 
 
 #: Settings added after results were stored, with the default they are left out at.
-LATER_FIELDS = {"init_scale": 1.0, "validation": 0.0}
+LATER_FIELDS = {"init_scale": 1.0, "validation": 0.0, "kan_grid": 5}
 
 
 _WHY = {
@@ -133,6 +135,7 @@ _WHY = {
     "log_every": "Steps between recorded loss, gradient-norm and diagnostic samples.",
     "init_scale": "Factor on every initial weight and bias; 1 keeps each layer's own init.",
     "validation": "Share of the training points held out (fair tuning only); 0: train on all.",
+    "kan_grid": "Intervals of KAN's spline grid on [-1, 1] (efficient-kan's default; tuned).",
 }
 
 

@@ -12,7 +12,7 @@ from functools import cache
 import torch
 
 from .config import TrainConfig
-from .neurons import Network, get_arch
+from .neurons import KAN_GRID, Network, get_arch, layer_of
 from .tasks import get_task
 
 __all__ = ["count_params", "match_width", "BudgetError"]
@@ -33,13 +33,14 @@ def count_params(
     width: int | tuple[int, ...],
     depth: int = 2,
     rank: int = 8,
+    kan_grid: int = KAN_GRID,
 ) -> int:
     """Trainable parameters of one network (built on the meta device: nothing is allocated).
 
     ``width`` is one width for every hidden layer, or a tuple of per-layer widths.
     """
     with torch.device("meta"):
-        net = Network(get_arch(arch).layer, in_dim, out_dim, width, depth, 1, 1.0, rank)
+        net = Network(layer_of(arch, kan_grid), in_dim, out_dim, width, depth, 1, 1.0, rank)
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
@@ -61,7 +62,7 @@ def match_width(
         arch: architecture id (see :data:`richneuron.neurons.ARCHITECTURES`).
         task: task id (its input and output dims enter the count).
         budget: target number of trainable parameters.
-        config: depth, rank and tolerance (defaults: :class:`TrainConfig`).
+        config: depth, rank, KAN's grid and tolerance (defaults: :class:`TrainConfig`).
 
     Returns:
         ``(widths, count)``: one width per hidden layer and the exact parameter count, with
@@ -79,7 +80,9 @@ def match_width(
     get_arch(arch)
 
     def count(widths: tuple[int, ...]) -> int:
-        return count_params(arch, t.in_dim, t.out_dim, widths, config.depth, config.rank)
+        return count_params(
+            arch, t.in_dim, t.out_dim, widths, config.depth, config.rank, config.kan_grid
+        )
 
     def uniform(w: int) -> tuple[int, ...]:
         return (w,) * config.depth

@@ -187,14 +187,16 @@ def missing_text(sweep_dir: str | Path | None = SWEEP_DIR) -> str:
     )
 
 
-def _load_panel_file(path: Path, seeds):
+def _load_panel_file(path: Path, seeds, beyond_panel: bool = False):
     """A multiverse file read back, refused (one line naming it) when it holds an architecture
-    outside the panel or lacks one of the chapters' ``seeds``."""
+    outside the panel or lacks one of the chapters' ``seeds``. With ``beyond_panel`` (the
+    fair-tuning file, which tunes every architecture) it may hold others: the caller keeps the
+    panel's runs."""
     from .study import load_sweep
 
     result = load_sweep(path)
     outside = sorted(set(result.sweep.archs) - set(PANEL))
-    if outside:
+    if outside and not beyond_panel:
         raise ResultsError(f"{path}: architectures {outside} are not in the panel")
     lacking = sorted(set(seeds) - set(result.sweep.seed_range))
     if lacking:
@@ -263,16 +265,17 @@ TUNING = "tuning"
 
 def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
     """The panel's tuned runs (:func:`richneuron.tuning.tuned_set`) at the chapters' seeds, or
-    None when the tuning file is not committed."""
+    None when the tuning file is not committed (it tunes every architecture; the multiverse
+    keeps the panel's)."""
     from .tuning import tuned_set
 
     path = Path(sweep_dir) / f"{TUNING}.json"
     if not path.is_file():
         return None
     seeds = {r.run.seed for r in chapters.runs}
-    result = _load_panel_file(path, seeds)
+    result = _load_panel_file(path, seeds, beyond_panel=True)
     tuned = tuned_set(result, TrainConfig(**chapters.config))
-    runs = [r for r in tuned.runs if r.run.seed in seeds]
+    runs = [r for r in tuned.runs if r.run.seed in seeds and r.run.arch in PANEL]
     return ResultSet("tuned", tuned.config, tuned.provenance, runs)
 
 

@@ -526,11 +526,12 @@ KAN_GRID, KAN_ORDER, KAN_RANGE = 5, 3, (-1.0, 1.0)
 KAN_NOISE = 0.1
 
 
-def kan_knots(dtype: torch.dtype = torch.float32) -> Tensor:
-    """The ``G + 2k + 1`` knots of KAN's grid, extended by ``k`` intervals on each side, computed
-    as efficient-kan computes them: ``arange(-k, G + k + 1) * h + lo``."""
-    h = (KAN_RANGE[1] - KAN_RANGE[0]) / KAN_GRID
-    return torch.arange(-KAN_ORDER, KAN_GRID + KAN_ORDER + 1).to(dtype) * h + KAN_RANGE[0]
+def kan_knots(dtype: torch.dtype = torch.float32, grid: int = KAN_GRID) -> Tensor:
+    """The ``G + 2k + 1`` knots of KAN's grid of ``G = grid`` intervals, extended by ``k``
+    intervals on each side, computed as efficient-kan computes them: ``arange(-k, G + k + 1) *
+    h + lo``."""
+    h = (KAN_RANGE[1] - KAN_RANGE[0]) / grid
+    return torch.arange(-KAN_ORDER, grid + KAN_ORDER + 1).to(dtype) * h + KAN_RANGE[0]
 
 
 def b_spline_bases(x: Tensor, knots: Tensor, order: int = KAN_ORDER) -> Tensor:
@@ -558,15 +559,16 @@ def _exact_bases(t: Fraction, knots: list[Fraction], order: int) -> list[Fractio
 
 
 @cache
-def kan_init_map() -> tuple[tuple[float, ...], ...]:
-    """The ``(G + k) x (G + 1)`` matrix that efficient-kan's ``curve2coeff`` applies at init:
-    the minimum-norm least-squares spline coefficients of values given at the ``G + 1`` grid
-    points (the pseudo-inverse of the bases there). Computed exactly (fractions), rounded once
-    to double: the same numbers on every host, where a LAPACK solve could differ."""
+def kan_init_map(grid: int = KAN_GRID) -> tuple[tuple[float, ...], ...]:
+    """The ``(G + k) x (G + 1)`` matrix that efficient-kan's ``curve2coeff`` applies at init, for
+    a grid of ``G = grid`` intervals: the minimum-norm least-squares spline coefficients of
+    values given at the ``G + 1`` grid points (the pseudo-inverse of the bases there). Computed
+    exactly (fractions), rounded once to double: the same numbers on every host, where a LAPACK
+    solve could differ."""
     lo, hi = Fraction(KAN_RANGE[0]), Fraction(KAN_RANGE[1])
-    h = (hi - lo) / KAN_GRID
-    knots = [lo + j * h for j in range(-KAN_ORDER, KAN_GRID + KAN_ORDER + 1)]
-    a = [_exact_bases(lo + j * h, knots, KAN_ORDER) for j in range(KAN_GRID + 1)]  # [G+1, G+k]
+    h = (hi - lo) / grid
+    knots = [lo + j * h for j in range(-KAN_ORDER, grid + KAN_ORDER + 1)]
+    a = [_exact_bases(lo + j * h, knots, KAN_ORDER) for j in range(grid + 1)]  # [G+1, G+k]
     rows, cols = len(a), len(a[0])
     # pinv(A) = A^T (A A^T)^-1 (A has full row rank): invert A A^T by Gauss-Jordan.
     gram = [[sum(a[i][c] * a[j][c] for c in range(cols)) for j in range(rows)] for i in range(rows)]
@@ -593,7 +595,9 @@ class KAN(NeuronLayer):
     """A Kolmogorov-Arnold layer (Liu et al. 2024), as efficient-kan's ``KANLinear``.
 
     ``y_j = sum_i w_ij SiLU(x_i) + s_ij sum_k c_ijk B_k(x_i)``: a SiLU base branch plus a
-    learned cubic B-spline per edge (grid 5 on [-1, 1], extended by 3 knots each side), no bias.
+    learned cubic B-spline per edge (grid of :attr:`grid` intervals on [-1, 1], 5 as
+    efficient-kan's default, extended by 3 knots each side), no bias. :func:`kan_layer` gives
+    the layer of another grid (:attr:`TrainConfig.kan_grid`).
     Initialisation as efficient-kan's: ``w`` and ``s`` Kaiming-uniform (``U(-1/sqrt(n),
     1/sqrt(n))``), ``c`` the least-squares spline coefficients of noise ``U(-0.01, 0.01)`` at
     the grid points (:func:`kan_init_map`). Input range: the grid is fixed on [-1, 1], the
@@ -607,16 +611,17 @@ class KAN(NeuronLayer):
         r"y_j = \sum_i w_{ij}\,\mathrm{SiLU}(x_i) + s_{ij} \sum_k c_{ijk} B_k(x_i)"
     )
     chapter = "learned"
+    grid = KAN_GRID
 
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__(members, in_dim, width, omega, rank)
         self.proj = StackedLinear(members, in_dim, width, bias=False)  # the base weights w
         # Every parameter is [M, rows, cols], as the trainer's per-member Adam constants expect:
         # c as [M, in * (G + k), width] (input i: rows i (G + k) ...), s as [M, in, width].
-        self.n_bases = KAN_GRID + KAN_ORDER
+        self.n_bases = self.grid + KAN_ORDER
         self.spline_weight = nn.Parameter(torch.empty(members, in_dim * self.n_bases, width))
         self.spline_scaler = nn.Parameter(torch.empty(members, in_dim, width))
-        self.register_buffer("knots", kan_knots(), persistent=False)
+        self.register_buffer("knots", kan_knots(grid=self.grid), persistent=False)
 
     def spline_weights(self) -> Tensor:
         """``s_ij c_ijk`` as one matrix: ``[M, in * (G + k), width]``."""
@@ -632,11 +637,11 @@ class KAN(NeuronLayer):
     def reset_member(self, m: int, gen: torch.Generator) -> None:
         self.proj.reset_member(m, gen)
         in_dim, width = self.spline_scaler.shape[1:]
-        noise = (torch.rand(KAN_GRID + 1, in_dim, width, generator=gen) - 0.5) * (
-            KAN_NOISE / KAN_GRID
+        noise = (torch.rand(self.grid + 1, in_dim, width, generator=gen) - 0.5) * (
+            KAN_NOISE / self.grid
         )
         noise = noise.double()
-        coeffs = [sum(p * noise[j] for j, p in enumerate(row)) for row in kan_init_map()]
+        coeffs = [sum(p * noise[j] for j, p in enumerate(row)) for row in kan_init_map(self.grid)]
         bound = 1.0 / math.sqrt(in_dim)
         with torch.no_grad():
             c = torch.stack(coeffs, dim=1).float()  # [in, G + k, width]
@@ -658,6 +663,22 @@ class KAN(NeuronLayer):
         phi = w[:, None] * nn.functional.silu(t)[None] + spline
         stats.update(zip(SHAPE_KEYS, phi.unbind(1)))
         return stats
+
+
+@cache
+def kan_layer(grid: int) -> type[KAN]:
+    """KAN's layer with a spline grid of ``grid`` intervals (efficient-kan's ``grid_size``):
+    :class:`KAN` itself at efficient-kan's default, else a subclass named ``KAN<grid>`` (one
+    class per grid, so that the trainer compiles and chunks each grid apart).
+
+    Raises:
+        ValueError: on a grid that is not an integer >= 1.
+    """
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+        raise ValueError(f"invalid kan_grid={grid!r}: must be an integer >= 1")
+    if grid == KAN_GRID:
+        return KAN
+    return type(f"KAN{grid}", (KAN,), {"grid": grid, "__doc__": f"KAN with a grid of {grid}."})
 
 
 class GLU(NeuronLayer):
@@ -947,6 +968,13 @@ def get_arch(arch: str) -> ArchSpec:
             f"unknown architecture {arch!r}; valid architectures: {', '.join(ARCHITECTURES)}"
         )
     return ARCHITECTURES[arch]
+
+
+def layer_of(arch: str, kan_grid: int = KAN_GRID) -> type[NeuronLayer]:
+    """The layer class that ``arch`` trains with under a protocol whose KAN grid is
+    ``kan_grid`` (:attr:`TrainConfig.kan_grid`; it changes KAN's layer alone)."""
+    layer = get_arch(arch).layer
+    return kan_layer(kan_grid) if layer is KAN else layer
 
 
 def parse_archs(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -811,9 +811,18 @@ def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str
     return fig, axes
 
 
-def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str]):
+#: One colour per family of :func:`plot_expected_best` (in the order the families come).
+_FAMILY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+_LINESTYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X")
+
+
+def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str],
+                       families: Mapping[str, str] | None = None):
     """Expected best tuning score against the number of tuning trials (Dodge et al. 2019), one
-    panel per task, a line per architecture.
+    panel per task, a line per architecture; with ``families`` (architecture -> family) a
+    colour per family and, within it, a line style and marker per architecture, with one
+    legend under the panels.
 
     Args:
         rows: :func:`richneuron.tuning.expected_best_rows`.
@@ -823,14 +832,35 @@ def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequen
     """
     if not rows:
         raise ValueError("rows: no tuning trials")
+    style: dict[str, dict] = {}
+    if families is not None:
+        groups = list(dict.fromkeys(families[a] for a in archs))
+        for arch in archs:
+            peers = [a for a in archs if families[a] == families[arch]]
+            i = peers.index(arch)
+            style[arch] = {
+                "color": _FAMILY_COLOURS[groups.index(families[arch]) % len(_FAMILY_COLOURS)],
+                "ls": _LINESTYLES[i % len(_LINESTYLES)],
+                "marker": _MARKERS[i % len(_MARKERS)],
+            }
 
     def draw(ax, xs, mine, colour, arch):
-        ax.plot(xs, [r["value"] for r in mine], color=colour, marker="o", ms=2.5, lw=1.1,
-                label=arch)
+        kw = style.get(arch, {"color": colour, "marker": "o"})
+        ax.plot(xs, [r["value"] for r in mine], ms=2.5, lw=1.0, label=arch, **kw)
 
     fig, axes = _task_panels(rows, archs, tasks, "n", draw)
     for ax, task in zip(axes, tasks):
         ax.set_xlabel(f"trials ({task})")
         ax.set_ylabel("expected best tuning score", fontsize="x-small")
-    fig.tight_layout()
+    if families is not None:
+        axes[0].get_legend().remove()
+        handles, labels = axes[0].get_legend_handles_labels()
+        named = [f"{a} ({families[a]})" for a in labels]
+        fig.legend(handles, named, loc="lower center", ncol=4, fontsize="x-small",
+                   frameon=False)
+        rows_n = math.ceil(len(archs) / 4)
+        fig.set_figheight(fig.get_figheight() + 0.22 * rows_n)
+        fig.tight_layout(rect=(0, 0.22 * rows_n / fig.get_figheight() + 0.01, 1, 1))
+    else:
+        fig.tight_layout()
     return fig, axes

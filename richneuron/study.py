@@ -371,15 +371,18 @@ class Sweep:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_seeds(self, other: object) -> bool:
-        """Whether ``other`` is this sweep with other seeds (its runs of shared seeds are this
-        sweep's runs: a results file of one can be the store of the other)."""
+    def same_but_coverage(self, other: object) -> bool:
+        """Whether ``other`` is this sweep with other seeds or other architectures (every
+        protocol of an architecture both train is the same, so the runs they share are the same
+        runs: a results file of one can be the store of the other)."""
         if not isinstance(other, Sweep):
             return False
+        shared = set(self.archs) & set(other.archs)
         mine, theirs = self.to_dict(), other.to_dict()
         for doc in (mine, theirs):
-            doc.pop("seeds")
-            doc.pop("first_seed", None)
+            for name in ("seeds", "first_seed", "archs"):
+                doc.pop(name, None)
+            doc["overrides"] = {a: g for a, g in doc["overrides"].items() if a in shared}
         return mine == theirs
 
     def settings(self, arch: str) -> list[dict[str, object]]:
@@ -481,9 +484,10 @@ def run_sweep(
         sweep: the sweep.
         cache: the run cache (each chunk is stored as soon as it is trained); ``None`` trains
             everything.
-        stored: a saved result of this sweep, or of it with other seeds
-            (:meth:`Sweep.same_but_seeds`), e.g. the committed file being extended to more
-            seeds: its runs of this sweep's protocols and seeds are kept as they are.
+        stored: a saved result of this sweep, or of it with other seeds or architectures
+            (:meth:`Sweep.same_but_coverage`), e.g. the committed file being extended to more
+            seeds or architectures: its runs of this sweep's protocols, architectures and seeds
+            are kept as they are.
         progress: ``(done, from_store, total)`` after the store is read and after each chunk;
             ``done`` counts runs from the store too.
         backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
@@ -503,13 +507,14 @@ def run_sweep(
         if tuned is None or tuned.sweep.name != sweep.around:
             raise SweepError(f"around: needs the results of tuning {sweep.around!r}")
         jobs = sweep.expand(chosen_settings(tuned), tuned.sweep.base)
+        _check_budgets(jobs)
     else:
         sweep.check_budgets()
         jobs = sweep.expand()
     total = len(jobs)
     kept: dict[tuple[Run, str], RunResult] = {}
     if stored is not None:
-        if not (stored.sweep == sweep or stored.sweep.same_but_seeds(sweep)):
+        if not (stored.sweep == sweep or stored.sweep.same_but_coverage(sweep)):
             raise SweepError(f"stored: holds sweep {stored.sweep.name!r}, not this one")
         for rs in stored.sets:
             key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
@@ -545,6 +550,21 @@ def run_sweep(
         for config, found in by_config.values()
     ]
     return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
+
+
+def _check_budgets(jobs: Sequence[tuple[Run, TrainConfig]]) -> None:
+    """Refuse, before training, jobs of which one cannot meet its budget.
+
+    Raises:
+        SweepError: naming the architecture, task and budget.
+    """
+    from .matching import BudgetError, match_width
+
+    for run, config in jobs:
+        try:
+            match_width(run.arch, run.task, config.budget_for(run.task), config)
+        except BudgetError as err:
+            raise SweepError(f"budget: {err}") from None
 
 
 def sweep_rows(
@@ -675,9 +695,9 @@ def check_sweep_output(path: str | os.PathLike, sweep: Sweep) -> None:
 
 
 def _grows(spec: object, sweep: Sweep) -> bool:
-    """Whether a stored sweep spec is ``sweep`` with other seeds."""
+    """Whether a stored sweep spec is ``sweep`` with other seeds or architectures."""
     try:
-        return spec_from_dict(spec).same_but_seeds(sweep)
+        return spec_from_dict(spec).same_but_coverage(sweep)
     except SweepError:
         return False
 

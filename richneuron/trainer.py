@@ -37,7 +37,7 @@ from . import products
 from .config import TrainConfig
 from .determinism import is_pinned, pin_arithmetic
 from .matching import match_width
-from .neurons import Network, StackedLinear, get_arch
+from .neurons import Network, StackedLinear, get_arch, layer_of
 from .tasks import Task, TaskData, get_task, task_error
 
 __all__ = [
@@ -204,12 +204,10 @@ def _build(
     arch: str, task: str, config: TrainConfig, members: int, omega: Sequence[float] | None = None
 ) -> tuple[Network, tuple[int, ...], int]:
     """The network of ``members`` members (``omega`` per member, default ``config.omega``)."""
-    spec, t = get_arch(arch), get_task(task)
+    layer, t = layer_of(arch, config.kan_grid), get_task(task)
     widths, count = match_width(arch, task, config.budget_for(task), config)
     omega = config.omega if omega is None else omega
-    net = Network(
-        spec.layer, t.in_dim, t.out_dim, widths, config.depth, members, omega, config.rank
-    )
+    net = Network(layer, t.in_dim, t.out_dim, widths, config.depth, members, omega, config.rank)
     return net, widths, count
 
 
@@ -349,9 +347,10 @@ _STEPS: dict[tuple, Callable] = {}
 
 
 def _step_key(arch: str, shape: tuple, config: TrainConfig, compile: bool) -> tuple:
-    """What decides a compiled step: the layer, the shape, the depth and rank (which shape the
-    parameters). ``lr``, ``omega``, the betas and ``eps`` reach the step as tensors."""
-    return (get_arch(arch).layer, shape, config.depth, config.rank, compile)
+    """What decides a compiled step: the layer (KAN's of its grid), the shape, the depth and
+    rank (which shape the parameters). ``lr``, ``omega``, the betas and ``eps`` reach the step
+    as tensors."""
+    return (layer_of(arch, config.kan_grid), shape, config.depth, config.rank, compile)
 
 
 def _compiled_step(
@@ -364,7 +363,9 @@ def _compiled_step(
     """
     key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
-        template = Network(get_arch(arch).layer, 1, 1, 1, config.depth, 1, 1.0, config.rank)
+        template = Network(
+            layer_of(arch, config.kan_grid), 1, 1, 1, config.depth, 1, 1.0, config.rank
+        )
         fn = _make_step(template, multiclass=shape[-1])
         if compile:
             fn = types.FunctionType(
@@ -387,12 +388,12 @@ def _skip_guards() -> contextlib.AbstractContextManager:
 
 
 def _shape_key(run: Run, config: TrainConfig) -> tuple:
-    """The layer, widths, data dims and point counts, and last whether the task is multi-class
-    (its loss is another graph)."""
+    """The layer (KAN's of its grid), widths, data dims and point counts, and last whether the
+    task is multi-class (its loss is another graph)."""
     task = get_task(run.task)
     widths, _ = match_width(run.arch, run.task, config.budget_for(run.task), config)
     return (
-        get_arch(run.arch).layer.__name__,
+        layer_of(run.arch, config.kan_grid).__name__,
         widths,
         task.in_dim,
         task.out_dim,

@@ -56,12 +56,44 @@ __all__ = [
 
 #: The search ranges, each sampled log-uniformly: the learning rate a decade either side of the
 #: chapters' 3e-3; the initialisation scale a factor of two either way; omega from 0.3 to 30
-#: (SIREN's own omega0 is 30).
+#: (SIREN's own omega0 is 30); KAN's grid from 3 to 20 intervals (efficient-kan's default is 5,
+#: Liu et al. 2024 extend grids to 20 and beyond), taken to the nearest grid (:func:`grids`) at
+#: which the budget matching can meet the task's budget.
 SEARCH: dict[str, tuple[float, float]] = {
     "lr": (3e-4, 3e-2),
     "init_scale": (0.5, 2.0),
     "omega": (0.3, 30.0),
+    "kan_grid": (3, 20),
 }
+
+#: The searched settings that are integers and shape the network (drawn log-uniformly, then
+#: taken to the nearest value whose network meets the budget: :func:`grids`).
+INTEGER = ("kan_grid",)
+
+
+@functools.cache
+def _grids(task: str, base_key: str) -> tuple[int, ...]:
+    from .matching import BudgetError, match_width
+
+    base = TrainConfig(**json.loads(base_key))
+    lo, hi = SEARCH["kan_grid"]
+    out = []
+    for g in range(int(lo), int(hi) + 1):
+        config = base.replace(kan_grid=g)
+        try:
+            match_width("kan", task, config.budget_for(task), config)
+        except BudgetError:
+            continue
+        out.append(g)
+    return tuple(out)
+
+
+def grids(task: str, base: TrainConfig | None = None) -> tuple[int, ...]:
+    """The grids of :data:`SEARCH`'s range at which KAN's network meets ``task``'s budget under
+    ``base`` (default :class:`TrainConfig`): with integer widths, a grid changes the parameters
+    per edge, and at some grids no width comes within the tolerance of the budget."""
+    base = base or TrainConfig()
+    return _grids(task, json.dumps(base.to_dict(), sort_keys=True))
 
 #: The architectures whose sine frequency (or, for Fourier features, whose scale sigma) is the
 #: protocol's ``omega`` (a test checks this list against the networks themselves). SIREN keeps
@@ -86,15 +118,24 @@ OMEGA_ARCHS = (
 
 
 def space(arch: str) -> dict[str, tuple[float, float]]:
-    """The hyperparameters tuned for ``arch`` and their ranges (:data:`SEARCH`)."""
+    """The hyperparameters tuned for ``arch`` and their ranges (:data:`SEARCH`): the learning
+    rate and initialisation scale for all, omega for :data:`OMEGA_ARCHS`, the grid for KAN."""
     names = ["lr", "init_scale"] + (["omega"] if arch in OMEGA_ARCHS else [])
+    names += ["kan_grid"] if arch == "kan" else []
     return {n: SEARCH[n] for n in names}
 
 
-def _draw(arch: str, task: str, trials: int) -> list[dict[str, float]]:
+def _draw(
+    arch: str, task: str, trials: int, base: TrainConfig | None = None
+) -> list[dict[str, float]]:
     """``trials`` settings drawn log-uniformly from :func:`space`, seeded by the architecture
     and task alone (adding an architecture or a task leaves the others' trials as they were).
-    Values are rounded to 4 significant figures, so that a setting reads back exactly."""
+    Values are rounded to 4 significant figures, so that a setting reads back exactly; KAN's
+    grid is the nearest (in log scale; a tie to the coarser) of :func:`grids` under ``base``.
+
+    Raises:
+        SweepError: when no grid of the range meets the task's budget.
+    """
     rng = np.random.default_rng(zlib.crc32(f"{arch}/{task}".encode()))
     ranges = space(arch)
     out = []
@@ -102,7 +143,18 @@ def _draw(arch: str, task: str, trials: int) -> list[dict[str, float]]:
         setting = {}
         for name, (lo, hi) in ranges.items():
             value = math.exp(rng.uniform(math.log(lo), math.log(hi)))
-            setting[name] = float(f"{value:.4g}")
+            if name == "kan_grid":
+                found = grids(task, base)
+                if not found:
+                    from .study import SweepError
+
+                    raise SweepError(
+                        f"kan_grid: no grid from {lo:g} to {hi:g} lets KAN meet the budget "
+                        f"of task {task!r}"
+                    )
+                setting[name] = min(found, key=lambda g: (abs(math.log(g / value)), g))
+            else:
+                setting[name] = float(f"{value:.4g}")
         out.append(setting)
     return out
 
@@ -174,14 +226,16 @@ class Tuning:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_seeds(self, other: object) -> bool:
-        """Whether ``other`` is this tuning with other final seeds."""
+    def same_but_coverage(self, other: object) -> bool:
+        """Whether ``other`` is this tuning with other final seeds or other architectures (an
+        architecture's trials are drawn by its name and the task alone, so the architectures
+        both tune have the same trials, choices and final runs)."""
         if not isinstance(other, Tuning):
             return False
         mine, theirs = self.to_dict(), other.to_dict()
         for d in (mine, theirs):
-            d.pop("seeds")
-            d.pop("first_seed", None)
+            for name in ("seeds", "first_seed", "archs"):
+                d.pop(name, None)
         return mine == theirs
 
     def size(self) -> int:
@@ -190,7 +244,7 @@ class Tuning:
 
     def settings(self, arch: str) -> list[dict]:
         """Every trial setting of ``arch`` (over all tasks)."""
-        return [s for task in self.tasks for s in _draw(arch, task, self.trials)]
+        return [s for task in self.tasks for s in _draw(arch, task, self.trials, self.base)]
 
     def trial_jobs(self) -> list[tuple[Run, TrainConfig]]:
         """Every trial: seed ``first_seed``, the validation split, its drawn setting."""
@@ -199,7 +253,7 @@ class Tuning:
             (Run(arch, task, self.first_seed), held.replace(**setting))
             for arch in self.archs
             for task in self.tasks
-            for setting in _draw(arch, task, self.trials)
+            for setting in _draw(arch, task, self.trials, self.base)
         ]
 
     def final_jobs(self, chosen: Mapping[tuple[str, str], dict]) -> list[tuple[Run, TrainConfig]]:
@@ -223,10 +277,17 @@ class Tuning:
 
         for arch in self.archs:
             for task in self.tasks:
-                try:
-                    match_width(arch, task, self.base.budget_for(task), self.base)
-                except BudgetError as err:
-                    raise SweepError(f"budget: {err}") from None
+                # the base, and every trial whose setting changes the network's shape (a grid)
+                configs = [self.base] + [
+                    self.base.replace(**s)
+                    for s in _draw(arch, task, self.trials, self.base)
+                    if any(k in INTEGER for k in s)
+                ]
+                for config in configs:
+                    try:
+                        match_width(arch, task, config.budget_for(task), config)
+                    except BudgetError as err:
+                        raise SweepError(f"budget: {err}") from None
 
     @staticmethod
     def audit_cell(run: Run, config: TrainConfig) -> tuple:
@@ -300,7 +361,8 @@ def run_tuning(
 ):
     """Train a tuning: its trials, then each (architecture, task)'s chosen setting at every
     seed (:meth:`Tuning.final_jobs`). Runs in ``stored`` (a saved result of this tuning, or of
-    it with other seeds) or in the run cache are read back.
+    it with other seeds or architectures: :meth:`Tuning.same_but_coverage`) or in the run cache
+    are read back.
 
     Returns:
         A :class:`richneuron.study.SweepResult` of ``tuning``, one set per distinct protocol.
@@ -314,7 +376,7 @@ def run_tuning(
     tuning.check_budgets()
     kept: dict[tuple[Run, str], RunResult] = {}
     if stored is not None:
-        if not (stored.sweep == tuning or tuning.same_but_seeds(stored.sweep)):
+        if not (stored.sweep == tuning or tuning.same_but_coverage(stored.sweep)):
             raise SweepError(f"stored: holds {stored.sweep.name!r}, not this tuning")
         for rs in stored.sets:
             key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
@@ -382,7 +444,7 @@ def trial_scores(result) -> dict[tuple[str, str], list[float]]:
     for arch in tuning.archs:
         for task in tuning.tasks:
             values = []
-            for setting in _draw(arch, task, tuning.trials):
+            for setting in _draw(arch, task, tuning.trials, tuning.base):
                 res = by.get((arch, task, json.dumps(setting, sort_keys=True)))
                 values.append(trial_value(res) if res is not None else math.nan)
             out[(arch, task)] = values
@@ -456,7 +518,7 @@ def space_table(archs: Sequence[str]) -> Markdown:
         body.append(
             [
                 f"`{name}`",
-                f"{lo:g} to {hi:g}",
+                f"{lo:g} to {hi:g}" + (", rounded to an integer" if name in INTEGER else ""),
                 "all" if len(tuned) == len(archs) else ", ".join(tuned),
             ]
         )
@@ -571,13 +633,92 @@ def still_rising(rows: Sequence[dict]) -> list[tuple[str, str]]:
     return out
 
 
+#: The families the chapter groups the architectures into (by the chapter of the zoo that
+#: presents each): the study's two baselines, its own variants (v1-v15), and the related neurons
+#: of the literature by kind.
+FAMILIES = {
+    "baselines": ("v5",),
+    "the study's variants": ("v1", "v4", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
+                             "v15"),
+    "related: periodic": ("periodic",),
+    "related: gated": ("gated",),
+    "related: learned": ("learned",),
+}
+
+
+def family(arch: str) -> str:
+    """The family (:data:`FAMILIES`) of ``arch``.
+
+    Raises:
+        ValueError: on an unknown architecture (naming the valid ones).
+    """
+    from .neurons import get_arch
+
+    chapter = get_arch(arch).chapter
+    return next(name for name, chapters in FAMILIES.items() if chapter in chapters)
+
+
+def rising_table(rising: Sequence[tuple[str, str]], archs: Sequence[str],
+                 tasks: Sequence[str]) -> Markdown:
+    """Per family: its architectures, and how many of its (architecture, task) pairs are
+    :func:`still_rising`, naming them (or, when they are most, the others: "all but ...")."""
+    from .tables import markdown_table
+
+    body = []
+    for name in FAMILIES:
+        members = [a for a in archs if family(a) == name]
+        if not members:
+            continue
+        pairs = [(a, t) for a in members for t in tasks]
+        mine = [p for p in pairs if p in set(rising)]
+        if 2 * len(mine) <= len(pairs):
+            named = ", ".join(f"{a} on {t}" for a, t in mine) or "none"
+        else:
+            rest = [p for p in pairs if p not in mine]
+            named = ("all but " + ", ".join(f"{a} on {t}" for a, t in rest)) if rest else "all"
+        body.append([name, ", ".join(members), f"{len(mine)} of {len(pairs)}", named])
+    return markdown_table(["family", "architectures", "pairs still improving", "which"], body)
+
+
+#: The claims the chapter judges before and after tuning: every one that depends on how the
+#: networks are trained (the width matching trains nothing; the capacity claim has its own
+#: protocol, varied in the Capacity chapter).
+TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
+
+
+def findings(default: ResultSet, tuned: ResultSet, published: dict) -> dict[str, list]:
+    """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
+    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.claims.evaluate`), as
+    :func:`richneuron.multiverse.evaluate` gives them: ``{id: [(protocol, claim), ...]}``."""
+    from . import claims
+    from .multiverse import Protocol
+
+    ids = [c for c in claims.CLAIMS if c not in TUNED_CLAIMS_SKIP]
+    out: dict[str, list] = {cid: [] for cid in ids}
+    for p in (Protocol("default", None, default), Protocol("tuned", None, tuned)):
+        for c in claims.evaluate(p.results, published, ids):
+            out[c.id].append((p, c))
+    return out
+
+
+def changed_findings(evaluated: Mapping[str, list]) -> list[str]:
+    """The findings of :func:`findings` whose verdict tuning changes, each as ``"#N (id):
+    before -> after"``."""
+    out = []
+    for cid, pairs in evaluated.items():
+        before, after = pairs[0][1], pairs[-1][1]
+        if before.verdict != after.verdict:
+            out.append(f"#{before.number} ({cid}): {before.verdict} → {after.verdict}")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Protocols around the tuned one: each (architecture, task) at its chosen setting, one factor
 # changed at a time.
 
 #: The tuned hyperparameters: around the tuned protocol their values are factors on the chosen
 #: value; every other factor takes its values as they are.
-RELATIVE = tuple(SEARCH)
+RELATIVE = tuple(k for k in SEARCH if k not in INTEGER)
 
 
 @dataclass(frozen=True)
@@ -663,13 +804,14 @@ class Around:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_seeds(self, other: object) -> bool:
+    def same_but_coverage(self, other: object) -> bool:
+        """Whether ``other`` is this sweep with other seeds or other architectures."""
         if not isinstance(other, Around):
             return False
         mine, theirs = self.to_dict(), other.to_dict()
         for d in (mine, theirs):
-            d.pop("seeds")
-            d.pop("first_seed", None)
+            for name in ("seeds", "first_seed", "archs"):
+                d.pop(name, None)
         return mine == theirs
 
     def changes(self, arch: str) -> list[tuple[str, float]]:

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, RELATED_FAMILIES, Network, get_arch, parse_archs
 
 OMEGA, RANK = 1.7, 3
@@ -275,15 +276,17 @@ def test_fourier_matrix_is_a_fixed_gaussian_buffer():
     assert torch.equal(wider.layers[0].freqs[0], freqs[1])
 
 
-def test_kan_init_map_is_efficient_kans_least_squares():
+@pytest.mark.parametrize("grid", [5, 3, 12])
+def test_kan_init_map_is_efficient_kans_least_squares(grid):
     from richneuron.neurons import b_spline_bases, kan_init_map, kan_knots
 
-    knots = kan_knots(torch.float64)
-    points = torch.linspace(-1, 1, 6, dtype=torch.float64)
+    knots = kan_knots(torch.float64, grid)
+    assert len(knots) == grid + 2 * 3 + 1
+    points = torch.linspace(-1, 1, grid + 1, dtype=torch.float64)
     a = b_spline_bases(points, knots)  # [G+1, G+k]
-    values = torch.randn(6, 5, dtype=torch.float64)
+    values = torch.randn(grid + 1, 5, dtype=torch.float64)
     lstsq = torch.linalg.lstsq(a, values, driver="gelsd").solution  # minimum norm
-    ours = torch.tensor(kan_init_map(), dtype=torch.float64) @ values
+    ours = torch.tensor(kan_init_map(grid), dtype=torch.float64) @ values
     torch.testing.assert_close(ours, lstsq, rtol=1e-10, atol=1e-12)
     # The bases form a partition of unity inside the grid.
     inside = b_spline_bases(torch.linspace(-0.99, 0.99, 50, dtype=torch.float64), knots)
@@ -356,3 +359,30 @@ def test_every_parameter_and_buffer_is_per_member_3d(arch):
         assert p.dim() == 3 and p.shape[0] == 3, f"{arch}: {name} {tuple(p.shape)}"
     for name, b in net.named_buffers():
         assert b.dim() == 1 or (b.dim() == 3 and b.shape[0] == 3), f"{arch}: {name}"
+
+
+def test_kans_grid_is_a_setting_of_the_protocol():
+    from richneuron.matching import count_params, match_width
+    from richneuron.neurons import KAN, kan_layer, layer_of
+
+    assert layer_of("kan") is KAN and layer_of("kan", 5) is KAN and layer_of("vanilla", 8) is (
+        get_arch("vanilla").layer
+    )
+    fine = layer_of("kan", 8)
+    assert fine is kan_layer(8) and fine.__name__ == "KAN8" and issubclass(fine, KAN)
+    net = Network(fine, 2, 1, 4, depth=1, members=2)
+    net.reset([0, 1])
+    assert net.layers[0].spline_weight.shape == (2, 2 * (8 + 3), 4)
+    assert net(torch.rand(2, 7, 2) * 2 - 1).shape == (2, 7, 1)
+    # more coefficients per edge: the same budget buys a narrower network
+    assert count_params("kan", 2, 1, (8, 8), 2, 8, 8) > count_params("kan", 2, 1, (8, 8), 2, 8)
+    coarse, _ = match_width("kan", "spiral", 5000, TrainConfig())
+    narrow, _ = match_width("kan", "spiral", 5000, TrainConfig(kan_grid=12))
+    assert narrow[0] < coarse[0]
+    assert "kan_grid" not in TrainConfig().to_dict()  # stored keys stay as they were
+    assert TrainConfig(kan_grid=8).to_dict()["kan_grid"] == 8
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="invalid kan_grid"):
+            TrainConfig(kan_grid=bad)
+        with pytest.raises(ValueError, match="invalid kan_grid"):
+            kan_layer(bad)

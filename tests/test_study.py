@@ -195,6 +195,12 @@ def test_sweep_results_file_round_trips_and_guards_its_sweep(tmp_path, fake_trai
     assert back.sweep == sweep and back.summary() == result.summary()
     check_sweep_output(path, sweep)  # the same sweep may be written again
     check_sweep_output(path, Sweep.from_dict({**SPEC, "seeds": 3}))  # the same, grown
+    more = Sweep.from_dict({**SPEC, "archs": ["singlu", "vanilla", "v10"]})
+    check_sweep_output(path, more)  # the same with another architecture
+    assert more.same_but_coverage(sweep) and sweep.same_but_coverage(more)
+    other_override = {**SPEC, "archs": ["singlu", "vanilla", "v10"],
+                      "overrides": {"vanilla": {"omega": [3]}}}
+    assert not Sweep.from_dict(other_override).same_but_coverage(sweep)
     other = Sweep.from_dict({**SPEC, "tasks": ["spiral"]})
     with pytest.raises(SweepError, match="holds the results of another sweep"):
         check_sweep_output(path, other)
@@ -474,7 +480,7 @@ def test_a_sweep_from_a_first_seed_and_one_grown_from_its_results_file(tmp_path,
     small = run_sweep(Sweep.from_dict(SPEC), None)  # seeds 0, 1
     trained = len(fake_training)
     grown = Sweep.from_dict({**SPEC, "seeds": 3})
-    assert grown.same_but_seeds(small.sweep) and not later.same_but_seeds(
+    assert grown.same_but_coverage(small.sweep) and not later.same_but_coverage(
         Sweep.from_dict({**SPEC, "tasks": ["spiral"]})
     )
     result = run_sweep(grown, None, stored=small)  # the stored runs are kept, seed 2 trained

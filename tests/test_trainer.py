@@ -186,6 +186,22 @@ def test_grouping_keeps_shapes_apart():
         train_runs([], config)
 
 
+def test_kans_grids_train_apart_and_follow_the_reference():
+    """KAN's grid (TrainConfig.kan_grid) shapes its parameters: runs of two grids never share
+    a chunk, and a finer grid's compiled trajectory follows the reference (rtol 1e-5)."""
+    coarse, fine = SHORT, SHORT.replace(kan_grid=9)
+    runs = [Run("kan", "spiral", 0), Run("kan", "spiral", 1)]
+    assert [len(c) for c in group_runs(runs, [coarse, fine])] == [1, 1]
+    res = train_chunk([runs[0]], fine)[0]
+    assert res.params == pytest.approx(5000, rel=0.02) and res.widths != train_chunk(
+        [runs[0]], coarse
+    )[0].widths
+    torch.testing.assert_close(
+        torch.tensor(res.loss_curve), torch.tensor(train_reference(runs[0], fine)),
+        rtol=1e-5, atol=1e-7,
+    )
+
+
 def test_alias_trains_once(monkeypatch):
     import richneuron.trainer as trainer
 

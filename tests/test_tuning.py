@@ -9,7 +9,14 @@ from richneuron import tuning
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.results import ResultsError
-from richneuron.study import SweepError, load_spec, load_sweep, run_sweep, save_sweep
+from richneuron.study import (
+    SweepError,
+    check_sweep_output,
+    load_spec,
+    load_sweep,
+    run_sweep,
+    save_sweep,
+)
 from richneuron.tasks import get_task
 from richneuron.trainer import Run, RunResult, n_validation, split_validation, train_chunk
 
@@ -39,6 +46,13 @@ def test_a_spec_round_trips_and_draws_the_same_trials():
         for name, (lo, hi) in tuning.space(run.arch).items():
             assert lo <= getattr(config, name) <= hi
     assert {"omega"} <= set(tuning.space("singlu")) and "omega" not in tuning.space("vanilla")
+    assert "kan_grid" in tuning.space("kan") and "kan_grid" not in tuning.space("singlu")
+    # KAN's grid: log-uniform over 3-20, to the nearest grid whose network meets the budget
+    drawn = [s["kan_grid"] for s in tuning._draw("kan", "spiral", 40)]
+    can = tuning.grids("spiral")
+    assert 5 in can and 6 not in can  # 6 intervals: no width within 2% of 5,000 parameters
+    assert all(isinstance(g, int) and g in can for g in drawn) and len(set(drawn)) > 5
+    assert tuning.grids("spiral", TrainConfig(tolerance=0.1)) == tuple(range(3, 21))
 
 
 @pytest.mark.parametrize(
@@ -195,11 +209,38 @@ def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
         load_sweep(tmp_path / "bad.json")
 
 
-def _fake_training(monkeypatch):
+def test_a_tuning_grown_by_architectures_trains_only_theirs(tmp_path, monkeypatch):
+    """The committed tuning file is the store of the tuning with more architectures: the
+    stored architectures' trials, choices and final runs are kept, the new ones alone train."""
+    trained = _fake_training(monkeypatch)
+    small = run_sweep(tuning.Tuning.from_dict(SPEC), None)
+    save_sweep(small, tmp_path / "t.json")
+    grown = tuning.Tuning.from_dict({**SPEC, "archs": ["vanilla", "singlu", "v10"]})
+    check_sweep_output(tmp_path / "t.json", grown)
+    before = len(trained)
+    result = run_sweep(grown, None, stored=load_sweep(tmp_path / "t.json"))
+    assert {r.arch for r, _ in trained[before:]} == {"v10"}
+    assert result.from_store == small.sweep.size() and result.trained == 2 * (3 + 2)
+    assert {k: v for k, v in tuning.chosen_settings(result).items() if k[0] != "v10"} == (
+        tuning.chosen_settings(small)
+    )
+    other = tuning.Tuning.from_dict({**SPEC, "trials": 4})
+    with pytest.raises(SweepError, match="holds the results of another sweep"):
+        check_sweep_output(tmp_path / "t.json", other)
+    with pytest.raises(SweepError, match="stored: holds 't', not this tuning"):
+        run_sweep(other, None, stored=small)
+
+
+def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
+    """The trainer replaced by a function of the run and its config; returns the list of the
+    jobs it trains."""
     import richneuron.trainer
+
+    trained: list[tuple[Run, TrainConfig]] = []
 
     def fake(jobs, progress=None, on_results=None, **kwargs):
         out = []
+        trained.extend(jobs)
         for run, config in jobs:
             val = abs(math.log(config.lr / 3e-3)) + config.depth / 100
             r = _result(run, val if config.validation else math.nan,
@@ -212,6 +253,7 @@ def _fake_training(monkeypatch):
         return out
 
     monkeypatch.setattr(richneuron.trainer, "train_jobs", fake)
+    return trained
 
 
 def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
@@ -219,7 +261,7 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     from richneuron.results import ResultSet
 
     _fake_training(monkeypatch)
-    spec = {**SPEC, "name": "tuning"}
+    spec = {**SPEC, "name": "tuning", "archs": ["vanilla", "singlu", "v6"]}  # v6: not in the panel
     tuned = run_sweep(tuning.Tuning.from_dict(spec), None)
     save_sweep(tuned, tmp_path / "tuning.json")
     around = tuning.Around.from_dict({
@@ -231,10 +273,15 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     assert around.size() == (3 + 4) * 2 * 2
     with pytest.raises(SweepError, match="around: needs the results of tuning 'tuning'"):
         run_sweep(around, None)
+    tiny = tuning.Around.from_dict({**around.to_dict(), "vary": {"budget": [10]}})
+    with pytest.raises(SweepError, match="budget: .*'vanilla' on task 'spiral'"):
+        run_sweep(tiny, None, tuned=tuned)  # refused before any training
     result = run_sweep(around, None, tuned=tuned)
     chosen = tuning.chosen_settings(tuned)
     configs = [TrainConfig(**rs.config) for rs in result.sets]
-    for setting in chosen.values():  # the chosen setting with twice its learning rate
+    for (arch, _), setting in chosen.items():  # the chosen setting with twice its lr
+        if arch not in around.archs:
+            continue
         centre = tuned.sweep.base.replace(**setting)
         assert centre.replace(lr=float(f"{setting['lr'] * 2:.4g}")) in configs
     save_sweep(result, tmp_path / "multiverse-tuned.json")
@@ -250,6 +297,8 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     )
     omega = next(p for p in protocols if p.name == "tuned omega: x2")
     tuned_set = next(p for p in protocols if p.name == "tuned").results
+    # the tuning tunes every architecture; the multiverse's tuned protocol is the panel's
+    assert {r.run.arch for r in tuned_set.runs} == {"singlu", "vanilla"}
     # vanilla has no omega: its runs there are its tuned ones, as in the tuned protocol
     assert {r.run.arch for r in omega.results.runs} == {"singlu", "vanilla"}
     assert [r for r in omega.results.runs if r.run.arch == "vanilla"] == [
@@ -273,3 +322,32 @@ def test_a_task_scored_on_its_training_points_tunes_on_its_fit():
     chosen = tuning.choices([(run, c.replace(lr=1e-3), fits), (run, c.replace(lr=2e-3), misses)])
     assert chosen[("vanilla", "memorize")]["lr"] == 1e-3
     assert tuning.trial_value(fits) == 1e-6
+
+
+def test_every_architecture_has_a_family_and_the_rising_table_counts_per_family():
+    assert {tuning.family(a) for a in ARCHITECTURES} == set(tuning.FAMILIES)
+    assert tuning.family("vanilla") == "baselines" and tuning.family("v13") == (
+        "the study's variants"
+    )
+    assert tuning.family("kan") == "related: learned"
+    with pytest.raises(ValueError, match="unknown architecture 'nope'"):
+        tuning.family("nope")
+    table = str(tuning.rising_table([("v10", "hifreq"), ("v13", "spiral")],
+                                    ["vanilla", "v10", "v13", "siren"], ["hifreq", "spiral"]))
+    assert "| the study's variants | v10, v13 | 2 of 4 | v10 on hifreq, v13 on spiral |" in table
+    assert "| baselines | vanilla | 0 of 2 | none |" in table
+    most = str(tuning.rising_table([("v10", "hifreq"), ("v10", "spiral"), ("v13", "spiral")],
+                                   ["v10", "v13"], ["hifreq", "spiral"]))
+    assert "| 3 of 4 | all but v13 on hifreq |" in most
+    assert "gated" not in table  # no architecture of that family: no row
+
+
+def test_findings_before_and_after_tuning_name_what_changes():
+    from richneuron.claims import Claim
+
+    def claim(verdict):
+        return Claim("c", 3, "f", "r", "o", "p", verdict)
+
+    evaluated = {"c": [(None, claim("replicated")), (None, claim("not replicated"))],
+                 "d": [(None, claim("replicated")), (None, claim("replicated"))]}
+    assert tuning.changed_findings(evaluated) == ["#3 (c): replicated → not replicated"]
