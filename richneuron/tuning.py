@@ -5,9 +5,10 @@ whichever family they happen to suit (Melis et al. 2018; Lucic et al. 2018 found
 family erases most claimed gains). A :class:`Tuning` gives each (architecture, task) the same
 number of random-search trials over the hyperparameters the architecture has (:func:`space`):
 the learning rate and the initialisation scale for all, the frequency ``omega`` for those whose
-sine (or Fourier scale) it sets. Each trial trains one seed on the training points less a
-validation share (:attr:`TrainConfig.validation`, drawn from the training points by the data
-seed: never the test points) and is scored on the held-out points. The best trial's setting is
+sine (or Fourier scale) it sets, and KAN's spline grid (:attr:`TrainConfig.kan_grid`). Each
+trial trains one seed on the training points less a validation share
+(:attr:`TrainConfig.validation`, drawn from the training points by the data seed: never the test
+points) and is scored on the held-out points. The best trial's setting is
 then trained on all the training points at the chapters' seeds and scored on the test points,
 like every chapter's run. A tuning is written as a spec file::
 
