@@ -33,16 +33,28 @@ $(PEERS): $(STAMP) requirements-peers.lock
 book: $(STAMP)
 	$(PY) -m richneuron.book build $(if $(RETRAIN),--retrain)
 
-# Lint; the drift gate (the arithmetic fingerprint first, then every chapter re-executed from an
-# empty run cache under _build/gate, compared with data/, PAPER.md and paper_figures/, and a
-# sample of every committed sweep retrained); then the test suite (with the peers' packages),
-# whose browser test opens the gate's HTML in headless Chromium and whose cross-CPU test
-# computes the fingerprint under qemu-x86_64 (an Intel and an AMD CPU). It prints its 20
-# slowest tests: CI allows the whole target 90 minutes.
-test: $(STAMP) $(PEERS) browser qemu
-	$(PY) -m ruff check richneuron tests benchmarks book
-	$(PY) -m richneuron.book check
-	RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q --durations=20
+# Lint; the drift gate (the arithmetic fingerprint first, then the book built from data/ under
+# _build/gate, training nothing, compared with data/, PAPER.md and paper_figures/, then a sample
+# of the committed runs retrained within a budget: `python -m richneuron.book check --help`);
+# then the test suite (with the peers' packages), whose browser test opens the gate's HTML in
+# headless Chromium and whose cross-CPU test computes a small fingerprint under qemu-x86_64 (an
+# Intel and an AMD CPU). It prints its 20 slowest tests, and at the end the time of each stage:
+# CI allows the whole target 90 minutes. GATE_FLAGS passes options to the gate (--budget 600).
+test:
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory setup peers browser qemu || exit 1; \
+	t1=$$(date +%s); \
+	$(PY) -m ruff check richneuron tests benchmarks book || exit 1; \
+	t2=$$(date +%s); \
+	$(PY) -m richneuron.book check --times _build/gate/times.json $(GATE_FLAGS); gate=$$?; \
+	t3=$$(date +%s); tests=0; \
+	if [ $$gate -eq 0 ]; then \
+	  RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q --durations=20; tests=$$?; \
+	fi; \
+	t4=$$(date +%s); \
+	$(PY) -m richneuron.book stages --times _build/gate/times.json --setup $$((t1-t0)) \
+	  --lint $$((t2-t1)) --gate $$((t3-t2)) --tests $$((t4-t3)); \
+	[ $$gate -eq 0 ] && [ $$tests -eq 0 ]
 
 # Debian's Chromium and its WebDriver, for the browser test (root installs them with apt).
 browser:
@@ -59,6 +71,7 @@ qemu:
 # Recompute the committed arithmetic fingerprint (after a deliberate change of the arithmetic).
 fingerprint: $(STAMP)
 	$(PY) -m richneuron fingerprint --out data/arithmetic/fingerprint.json
+	$(PY) -m richneuron fingerprint --small --out data/arithmetic/fingerprint-small.json
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/trainer.py

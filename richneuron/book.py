@@ -107,6 +107,9 @@ CACHE_DIR = ".cache/runs"
 #: ``RICHNEURON_RETRAIN=1``: :func:`run_chapter` ignores its committed results file
 #: (``make book RETRAIN=1`` also starts from an empty run cache).
 RETRAIN_ENV = "RICHNEURON_RETRAIN"
+#: ``RICHNEURON_NO_TRAIN=1`` (the drift gate): :func:`run_chapter` trains nothing; a run its
+#: results file does not hold under the chapter's protocol stops the chapter, naming the run.
+NO_TRAIN_ENV = "RICHNEURON_NO_TRAIN"
 #: Quick mode, a smoke test of the whole pipeline: few steps, one seed, the chapter's first two
 #: tasks (chapters list the tasks their prose names first). Its results go to QUICK_DIR.
 QUICK_STEPS, QUICK_LOG_EVERY, QUICK_SEEDS, QUICK_TASKS = 30, 10, 1, 2
@@ -251,14 +254,46 @@ def run_chapter(
     if cache_dir is None:
         cache_dir = os.environ.get("RICHNEURON_CACHE_DIR", CACHE_DIR)
     stored = {}  # the committed results file is the store: its runs of this protocol are kept
+    previous = None
     if os.environ.get(RETRAIN_ENV) != "1" and out.is_file():
         previous = load_results(out)  # a corrupt file stops here, naming it: never overwritten
         if config_of(previous) == config:
             stored = {r.run: r for r in previous.runs}
+    if os.environ.get(NO_TRAIN_ENV) == "1":
+        _refuse_missing(name, runs, stored, out, previous, config)
     cache = RunCache(cache_dir) if cache_dir else None
     rs = run_study(name, runs, config, cache, stored=stored)
     save_results(rs, out, keep_same=True)
     return rs
+
+
+def _refuse_missing(
+    name: str,
+    runs: Sequence[Run],
+    stored: dict,
+    out: Path,
+    previous: ResultSet | None,
+    config: TrainConfig,
+) -> None:
+    """Under :data:`NO_TRAIN_ENV`: one line naming the chapter, the first run its results file
+    does not hold and why (no file, another protocol, the run absent), if any."""
+    missing = [r for r in runs if r not in stored]
+    if not missing:
+        return
+    first = missing[0]
+    if previous is None:
+        why = f"{out} does not exist"
+    elif config_of(previous) != config:
+        old, new = config_of(previous).to_dict(), config.to_dict()
+        changed = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in new if old.get(k) != new[k])
+        why = f"the chapter's protocol differs from the one in {out} ({changed})"
+    else:
+        why = f"{out} does not hold it"
+    raise ValueError(
+        f"chapter {name}: {len(missing)} of {len(runs)} runs are not in the store, first "
+        f"{first.arch} on {first.task}, seed {first.seed} ({why}); the drift gate trains "
+        "nothing: run `make book` and commit data/"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1135,15 +1170,47 @@ def fingerprint_facts() -> dict[str, object]:
     """The fingerprint workload, for the Method chapter's prose (:mod:`richneuron.fingerprint`)."""
     from . import fingerprint as fp
 
-    work = fp.workload()
+    work, small = fp.workload(), fp.workload(small=True)
     return {
         "archs": len(work["archs"]),
         "seeds": len(work["seeds"]),
         "task": work["task"],
         "steps": work["config"]["steps"],
+        "budget": f"{work['config']['budget']:,}",
         "reference": work["reference_steps"],
+        "small_steps": small["config"]["steps"],
+        "small_budget": f"{small['config']['budget']:,}",
+        "small_reference": small["reference_steps"],
         "cpus": " and ".join(fp.EMULATED_CPUS),
     }
+
+
+def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> dict[str, object]:
+    """What the drift gate's audit guarantees, from the committed runs (Method chapter): the
+    runs and cells, the budget, the window of commits within which every cell is retrained,
+    the runs one commit retrains, each run's chance per commit (mean over runs, estimated over
+    200 draws by :func:`richneuron.audit.inclusion`) and the chance that one changed run
+    escapes ``k`` commits at that mean (:func:`richneuron.audit.escape`)."""
+    from . import audit
+    from .bookbuild import committed_runs
+
+    entries, _ = committed_runs(root)
+    plan = audit.plan(entries, "0" * 40, 0)
+    chances = audit.inclusion(entries, draws=200)
+    mean = sum(chances) / len(chances)
+    facts: dict[str, object] = {
+        "runs": f"{len(entries):,}",
+        "stored_hours": f"{sum(e.cost for e in entries) / 3600:.1f}",
+        "cells": plan.cells,
+        "budget": f"{plan.budget:.0f}",
+        "cell_share": f"{audit.CELL_SHARE:.0%}",
+        "window": plan.window,
+        "per_commit": f"{len(plan.chosen):,}",
+        "chance": f"{mean:.2%}",
+    }
+    for n in k:
+        facts[f"escape_{n}"] = f"{audit.escape(mean, n):.0%}"
+    return facts
 
 
 def tolerance_table() -> Markdown:

@@ -17,14 +17,16 @@ Three kinds of build, one function:
 * ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
   everything under ``_build/quick``.
 * ``check`` (:data:`GATE`, run by ``make test``): first the arithmetic fingerprint
-  (:mod:`richneuron.fingerprint`, under a minute): if this host computes other bits than the one
-  that made ``data/``, it stops there, naming the first architecture that differs. Otherwise
-  every chapter again from an empty run cache, without reading any results file (every run is
-  retrained), everything under ``_build/gate``; then
-  :func:`check` compares each new results file with the
-  committed one in ``data/`` (:func:`richneuron.results.compare`, tolerances per metric), and
-  the new CSV files of ``data/``, ``PAPER.md`` and figures with the committed ones, byte for
-  byte. Any difference is printed as a table (or a diff) and fails the gate.
+  (:mod:`richneuron.fingerprint`): if this host computes other bits than the one that made
+  ``data/``, it stops there, naming the first architecture that differs. Otherwise every
+  results file is checked (:func:`check_store`), and every chapter runs again under
+  ``_build/gate`` from the committed results (copied there) with an empty run cache, training
+  nothing: a chapter that finds a run missing fails, naming it. :func:`check` then compares
+  each results file the chapters wrote with the committed one (:func:`richneuron.results
+  .compare`, tolerances per metric), and the new CSV files of ``data/``, ``PAPER.md`` and
+  figures with the committed ones, byte for byte; last, :func:`audit_runs` retrains a sample of
+  the committed runs within a budget (:mod:`richneuron.audit`). Any difference is printed as a
+  table (or a diff) and fails the gate.
 
 What a reader sees: before Jupyter Book renders, :func:`_stage` tags papermill's
 injected-parameters cell and every cell made only of ``glue(...)`` calls ``remove-cell``
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import math
 import os
 import shutil
 import subprocess
@@ -51,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_dir
+from .atomic import atomic_dir, atomic_file
 
 __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
 
@@ -73,6 +76,7 @@ class Layout:
     cache: str | None  # run cache; None: the chapters' default (.cache/runs)
     quick: bool = False
     fresh_cache: bool = False  # empty the cache first
+    from_store: bool = False  # start from the committed data/ and train nothing (the gate)
 
     def html(self, root: Path) -> Path:
         return (
@@ -100,6 +104,7 @@ GATE = Layout(
     "_build/gate/paper_figures",
     "_build/gate/cache",
     fresh_cache=True,
+    from_store=True,
 )
 
 QUICK_BANNER = (
@@ -278,6 +283,43 @@ def _jupyter_book(root: Path, src_dir: Path, path_output: Path, *builder: str) -
     return len(warnings)
 
 
+def check_store(root: str | os.PathLike = ".") -> list[str]:
+    """Every committed results file read and checked (:func:`richneuron.results.load_results`
+    for the chapters' files, :func:`richneuron.study.load_sweep` for the sweeps'), before any
+    chapter runs: one line per file that cannot be read, naming the file and the field."""
+    import json
+
+    from .results import ResultsError, load_results
+    from .study import load_sweep
+
+    root = Path(root)
+    problems = []
+    for path in sorted((root / FULL.data).glob("*.json")):
+        try:
+            if path.name == "published.json":
+                json.loads(path.read_text(encoding="utf-8"))
+            else:
+                load_results(path)
+        except (ResultsError, ValueError, OSError) as err:
+            problems.append(str(err) if isinstance(err, ResultsError) else f"{path}: {err}")
+    for path in sorted((root / SWEEPS).glob("*.json")):
+        try:
+            load_sweep(path)
+        except (ResultsError, ValueError, OSError) as err:
+            problems.append(str(err) if isinstance(err, ResultsError) else f"{path}: {err}")
+    return problems
+
+
+def _seed_store(root: Path, data_dir: Path) -> None:
+    """Start ``data_dir`` (the gate's) from the committed results files of ``data/``: the
+    chapters keep their runs from there, and rewrite a file only if its runs changed."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    for path in sorted((root / FULL.data).glob("*.json")):
+        if path.name != "published.json":
+            shutil.copy2(path, data_dir / path.name)
+
+
 def _cached_runs(cache_dir: Path) -> int:
     """How many runs the run cache holds (one ``<key>.json`` per run)."""
     return sum(1 for _ in cache_dir.glob("*.json")) if cache_dir.is_dir() else 0
@@ -299,14 +341,17 @@ def _run_counts(root: Path, params: dict, trained: int) -> dict:
 def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = False) -> None:
     """Execute every chapter, build the HTML book and PAPER.md (see the module docstring).
 
-    With ``retrain`` (and always for a layout with ``fresh_cache``, the gate), every run is
-    trained again: the chapters do not read their results files and the run cache starts
-    empty (``_build/retrain-cache`` for a layout that uses the default cache).
+    Every results file is checked first (:func:`check_store`; not in quick mode). With
+    ``retrain`` (and for a layout with ``fresh_cache`` that does not build ``from_store``),
+    every run is trained again: the chapters do not read their results files and the run cache
+    starts empty (``_build/retrain-cache`` for a layout that uses the default cache). A layout
+    ``from_store`` (the gate) starts its data folder from the committed results and trains
+    nothing: a chapter that misses a run fails.
 
     Raises:
         RuntimeError: when a chapter fails to execute or the book builds with a warning.
     """
-    from .book import CACHE_DIR, RETRAIN_ENV
+    from .book import CACHE_DIR, NO_TRAIN_ENV, RETRAIN_ENV
     from .paper import join_paper
 
     root = Path(root).resolve()
@@ -314,20 +359,30 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
     exec_dir, src_dir = out / "exec", out / "src"
     docs = toc_documents(root / "_toc.yml")
     sources = [_source(root, d) for d in docs]
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV)}
+    if not layout.quick:  # every results file the chapters read, checked before the first runs
+        problems = check_store(root)
+        if problems:
+            more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise RuntimeError(f"{problems[0]}{more}; no chapter was executed")
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV, NO_TRAIN_ENV)}
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
-    retrain = retrain or layout.fresh_cache
+    retrain = retrain or (layout.fresh_cache and not layout.from_store)
     os.environ.pop(RETRAIN_ENV, None)
+    os.environ.pop(NO_TRAIN_ENV, None)
     if retrain:
         os.environ[RETRAIN_ENV] = "1"  # the chapters do not read their results files
+    if layout.from_store:  # the committed results are the store, and a missing run an error
+        _seed_store(root, root / layout.data)
+        os.environ[NO_TRAIN_ENV] = "1"
     if layout.cache is not None or retrain:
         cache = root / (layout.cache or RETRAIN_CACHE)
-        if retrain:
+        if retrain or layout.fresh_cache:
             shutil.rmtree(cache, ignore_errors=True)
         os.environ[CACHE_ENV] = str(cache)
     start = time.perf_counter()
     cache_dir = Path(os.environ.get(CACHE_ENV) or root / CACHE_DIR)
     chapters: list[dict] = []
+    outs: set[str] = set()  # the results files the chapters write
     try:
         notebooks = [(d, s) for d, s in zip(docs, sources, strict=True) if s.suffix == ".ipynb"]
         for i, (doc, source) in enumerate(notebooks, 1):
@@ -340,11 +395,16 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
                 _execute(source, exec_dir / f"{doc}.ipynb", root, params)
             except Exception as err:
                 print("FAILED", flush=True)
-                raise RuntimeError(f"{name} failed: {err}") from None
+                # papermill's error carries the notebook's traceback; its last line is the one
+                # a reader needs (the library's errors name the parameter, run or file).
+                why = getattr(err, "evalue", None) or err
+                raise RuntimeError(f"{name} failed: {why}") from None
             row = {"chapter": str(name), "seconds": round(time.perf_counter() - t0, 1)}
             row.update(_run_counts(root, params, _cached_runs(cache_dir) - before))
             row["status"] = "executed"
             chapters.append(row)
+            if params.get("out"):
+                outs.add(Path(params["out"]).name)
             print(
                 f"{row['seconds']:.1f} s"
                 + (
@@ -354,6 +414,10 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
                 ),
                 flush=True,
             )
+        if layout.from_store:  # a committed file no chapter wrote is not left as if made
+            for path in (root / layout.data).glob("*.json"):
+                if path.name not in outs:
+                    path.unlink()
     finally:
         for key, value in saved.items():
             if value is None:
@@ -457,85 +521,142 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
 #: Committed sweep results (``richneuron.sweep/1`` files), audited by the drift gate.
 SWEEPS = "data/sweeps"
 
-#: ``check --audit``: a sample of every sweep's runs, all of them, or none.
+#: ``check --audit``: a sample of the committed runs within the budget, all of them, or none.
 AUDIT_MODES = ("sample", "all", "none")
 
 
-def audit_sweeps(root: str | os.PathLike = ".", mode: str = "sample") -> list[str]:
-    """Retrain runs of every committed sweep (:data:`SWEEPS`) and compare them with the file.
+@dataclass
+class _Copy:
+    """A committed run where one results file holds it (a chapter's, or a sweep's lean one)."""
 
-    ``mode`` ``"sample"``: :func:`richneuron.study.audit_sample` (one run of every
-    (architecture, setting) cell, on its task of fewest points, and at least 5% of each sweep,
-    the rest drawn with a chance inversely proportional to each run's stored training time,
-    from the commit's hash);
-    ``"all"``: every run (for a cluster); ``"none"``: nothing. The runs of every sweep train
-    afresh (no cache) in one :func:`richneuron.trainer.train_jobs` call, so runs of one shape
-    share chunks across sweeps and a run two sweeps hold trains once, with a progress line on
-    stderr; then each is compared at the compared fields' default tolerances. Prints one line
-    per sweep (runs retrained, runs not checked this time, drift) and one with the time.
+    source: str
+    name: str  # the results set's name (the drift table's first column)
+    config: dict
+    result: object
+    lean: bool
+
+
+def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
+    """Every committed run, each once: ``(entries, copies)``, the :class:`richneuron.audit.Entry`
+    of each distinct (run, protocol) and, by the same key, every file's copy of it.
+
+    A chapter's run is in the cell of its architecture under its chapter's protocol; a sweep's
+    in the cell its sweep's ``audit_cell`` gives, within that sweep.
+    """
+    from .audit import Entry
+    from .config import TrainConfig
+    from .results import load_results
+    from .study import load_sweep
+    from .tasks import get_task
+    from .trainer import config_key
+
+    root = Path(root)
+    entries: list = []
+    copies: dict[tuple, list[_Copy]] = {}
+
+    def add(source, name, run, config, result, cell, lean) -> None:
+        key = (run, config_key(config))
+        if key not in copies:
+            copies[key] = []
+            points = get_task(run.task).n_train
+            entries.append(Entry(source, run, config, result.wall_time, cell, points))
+        copies[key].append(_Copy(source, name, config.to_dict(), result, lean))
+
+    for path in sorted((root / FULL.data).glob("*.json")):
+        if path.name == "published.json":
+            continue
+        rs = load_results(path)
+        config = TrainConfig(**rs.config)
+        source = f"{FULL.data}/{path.name}"
+        for r in rs.runs:
+            add(source, rs.name, r.run, config, r, ("chapters", r.run.arch, config_key(config)),
+                lean=False)
+    for path in sorted((root / SWEEPS).glob("*.json")):
+        result = load_sweep(path)
+        source = f"{SWEEPS}/{path.name}"
+        for r, config in result.stored():
+            cell = (source, *result.sweep.audit_cell(r.run, config))
+            add(source, source, r.run, config, r, cell, lean=True)
+    return entries, copies
+
+
+def audit_runs(
+    root: str | os.PathLike = ".", mode: str = "sample", budget: float | None = None
+) -> list[str]:
+    """Retrain committed runs, chapters' and sweeps' alike, and compare them with the files.
+
+    ``mode`` ``"sample"``: the plan of :func:`richneuron.audit.plan` for this commit (a rotation
+    of the (architecture, setting) cells and a random share, within ``budget`` seconds of stored
+    training time, default :data:`richneuron.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
+    cluster); ``"none"``: nothing. The chosen runs train afresh (no cache) in one
+    :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks across files; a
+    run two files hold trains once), with a progress line on stderr; each file's copy is then
+    compared at the compared fields' default tolerances (a sweep's lean copy with the lean
+    result). Prints one line per results file and a summary.
 
     Returns:
-        One line per problem (an unreadable sweep file, drift); empty when none.
+        One line per problem (drift); empty when none.
     """
-    from . import trainer
+    from . import audit, trainer
     from .cli import progress_bar
-    from .config import TrainConfig
-    from .results import ResultsError, ResultSet, _git, compare, format_drift
-    from .study import AUDIT_FRACTION, audit_sample, lean_result, load_sweep
+    from .results import ResultSet, _git, compare, format_drift
+    from .study import lean_result
 
     if mode not in AUDIT_MODES:
         raise ValueError(f"--audit: expected one of {', '.join(AUDIT_MODES)}, got {mode!r}")
+    budget = audit.DEFAULT_BUDGET if budget is None else budget
     root = Path(root).resolve()
-    files = sorted((root / SWEEPS).glob("*.json"))
-    if mode == "none" or not files:
-        if files:
-            print(f"audit: skipped ({len(files)} sweep file(s) in {SWEEPS} not checked)")
+    entries, copies = committed_runs(root)
+    if mode == "none" or not entries:
+        if entries:
+            print(f"audit: skipped ({len(entries)} committed runs not checked)")
         return []
     draw = _git("rev-parse", "HEAD") or "no-commit"
-    problems: list[str] = []
-    sweeps = []  # (name, result, jobs)
-    for path in files:
-        try:
-            result = load_sweep(path)
-        except ResultsError as err:
-            problems.append(str(err))
-            continue
-        jobs = result.jobs() if mode == "all" else audit_sample(result, draw)
-        sweeps.append((f"{SWEEPS}/{path.name}", result, jobs))
-
-    def key(run, config) -> tuple:
-        return (run, trainer._config_key(config))
-
-    pooled = list({key(*job): job for _, _, jobs in sweeps for job in jobs}.values())
+    index = int(_git("rev-list", "--count", "HEAD") or 0)
+    chosen = audit.plan(entries, draw, index, math.inf if mode == "all" else budget)
+    jobs = [(entries[i].run, entries[i].config) for i in chosen.chosen]
     start = time.perf_counter()
-    fresh = trainer.train_jobs(pooled, progress=progress_bar()) if pooled else []
-    by_job = {key(*job): res for job, res in zip(pooled, fresh, strict=True)}
-    how = "every run" if mode == "all" else (
-        f"one per (architecture, setting) cell and >= {AUDIT_FRACTION:.0%}, drawn from "
-        f"commit {draw[:12]}"
-    )
-    for name, result, jobs in sweeps:
-        total = sum(len(rs.runs) for rs in result.sets)
-        drifts = []
-        for rs in result.sets:
-            config = TrainConfig(**rs.config)
-            olds = [r for r in rs.runs if key(r.run, config) in by_job]
-            news = [lean_result(by_job[key(r.run, config)]) for r in olds]
-            if olds:
-                drifts += compare(
-                    ResultSet(name, rs.config, {}, olds), ResultSet(name, rs.config, {}, news)
-                )
+    fresh = trainer.train_jobs(jobs, progress=progress_bar()) if jobs else []
+    seconds = time.perf_counter() - start
+    problems: list[str] = []
+    per_file: dict[str, list[int]] = {}  # source -> [runs held, runs retrained]
+    for held in copies.values():
+        for c in held:
+            per_file.setdefault(c.source, [0, 0])[0] += 1
+    drifts: dict[str, list] = {}
+    for i, res in zip(chosen.chosen, fresh, strict=True):
+        e = entries[i]
+        for c in copies[(e.run, trainer.config_key(e.config))]:
+            per_file[c.source][1] += 1
+            new = lean_result(res) if c.lean else res
+            drifts.setdefault(c.source, []).extend(
+                compare(ResultSet(c.name, c.config, {}, [c.result]),
+                        ResultSet(c.name, c.config, {}, [new]))
+            )
+    for source, (held, retrained) in per_file.items():
+        moved = drifts.get(source, [])
         print(
-            f"audit {name}: retrained {len(jobs)} of {total} runs ({how}); "
-            f"{total - len(jobs)} not checked this time"
-            + (f"; {len(drifts)} value(s) drifted" if drifts else "; no drift"),
+            f"audit {source}: retrained {retrained} of {held} runs"
+            + (f"; {len(moved)} value(s) drifted" if moved else "; no drift"),
             flush=True,
         )
-        if drifts:
-            problems.append(f"{name}: {len(drifts)} value(s) drifted:\n{format_drift(drifts)}")
+        if moved:
+            problems.append(f"{source}: {len(moved)} value(s) drifted:\n{format_drift(moved)}")
+    stored = sum(audit._cost(entries[i]) for i in chosen.chosen)
+    if mode == "all":
+        how = "every run"
+    else:
+        how = (
+            f"cells of group {chosen.group + 1} of {chosen.window} (each of the {chosen.cells} "
+            f"(architecture, setting) cells is retrained "
+            + ("by every commit" if chosen.window == 1 else
+               f"in any {chosen.window} consecutive commits")
+            + f") and a share drawn from commit {draw[:12]}, within a budget of "
+            f"{budget:.0f} s of stored training time"
+        )
     print(
-        f"audit: {len(pooled)} runs of {len(sweeps)} sweep file(s) retrained in "
-        f"{time.perf_counter() - start:.0f} s",
+        f"audit: {len(jobs)} of {len(entries)} committed runs ({stored:.0f} s of stored training "
+        f"time; {how}) retrained in {seconds:.0f} s",
         flush=True,
     )
     return problems
@@ -547,21 +668,27 @@ def check(
     rebuild: bool = True,
     fingerprint: bool = True,
     audit: str = "sample",
+    budget: float | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[str]:
-    """The drift gate: fingerprint, rebuild in ``layout`` and compare with what is committed.
+    """The drift gate: fingerprint, rebuild in ``layout`` from the committed store, compare with
+    what is committed, and retrain a sample of the committed runs.
 
     First :func:`check_fingerprint` (unless ``fingerprint`` is false); if it fails, nothing is
-    rebuilt and its line is returned. Then compares every results file of ``data/`` (except the
-    published reference) with the one the rebuild wrote, run by run
-    (:func:`richneuron.results.compare` at its default tolerances), then ``PAPER.md`` and
-    ``paper_figures/``. Prints what moved.
+    rebuilt and its line is returned. Then the book is built from ``data/`` training nothing (a
+    chapter that finds a run missing fails, naming it); every results file the chapters wrote
+    is compared with the committed one run by run (:func:`richneuron.results.compare` at its
+    default tolerances), then the CSV files, ``PAPER.md`` and ``paper_figures/`` byte for byte.
+    Last, :func:`audit_runs` retrains committed runs and compares them. Prints what moved.
 
     Args:
         root: repository root.
         layout: where the rebuild goes (its ``data`` must differ from ``data/``).
         rebuild: build first (False: compare an existing rebuild).
         fingerprint: check the arithmetic fingerprint first.
-        audit: which runs of the committed sweeps to retrain (:func:`audit_sweeps`).
+        audit: which committed runs to retrain (:func:`audit_runs`).
+        budget: the audit's budget in seconds of stored training time.
+        timings: filled with each stage's seconds (``fingerprint``, ``book``, ``audit``).
 
     Returns:
         One line per problem found; empty when nothing drifted.
@@ -571,10 +698,14 @@ def check(
     root = Path(root).resolve()
     if layout.data == FULL.data:
         raise ValueError("layout: the gate must not write into data/")
+    t0 = time.perf_counter()
     if fingerprint:
         problems = check_fingerprint(root)
+        if timings is not None:
+            timings["fingerprint"] = time.perf_counter() - t0
         if problems:
             return problems
+    t0 = time.perf_counter()
     if rebuild:
         build(root, layout)
     problems: list[str] = []
@@ -625,7 +756,12 @@ def check(
         problems.append("PAPER.md differs from the rebuild:\n" + "\n".join(shown[:60]) + more)
     for line in _differing_files(root / FULL.figures, root / layout.figures):
         problems.append(f"{FULL.figures}/{line}")
-    problems += audit_sweeps(root, audit)
+    if timings is not None:
+        timings["book"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    problems += audit_runs(root, audit, budget)
+    if timings is not None:
+        timings["audit"] = time.perf_counter() - t0
     return problems
 
 
@@ -650,8 +786,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--root", default=".", help="repository root (default: .)")
     c = sub.add_parser(
         "check",
-        help="the drift gate: rebuild under _build/gate from an empty run cache and compare "
-        "with data/, PAPER.md and paper_figures/",
+        help="the drift gate: the fingerprint; the book built from data/ under _build/gate, "
+        "training nothing, compared with data/, PAPER.md and paper_figures/; a sample of the "
+        "committed runs retrained within a budget",
     )
     c.add_argument("--root", default=".", help="repository root (default: .)")
     c.add_argument("--no-rebuild", action="store_true", help="compare an existing _build/gate only")
@@ -662,11 +799,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--audit",
         choices=AUDIT_MODES,
         default="sample",
-        help=f"runs of the sweeps in {SWEEPS} to retrain: a sample drawn from the commit "
+        help="committed runs to retrain: a sample within the budget, drawn from the commit "
         "(default), all (for a cluster), none",
     )
+    c.add_argument(
+        "--budget",
+        type=_seconds,
+        default=None,
+        help="the audit's budget in seconds of stored training time "
+        "(default: richneuron.audit.DEFAULT_BUDGET)",
+    )
+    c.add_argument(
+        "--times",
+        default=None,
+        help="write each stage's seconds to this JSON file (make test prints them)",
+    )
+    t = sub.add_parser("stages", help="print the time of each stage of make test")
+    t.add_argument("--times", help="the gate's stage times (check --times)")
+    for stage in ("setup", "lint", "gate", "tests"):
+        t.add_argument(f"--{stage}", type=float, default=None, help=f"seconds of {stage}")
     args = parser.parse_args(argv)
+    if args.command == "stages":
+        print_stages(args.times, args.setup, args.lint, args.gate, args.tests)
+        return 0
     start = time.perf_counter()
+    timings: dict[str, float] = {}
     try:
         if args.command == "build":
             build(args.root, QUICK if args.quick else FULL, retrain=args.retrain)
@@ -677,10 +834,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             rebuild=not args.no_rebuild,
             fingerprint=not args.no_fingerprint,
             audit=args.audit,
+            budget=args.budget,
+            timings=timings,
         )
     except (RuntimeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if args.command == "check" and args.times:
+            _write_times(Path(args.times), timings)
     if problems:
         print("drift gate FAILED:", file=sys.stderr)
         for p in problems:
@@ -692,3 +854,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     return 0
+
+
+def _seconds(text: str) -> float:
+    """``--budget``: a positive number of seconds, or ``inf``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _write_times(path: Path, timings: dict[str, float]) -> None:
+    import json
+
+    with atomic_file(path) as f:
+        f.write(json.dumps({k: round(v, 1) for k, v in timings.items()}) + "\n")
+
+
+def print_stages(
+    times: str | None,
+    setup: float | None,
+    lint: float | None,
+    gate: float | None,
+    tests: float | None,
+) -> None:
+    """``make test``'s closing table: seconds of setup, lint, the gate's fingerprint, book and
+    audit (from the gate's ``--times`` file, where it ran that far), the tests, and the total."""
+    import json
+
+    parts: dict[str, float | None] = {}
+    try:
+        gate_parts = json.loads(Path(times).read_text(encoding="utf-8")) if times else {}
+    except (OSError, ValueError):
+        gate_parts = {}
+    parts["setup"], parts["lint"] = setup, lint
+    for stage in ("fingerprint", "book", "audit"):
+        parts[stage] = gate_parts.get(stage)
+    if gate is not None:  # the gate's own start-up and comparisons, beyond its three stages
+        parts["gate, other"] = max(0.0, gate - sum(gate_parts.get(k, 0.0) for k in gate_parts))
+    parts["tests"] = tests
+    total = sum(v for v in parts.values() if v is not None)
+    print("make test, seconds per stage:")
+    for name, value in parts.items():
+        print(f"  {name:<12} {'-' if value is None else f'{value:.0f}':>7}")
+    print(f"  {'total':<12} {total:7.0f}  ({total / 60:.1f} min)", flush=True)

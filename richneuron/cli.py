@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cluster import ClusterError
+from .cluster import ClusterError, SchedulerLost
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
@@ -337,6 +337,20 @@ def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     return backend
 
 
+def _lost_scheduler(err: SchedulerLost, args: argparse.Namespace) -> str:
+    """The one line for a Dask scheduler lost mid-training: what is kept, and how to go on."""
+    n = err.finished
+    runs = f"the {n} run{'' if n == 1 else 's'} finished until then"
+    if args.no_cache:
+        kept = f"{runs} {'is' if n == 1 else 'are'} not kept (--no-cache)"
+        return f"lost the Dask scheduler {err.address}: {kept}; run the command again to retrain"
+    if n == 0:
+        kept = f"no run had finished (run cache: {args.cache})"
+    else:
+        kept = f"{runs} {'is' if n == 1 else 'are'} kept in the run cache ({args.cache})"
+    return f"lost the Dask scheduler {err.address}: {kept}; run the same command again to resume"
+
+
 def _check_cache(args: argparse.Namespace) -> None:
     if not args.no_cache and Path(args.cache).exists() and not Path(args.cache).is_dir():
         raise UsageError(f"--cache: {args.cache} is a file, not a directory")
@@ -353,11 +367,12 @@ def _fingerprint(args: argparse.Namespace) -> int:
     from . import fingerprint as fp
 
     committed = None
+    against = args.against or str(fp.SMALL_PATH if args.small else fp.FINGERPRINT_PATH)
     if not args.out:  # compare: read the committed file before training anything
         try:
-            committed = fp.load(args.against)
+            committed = fp.load(against)
         except FileNotFoundError:
-            raise UsageError(f"--against: {args.against}: no such file") from None
+            raise UsageError(f"--against: {against}: no such file") from None
         except ValueError as err:
             raise UsageError(f"--against: {err}") from None
     if args.workers is not None and args.workers < 1:
@@ -365,13 +380,14 @@ def _fingerprint(args: argparse.Namespace) -> int:
     if args.out:
         _check_out("out", args.out)
     start = time.perf_counter()
-    n_archs = len(fp.workload()["archs"])
+    work = fp.workload(args.small)
     print(
-        f"fingerprint: {n_archs} architectures x {len(fp.SEEDS)} seeds on {fp.TASK} and "
-        f"{len(fp.LOSS_PATHS)} capacity losses, {fp.CONFIG.steps} steps",
+        f"fingerprint{' (small)' if args.small else ''}: {len(work['archs'])} architectures x "
+        f"{len(fp.SEEDS)} seeds on {fp.TASK} and {len(fp.LOSS_PATHS)} capacity losses, "
+        f"{work['config']['steps']} steps",
         file=sys.stderr,
     )
-    new = fp.compute(workers=args.workers, progress=progress_bar())
+    new = fp.compute(workers=args.workers, progress=progress_bar(), small=args.small)
     took = time.perf_counter() - start
     if args.out:
         fp.save(new, args.out)
@@ -380,14 +396,14 @@ def _fingerprint(args: argparse.Namespace) -> int:
     lines = fp.differences(committed, new)
     if lines:
         print(
-            f"fingerprint differs from {args.against} (made on {fp.describe_host(committed)}; "
+            f"fingerprint differs from {against} (made on {fp.describe_host(committed)}; "
             f"this host: {fp.describe_host(new)}):",
             file=sys.stderr,
         )
         for line in lines:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(f"fingerprint matches {args.against} ({took:.0f} s)", file=sys.stderr)
+    print(f"fingerprint matches {against} ({took:.0f} s)", file=sys.stderr)
     return 0
 
 
@@ -461,8 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--out", help="write the fingerprint here instead of comparing")
     fp.add_argument(
         "--against",
-        default="data/arithmetic/fingerprint.json",
-        help="the fingerprint to compare with (default: data/arithmetic/fingerprint.json)",
+        default=None,
+        help="the fingerprint to compare with (default: data/arithmetic/fingerprint.json, "
+        "with --small data/arithmetic/fingerprint-small.json)",
+    )
+    fp.add_argument(
+        "--small",
+        action="store_true",
+        help="the cross-CPU test's smaller workload (fewer steps and parameters, the same paths)",
     )
     fp.add_argument(
         "--workers",
@@ -489,6 +511,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except SchedulerLost as err:  # mid-training: the finished runs are in the cache
+        start = "\n" if sys.stderr.isatty() else ""  # a tty's progress line has no newline yet
+        print(f"{start}error: {_lost_scheduler(err, args)}", file=sys.stderr)
+        return 1
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

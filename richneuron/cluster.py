@@ -22,7 +22,9 @@ preload; on other machines, start workers with ``--preload richneuron.cluster`` 
 the client and, for a local cluster, the cluster, then ends any of its processes still alive:
 after Ctrl-C or SIGTERM no worker outlives the command. Workers of a cluster this process only
 joined (``--scheduler``) belong to that cluster: their queued chunks are cancelled, and a chunk
-already running there finishes unused.
+already running there finishes unused. A scheduler that goes away mid-training (stopped, or the
+connection to it lost) ends the training with :class:`SchedulerLost`, which names its address
+and how many runs had finished (and were kept) by then.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import logging
 import os
 import platform
 import sys
+import time
+from asyncio import CancelledError
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,6 +44,7 @@ __all__ = [
     "ArithmeticMismatch",
     "ClusterError",
     "DaskBackend",
+    "SchedulerLost",
     "arithmetic_difference",
     "dask_setup",
     "worker_arithmetic",
@@ -54,6 +59,30 @@ POLL = 2.0
 
 class ClusterError(RuntimeError):
     """The cluster cannot be used: unreachable, no worker with this process's arithmetic."""
+
+
+class SchedulerLost(ClusterError):
+    """The scheduler went away (or the connection to it) while chunks were training.
+
+    ``address`` is the scheduler's; ``finished`` counts the runs whose results had come back and
+    been handed on (so stored in the run cache, where there is one) by this backend before.
+    """
+
+    def __init__(self, address: str, finished: int):
+        self.address = address
+        self.finished = finished
+        super().__init__(
+            f"lost the Dask scheduler {address} after {finished} "
+            f"run{'' if finished == 1 else 's'} had finished"
+        )
+
+
+#: The loggers that speak while a client loses its scheduler (``distributed.*`` and the
+#: ``asyncio`` and ``tornado`` loggers of its event loop), silenced while chunks train.
+_NOISY_LOGGERS = ("distributed", "asyncio", "tornado")
+
+#: How long an error that may come from a lost connection waits for the client to say so.
+_LOSS_GRACE = 1.0
 
 
 class ArithmeticMismatch(RuntimeError):
@@ -144,6 +173,9 @@ class DaskBackend:
         self.accepted: set[str] = set()
         self.refused: dict[str, str] = {}
         self._pids: set[int] = set()  # a local cluster's worker processes, as they are seen
+        self.address: str = client.scheduler.address
+        self.finished = 0  # runs trained and handed on (``finish``) by this backend
+        self._levels: dict[logging.Logger, int] | None = None  # while silenced: levels before
 
     @classmethod
     def local(cls, n_workers: int, log: Callable[[str], None] | None = None) -> DaskBackend:
@@ -247,6 +279,11 @@ class DaskBackend:
     ) -> None:
         """Train every chunk of ``groups`` (job indices) on accepted workers; ``finish(parts,
         results)`` as each chunk's results arrive. Called by :func:`~richneuron.trainer.train_jobs`.
+
+        Raises:
+            SchedulerLost: the scheduler (or the connection to it) went away; the client is
+                closed, and Dask's loggers stay silent until :meth:`close`.
+            ClusterError: no worker with this process's arithmetic.
         """
         from distributed import wait
 
@@ -269,9 +306,11 @@ class DaskBackend:
                 priority=trainer._cost(as_jobs(parts)),
             )
 
-        accepted = self.check_workers()
-        running = {submit(parts, accepted): parts for parts in chunks}
+        running: dict = {}
+        self._silence()
         try:
+            accepted = self.check_workers()
+            running = {submit(parts, accepted): parts for parts in chunks}
             while running:
                 try:
                     done, _ = wait(list(running), timeout=POLL, return_when="FIRST_COMPLETED")
@@ -284,11 +323,71 @@ class DaskBackend:
                     except ArithmeticMismatch as err:  # a worker changed under us
                         raise ClusterError(str(err)) from None
                     finish(parts, trained)
+                    self.finished += len(trained)
                 if not done:
+                    if self.client.status != "running":  # lost between two waits
+                        raise SchedulerLost(self.address, self.finished)
                     accepted = self._resubmit_if_stranded(running, accepted, submit)
-        except BaseException:
-            self.client.cancel(list(running), force=True)
+        except BaseException as err:
+            if isinstance(err, SchedulerLost) or self._lost(err):
+                # Its futures are cancelled already and there is no scheduler to tell; the
+                # client is closed here, still silenced (its reconnection logs as it ends), and
+                # the loggers stay silenced until close().
+                self._close_client()
+                raise SchedulerLost(self.address, self.finished) from None
+            if running:
+                self.client.cancel(list(running), force=True)
+            self._unsilence()
             raise
+        self._unsilence()
+
+    def _lost(self, err: BaseException) -> bool:
+        """Whether ``err`` comes from losing the scheduler (or the connection to it)."""
+        if not isinstance(err, Exception | CancelledError) or isinstance(err, ClusterError):
+            return False  # Ctrl-C, SIGTERM (KeyboardInterrupt), this module's own errors
+        groups = getattr(err, "error_groups", None) or [err]  # FuturesCancelledError: groups
+        if any(getattr(g, "reason", None) == "scheduler-connection-lost" for g in groups):
+            return True
+        # An RPC can fail before the client's own connection has noticed: give it a moment.
+        comm_error = isinstance(err, OSError | TimeoutError | CancelledError)
+        deadline = time.monotonic() + (_LOSS_GRACE if comm_error else 0.0)
+        while self.client.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.client.status != "running"
+
+    def _silence(self) -> None:
+        """Raise the levels of Dask's (and its event loop's) loggers while chunks train.
+
+        When the scheduler goes away, the client's event-loop thread logs on its own, whatever
+        the training is doing: each failed try to reconnect, then ``Failed to reconnect``, and
+        the tracebacks of its cancelled reconnection as it is closed (``distributed.client``
+        has its own level, WARNING in Dask's config, so raising ``distributed`` alone is not
+        enough). The loss is reported as one :class:`SchedulerLost` instead; the levels come
+        back when training ends, or after :meth:`close` when the scheduler was lost.
+        """
+        if self._levels is not None:
+            return
+        names = [
+            name
+            for name in list(logging.root.manager.loggerDict)
+            if any(name == n or name.startswith(n + ".") for n in _NOISY_LOGGERS)
+        ]
+        self._levels = {}
+        for name in {*names, *_NOISY_LOGGERS}:
+            logger = logging.getLogger(name)
+            self._levels[logger] = logger.level
+            logger.setLevel(logging.CRITICAL + 1)
+
+    def _unsilence(self) -> None:
+        for logger, level in (self._levels or {}).items():
+            logger.setLevel(level)
+        self._levels = None
+
+    def _close_client(self) -> None:
+        try:
+            self.client.close(timeout=5)
+        except Exception:
+            pass
 
     def _resubmit_if_stranded(self, running: dict, accepted: set[str], submit) -> set[str]:
         """Workers come and go (a local cluster restarts a killed one under a new address):
@@ -306,12 +405,15 @@ class DaskBackend:
 
     def close(self) -> None:
         """Cancel, disconnect, and stop a local cluster with every process it started."""
+        try:
+            self._close_all()
+        finally:
+            self._unsilence()
+
+    def _close_all(self) -> None:
         import psutil
 
-        try:
-            self.client.close(timeout=5)
-        except Exception:
-            pass
+        self._close_client()
         if self.cluster is not None:
             try:
                 self.cluster.close(timeout=10)

@@ -35,12 +35,9 @@ anything trains.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
-import math
 import os
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,13 +59,11 @@ from .results import (
 from .trainer import Run, RunResult
 
 __all__ = [
-    "AUDIT_FRACTION",
     "LEAN_POINTS",
     "SWEEP_SCHEMA",
     "Sweep",
     "SweepError",
     "SweepResult",
-    "audit_sample",
     "lean_result",
     "load_spec",
     "load_sweep",
@@ -84,8 +79,6 @@ SWEEP_SCHEMA = "richneuron.sweep/1"
 #: Points of each curve a lean sweep result keeps (evenly spaced, first and last included).
 LEAN_POINTS = 11
 
-#: The share of a sweep's runs the drift gate retrains (besides one per (architecture, setting)).
-AUDIT_FRACTION = 0.05
 #: TrainConfig fields a grid may vary (every field but the per-task budget table).
 GRID_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "budgets")
 
@@ -602,47 +595,6 @@ def lean_result(r: RunResult, points: int = LEAN_POINTS) -> RunResult:
         grad_norms={},
         diagnostics={k: _subsample(v, points) for k, v in r.diagnostics.items()},
     )
-
-
-def audit_sample(
-    result: SweepResult, draw: str, fraction: float = AUDIT_FRACTION
-) -> list[tuple[Run, TrainConfig]]:
-    """The runs of a sweep the drift gate retrains: one of every (architecture, setting) cell,
-    drawn among the cell's runs on its task of fewest training points (every setting's code
-    path is checked at the least cost: a capacity sweep's tasks differ 64-fold in size), then
-    others from the whole sweep until at least ``fraction`` of its runs, each with a chance
-    inversely proportional to its stored training time (``wall_time``; weighted sampling
-    without replacement, Efraimidis and Spirakis 2006), so that every run can be drawn but the
-    share costs about what a share of the sweep's cheapest runs would. Draws come from a
-    generator seeded from ``draw`` (the commit's hash: successive commits check different runs).
-
-    Returns:
-        ``(run, config)`` jobs, in the sweep's order.
-    """
-    from .tasks import get_task
-
-    stored = result.stored()
-    jobs = [(r.run, config) for r, config in stored]
-    if not jobs:
-        return []
-    rng = random.Random(int(hashlib.sha256(f"{draw}:{result.sweep.name}".encode()).hexdigest(), 16))
-    cells: dict[tuple, list[int]] = {}
-    for i, (run, config) in enumerate(jobs):
-        cells.setdefault(result.sweep.audit_cell(run, config), []).append(i)
-    points = {i: get_task(run.task).n_train for i, (run, _) in enumerate(jobs)}
-    chosen = set()
-    for members in cells.values():
-        least = min(points[i] for i in members)
-        chosen.add(rng.choice([i for i in members if points[i] == least]))
-    cost = [max(r.wall_time, 1e-3) for r, _ in stored]
-    mean = sum(cost) / len(cost)
-    rest = [i for i in range(len(jobs)) if i not in chosen]
-    # key u ** (1 / weight) with weight 1 / cost: the largest keys are the draw
-    keys = {i: rng.random() ** (cost[i] / mean) for i in rest}
-    rest.sort(key=lambda i: (-keys[i], i))
-    need = max(0, math.ceil(fraction * len(jobs)) - len(chosen))
-    chosen |= set(rest[:need])
-    return [jobs[i] for i in sorted(chosen)]
 
 
 def save_sweep(result: SweepResult, path: str | os.PathLike, lean: bool = True) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "Job",
     "Run",
     "close_workers",
+    "config_key",
     "RunResult",
     "group_runs",
     "cross_entropy_per_member",
@@ -102,7 +103,7 @@ class RunResult:
 Job = tuple[Run, TrainConfig]
 
 
-def _config_key(config: TrainConfig) -> str:
+def config_key(config: TrainConfig) -> str:
     """A hashable identity of a protocol (TrainConfig holds a dict, so it is not hashable)."""
     return json.dumps(config.to_dict(), sort_keys=True)
 
@@ -377,10 +378,15 @@ def _compiled_step(
             )
             # A C++ wrapper launches the kernels without Python: ~20% faster steps here.
             fn = torch.compile(fn, fullgraph=True, dynamic=False, options={"cpp_wrapper": True})
-            # Dynamo traces torch.autograd.grad into the graph only when asked to.
-            fn = torch._dynamo.config.patch(trace_autograd_ops=True)(fn)
         _STEPS[key] = fn
     return _STEPS[key]
+
+
+def _tracing() -> contextlib.AbstractContextManager:
+    """The setting a step's first, compiling call needs: Dynamo traces ``torch.autograd.grad``
+    into the graph only when asked to. Later calls run the compiled graph and need nothing (so
+    they do not pay for entering and leaving a configuration patch every step)."""
+    return torch._dynamo.config.patch(trace_autograd_ops=True)
 
 
 def _skip_guards() -> contextlib.AbstractContextManager:
@@ -487,30 +493,34 @@ def train_chunk(
     v = {k: torch.zeros_like(p) for k, p in params.items()}
 
     log_steps = sorted(set(range(0, config.steps, config.log_every)) | {config.steps - 1})
-    losses = torch.empty(config.steps, chunk)
     norms_log: dict[str, list[list[float]]] = {}
     diag_log: dict[str, list[Tensor]] = {}
     x_test, y_test = _stack(datas, "x_test"), _stack(datas, "y_test")
     test_log: list[list[float]] = []
-    is_log = torch.zeros(config.steps, dtype=torch.bool)
-    is_log[log_steps] = True
-    step_sizes, root_bc2s = _adam_scalars(member_configs)
-    for i in range(config.steps):
-        logging = bool(is_log[i])
-        if logging:
-            for k, val in _internals(net, params, x).items():
-                diag_log.setdefault(k, []).append(val)
-            test_log.append(_test_errors(net, params, x_test, y_test, tasks))
-        # After the first call compiled it, this step function has exactly one cache entry
-        # (see _compiled_step), so its guards need not be re-checked every step.
-        with _skip_guards() if compile and i > 0 else contextlib.nullcontext():
-            params, m, v, per_member, grads = step(
-                params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
-            )
-        losses[i] = per_member
-        if logging:
-            for k, val in _group_norms(net, grads).items():
-                norms_log.setdefault(k, []).append(val)
+    is_log = set(log_steps)
+    step_sizes, root_bc2s = (t.unbind(0) for t in _adam_scalars(member_configs))
+    per_step: list[Tensor] = []  # each step's [M] losses, stacked after the loop
+    # The first call compiles the step (with the setting tracing needs); after it, the step
+    # function has exactly one cache entry (see _compiled_step), so its guards need not be
+    # re-checked at every call, and the loop runs in that stance throughout.
+    with contextlib.ExitStack() as stance:
+        for i in range(config.steps):
+            logging = i in is_log
+            if logging:
+                for k, val in _internals(net, params, x).items():
+                    diag_log.setdefault(k, []).append(val)
+                test_log.append(_test_errors(net, params, x_test, y_test, tasks))
+            with _tracing() if compile and i == 0 else contextlib.nullcontext():
+                params, m, v, per_member, grads = step(
+                    params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
+                )
+            if compile and i == 0:
+                stance.enter_context(_skip_guards())
+            per_step.append(per_member)
+            if logging:
+                for k, val in _group_norms(net, grads).items():
+                    norms_log.setdefault(k, []).append(val)
+    losses = torch.stack(per_step)
 
     with torch.no_grad():
         pred_test = _evaluate(net, params, x_test)
@@ -761,7 +771,7 @@ def train_jobs(
     jobs = list(jobs)
     if not jobs:
         raise ValueError("no runs to train")
-    keys = [(run, _config_key(config)) for run, config in jobs]
+    keys = [(run, config_key(config)) for run, config in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate runs")
     workers = WORKERS if workers is None else workers

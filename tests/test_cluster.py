@@ -1,7 +1,10 @@
 """The Dask backend (richneuron.cluster), on real LocalClusters of worker processes."""
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import psutil
@@ -144,3 +147,89 @@ def test_an_unreachable_scheduler_fails_fast_with_one_line(capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: --scheduler {address}: no Dask scheduler answered")
     assert not out.exists() and not (tmp_path / "c").exists()
+
+
+# The CLI in a subprocess, so its stderr is all it prints (Dask's log handlers write to the
+# stderr they found at import): it trains without Inductor (to be quick) and, once the first
+# chunk's results are kept, stops the scheduler with SIGTERM, as `kill` would.
+_STOP_AFTER_FIRST_CHUNK = """
+import os, signal, sys
+from richneuron import cluster
+from richneuron.cli import main
+
+schedule = cluster.DaskBackend.schedule
+stopped = []
+
+def schedule_then_stop(self, groups, jobs, compile, finish):
+    def finish_then_stop(parts, results):
+        finish(parts, results)
+        if not stopped:
+            os.kill(int(os.environ["SCHEDULER_PID"]), signal.SIGTERM)
+            stopped.append(True)
+    return schedule(self, groups, jobs, False, finish_then_stop)
+
+cluster.DaskBackend.schedule = schedule_then_stop
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _start(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dask", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_runs(tmp_path):
+    from distributed import Client
+
+    from richneuron.results import RunCache
+    from richneuron.study import load_spec
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = _start(f"scheduler --host 127.0.0.1 --port {port} --no-dashboard".split())
+    worker = None
+    try:
+        worker = _start(
+            f"worker {address} --nthreads 1 --no-nanny --no-dashboard "
+            "--preload richneuron.cluster".split()
+        )
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        spec = tmp_path / "spec.yaml"  # 16 runs of one shape: four chunks of 4
+        spec.write_text(
+            "name: lost\narchs: [vanilla]\ntasks: [spiral]\nseeds: 4\nbase: {steps: 300}\n"
+            "grid: {lr: [1.0e-3, 3.0e-3, 1.0e-2, 3.0e-2]}\n"
+        )
+        cache, out = tmp_path / "cache", tmp_path / "lost.json"
+        start = time.monotonic()
+        argv = ["sweep", str(spec), "--out", str(out), "--cache", str(cache)]
+        done = subprocess.run(
+            [sys.executable, "-c", _STOP_AFTER_FIRST_CHUNK, *argv, "--scheduler", address],
+            capture_output=True,  # bytes: the progress line's \r stays \r
+            timeout=120,
+            env={**os.environ, "SCHEDULER_PID": str(scheduler.pid)},
+        )
+        took = time.monotonic() - start
+    finally:
+        for process in (worker, scheduler):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    jobs = load_spec(spec).expand()
+    kept = sum(RunCache(cache).get(run, config) is not None for run, config in jobs)
+    assert 4 <= kept < len(jobs) == 16  # the first chunk at least, not all
+    stderr = done.stderr.decode()
+    lines = stderr.replace("\r", "").splitlines()  # the progress line starts with \r
+    said = [line for line in lines if not line.startswith(("sweep 'lost'", "Dask: 1 workers", "["))]
+    assert said == [
+        f"error: lost the Dask scheduler {address}: the {kept} runs finished until then are kept "
+        f"in the run cache ({cache}); run the same command again to resume"
+    ], stderr
+    assert lines[-1] == said[0]
+    assert done.returncode == 1
+    assert not out.exists()
+    assert took < 60

@@ -1,9 +1,10 @@
 """The arithmetic fingerprint: the same bits natively and on emulated Intel and AMD CPUs.
 
-``test_same_bits_on_intel_and_amd`` is the cross-CPU test of the Method chapter: the fingerprint
-workload (every architecture through the compiled trainer, the reference loop, eager diagnostics,
-every task's data) computed natively and under ``qemu-x86_64 -cpu Haswell-v4`` (Intel, AVX2) and
-``-cpu EPYC-Rome`` (AMD), each compared with the committed ``data/arithmetic/fingerprint.json``.
+``test_same_bits_on_intel_and_amd`` is the cross-CPU test of the Method chapter: the fingerprint's
+small workload (every architecture through the compiled trainer, the reference loop, eager
+diagnostics, every task's data, on fewer steps and parameters than the gate's) computed natively
+and under ``qemu-x86_64 -cpu Haswell-v4`` (Intel, AVX2) and ``-cpu EPYC-Rome`` (AMD), each
+compared with the committed ``data/arithmetic/fingerprint-small.json``.
 A process that qemu starts runs natively, so the emulated ones train in-process (one worker).
 ``make test`` installs Debian's ``qemu-user`` first (``make qemu``).
 """
@@ -30,7 +31,7 @@ CPUS = fp.EMULATED_CPUS
 
 
 def _command(out: Path, cpu: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "richneuron", "fingerprint", "--out", str(out)]
+    cmd = [sys.executable, "-m", "richneuron", "fingerprint", "--small", "--out", str(out)]
     if cpu is None:
         return cmd
     return ["qemu-x86_64", "-cpu", cpu, *cmd, "--workers", "1"]
@@ -44,7 +45,7 @@ def _digests(doc: dict) -> dict:
 def test_same_bits_on_intel_and_amd(tmp_path):
     if shutil.which("qemu-x86_64") is None:
         pytest.fail("Debian's qemu-user is needed: run `make qemu` (apt-get install qemu-user)")
-    committed = fp.load(COMMITTED)
+    committed = fp.load(ROOT / fp.SMALL_PATH)  # the gate checks the full workload natively
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     native = tmp_path / "native.json"
@@ -126,18 +127,24 @@ def test_differences_name_the_first_value_that_moved():
     assert line.startswith("the fingerprint workload changed")
 
 
-def test_committed_fingerprint_covers_every_neuron_and_task():
-    committed = fp.load(COMMITTED)
-    assert committed["workload"] == json.loads(json.dumps(fp.workload()))
+@pytest.mark.parametrize("small", [False, True], ids=["gate", "emulated"])
+def test_committed_fingerprint_covers_every_neuron_and_task(small):
+    """Both workloads, the gate's and the smaller one the cross-CPU test emulates, take every
+    path: every neuron, the capacity losses, every task's data, records of the curves,
+    gradient norms and the reference loop."""
+    committed = fp.load(ROOT / (fp.SMALL_PATH if small else fp.FINGERPRINT_PATH))
+    assert committed["workload"] == json.loads(json.dumps(fp.workload(small)))
     assert set(committed["archs"]) == set(fp.workload()["archs"]) | set(fp.LOSS_PATHS)
     from richneuron.tasks import TASKS
 
     assert set(committed["data"]) == set(TASKS) | set(fp.RANDOM_TASKS)
     assert committed["archs"]["vanilla@random_reg_n64"]["values"]["extra"][0]["mse_3"] > 0
+    reference_steps = fp.workload(small)["reference_steps"]
     for entry in committed["archs"].values():
         values = entry["values"]
-        assert len(values["reference"]) == fp.REFERENCE_STEPS
+        assert len(values["reference"]) == reference_steps
         assert len(values["loss_curve"]) == len(fp.SEEDS)
+        assert len(values["test_curve"][0]) == (2 if small else 3)  # steps 0, 2 or 0, 4, 7
         assert values["grad_norms"][0] and values["test_curve"][0]
 
 

@@ -2,10 +2,14 @@
 
 The mini book is the real build (papermill, Jupyter Book HTML, PAPER.md) on a small chapter: one
 architecture and the two baselines, two tasks, two seeds, 60 steps. Its first build plays the
-part of the committed state; the tests then plant changes and check that the gate catches them
-with its table, that an unchanged rebuild passes, that bad chapter parameters stop the chapter
-with one clear message and change nothing, and that a build killed mid-chapter leaves no partial
-file and the next build completes.
+part of the committed state. The gate rebuilds the book from the committed results (training
+nothing) and its audit retrains committed runs: the mini book's are cheap, so the default budget
+retrains all of them. The tests then plant changes and check that the gate catches them with its
+table (an edited number or seed through the audit), that a chapter whose protocol no longer
+matches the store stops the gate with one line, that an unchanged rebuild passes, that a corrupt
+results file stops the build before any chapter runs, that bad chapter parameters stop the
+chapter with one clear message and change nothing, and that a build killed mid-chapter leaves no
+partial file and the next build completes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from richneuron.audit import DEFAULT_BUDGET
 from richneuron.bookbuild import FULL, GATE, build, check
 from richneuron.config import TrainConfig
 from richneuron.results import load_results, result_to_dict
@@ -124,12 +129,61 @@ def _table_rows(problems: list[str]) -> str:
     return text
 
 
-def test_unchanged_rebuild_passes(committed):
-    # The fixture already ran the full gate (rebuild from an empty cache); run it again on the
+def _audit_rows(problems: list[str]) -> list[list[str]]:
+    """The rows of the audit's drift table for data/mini.json (the only audit problem)."""
+    audit = [p for p in problems if p.startswith(f"{DATA}: ")]
+    assert len(audit) == 1, problems
+    lines = audit[0].splitlines()
+    assert " value(s) drifted:" in lines[0] and lines[1].split() == TABLE_HEADER
+    assert set(lines[2]) <= {"-", " "}  # the rule under the header
+    rows = [line.split() for line in lines[3:]]
+    assert len(rows) == int(lines[0].split(": ")[1].split()[0])
+    return rows
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every committed file of data/, by name."""
+    return {p.name: p.read_bytes() for p in sorted((root / "data").iterdir())}
+
+
+def _edit_one_number(root: Path) -> tuple[dict, float]:
+    """The test metric of the first complex_4d run of data/mini.json times 1.0001: (the run as
+    committed now, its old value)."""
+    doc = json.loads((root / DATA).read_text())
+    run = next(r for r in doc["runs"] if r["task"] == "complex_4d")
+    old = run["test_metric"]
+    run["test_metric"] = old * 1.0001
+    (root / DATA).write_text(json.dumps(doc))
+    return run, old
+
+
+def _replace_one_seed(root: Path) -> None:
+    """The committed results of (v10, spiral, seed 1) replaced by those of seed 7."""
+    other = train_runs([Run("v10", "spiral", 7)], TrainConfig(steps=STEPS))[0]
+    other.run = Run("v10", "spiral", 1)
+    doc = json.loads((root / DATA).read_text())
+    index = next(
+        i
+        for i, r in enumerate(doc["runs"])
+        if (r["arch"], r["task"], r["seed"]) == ("v10", "spiral", 1)
+    )
+    doc["runs"][index] = result_to_dict(other)
+    (root / DATA).write_text(json.dumps(doc))
+
+
+def test_unchanged_rebuild_passes(committed, capsys):
+    # The fixture already ran the full gate (rebuild from the store); run it again on the
     # existing rebuild, and check the work tree was not touched by the gate.
     before = (committed / DATA).read_bytes(), (committed / "PAPER.md").read_bytes()
     assert check(committed, GATE, rebuild=False, fingerprint=False) == []
     assert ((committed / DATA).read_bytes(), (committed / "PAPER.md").read_bytes()) == before
+    # The audit retrained every committed run: they cost less than the default budget.
+    runs = json.loads((committed / DATA).read_text())["runs"]
+    n = len(runs)
+    assert n == 3 * len(TASKS) * SEEDS and sum(r["wall_time"] for r in runs) < DEFAULT_BUDGET
+    out = capsys.readouterr().out
+    assert f"audit {DATA}: retrained {n} of {n} runs; no drift" in out
+    assert f"audit: {n} of {n} committed runs (" in out
 
 
 def test_unchanged_full_build_leaves_committed_files_alone(book_copy):
@@ -140,36 +194,59 @@ def test_unchanged_full_build_leaves_committed_files_alone(book_copy):
     assert (book_copy / DATA).stat().st_mtime_ns == mtime
 
 
-def test_learning_rate_one_percent_higher_fails_the_gate(book_copy, capsys):
+def test_learning_rate_one_percent_higher_fails_the_gate(book_copy):
+    # The gate trains nothing: a chapter whose protocol differs from the store's stops it, in
+    # one line naming the chapter, the first run it lacks and the setting that moved.
     write_chapter(book_copy, lr=3e-3 * 1.01)
+    before = _files(book_copy)
+    with pytest.raises(RuntimeError) as err:
+        check(book_copy, GATE, fingerprint=False)
+    message = str(err.value)
+    assert "\n" not in message, message
+    n = 3 * len(TASKS) * SEEDS
+    assert message.startswith(
+        f"book/mini.ipynb failed: chapter mini: {n} of {n} runs are not in the store, "
+        "first v10 on spiral, seed 0 (the chapter's protocol differs from the one in "
+    ), message
+    assert "(lr 0.003 -> 0.00303)" in message and repr(3e-3 * 1.01) == "0.00303"
+    assert message.endswith("the drift gate trains nothing: run `make book` and commit data/")
+    assert _files(book_copy) == before
+
+
+@pytest.mark.parametrize("change", ["number", "seed"])
+def test_a_planted_drift_in_the_store_is_caught_by_the_audit(book_copy, change, capsys):
+    """The gate's rebuild reads the edited store, so its book agrees with it; the audit, which
+    retrains every run of the mini book, catches the edit with its table."""
+    if change == "number":
+        run, _ = _edit_one_number(book_copy)
+        key = [run["arch"], "complex_4d", str(run["seed"])]
+    else:
+        _replace_one_seed(book_copy)
+        key = ["v10", "spiral", "1"]
+    before = _files(book_copy)
     problems = check(book_copy, GATE, fingerprint=False)
-    text = _table_rows(problems)
-    assert "v10" in text and "test_metric" in text
-    assert any(p.startswith("PAPER.md differs") for p in problems)
+    assert not any("drifted from data/" in p for p in problems)  # the rebuild took the store
+    rows = _audit_rows(problems)
+    assert all(row[:4] == ["mini", *key] for row in rows), rows
+    fields = [row[4] for row in rows]
+    if change == "number":
+        assert rows[0][4:6] == ["test_metric", repr(run["test_metric"])] and len(rows) == 1
+    else:
+        assert "test_metric" in fields and "train_loss" in fields
+    out = capsys.readouterr().out
+    n = len(json.loads((book_copy / DATA).read_text())["runs"])
+    assert f"audit {DATA}: retrained {n} of {n} runs; {len(rows)} value(s) drifted" in out
+    assert _files(book_copy) == before
 
 
 def test_one_seed_changed_fails_the_gate(book_copy):
-    # The committed results of (v10, spiral, seed 1) replaced by those of another seed.
-    other = train_runs([Run("v10", "spiral", 7)], TrainConfig(steps=STEPS))[0]
-    other.run = Run("v10", "spiral", 1)
-    doc = json.loads((book_copy / DATA).read_text())
-    index = next(
-        i
-        for i, r in enumerate(doc["runs"])
-        if (r["arch"], r["task"], r["seed"]) == ("v10", "spiral", 1)
-    )
-    doc["runs"][index] = result_to_dict(other)
-    (book_copy / DATA).write_text(json.dumps(doc))
+    _replace_one_seed(book_copy)
     text = _table_rows(check(book_copy, GATE, rebuild=False, fingerprint=False))
     assert "v10" in text and "spiral" in text
 
 
 def test_one_committed_number_edited_fails_the_gate(book_copy):
-    doc = json.loads((book_copy / DATA).read_text())
-    run = next(r for r in doc["runs"] if r["task"] == "complex_4d")
-    old = run["test_metric"]
-    run["test_metric"] = old * 1.0001
-    (book_copy / DATA).write_text(json.dumps(doc))
+    run, old = _edit_one_number(book_copy)
     problems = check(book_copy, GATE, rebuild=False, fingerprint=False)
     text = _table_rows(problems)
     row = next(line for line in text.splitlines() if "test_metric" in line)
@@ -181,7 +258,44 @@ def test_one_committed_number_edited_fails_the_gate(book_copy):
         "test_metric",
         repr(old * 1.0001),
     ]
-    assert len([p for p in problems if "drifted" in p]) == 1
+    # once against the existing rebuild, once by the audit's retraining
+    assert len([p for p in problems if "drifted from data/" in p]) == 1
+    assert [audited[:6] for audited in _audit_rows(problems)] == [row.split()[:6]]
+
+
+def test_a_corrupt_results_file_stops_the_build_before_any_chapter(book_copy, capsys):
+    path = book_copy / DATA
+    doc = json.loads(path.read_text())
+    doc["runs"][3]["test_metric"] = "0.5"
+    path.write_text(json.dumps(doc))
+    before = path.read_bytes()
+    executed = [book_copy / "_build" / "exec", book_copy / GATE.out / "exec"]
+    for folder in executed:
+        shutil.rmtree(folder)
+    for gate in (False, True):
+        with pytest.raises(RuntimeError) as err:
+            if gate:
+                check(book_copy, GATE, fingerprint=False)
+            else:
+                build(book_copy, FULL)
+        message = str(err.value)
+        assert "\n" not in message, message
+        assert message.startswith(f"{path.resolve()}: runs[3].test_metric: "), message
+        assert message.endswith("; no chapter was executed")
+        assert path.read_bytes() == before
+        assert not any(folder.exists() for folder in executed)
+        assert "[1/1]" not in capsys.readouterr().out
+    proc = subprocess.run(
+        [sys.executable, "-m", "richneuron.book", "build", "--root", str(book_copy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "mini.json: runs[3].test_metric: " in lines[0]
+    assert path.read_bytes() == before
 
 
 def test_edited_paper_fails_the_gate(book_copy):

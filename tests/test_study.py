@@ -15,15 +15,14 @@ import psutil
 import pytest
 
 import richneuron.trainer
-from richneuron.bookbuild import SWEEPS, audit_sweeps
+from richneuron.bookbuild import SWEEPS, audit_runs
 from richneuron.cli import main
 from richneuron.config import TrainConfig
-from richneuron.results import ResultsError, RunCache
+from richneuron.results import ResultsError, ResultSet, RunCache, save_results
 from richneuron.study import (
     SWEEP_SCHEMA,
     Sweep,
     SweepError,
-    audit_sample,
     check_sweep_output,
     lean_result,
     load_spec,
@@ -303,87 +302,128 @@ def test_a_lean_result_keeps_every_final_value_and_a_subsampled_curve():
     assert lean_result(short).loss_curve == short.loss_curve
 
 
-def test_the_audit_sample_covers_every_cell_and_changes_with_the_commit(tmp_path, fake_training):
-    result = run_sweep(Sweep.from_dict({**SPEC, "seeds": 10}), RunCache(tmp_path / "c"))
-    total = sum(len(rs.runs) for rs in result.sets)
-    one = audit_sample(result, "a" * 40)
-    assert one == audit_sample(result, "a" * 40)  # a function of the commit
-    assert one != audit_sample(result, "b" * 40)
-    cells = {
-        (r.run.arch, rs.config["lr"], rs.config["omega"]) for rs in result.sets for r in rs.runs
-    }
-    assert {(run.arch, c.lr, c.omega) for run, c in one} == cells
-    assert len(one) >= max(len(cells), 0.05 * total)
-    assert len(audit_sample(result, "a" * 40, fraction=0.5)) >= total / 2
-
-
-def test_the_audit_checks_each_cell_on_its_smallest_task(tmp_path, fake_training):
-    """A cell's run is drawn among its runs on the task of fewest points (random_reg_n16 here,
-    for every commit); the share beyond the cells is drawn from the whole sweep."""
-    spec = {**SPEC, "tasks": ["random_reg_n64", "random_reg_n16"], "seeds": 3}
-    result = run_sweep(Sweep.from_dict(spec), RunCache(tmp_path / "c"))
-    for draw in ("a" * 40, "b" * 40, "c" * 40):
-        jobs = audit_sample(result, draw, fraction=0.0)
-        assert len(jobs) == 6 and {run.task for run, _ in jobs} == {"random_reg_n16"}
-    larger = audit_sample(result, "a" * 40, fraction=0.9)
-    assert {run.task for run, _ in larger} == {"random_reg_n16", "random_reg_n64"}
-
-
-def test_the_audit_share_favours_cheap_runs_but_can_draw_any(tmp_path, fake_training):
-    """Beyond the cells, a run's chance is inversely proportional to its stored training time:
-    runs 20 times dearer than the others make a small part of the share, but not none."""
-    result = run_sweep(Sweep.from_dict({**SPEC, "seeds": 10}), RunCache(tmp_path / "c"))
+def _committed_sweep(root: Path, names=("lr-omega.json",), wall_time: float = 1.0):
+    """SPEC's sweep (24 runs) saved under ``root/data/sweeps/`` as each of ``names``, every run
+    stored as ``wall_time`` seconds of training; the trainer's record then cleared."""
+    result = run_sweep(Sweep.from_dict(SPEC), None)
     for rs in result.sets:
         for r in rs.runs:
-            r.wall_time = 20.0 if r.run.seed >= 5 else 1.0
-    cells = audit_sample(result, "a" * 40, fraction=0.0)
-    dear = drawn = 0
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        draw = letter * 40
-        share = {(run, c.lr, c.omega) for run, c in audit_sample(result, draw, fraction=0.3)}
-        share -= {(run, c.lr, c.omega) for run, c in audit_sample(result, draw, fraction=0.0)}
-        assert len(share) == 36 - len(cells)
-        drawn += len(share)
-        dear += sum(run.seed >= 5 for run, _, _ in share)
-    assert 0 < dear < 0.2 * drawn  # about half of the candidates are dear
+            r.wall_time = wall_time
+    (root / SWEEPS).mkdir(parents=True, exist_ok=True)
+    for name in names:
+        save_sweep(result, root / SWEEPS / name)
+    return result
 
 
-def test_the_gate_trains_every_sweeps_audit_at_once(tmp_path, fake_training, capsys):
-    """The audits of all sweep files train in one call; a run two files hold trains once."""
-    result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
-    (tmp_path / SWEEPS).mkdir(parents=True)
-    for name in ("a.json", "b.json"):
-        save_sweep(result, tmp_path / SWEEPS / name)
+def _forget(fake_training) -> None:
     fake_training.clear()
     fake_training.calls = 0
-    assert audit_sweeps(tmp_path, "sample") == []
-    assert fake_training.calls == 1 and len(fake_training) == 6
+
+
+def test_the_gate_trains_every_committed_runs_audit_at_once(tmp_path, fake_training, capsys):
+    """The audit of every file trains in one call; a run two files hold trains once."""
+    _committed_sweep(tmp_path, ("a.json", "b.json"))
+    _forget(fake_training)
+    assert audit_runs(tmp_path, "all") == []
+    assert fake_training.calls == 1 and len(fake_training) == 24
+    assert len(set(fake_training)) == 24
     out = capsys.readouterr().out
     for name in ("a.json", "b.json"):
-        assert f"audit {SWEEPS}/{name}: retrained 6 of 24 runs" in out
-    assert "audit: 6 runs of 2 sweep file(s) retrained in" in out
+        assert f"audit {SWEEPS}/{name}: retrained 24 of 24 runs; no drift" in out
+    assert "audit: 24 of 24 committed runs (24 s of stored training time; every run)" in out
+    # Within a budget of 10 s of stored time (1 s a run): ten runs, still one call, and each
+    # file compares its copy of each.
+    _forget(fake_training)
+    assert audit_runs(tmp_path, "sample", budget=10) == []
+    assert fake_training.calls == 1 and len(fake_training) == 10 == len(set(fake_training))
+    out = capsys.readouterr().out
+    for name in ("a.json", "b.json"):
+        assert f"audit {SWEEPS}/{name}: retrained 10 of 24 runs; no drift" in out
+    summary = next(line for line in out.splitlines() if line.startswith("audit: "))
+    assert summary.startswith("audit: 10 of 24 committed runs (10 s of stored training time; ")
+    assert "each of the 6 (architecture, setting) cells is retrained in any 2 consecutive" in (
+        summary
+    )
+    assert "within a budget of 10 s of stored training time) retrained in " in summary
 
 
 def test_the_gate_audits_the_committed_sweeps(tmp_path, fake_training, capsys):
-    result = run_sweep(Sweep.from_dict(SPEC), RunCache(tmp_path / "c"))
     path = tmp_path / SWEEPS / "lr-omega.json"
-    path.parent.mkdir(parents=True)
-    save_sweep(result, path)
-    fake_training.clear()
-    assert audit_sweeps(tmp_path, "sample") == []
-    out = capsys.readouterr().out
-    assert f"audit {SWEEPS}/lr-omega.json: retrained 6 of 24 runs" in out
-    assert "18 not checked this time; no drift" in out and len(fake_training) == 6
+    _committed_sweep(tmp_path)
+    _forget(fake_training)
+    assert audit_runs(tmp_path, "sample", budget=10) == []
+    assert len(fake_training) == 10
+    assert f"audit {SWEEPS}/lr-omega.json: retrained 10 of 24 runs; no drift" in (
+        capsys.readouterr().out
+    )
     doc = json.loads(path.read_text())
-    doc["sets"][0]["runs"][0]["test_metric"] += 1.0  # a committed value that does not reproduce
+    run = doc["sets"][0]["runs"][0]
+    run["test_metric"] += 1.0  # a committed value that does not reproduce
     path.write_text(json.dumps(doc))
-    problems = audit_sweeps(tmp_path, "all")
-    assert len(problems) == 1 and problems[0].startswith(f"{SWEEPS}/lr-omega.json: 1 value(s)")
-    assert "test_metric" in problems[0]
-    assert "retrained 24 of 24 runs (every run)" in capsys.readouterr().out
-    assert audit_sweeps(tmp_path, "none") == []
+    for mode, budget in [("all", None), ("sample", math.inf), ("sample", 1000.0)]:
+        _forget(fake_training)
+        problems = audit_runs(tmp_path, mode, budget=budget)
+        assert len(fake_training) == 24, (mode, budget)
+        assert len(problems) == 1 and problems[0].startswith(
+            f"{SWEEPS}/lr-omega.json: 1 value(s) drifted:\n"
+        )
+        row = problems[0].splitlines()[-1].split()
+        assert row[:6] == [
+            f"{SWEEPS}/lr-omega.json",
+            run["arch"],
+            run["task"],
+            str(run["seed"]),
+            "test_metric",
+            repr(run["test_metric"]),
+        ]
+        out = capsys.readouterr().out
+        assert f"audit {SWEEPS}/lr-omega.json: retrained 24 of 24 runs; 1 value(s) drifted" in out
+        assert "audit: 24 of 24 committed runs (" in out
+    _forget(fake_training)
+    assert audit_runs(tmp_path, "none") == [] and fake_training == []
+    assert capsys.readouterr().out == "audit: skipped (24 committed runs not checked)\n"
     with pytest.raises(ValueError, match="--audit: expected one of sample, all, none"):
-        audit_sweeps(tmp_path, "some")
+        audit_runs(tmp_path, "some")
+    assert fake_training == []
+
+
+def test_the_gate_audits_the_chapters_results_files_too(tmp_path, fake_training, capsys):
+    """A chapter's runs (``data/<chapter>.json``) are audited beside the sweeps'; a run a
+    chapter and a sweep both hold, under one protocol, trains once and both copies compare."""
+    result = _committed_sweep(tmp_path)
+    rs = result.sets[0]  # one protocol of the sweep: its runs, held by a chapter too
+    config = TrainConfig(**rs.config)
+    runs = [Run(rs.runs[0].run.arch, task, seed) for task in SPEC["tasks"] for seed in (0, 1, 2)]
+    chapter = [_fake_result(r, config) for r in runs]  # seed 2: in the chapter only
+    for r in chapter:
+        r.wall_time = 1.0
+    path = tmp_path / "data" / "ch.json"
+    save_results(ResultSet("ch", config.to_dict(), {}, chapter), path)
+    _forget(fake_training)
+    assert audit_runs(tmp_path, "all") == []
+    assert fake_training.calls == 1 and len(fake_training) == 24 + 2
+    assert len(set(fake_training)) == 26
+    out = capsys.readouterr().out
+    assert "audit data/ch.json: retrained 6 of 6 runs; no drift" in out
+    assert f"audit {SWEEPS}/lr-omega.json: retrained 24 of 24 runs; no drift" in out
+    assert "audit: 26 of 26 committed runs (26 s of stored training time; every run)" in out
+    doc = json.loads(path.read_text())
+    edited = next(r for r in doc["runs"] if r["seed"] == 2)
+    edited["test_metric"] *= 1.0001
+    path.write_text(json.dumps(doc))
+    problems = audit_runs(tmp_path, "sample", budget=math.inf)
+    assert len(problems) == 1 and problems[0].startswith("data/ch.json: 1 value(s) drifted:\n")
+    assert problems[0].splitlines()[-1].split()[:6] == [
+        "ch",
+        edited["arch"],
+        edited["task"],
+        "2",
+        "test_metric",
+        repr(edited["test_metric"]),
+    ]
+    assert "audit data/ch.json: retrained 6 of 6 runs; 1 value(s) drifted" in (
+        capsys.readouterr().out
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 // strides. The vector kernels (kernel.h: AVX-512 over 16 columns where the CPU has it, else
 // AVX2 over 8) and the scalar loop (std::fma) give the same bits; the test suite checks this.
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
@@ -69,7 +70,8 @@ at::Tensor run(const at::Tensor& a, const at::Tensor& b, Kernel kernel) {
   TORCH_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1),
               "richneuron::bmm: shapes do not match: ", a.sizes(), " @ ", b.sizes());
   const int64_t M = a.size(0), I = a.size(1), K = a.size(2), J = b.size(2);
-  at::Tensor c = at::zeros({M, I, J}, a.options());  // K = 0: the empty sum
+  // Every element is written below, except for K = 0: the empty sum, zeros.
+  at::Tensor c = K == 0 ? at::zeros({M, I, J}, a.options()) : at::empty({M, I, J}, a.options());
   const float* pa = a.const_data_ptr<float>();
   const float* pb = b.const_data_ptr<float>();
   float* pc = c.mutable_data_ptr<float>();
