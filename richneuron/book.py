@@ -1200,7 +1200,8 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
     mean = sum(chances) / len(chances)
     facts: dict[str, object] = {
         "runs": f"{len(entries):,}",
-        "stored_hours": f"{sum(e.cost for e in entries) / 3600:.1f}",
+        "hours": f"{sum(e.cost for e in entries) / 3600:.1f}",
+        "overhead": f"{audit.RUN_OVERHEAD:g}",
         "cells": plan.cells,
         "budget": f"{plan.budget:.0f}",
         "cell_share": f"{audit.CELL_SHARE:.0%}",

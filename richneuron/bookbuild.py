@@ -543,10 +543,10 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
     A chapter's run is in the cell of its architecture under its chapter's protocol; a sweep's
     in the cell its sweep's ``audit_cell`` gives, within that sweep.
     """
-    from .audit import Entry
+    from .audit import Entry, retrain_cost
     from .config import TrainConfig
     from .results import load_results
-    from .study import load_sweep
+    from .study import Sweep, load_sweep
     from .tasks import get_task
     from .trainer import config_key
 
@@ -559,7 +559,8 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
         if key not in copies:
             copies[key] = []
             points = get_task(run.task).n_train
-            entries.append(Entry(source, run, config, result.wall_time, cell, points))
+            cost = retrain_cost(result.wall_time)
+            entries.append(Entry(source, run, config, cost, cell, points))
         copies[key].append(_Copy(source, name, config.to_dict(), result, lean))
 
     for path in sorted((root / FULL.data).glob("*.json")):
@@ -569,8 +570,8 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
         config = TrainConfig(**rs.config)
         source = f"{FULL.data}/{path.name}"
         for r in rs.runs:
-            add(source, rs.name, r.run, config, r, ("chapters", r.run.arch, config_key(config)),
-                lean=False)
+            cell = ("chapters", *Sweep.audit_cell(r.run, config))
+            add(source, rs.name, r.run, config, r, cell, lean=False)
     for path in sorted((root / SWEEPS).glob("*.json")):
         result = load_sweep(path)
         source = f"{SWEEPS}/{path.name}"
@@ -586,8 +587,9 @@ def audit_runs(
     """Retrain committed runs, chapters' and sweeps' alike, and compare them with the files.
 
     ``mode`` ``"sample"``: the plan of :func:`richneuron.audit.plan` for this commit (a rotation
-    of the (architecture, setting) cells and a random share, within ``budget`` seconds of stored
-    training time, default :data:`richneuron.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
+    of the (architecture, setting) cells and a random share, within ``budget`` seconds of
+    estimated retraining time, :func:`richneuron.audit.retrain_cost`; default
+    :data:`richneuron.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
     cluster); ``"none"``: nothing. The chosen runs train afresh (no cache) in one
     :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks across files; a
     run two files hold trains once), with a progress line on stderr; each file's copy is then
@@ -642,7 +644,7 @@ def audit_runs(
         )
         if moved:
             problems.append(f"{source}: {len(moved)} value(s) drifted:\n{format_drift(moved)}")
-    stored = sum(audit._cost(entries[i]) for i in chosen.chosen)
+    estimate = chosen.cell_cost + chosen.random_cost
     if mode == "all":
         how = "every run"
     else:
@@ -652,11 +654,11 @@ def audit_runs(
             + ("by every commit" if chosen.window == 1 else
                f"in any {chosen.window} consecutive commits")
             + f") and a share drawn from commit {draw[:12]}, within a budget of "
-            f"{budget:.0f} s of stored training time"
+            f"{budget:.0f} s"
         )
     print(
-        f"audit: {len(jobs)} of {len(entries)} committed runs ({stored:.0f} s of stored training "
-        f"time; {how}) retrained in {seconds:.0f} s",
+        f"audit: {len(jobs)} of {len(entries)} committed runs (estimated {estimate:.0f} s; "
+        f"{how}) retrained in {seconds:.0f} s",
         flush=True,
     )
     return problems
@@ -687,7 +689,7 @@ def check(
         rebuild: build first (False: compare an existing rebuild).
         fingerprint: check the arithmetic fingerprint first.
         audit: which committed runs to retrain (:func:`audit_runs`).
-        budget: the audit's budget in seconds of stored training time.
+        budget: the audit's budget in seconds (:func:`richneuron.audit.retrain_cost`).
         timings: filled with each stage's seconds (``fingerprint``, ``book``, ``audit``).
 
     Returns:
@@ -806,8 +808,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--budget",
         type=_seconds,
         default=None,
-        help="the audit's budget in seconds of stored training time "
-        "(default: richneuron.audit.DEFAULT_BUDGET)",
+        help="the audit's budget in seconds of estimated retraining time: each run's stored "
+        "training time and richneuron.audit.RUN_OVERHEAD (default: "
+        "richneuron.audit.DEFAULT_BUDGET)",
     )
     c.add_argument(
         "--times",

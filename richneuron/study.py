@@ -56,7 +56,7 @@ from .results import (
     result_to_dict,
     results_from_doc,
 )
-from .trainer import Run, RunResult
+from .trainer import Run, RunResult, config_key
 
 __all__ = [
     "LEAN_POINTS",
@@ -417,7 +417,7 @@ class Sweep:
     @staticmethod
     def audit_cell(run: Run, config: TrainConfig) -> tuple:
         """The drift gate's cell of a run: its architecture and protocol."""
-        return (run.arch, json.dumps(config.to_dict(), sort_keys=True))
+        return (run.arch, config_key(config))
 
     def expand(self) -> list[tuple[Run, TrainConfig]]:
         """Every run of the sweep with its protocol: architecture, setting, task, seed."""

@@ -9,7 +9,16 @@ import random
 
 import pytest
 
-from richneuron.audit import CELL_SHARE, DEFAULT_BUDGET, Entry, escape, inclusion, plan
+from richneuron.audit import (
+    CELL_SHARE,
+    DEFAULT_BUDGET,
+    RUN_OVERHEAD,
+    Entry,
+    escape,
+    inclusion,
+    plan,
+    retrain_cost,
+)
 
 SMALL, BIG = 100, 1000  # training points of a cell's small and big task
 
@@ -68,8 +77,9 @@ def cost(es: list[Entry], chosen) -> float:
     return sum(es[i].cost for i in chosen)
 
 
-def test_the_defaults_are_the_documented_ones():
-    assert DEFAULT_BUDGET == 400.0 and CELL_SHARE == 0.5
+def test_a_runs_cost_is_its_stored_time_and_the_overhead_of_retraining_it_alone():
+    assert retrain_cost(1.5) == 1.5 + RUN_OVERHEAD and RUN_OVERHEAD > 0
+    assert 0 < CELL_SHARE <= 1 and DEFAULT_BUDGET > 0
 
 
 def test_a_pure_rotation_checks_each_cell_once_per_window_on_its_smallest_task():

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 import richneuron.trainer
+from richneuron.audit import retrain_cost
 from richneuron.bookbuild import SWEEPS, audit_runs
 from richneuron.cli import main
 from richneuron.config import TrainConfig
@@ -302,6 +303,10 @@ def test_a_lean_result_keeps_every_final_value_and_a_subsampled_curve():
     assert lean_result(short).loss_curve == short.loss_curve
 
 
+#: What the audit counts for a run stored as 1 s of training (its overhead included).
+RUN = retrain_cost(1.0)
+
+
 def _committed_sweep(root: Path, names=("lr-omega.json",), wall_time: float = 1.0):
     """SPEC's sweep (24 runs) saved under ``root/data/sweeps/`` as each of ``names``, every run
     stored as ``wall_time`` seconds of training; the trainer's record then cleared."""
@@ -330,28 +335,28 @@ def test_the_gate_trains_every_committed_runs_audit_at_once(tmp_path, fake_train
     out = capsys.readouterr().out
     for name in ("a.json", "b.json"):
         assert f"audit {SWEEPS}/{name}: retrained 24 of 24 runs; no drift" in out
-    assert "audit: 24 of 24 committed runs (24 s of stored training time; every run)" in out
-    # Within a budget of 10 s of stored time (1 s a run): ten runs, still one call, and each
-    # file compares its copy of each.
+    assert f"audit: 24 of 24 committed runs (estimated {24 * RUN:.0f} s; every run)" in out
+    # Within a budget of ten runs' cost: ten runs, still one call, and each file compares its
+    # copy of each.
     _forget(fake_training)
-    assert audit_runs(tmp_path, "sample", budget=10) == []
+    assert audit_runs(tmp_path, "sample", budget=10 * RUN) == []
     assert fake_training.calls == 1 and len(fake_training) == 10 == len(set(fake_training))
     out = capsys.readouterr().out
     for name in ("a.json", "b.json"):
         assert f"audit {SWEEPS}/{name}: retrained 10 of 24 runs; no drift" in out
     summary = next(line for line in out.splitlines() if line.startswith("audit: "))
-    assert summary.startswith("audit: 10 of 24 committed runs (10 s of stored training time; ")
+    assert summary.startswith(f"audit: 10 of 24 committed runs (estimated {10 * RUN:.0f} s; ")
     assert "each of the 6 (architecture, setting) cells is retrained in any 2 consecutive" in (
         summary
     )
-    assert "within a budget of 10 s of stored training time) retrained in " in summary
+    assert f"within a budget of {10 * RUN:.0f} s) retrained in " in summary
 
 
 def test_the_gate_audits_the_committed_sweeps(tmp_path, fake_training, capsys):
     path = tmp_path / SWEEPS / "lr-omega.json"
     _committed_sweep(tmp_path)
     _forget(fake_training)
-    assert audit_runs(tmp_path, "sample", budget=10) == []
+    assert audit_runs(tmp_path, "sample", budget=10 * RUN) == []
     assert len(fake_training) == 10
     assert f"audit {SWEEPS}/lr-omega.json: retrained 10 of 24 runs; no drift" in (
         capsys.readouterr().out
@@ -406,7 +411,7 @@ def test_the_gate_audits_the_chapters_results_files_too(tmp_path, fake_training,
     out = capsys.readouterr().out
     assert "audit data/ch.json: retrained 6 of 6 runs; no drift" in out
     assert f"audit {SWEEPS}/lr-omega.json: retrained 24 of 24 runs; no drift" in out
-    assert "audit: 26 of 26 committed runs (26 s of stored training time; every run)" in out
+    assert f"audit: 26 of 26 committed runs (estimated {26 * RUN:.0f} s; every run)" in out
     doc = json.loads(path.read_text())
     edited = next(r for r in doc["runs"] if r["seed"] == 2)
     edited["test_metric"] *= 1.0001
