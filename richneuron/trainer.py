@@ -378,15 +378,29 @@ def _compiled_step(
             )
             # A C++ wrapper launches the kernels without Python: ~20% faster steps here.
             fn = torch.compile(fn, fullgraph=True, dynamic=False, options={"cpp_wrapper": True})
-        _STEPS[key] = fn
+        _STEPS[key] = _Step(fn)
     return _STEPS[key]
 
 
-def _tracing() -> contextlib.AbstractContextManager:
-    """The setting a step's first, compiling call needs: Dynamo traces ``torch.autograd.grad``
-    into the graph only when asked to. Later calls run the compiled graph and need nothing (so
-    they do not pay for entering and leaving a configuration patch every step)."""
-    return torch._dynamo.config.patch(trace_autograd_ops=True)
+class _Step:
+    """A step function, called two ways.
+
+    A plain call may compile (Dynamo checks its guards), so it runs with the setting tracing
+    needs: Dynamo traces ``torch.autograd.grad`` into the graph only when asked to.
+    :meth:`fast` is for the calls after it in a training loop (under :func:`_skip_guards`):
+    they run the compiled graph and do not pay for entering and leaving a configuration patch
+    at every step.
+    """
+
+    def __init__(self, fn: Callable) -> None:
+        self._fn = fn
+
+    def __call__(self, *args: object) -> tuple:
+        with torch._dynamo.config.patch(trace_autograd_ops=True):
+            return self._fn(*args)
+
+    def fast(self, *args: object) -> tuple:
+        return self._fn(*args)
 
 
 def _skip_guards() -> contextlib.AbstractContextManager:
@@ -510,10 +524,9 @@ def train_chunk(
                 for k, val in _internals(net, params, x).items():
                     diag_log.setdefault(k, []).append(val)
                 test_log.append(_test_errors(net, params, x_test, y_test, tasks))
-            with _tracing() if compile and i == 0 else contextlib.nullcontext():
-                params, m, v, per_member, grads = step(
-                    params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
-                )
+            params, m, v, per_member, grads = (step if i == 0 else step.fast)(
+                params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
+            )
             if compile and i == 0:
                 stance.enter_context(_skip_guards())
             per_step.append(per_member)
