@@ -719,6 +719,17 @@ def _group_step_key(parts: list[list[Job]], compile: bool) -> tuple:
     return _step_key(run.arch, _shape_key(run, config), config, compile)
 
 
+def _pick(keys: Sequence[tuple], compiled: set, claimed: set) -> int:
+    """Which of the pending groups (their step keys, most expensive first) an idle worker
+    takes: the first whose step it has compiled; else the first whose step no worker has
+    compiled, so that two workers do not both compile one step; else the first."""
+    for wanted in (lambda k: k in compiled, lambda k: k not in claimed):
+        for i, key in enumerate(keys):
+            if wanted(key):
+                return i
+    return 0
+
+
 def _schedule(
     groups: list[list[list[int]]],
     jobs: Sequence[Job],
@@ -729,20 +740,21 @@ def _schedule(
     """Train the groups on the workers, the most expensive first.
 
     A worker that falls idle takes the most expensive group whose step it has compiled before,
-    else the most expensive one left: compiling costs seconds, so a group goes back to a
-    worker that has its step (as the same calls do when a chapter re-runs).
+    else the most expensive one whose step no worker has, else the most expensive one left
+    (:func:`_pick`): compiling costs seconds, so a group goes back to a worker that has its
+    step (as the same calls do when a chapter re-runs).
     """
     def as_jobs(parts: list[list[int]]) -> list[list[Job]]:
         return [[jobs[i] for i in part] for part in parts]
 
     pending = sorted(groups, key=lambda g: _cost(as_jobs(g)), reverse=True)
+    keys = [_group_step_key(as_jobs(g), compile) for g in pending]
     running: dict[concurrent.futures.Future, tuple[int, list[list[int]]]] = {}
 
     def submit(worker: int) -> None:
-        known = [g for g in pending if _group_step_key(as_jobs(g), compile) in _COMPILED[worker]]
-        parts = (known or pending)[0]
-        pending.remove(parts)
-        _COMPILED[worker].add(_group_step_key(as_jobs(parts), compile))
+        i = _pick(keys, _COMPILED[worker], set().union(*_COMPILED))
+        parts, key = pending.pop(i), keys.pop(i)
+        _COMPILED[worker].add(key)
         running[pools[worker].submit(_train_parts, as_jobs(parts), compile)] = (worker, parts)
 
     try:

@@ -246,3 +246,13 @@ def test_the_last_member_of_a_chunk_evaluates_as_alone():
         alone.train_loss,
         alone.test_curve,
     )
+
+
+def test_an_idle_worker_takes_a_step_it_compiled_then_one_no_worker_compiled():
+    from richneuron.trainer import _pick
+
+    keys = ["a", "a", "b", "c"]  # pending groups' steps, most expensive first
+    assert _pick(keys, compiled={"c"}, claimed={"a", "c"}) == 3  # its own step first
+    assert _pick(keys, compiled=set(), claimed={"a"}) == 2  # not one another worker compiled
+    assert _pick(keys, compiled=set(), claimed={"a", "b", "c"}) == 0  # else the most expensive
+    assert _pick(keys, compiled=set(), claimed=set()) == 0
