@@ -36,7 +36,7 @@ SWEEP_SEEDS = 3
 def workloads(steps: int) -> dict[str, list]:
     """The two job lists, ``(run, config)`` each, of the same length."""
     from richneuron.config import TrainConfig
-    from richneuron.trainer import Run
+    from richneuron.schema import Run
 
     base = TrainConfig(steps=steps, log_every=max(1, steps // 10))
     settings = [base.replace(lr=lr, omega=om) for lr in LRS for om in OMEGAS]

@@ -35,7 +35,7 @@ TASKS = ("nested_2d", "spiral", "complex_4d")
 
 
 def _runs(seeds: int):
-    from richneuron.trainer import Run
+    from richneuron.schema import Run
 
     return [Run(a, t, s) for a in ARCHS for t in TASKS for s in range(seeds)]
 
@@ -88,7 +88,8 @@ def _breakdown(steps: int) -> dict[str, float]:
 
     from richneuron import trainer
     from richneuron.config import TrainConfig
-    from richneuron.trainer import Run, train_chunk
+    from richneuron.schema import Run
+    from richneuron.trainer import train_chunk
 
     runs = [Run("singlu", "nested_2d", s) for s in range(3)]
     config = TrainConfig(steps=steps)

@@ -63,7 +63,7 @@ CELL_SHARE = 0.5
 class Entry:
     """One committed run as the audit sees it.
 
-    ``run`` and ``config`` are a :class:`richneuron.trainer.Run` and its
+    ``run`` and ``config`` are a :class:`richneuron.schema.Run` and its
     :class:`richneuron.config.TrainConfig`; ``cost`` the seconds retraining it takes
     (:func:`retrain_cost` of its stored training time);
     ``cell`` what it checks (hashable); ``points`` its task's training points; ``source`` the

@@ -27,8 +27,10 @@ from pathlib import Path
 from . import stats
 from .claims import final_diagnostic
 from .config import TrainConfig, assumptions_table
+from .formatting import compact, format_advantage, format_interval, format_metric
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, get_arch, parse_archs
+from .paths import CACHE_DIR, CACHE_ENV, DATA_DIR, NO_TRAIN_ENV, RETRAIN_ENV, sweep_file
 from .results import (
     ResultSet,
     RunCache,
@@ -37,10 +39,10 @@ from .results import (
     save_results,
     versus,
 )
+from .schema import Run
 from .study import run_study, sweep_rows
-from .tables import Cell, Latex, Markdown, Table, compact, markdown_table
+from .tables import Cell, Latex, Markdown, Table, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
-from .trainer import Run
 
 __all__ = [
     "BASELINES",
@@ -102,14 +104,6 @@ BASELINES = ("vanilla", "singlu")
 #: ``sweeps/stability.yaml``).
 DEFAULT_SEEDS = 5
 
-#: The run cache shared by every chapter (relative to the repository root).
-CACHE_DIR = ".cache/runs"
-#: ``RICHNEURON_RETRAIN=1``: :func:`run_chapter` ignores its committed results file
-#: (``make book RETRAIN=1`` also starts from an empty run cache).
-RETRAIN_ENV = "RICHNEURON_RETRAIN"
-#: ``RICHNEURON_NO_TRAIN=1`` (the drift gate): :func:`run_chapter` trains nothing; a run its
-#: results file does not hold under the chapter's protocol stops the chapter, naming the run.
-NO_TRAIN_ENV = "RICHNEURON_NO_TRAIN"
 #: Quick mode, a smoke test of the whole pipeline: few steps, one seed, the chapter's first two
 #: tasks (chapters list the tasks their prose names first). Its results go to QUICK_DIR.
 QUICK_STEPS, QUICK_LOG_EVERY, QUICK_SEEDS, QUICK_TASKS = 30, 10, 1, 2
@@ -252,7 +246,7 @@ def run_chapter(
         out = QUICK_DIR / out.name
     runs = chapter_runs(arch, tasks, seeds)
     if cache_dir is None:
-        cache_dir = os.environ.get("RICHNEURON_CACHE_DIR", CACHE_DIR)
+        cache_dir = os.environ.get(CACHE_ENV, CACHE_DIR)
     stored = {}  # the committed results file is the store: its runs of this protocol are kept
     previous = None
     if os.environ.get(RETRAIN_ENV) != "1" and out.is_file():
@@ -298,33 +292,6 @@ def _refuse_missing(
 
 # ---------------------------------------------------------------------------------------------
 # Tables and verdicts.
-
-
-def format_metric(value: float, metric: str) -> str:
-    """``value`` as the book prints it: MSE to 3 significant digits, accuracy in percent."""
-    if not math.isfinite(value):
-        return str(value)
-    return f"{100 * value:.1f}%" if metric == "accuracy" else f"{value:.3g}"
-
-
-def format_interval(low: float, high: float, metric: str) -> str:
-    """A 95% interval as the book prints it: ``[low, high]`` in the metric's format."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "[no interval]"
-    return f"[{format_metric(low, metric)}, {format_metric(high, metric)}]"
-
-
-def format_advantage(interval, metric: str, a: str = "", b: str = "") -> str:
-    """:func:`richneuron.stats.compare`'s interval as text: for MSE the ratio
-    ``b / a MSE 3.2x [1.1x, 9.8x]``, for accuracy the difference in points
-    ``a − b +4.1 [+1.0, +7.2] points``; ``no interval`` with fewer than two seeds a side."""
-    if not math.isfinite(interval.estimate):
-        return "no interval (fewer than two seeds a side)"
-    if metric == "mse":
-        name = f"{b} / {a} MSE " if a and b else "MSE ratio "
-    else:
-        name = f"{a} − {b} " if a and b else ""
-    return name + stats.format_comparison(interval, metric)
 
 
 def _format_row(row: dict) -> str:
@@ -380,7 +347,7 @@ def metric_cell(row: dict | None, bold: bool = False) -> Cell:
     """One summary row as a compact table cell: the mean, its 95% bootstrap interval below
     (``[low, high]``), divergence noted.
 
-    Three significant figures (:func:`richneuron.tables.compact`); ``-`` when absent.
+    Three significant figures (:func:`richneuron.formatting.compact`); ``-`` when absent.
     """
     if row is None:
         return Cell("-")
@@ -540,7 +507,7 @@ def claim_verdict(claim) -> Markdown:
     return Markdown(claim.verdict)
 
 
-def load_book_data(data_dir: str | os.PathLike = "data") -> ResultSet:
+def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
     """Every chapter's results file in ``data_dir`` merged into one result set.
 
     Runs that several chapters trained (the baselines) appear once; they must agree bit for
@@ -590,9 +557,9 @@ def config_of(rs: ResultSet) -> TrainConfig:
 
 
 #: The second opinion: every architecture on every task on seeds disjoint from the chapters'.
-STABILITY_PATH = "data/sweeps/stability.json"
+STABILITY_PATH = sweep_file("stability")
 #: The same for the capacity claim: vanilla and SinGLU's capacity runs on disjoint seeds.
-CAPACITY_STABILITY_PATH = "data/sweeps/capacity-stability.json"
+CAPACITY_STABILITY_PATH = sweep_file("capacity-stability")
 
 
 def load_second(path: str | os.PathLike, rs: ResultSet | None = None) -> ResultSet | None:

@@ -55,14 +55,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import atomic_dir, atomic_file
+from .paths import (
+    CACHE_DIR,
+    CACHE_ENV,
+    DATA_DIR,
+    NO_TRAIN_ENV,
+    RETRAIN_CACHE,
+    RETRAIN_ENV,
+    SWEEP_DIR,
+)
 
 __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
-
-#: Environment variable that points the chapters' run cache elsewhere (the gate empties it).
-CACHE_ENV = "RICHNEURON_CACHE_DIR"
-#: The empty run cache of a retraining build whose layout uses the default cache.
-RETRAIN_CACHE = "_build/retrain-cache"
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -86,7 +89,7 @@ class Layout:
         )
 
 
-FULL = Layout("full", "_build", "data", "PAPER.md", "paper_figures", None)
+FULL = Layout("full", "_build", DATA_DIR, "PAPER.md", "paper_figures", None)
 QUICK = Layout(
     "quick",
     "_build/quick",
@@ -351,7 +354,6 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
     Raises:
         RuntimeError: when a chapter fails to execute or the book builds with a warning.
     """
-    from .book import CACHE_DIR, NO_TRAIN_ENV, RETRAIN_ENV
     from .paper import join_paper
 
     root = Path(root).resolve()
@@ -519,7 +521,7 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
 
 
 #: Committed sweep results (``richneuron.sweep/1`` files), audited by the drift gate.
-SWEEPS = "data/sweeps"
+SWEEPS = SWEEP_DIR
 
 #: ``check --audit``: a sample of the committed runs within the budget, all of them, or none.
 AUDIT_MODES = ("sample", "all", "none")
@@ -546,9 +548,9 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
     from .audit import Entry, retrain_cost
     from .config import TrainConfig
     from .results import load_results
+    from .schema import config_key
     from .study import Sweep, load_sweep
     from .tasks import get_task
-    from .trainer import config_key
 
     root = Path(root)
     entries: list = []
@@ -602,6 +604,7 @@ def audit_runs(
     from . import audit, trainer
     from .cli import progress_bar
     from .results import ResultSet, _git, compare, format_drift
+    from .schema import config_key
     from .study import lean_result
 
     if mode not in AUDIT_MODES:
@@ -628,7 +631,7 @@ def audit_runs(
     drifts: dict[str, list] = {}
     for i, res in zip(chosen.chosen, fresh, strict=True):
         e = entries[i]
-        for c in copies[(e.run, trainer.config_key(e.config))]:
+        for c in copies[(e.run, config_key(e.config))]:
             per_file[c.source][1] += 1
             new = lean_result(res) if c.lean else res
             drifts.setdefault(c.source, []).extend(

@@ -34,11 +34,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from . import stats
+from .formatting import format_comparison
 from .results import ResultSet
+from .schema import RunResult
 from .stats import mean_interval
 from .tables import Markdown, markdown_table
 from .tasks import get_task
-from .trainer import RunResult
 
 __all__ = [
     "ANCHORS",
@@ -302,11 +303,12 @@ def lead(a: dict, b: dict) -> stats.Interval:
 
 def lead_text(interval: stats.Interval) -> str:
     """``"2.66x [2.1x, 3.4x], beyond noise"`` (or ``within noise``) for :func:`lead`: a ratio
-    of capacities printed like every ratio of the book (:func:`richneuron.stats.format_ratio`)."""
+    of capacities printed like every ratio of the book
+    (:func:`richneuron.formatting.format_ratio`)."""
     if not math.isfinite(interval.estimate):
         return "no interval (fewer than two seeds)"
     verdict = "beyond noise" if stats.beyond_noise(interval) else "within noise"
-    return f"{stats.format_comparison(interval, 'mse')}, {verdict}"
+    return f"{format_comparison(interval, 'mse')}, {verdict}"
 
 
 def best_lrs(points: Sequence[dict]) -> dict[tuple[str, int], float]:

@@ -41,8 +41,10 @@ from pathlib import Path
 
 from . import stats
 from .config import TrainConfig
+from .formatting import format_comparison, format_percent, format_ratio
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
+from .paths import sweep_file
 from .results import ResultsError, ResultSet, versus
 from .tables import Markdown, markdown_table
 from .tasks import better
@@ -245,12 +247,12 @@ def _directional(result: int, size_ok: bool) -> str:
 
 def _ratio_ci(interval: stats.Interval) -> str:
     """``1.2x [0.8x, 3.1x]``."""
-    return stats.format_comparison(interval, "mse")
+    return format_comparison(interval, "mse")
 
 
 def _points_ci(interval: stats.Interval) -> str:
     """``+4.1 [+1.0, +7.2] points`` from a difference of accuracies."""
-    return stats.format_comparison(interval, "accuracy")
+    return format_comparison(interval, "accuracy")
 
 
 def _split(outcomes: dict[str, int]) -> str:
@@ -261,14 +263,6 @@ def _split(outcomes: dict[str, int]) -> str:
         ("within noise on", [t for t, o in outcomes.items() if o == 0]),
     ]
     return "; ".join(f"{name} {', '.join(ts)}" for name, ts in groups if ts)
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _ratio(x: float) -> str:
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def _not_tested(cid: str, number: int, finding: str, rule: str, published: str, need: str) -> Claim:
@@ -295,18 +289,18 @@ def _ratio_claim(
         theirs = float(published["headline_claims"][key])
         rows = _rows(rs)
         if not _has(rows, ("vanilla", task), ("singlu", task)):
-            return _not_tested(cid, number, finding, rule, _ratio(theirs), f"{task} runs")
+            return _not_tested(cid, number, finding, rule, format_ratio(theirs), f"{task} runs")
         interval = _interval(rows, "singlu", "vanilla", task)
         ratio = rows[("vanilla", task)]["mean"] / rows[("singlu", task)]["mean"]
         verdict = _directional(stats.outcome(interval), _magnitude_ok(ratio, theirs))
-        ours = _ratio_ci(interval) if math.isfinite(interval.estimate) else _ratio(ratio)
+        ours = _ratio_ci(interval) if math.isfinite(interval.estimate) else format_ratio(ratio)
         return Claim(
             cid,
             number,
             finding,
             rule,
             ours,
-            _ratio(theirs),
+            format_ratio(theirs),
             verdict,
             ratio,
             interval.low,
@@ -480,7 +474,7 @@ def _fmt(value: float | None, task: str) -> str:
         return "not published"
     from .tasks import get_task
 
-    return _pct(value) if get_task(task).metric == "accuracy" else f"{value:.3g}"
+    return format_percent(value) if get_task(task).metric == "accuracy" else f"{value:.3g}"
 
 
 def _v15_first_hifreq(rs: ResultSet, published: dict) -> Claim:
@@ -589,10 +583,10 @@ def _ood_degradation(rs: ResultSet, published: dict) -> Claim:
     finite = [v for v in ratios.values() if math.isfinite(v)]
     lo, hi = min(finite), max(finite)
     n = f"{len(present)} architecture" + ("s" if len(present) > 1 else "")
-    span = _ratio(lo) if lo == hi else f"{_ratio(lo)}-{_ratio(hi)}"
+    span = format_ratio(lo) if lo == hi else f"{format_ratio(lo)}-{format_ratio(hi)}"
     more = [a for a, o in out.items() if o == 1]
     ours = (
-        f"periodic {span} ({n}) vs vanilla {_ratio(base)}; more than vanilla beyond noise: "
+        f"periodic {span} ({n}) vs vanilla {format_ratio(base)}; more than vanilla beyond noise: "
         f"{len(more)} of {len(present)}"
     )
     not_more = [a for a, o in out.items() if o != 1]
@@ -847,7 +841,7 @@ def _sine_control(rs: ResultSet, published: dict) -> Claim:
 HEADLINE_BITS_NUMBER = 12
 
 #: The capacity sweep the restatement reads (chapter "Capacity in bits").
-CAPACITY_PATH = "data/sweeps/capacity.json"
+CAPACITY_PATH = sweep_file("capacity")
 
 
 def published_ratio_worth(published: dict, config: TrainConfig | None = None) -> dict:
@@ -894,17 +888,17 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     rows = _rows(rs)
     if not _has(rows, ("vanilla", "memorize"), ("singlu", "memorize")):
         return _not_tested(
-            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, f"{_ratio(ratio)}",
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, f"{format_ratio(ratio)}",
             "memorize runs",
         )
     theirs = (
-        f"{_ratio(ratio)} = {theirs_bits:.1f} bits per target value, at most "
+        f"{format_ratio(ratio)} = {theirs_bits:.1f} bits per target value, at most "
         f"{theirs_per_param:.2f} bits per parameter"
     )
     ours_ratio = rows[("vanilla", "memorize")]["mean"] / rows[("singlu", "memorize")]["mean"]
     ours_bits = mse_ratio_bits(ours_ratio)
     said = (
-        f"Memorize ratio {_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
+        f"Memorize ratio {format_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
         f"({ours_bits * targets / params:+.2f} per parameter)"
     )
     if capacity_sweep is None and Path(CAPACITY_PATH).is_file():

@@ -37,7 +37,9 @@ from .cluster import ClusterError, SchedulerLost
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
+from .paths import SWEEP_DIR
 from .results import ResultsError, ResultSet, RunCache, check_output_path, save_results
+from .schema import Run
 from .study import (
     Sweep,
     SweepError,
@@ -50,7 +52,6 @@ from .study import (
 )
 from .tables import summary_cells, text_columns
 from .tasks import TASKS, parse_tasks
-from .trainer import Run
 
 __all__ = ["main", "format_summary"]
 
@@ -278,7 +279,7 @@ def _sweep(args: argparse.Namespace) -> None:
     from .tuning import Around
 
     if isinstance(sweep, Around):  # its tuning's results lie beside its own
-        where = Path(args.out).parent if args.out else Path("data/sweeps")
+        where = Path(args.out).parent if args.out else Path(SWEEP_DIR)
         try:
             tuned = load_sweep(where / f"{sweep.around}.json")
         except (OSError, ResultsError) as err:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .neurons import ARCHITECTURES, get_arch
+from .paths import DATA_DIR
 from .results import _encode, _read_json, _write_json_atomic
 from .tasks import TASKS, get_task
 
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: The committed fingerprint, relative to the repository root.
-FINGERPRINT_PATH = Path("data") / "arithmetic" / "fingerprint.json"
+FINGERPRINT_PATH = Path(DATA_DIR) / "arithmetic" / "fingerprint.json"
 SCHEMA = "richneuron.fingerprint/1"
 
 #: The workload: a 2-D task (its first layer's weight gradient contracts over all 500 points:
@@ -66,7 +67,7 @@ REFERENCE_STEPS = 4
 #: are coarse at this size.)
 SMALL_CONFIG = TrainConfig(steps=3, log_every=2, budget=800, tolerance=0.1)
 SMALL_REFERENCE_STEPS = 2
-SMALL_PATH = Path("data") / "arithmetic" / "fingerprint-small.json"
+SMALL_PATH = Path(DATA_DIR) / "arithmetic" / "fingerprint-small.json"
 #: Paths of the capacity chapter beyond the study's tasks, as ``arch@task``: the multi-class
 #: softmax cross-entropy (its own compiled graph) and the per-output MSEs of random regression.
 LOSS_PATHS = ("vanilla@random_k16_n64", "vanilla@random_reg_n64")
@@ -127,7 +128,8 @@ def compute(
         small: the emulated workload (:data:`SMALL_CONFIG`) instead of the gate's.
     """
     from .determinism import arithmetic, host, pin_arithmetic
-    from .trainer import Run, train_reference, train_runs
+    from .schema import Run
+    from .trainer import train_reference, train_runs
 
     pin_arithmetic()
     config, reference_steps = _protocol(small)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import claims as claims_mod
+from . import paths
 from .config import TrainConfig
 from .results import ResultsError, ResultSet
 from .tables import Markdown, markdown_table
@@ -54,7 +55,7 @@ __all__ = [
 PANEL = ("vanilla", "singlu", "bilinear", "v10", "v13", "v15", "siren", "kan")
 
 #: Where the multiverse's sweeps are committed.
-SWEEP_DIR = "data/sweeps"
+SWEEP_DIR = paths.SWEEP_DIR
 
 
 @dataclass(frozen=True)

@@ -442,7 +442,7 @@ def plot_score_map(rows: Sequence[dict]):
     """
     from matplotlib.patches import Rectangle
 
-    from .tables import compact
+    from .formatting import compact
 
     plt = _pyplot()
     archs = list(dict.fromkeys(r["arch"] for r in rows))

@@ -32,7 +32,7 @@ from . import __version__
 from .atomic import atomic_file
 from .config import TrainConfig
 from .determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
-from .trainer import Run, RunResult
+from .schema import Run, RunResult
 
 __all__ = [
     "CACHE_VERSION",

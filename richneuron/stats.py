@@ -264,21 +264,3 @@ def band(series: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray, np.
     few = np.sum(np.isfinite(values), axis=0) < 2
     low[few], high[few] = mean[few], mean[few]
     return mean, low, high
-
-
-def format_ratio(value: float) -> str:
-    """A ratio as the book prints it: ``3.2x``, ``1,234x``."""
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
-
-
-def format_comparison(interval: Interval, metric: str) -> str:
-    """:func:`compare`'s interval as the book prints it: for MSE the ratio ``3.2x [1.1x,
-    9.8x]``, for accuracy the difference in points ``+4.1 [+1.0, +7.2] points``; ``no
-    interval`` when it is unknown."""
-    if not math.isfinite(interval.estimate):
-        return "no interval"
-    if metric == "mse":
-        e, lo, hi = (format_ratio(v) for v in (interval.estimate, interval.low, interval.high))
-        return f"{e} [{lo}, {hi}]"
-    e, lo, hi = (100 * v for v in (interval.estimate, interval.low, interval.high))
-    return f"{e:+.1f} [{lo:+.1f}, {hi:+.1f}] points"

@@ -56,7 +56,7 @@ from .results import (
     result_to_dict,
     results_from_doc,
 )
-from .trainer import Run, RunResult, config_key
+from .schema import Run, RunResult, config_key
 
 __all__ = [
     "LEAN_POINTS",
@@ -510,9 +510,9 @@ def run_sweep(
         if not (stored.sweep == sweep or stored.sweep.same_but_coverage(sweep)):
             raise SweepError(f"stored: holds sweep {stored.sweep.name!r}, not this one")
         for rs in stored.sets:
-            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
+            key = config_key(TrainConfig(**rs.config))
             kept.update({(r.run, key): r for r in rs.runs})
-    keys = [json.dumps(c.to_dict(), sort_keys=True) for _, c in jobs]
+    keys = [config_key(c) for _, c in jobs]
     from_file = {i for i, ((run, _), key) in enumerate(zip(jobs, keys)) if (run, key) in kept}
     rest = [job for i, job in enumerate(jobs) if i not in from_file]
     hits = len(from_file) + (sum(cache.path(r, c).is_file() for r, c in rest) if cache else 0)
@@ -536,7 +536,7 @@ def run_sweep(
     ]
     by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
     for (_, config), res in zip(jobs, results, strict=True):  # keyed by canonical JSON
-        key = json.dumps(config.to_dict(), sort_keys=True)
+        key = config_key(config)
         by_config.setdefault(key, (config, []))[1].append(res)
     sets = [
         ResultSet(sweep.name, config.to_dict(), provenance(), sorted(found, key=_key))

@@ -4,13 +4,12 @@
 stores) as ``text/markdown`` and ``text/latex``. :func:`markdown_table` is a plain GFM table.
 :class:`Table` is a table of :class:`Cell` values with two forms: HTML for the HTML book (each
 value on its first line, its ``±`` on a second, smaller line) and Markdown for ``PAPER.md`` (the
-``±`` inline). :func:`compact` is the tables' number format: three significant figures.
+``±`` inline). Numbers are formatted by :mod:`richneuron.formatting`.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ __all__ = [
     "Latex",
     "Markdown",
     "Table",
-    "compact",
     "markdown_table",
     "summary_cells",
     "text_columns",
@@ -58,24 +56,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> M
     ]
     lines += ["| " + " | ".join(_escape_cell(c) for c in row) + " |" for row in rows]
     return Markdown("\n".join(lines) + "\n")
-
-
-def compact(value: float, metric: str = "mse") -> str:
-    """``value`` to three significant figures, short: accuracy in percent, MSE as ``5.41e-4``.
-
-    Numbers from 0.01 to 1000 are written out (``0.0312``, ``41.7``); smaller and larger ones
-    get a mantissa and a power of ten without padding (``5.41e-4``, ``2.2e+5`` stays ``2.2e5``).
-    Non-finite values are written as Python writes them (``nan``, ``inf``).
-    """
-    if not math.isfinite(value):
-        return str(value)
-    if metric == "accuracy":
-        return f"{100 * value:.3g}%"
-    if value == 0 or 1e-2 <= abs(value) < 1e3:
-        return f"{value:.3g}"
-    mantissa, exponent = f"{value:.2e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa}e{int(exponent)}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import atexit
 import concurrent.futures
 import contextlib
 import dataclasses
-import json
 import math
 import multiprocessing
 import os
@@ -27,7 +26,6 @@ import signal
 import time
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -38,16 +36,13 @@ from .config import TrainConfig
 from .determinism import is_pinned, pin_arithmetic
 from .matching import match_width
 from .neurons import Network, StackedLinear, get_arch, layer_of
+from .schema import Job, Run, RunResult, config_key
 from .tasks import Task, TaskData, get_task, task_error
 
 __all__ = [
     "CHUNK",
     "CHUNK_SIZES",
-    "Job",
-    "Run",
     "close_workers",
-    "config_key",
-    "RunResult",
     "group_runs",
     "cross_entropy_per_member",
     "loss_per_member",
@@ -68,44 +63,6 @@ __all__ = [
 #: member than eight: their activations stay in the 2 MB per-core L2 cache.
 CHUNK_SIZES = (3, 4)
 CHUNK = CHUNK_SIZES[-1]
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run, the unit results are keyed by."""
-
-    arch: str
-    task: str
-    seed: int
-
-
-@dataclass
-class RunResult:
-    """What one run produced (see :mod:`richneuron.results` for the stored schema)."""
-
-    run: Run
-    widths: list[int]  # hidden width of each layer, from budget matching
-    params: int
-    metric: str
-    test_metric: float
-    train_loss: float
-    diverged: bool
-    diverged_step: int | None
-    loss_curve: list[float]  # training loss every ``log_every`` steps (and at the last step)
-    test_curve: list[float]  # test metric at the same steps (generalisation over training)
-    grad_norms: dict[str, list[float]]  # parameter group -> norm every ``log_every`` steps
-    diagnostics: dict[str, list[float]]  # architecture internals every ``log_every`` steps
-    wall_time: float  # seconds of this run's share of its chunk
-    extra: dict[str, float] = field(default_factory=dict)
-
-
-#: One unit of work: a run and the protocol it trains under.
-Job = tuple[Run, TrainConfig]
-
-
-def config_key(config: TrainConfig) -> str:
-    """A hashable identity of a protocol (TrainConfig holds a dict, so it is not hashable)."""
-    return json.dumps(config.to_dict(), sort_keys=True)
 
 
 def _per_run(runs: Sequence[Run], config: TrainConfig | Sequence[TrainConfig]) -> list[TrainConfig]:

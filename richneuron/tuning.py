@@ -38,9 +38,10 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
+from .formatting import format_advantage, format_interval, format_metric
 from .results import ResultSet, RunCache, provenance
+from .schema import Run, RunResult, config_key
 from .tables import Markdown
-from .trainer import Run, RunResult
 
 __all__ = [
     "Around",
@@ -94,7 +95,7 @@ def grids(task: str, base: TrainConfig | None = None) -> tuple[int, ...]:
     ``base`` (default :class:`TrainConfig`): with integer widths, a grid changes the parameters
     per edge, and at some grids no width comes within the tolerance of the budget."""
     base = base or TrainConfig()
-    return _grids(task, json.dumps(base.to_dict(), sort_keys=True))
+    return _grids(task, config_key(base))
 
 #: The architectures whose sine frequency (or, for Fourier features, whose scale sigma) is the
 #: protocol's ``omega`` (a test checks this list against the networks themselves). SIREN keeps
@@ -380,7 +381,7 @@ def run_tuning(
         if not (stored.sweep == tuning or tuning.same_but_coverage(stored.sweep)):
             raise SweepError(f"stored: holds {stored.sweep.name!r}, not this tuning")
         for rs in stored.sets:
-            key = json.dumps(TrainConfig(**rs.config).to_dict(), sort_keys=True)
+            key = config_key(TrainConfig(**rs.config))
             kept.update({(r.run, key): r for r in rs.runs})
     trial_jobs = tuning.trial_jobs()
     total = tuning.size()
@@ -388,7 +389,7 @@ def run_tuning(
 
     def train(jobs: list[tuple[Run, TrainConfig]]) -> list[RunResult]:
         nonlocal done, stored_or_cached
-        keys = [json.dumps(c.to_dict(), sort_keys=True) for _, c in jobs]
+        keys = [config_key(c) for _, c in jobs]
         have = {i: kept[(r, k)] for i, ((r, _), k) in enumerate(zip(jobs, keys)) if (r, k) in kept}
         rest = [job for i, job in enumerate(jobs) if i not in have]
 
@@ -412,7 +413,7 @@ def run_tuning(
     final_results = train(final_jobs)
     by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
     for (_, config), res in zip([*trial_jobs, *final_jobs], [*trial_results, *final_results]):
-        key = json.dumps(config.to_dict(), sort_keys=True)
+        key = config_key(config)
         by_config.setdefault(key, (config, []))[1].append(res)
     sets = [
         ResultSet(tuning.name, config.to_dict(), provenance(), sorted(found, key=_key))
@@ -582,7 +583,6 @@ def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> li
 def comparison_table(rows: Sequence[dict]) -> Markdown:
     """:func:`comparison_rows` as a table: the chapters' and the tuned result (mean and its 95%
     interval), whether tuning changed it beyond noise, and the chosen setting."""
-    from .book import format_advantage, format_interval, format_metric
     from .tables import markdown_table
 
     def cell(r: dict) -> str:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import richneuron.book as book
+import richneuron.paths as paths
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.trainer import Run, RunResult
+from richneuron.schema import Run, RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -292,10 +293,10 @@ def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
     assert [r for r in more.runs if r.run.seed == 0] == first.runs
     book.run_chapter(**{**args, "steps": 6}, cache_dir="")  # another protocol: all train
     assert trained[-1] == len(first.runs)
-    monkeypatch.setenv(book.RETRAIN_ENV, "1")
+    monkeypatch.setenv(paths.RETRAIN_ENV, "1")
     book.run_chapter(**{**args, "steps": 6}, cache_dir="")
     assert trained[-1] == len(first.runs)
-    monkeypatch.delenv(book.RETRAIN_ENV)
+    monkeypatch.delenv(paths.RETRAIN_ENV)
     out.write_text("{", encoding="utf-8")
     with pytest.raises(ResultsError, match=re.escape(str(out))):
         book.run_chapter(**args, cache_dir="")

@@ -14,9 +14,10 @@ from richneuron import capacity as cap
 from richneuron.claims import headline_bits, load_published
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
+from richneuron.schema import Run, RunResult
 from richneuron.study import Sweep, SweepResult, load_sweep
 from richneuron.tasks import get_task, parse_tasks, task_error
-from richneuron.trainer import Run, RunResult, train_chunk, train_reference
+from richneuron.trainer import train_chunk, train_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,8 @@ from richneuron.cluster import (
     worker_arithmetic,
 )
 from richneuron.config import TrainConfig
-from richneuron.trainer import Run, train_jobs
+from richneuron.schema import Run
+from richneuron.trainer import train_jobs
 
 pytestmark = pytest.mark.slow
 

@@ -29,7 +29,8 @@ from richneuron.audit import DEFAULT_BUDGET, retrain_cost
 from richneuron.bookbuild import FULL, GATE, build, check
 from richneuron.config import TrainConfig
 from richneuron.results import load_results, result_to_dict
-from richneuron.trainer import Run, train_runs
+from richneuron.schema import Run
+from richneuron.trainer import train_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "book/mini"

@@ -9,7 +9,7 @@ import pytest
 from richneuron import plots
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.trainer import Run, RunResult
+from richneuron.schema import Run, RunResult
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -21,8 +21,8 @@ from richneuron.results import (
     result_to_dict,
     save_results,
 )
+from richneuron.schema import Run, RunResult
 from richneuron.study import run_study
-from richneuron.trainer import Run, RunResult
 
 
 def make(arch="vanilla", task="sine", seed=0, test_metric=0.5, metric="mse", **kw):
@@ -399,7 +399,7 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
 
 
 def test_recording_keeps_runs_with_every_key_and_names_them_otherwise():
-    from richneuron.trainer import Run, RunResult
+    from richneuron.schema import Run, RunResult
 
     def with_diagnostics(seed, diagnostics):
         return RunResult(Run("v10", "spiral", seed), [8, 8], 100, "accuracy", 0.9, 0.1, False,

@@ -20,6 +20,7 @@ from richneuron.bookbuild import SWEEPS, audit_runs
 from richneuron.cli import main
 from richneuron.config import TrainConfig
 from richneuron.results import ResultsError, ResultSet, RunCache, save_results
+from richneuron.schema import Run, RunResult
 from richneuron.study import (
     SWEEP_SCHEMA,
     Sweep,
@@ -31,7 +32,6 @@ from richneuron.study import (
     run_sweep,
     save_sweep,
 )
-from richneuron.trainer import Run, RunResult
 
 SPEC = {
     "name": "lr-omega",

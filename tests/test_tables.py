@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from richneuron.tables import Cell, Table, compact, markdown_table
+from richneuron.formatting import compact
+from richneuron.tables import Cell, Table, markdown_table
 
 
 @pytest.mark.parametrize(

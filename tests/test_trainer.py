@@ -7,8 +7,8 @@ import torch
 
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
+from richneuron.schema import Run
 from richneuron.trainer import (
-    Run,
     _adam_settings,
     _compiled_step,
     ensemble_size,

@@ -9,6 +9,7 @@ from richneuron import tuning
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.results import ResultsError
+from richneuron.schema import Run, RunResult
 from richneuron.study import (
     SweepError,
     check_sweep_output,
@@ -18,7 +19,7 @@ from richneuron.study import (
     save_sweep,
 )
 from richneuron.tasks import get_task
-from richneuron.trainer import Run, RunResult, n_validation, split_validation, train_chunk
+from richneuron.trainer import n_validation, split_validation, train_chunk
 
 SPEC = {
     "name": "t",
