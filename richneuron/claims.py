@@ -869,7 +869,7 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
     converted with :func:`richneuron.capacity.mse_ratio_bits`, beside vanilla's and SinGLU's
     capacity at the default budget from ``capacity_sweep`` (a
-    :class:`richneuron.study.SweepResult`; ``None``: :data:`CAPACITY_PATH` if it exists)."""
+    :class:`richneuron.specs.SweepResult`; ``None``: :data:`CAPACITY_PATH` if it exists)."""
     from .capacity import capacity, capacity_points, mse_ratio_bits
     from .config import DEFAULT_BUDGET
 

@@ -40,9 +40,9 @@ from .neurons import ARCHITECTURES, parse_archs
 from .paths import SWEEP_DIR
 from .results import ResultsError, ResultSet, RunCache, check_output_path, save_results
 from .schema import Run
+from .specs import SweepError
 from .study import (
     Sweep,
-    SweepError,
     check_sweep_output,
     load_spec,
     load_sweep,

@@ -18,7 +18,7 @@ here before any result was seen (:func:`robust_verdict`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,9 @@ __all__ = [
     "curve",
     "protocol_table",
     "compute",
+    "TUNED_CLAIMS_SKIP",
+    "findings",
+    "changed_findings",
 ]
 
 #: The architectures every protocol trains: the baselines, SinGLU's sine-free control, the
@@ -825,3 +828,35 @@ def overtakes_text(rows: Sequence[dict], budgets: Sequence[int]) -> str:
         + f". At the largest budget there are {trend} such pairs ({last}) than at the smallest "
         f"({first})."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The Tuning chapter's two protocols: the chapters' default and the tuned one.
+
+#: The claims the chapter judges before and after tuning: every one that depends on how the
+#: networks are trained (the width matching trains nothing; the capacity claim has its own
+#: protocol, varied in the Capacity chapter).
+TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
+
+
+def findings(default: ResultSet, tuned: ResultSet, published: dict) -> dict[str, list]:
+    """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
+    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.claims.evaluate`), as
+    :func:`evaluate` gives them: ``{id: [(protocol, claim), ...]}``."""
+    ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
+    out: dict[str, list] = {cid: [] for cid in ids}
+    for p in (Protocol("default", None, default), Protocol("tuned", None, tuned)):
+        for c in claims_mod.evaluate(p.results, published, ids):
+            out[c.id].append((p, c))
+    return out
+
+
+def changed_findings(evaluated: Mapping[str, list]) -> list[str]:
+    """The findings of :func:`findings` whose verdict tuning changes, each as ``"#N (id):
+    before -> after"``."""
+    out = []
+    for cid, pairs in evaluated.items():
+        before, after = pairs[0][1], pairs[-1][1]
+        if before.verdict != after.verdict:
+            out.append(f"#{before.number} ({cid}): {before.verdict} → {after.verdict}")
+    return out

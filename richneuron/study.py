@@ -57,13 +57,24 @@ from .results import (
     results_from_doc,
 )
 from .schema import Run, RunResult, config_key
+from .specs import (
+    GRID_FIELDS,
+    SweepError,
+    SweepResult,
+    check_grid,
+    check_job_budgets,
+    int_entry,
+    protocol_sets,
+    spec_header,
+    stored_runs,
+    train_missing,
+)
+from .tuning import Around, Tuning, chosen_settings, run_tuning
 
 __all__ = [
     "LEAN_POINTS",
     "SWEEP_SCHEMA",
     "Sweep",
-    "SweepError",
-    "SweepResult",
     "lean_result",
     "load_spec",
     "load_sweep",
@@ -78,50 +89,6 @@ SWEEP_SCHEMA = "richneuron.sweep/1"
 
 #: Points of each curve a lean sweep result keeps (evenly spaced, first and last included).
 LEAN_POINTS = 11
-
-#: TrainConfig fields a grid may vary (every field but the per-task budget table).
-GRID_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "budgets")
-
-
-class SweepError(ValueError):
-    """A bad sweep spec; the message names the entry (``grid.lr``, ``archs``, ...)."""
-
-
-def _train_missing(
-    jobs: Sequence[tuple[Run, TrainConfig]],
-    cache: RunCache | None,
-    progress: Callable[[int, int], None] | None = None,
-    on_results: Callable[[list[RunResult]], None] | None = None,
-    stored: Mapping[Run, RunResult] | None = None,
-    backend: object | None = None,
-) -> tuple[list[RunResult], int]:
-    """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
-    of the jobs' own protocol) or in the run cache are read back, the rest trained in one
-    :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks whatever their
-    settings) and cached chunk by chunk, each under its own config."""
-    from . import trainer
-
-    stored = stored or {}
-    found = [
-        stored.get(run) or (cache.get(run, config) if cache else None) for run, config in jobs
-    ]
-    misses = [i for i, res in enumerate(found) if res is None]
-
-    def keep(pairs: list[tuple[tuple[Run, TrainConfig], RunResult]]) -> None:
-        for (_, config), res in pairs:
-            if cache:
-                cache.put(res, config)
-        if on_results:
-            on_results([res for _, res in pairs])
-
-    if misses:
-        trained = trainer.train_jobs(
-            [jobs[i] for i in misses], progress=progress, on_results=keep, backend=backend
-        )
-        for i, res in zip(misses, trained, strict=True):
-            found[i] = res
-    return found, len(jobs) - len(misses)  # type: ignore[return-value]
-
 
 def run_study(
     name: str,
@@ -150,84 +117,8 @@ def run_study(
     if len(set(runs)) != len(runs):
         raise ValueError(f"{name}: duplicate runs")
     jobs = [(r, config) for r in runs]
-    results, _ = _train_missing(jobs, cache, progress, on_results, stored, backend)
+    results, _ = train_missing(jobs, cache, progress, on_results, stored, backend)
     return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=_key))
-
-
-def _values(where: str, value: object) -> tuple:
-    """A grid entry's values: a list (or one scalar), non-empty, without repeats."""
-    values = tuple(value) if isinstance(value, list | tuple) else (value,)
-    if not values:
-        raise SweepError(f"{where}: no values")
-    if len(set(values)) != len(values):
-        raise SweepError(f"{where}: repeated values {list(values)}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise SweepError(f"{where}: {v!r} is not a number")
-    return values
-
-
-def _check_grid(where: str, grid: object, base: TrainConfig) -> dict[str, tuple]:
-    if not isinstance(grid, Mapping):
-        raise SweepError(f"{where}: must be a mapping of TrainConfig fields to values")
-    out = {}
-    for name, value in grid.items():
-        if name not in GRID_FIELDS:
-            raise SweepError(f"{where}.{name}: unknown setting; valid: {', '.join(GRID_FIELDS)}")
-        out[name] = _values(f"{where}.{name}", value)
-        for v in out[name]:
-            try:
-                base.replace(**{name: v})
-            except ValueError as err:
-                raise SweepError(f"{where}.{name}={v!r}: {err}") from None
-    return out
-
-
-def spec_header(
-    doc: object, kind: str, known: set[str], required: Sequence[str], default_name: str
-) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The entries every spec kind shares, validated: ``(name, archs, tasks)``, after refusing a
-    document that is not a mapping, an unknown entry (not in ``known``) or a missing one (of
-    ``required``).
-
-    Raises:
-        SweepError: naming the entry.
-    """
-    from .neurons import parse_archs
-    from .tasks import parse_tasks
-
-    if not isinstance(doc, Mapping):
-        raise SweepError(f"spec: must be a mapping ({kind})")
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise SweepError(f"{unknown[0]}: unknown entry; valid: {', '.join(sorted(known))}")
-    for key in required:
-        if key not in doc:
-            raise SweepError(f"{key}: missing")
-    name = doc.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        raise SweepError(f"name: must be a non-empty string, got {name!r}")
-    try:
-        archs = parse_archs(doc["archs"])
-    except (TypeError, ValueError) as err:
-        raise SweepError(f"archs: {err}") from None
-    try:
-        tasks = parse_tasks(doc.get("tasks", "all"))
-    except (TypeError, ValueError) as err:
-        raise SweepError(f"tasks: {err}") from None
-    return str(name), tuple(archs), tuple(tasks)
-
-
-def int_entry(doc: Mapping, key: str, least: int, default: int | None = None) -> int:
-    """The integer entry ``key`` of a spec (``default`` when absent), at least ``least``.
-
-    Raises:
-        SweepError: naming the entry.
-    """
-    value = doc.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise SweepError(f"{key}: must be an integer >= {least}, got {value!r}")
-    return value
 
 
 def spec_from_dict(doc: object):
@@ -238,12 +129,8 @@ def spec_from_dict(doc: object):
         SweepError: naming the entry.
     """
     if isinstance(doc, Mapping) and "trials" in doc:
-        from .tuning import Tuning
-
         return Tuning.from_dict(doc)
     if isinstance(doc, Mapping) and "around" in doc:
-        from .tuning import Around
-
         return Around.from_dict(doc)
     return Sweep.from_dict(doc)
 
@@ -320,7 +207,7 @@ class Sweep:
             base = TrainConfig().replace(**base_doc)
         except ValueError as err:
             raise SweepError(f"base: {err}") from None
-        grid = _check_grid("grid", doc.get("grid") or {}, base)
+        grid = check_grid("grid", doc.get("grid") or {}, base)
         overrides_doc = doc.get("overrides") or {}
         if not isinstance(overrides_doc, Mapping):
             raise SweepError("overrides: must map architecture ids to grids")
@@ -328,7 +215,7 @@ class Sweep:
         for arch, sub in overrides_doc.items():
             if arch not in archs:
                 raise SweepError(f"overrides.{arch}: not one of the sweep's archs ({archs})")
-            overrides[arch] = _check_grid(f"overrides.{arch}", sub, base)
+            overrides[arch] = check_grid(f"overrides.{arch}", sub, base)
         sweep = cls(
             str(name), tuple(archs), tuple(tasks), seeds, grid, overrides, base, first_seed
         )
@@ -429,38 +316,6 @@ class Sweep:
         ]
 
 
-@dataclass
-class SweepResult:
-    """The results of a sweep: one :class:`ResultSet` per distinct protocol."""
-
-    sweep: Sweep
-    sets: list[ResultSet]
-    trained: int = 0
-    from_store: int = 0
-
-    def stored(self) -> list[tuple[RunResult, TrainConfig]]:
-        """Every stored result with its protocol, set by set, runs in key order."""
-        return [
-            (r, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=_key)
-        ]
-
-    def jobs(self) -> list[tuple[Run, TrainConfig]]:
-        """Every stored run with its protocol, in the order of :meth:`stored`."""
-        return [(r.run, config) for r, config in self.stored()]
-
-    def varied(self) -> list[str]:
-        """The settings the sweep varies (every grid and override entry), sorted."""
-        return sorted({k for a in self.sweep.archs for s in self.sweep.settings(a) for k in s})
-
-    def summary(self) -> list[dict]:
-        """One row per (protocol, architecture, task): the varied settings and the summary."""
-        rows = []
-        for rs in self.sets:
-            setting = {k: rs.config[k] for k in self.varied()}
-            rows += [{**setting, **row} for row in rs.summary()]
-        return rows
-
-
 def run_sweep(
     sweep: Sweep,
     cache: RunCache | None,
@@ -492,26 +347,18 @@ def run_sweep(
     Raises:
         SweepError: before training, when a budget cannot be met (:meth:`Sweep.check_budgets`).
     """
-    from .tuning import Around, Tuning, chosen_settings, run_tuning
-
     if isinstance(sweep, Tuning):
         return run_tuning(sweep, cache, progress, backend, stored)
     if isinstance(sweep, Around):
         if tuned is None or tuned.sweep.name != sweep.around:
             raise SweepError(f"around: needs the results of tuning {sweep.around!r}")
         jobs = sweep.expand(chosen_settings(tuned), tuned.sweep.base)
-        _check_budgets(jobs)
+        check_job_budgets(jobs)
     else:
         sweep.check_budgets()
         jobs = sweep.expand()
     total = len(jobs)
-    kept: dict[tuple[Run, str], RunResult] = {}
-    if stored is not None:
-        if not (stored.sweep == sweep or stored.sweep.same_but_coverage(sweep)):
-            raise SweepError(f"stored: holds sweep {stored.sweep.name!r}, not this one")
-        for rs in stored.sets:
-            key = config_key(TrainConfig(**rs.config))
-            kept.update({(r.run, key): r for r in rs.runs})
+    kept = stored_runs(stored, sweep, "sweep {name}, not this one")
     keys = [config_key(c) for _, c in jobs]
     from_file = {i for i, ((run, _), key) in enumerate(zip(jobs, keys)) if (run, key) in kept}
     rest = [job for i, job in enumerate(jobs) if i not in from_file]
@@ -527,37 +374,15 @@ def run_sweep(
             progress(done, hits, total)
 
     # Every miss in one training call: runs of one shape share chunks across protocols.
-    fresh, hits = _train_missing(rest, cache, on_results=counted, backend=backend)
+    fresh, hits = train_missing(rest, cache, on_results=counted, backend=backend)
     hits += len(from_file)
     fresh_iter = iter(fresh)
     results = [
         kept[(jobs[i][0], keys[i])] if i in from_file else next(fresh_iter)
         for i in range(total)
     ]
-    by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
-    for (_, config), res in zip(jobs, results, strict=True):  # keyed by canonical JSON
-        key = config_key(config)
-        by_config.setdefault(key, (config, []))[1].append(res)
-    sets = [
-        ResultSet(sweep.name, config.to_dict(), provenance(), sorted(found, key=_key))
-        for config, found in by_config.values()
-    ]
+    sets = protocol_sets(sweep.name, jobs, results)
     return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
-
-
-def _check_budgets(jobs: Sequence[tuple[Run, TrainConfig]]) -> None:
-    """Refuse, before training, jobs of which one cannot meet its budget.
-
-    Raises:
-        SweepError: naming the architecture, task and budget.
-    """
-    from .matching import BudgetError, match_width
-
-    for run, config in jobs:
-        try:
-            match_width(run.arch, run.task, config.budget_for(run.task), config)
-        except BudgetError as err:
-            raise SweepError(f"budget: {err}") from None
 
 
 def sweep_rows(

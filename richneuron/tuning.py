@@ -20,7 +20,7 @@ like every chapter's run. A tuning is written as a spec file::
     seeds: 5            # of the tuned setting's final runs (seeds first_seed ..)
 
 :func:`run_tuning` trains it (the trials, then the chosen settings' runs) and returns a
-:class:`richneuron.study.SweepResult`, saved like a sweep (:func:`richneuron.study.save_sweep`)
+:class:`richneuron.specs.SweepResult`, saved like a sweep (:func:`richneuron.study.save_sweep`)
 and audited by the drift gate like one. :func:`expected_best` is Dodge et al. (2019)'s
 expected best validation score after ``n`` trials.
 """
@@ -41,6 +41,17 @@ from .config import TrainConfig
 from .formatting import format_advantage, format_interval, format_metric
 from .results import ResultSet, RunCache, provenance
 from .schema import Run, RunResult, config_key
+from .specs import (
+    GRID_FIELDS,
+    SweepError,
+    SweepResult,
+    grid_values,
+    int_entry,
+    protocol_sets,
+    spec_header,
+    stored_runs,
+    train_missing,
+)
 from .tables import Markdown
 
 __all__ = [
@@ -148,8 +159,6 @@ def _draw(
             if name == "kan_grid":
                 found = grids(task, base)
                 if not found:
-                    from .study import SweepError
-
                     raise SweepError(
                         f"kan_grid: no grid from {lo:g} to {hi:g} lets KAN meet the budget "
                         f"of task {task!r}"
@@ -185,8 +194,6 @@ class Tuning:
         Raises:
             SweepError: naming the entry.
         """
-        from .study import GRID_FIELDS, SweepError, int_entry, spec_header
-
         known = {"name", "archs", "tasks", "trials", "seeds", "first_seed", "validation", "base"}
         required = ("archs", "trials", "seeds", "validation")
         name, archs, tasks = spec_header(
@@ -275,8 +282,6 @@ class Tuning:
             SweepError: naming the budget, architecture and task.
         """
         from .matching import BudgetError, match_width
-        from .study import SweepError
-
         for arch in self.archs:
             for task in self.tasks:
                 # the base, and every trial whose setting changes the network's shape (a grid)
@@ -367,22 +372,14 @@ def run_tuning(
     are read back.
 
     Returns:
-        A :class:`richneuron.study.SweepResult` of ``tuning``, one set per distinct protocol.
+        A :class:`richneuron.specs.SweepResult` of ``tuning``, one set per distinct protocol.
 
     Raises:
         SweepError: before training, when a budget cannot be met, or ``stored`` holds another
             tuning.
     """
-    from .study import SweepError, SweepResult, _key, _train_missing
-
     tuning.check_budgets()
-    kept: dict[tuple[Run, str], RunResult] = {}
-    if stored is not None:
-        if not (stored.sweep == tuning or tuning.same_but_coverage(stored.sweep)):
-            raise SweepError(f"stored: holds {stored.sweep.name!r}, not this tuning")
-        for rs in stored.sets:
-            key = config_key(TrainConfig(**rs.config))
-            kept.update({(r.run, key): r for r in rs.runs})
+    kept = stored_runs(stored, tuning, "{name}, not this tuning")
     trial_jobs = tuning.trial_jobs()
     total = tuning.size()
     done = stored_or_cached = 0
@@ -399,7 +396,7 @@ def run_tuning(
             if progress:
                 progress(done, 0, total)
 
-        fresh, cached = _train_missing(rest, cache, on_results=counted, backend=backend)
+        fresh, cached = train_missing(rest, cache, on_results=counted, backend=backend)
         stored_or_cached += len(have) + cached
         done += len(have) + cached
         it = iter(fresh)
@@ -411,14 +408,7 @@ def run_tuning(
     chosen = choices([(r, c, res) for (r, c), res in zip(trial_jobs, trial_results)])
     final_jobs = tuning.final_jobs(chosen)
     final_results = train(final_jobs)
-    by_config: dict[str, tuple[TrainConfig, list[RunResult]]] = {}
-    for (_, config), res in zip([*trial_jobs, *final_jobs], [*trial_results, *final_results]):
-        key = config_key(config)
-        by_config.setdefault(key, (config, []))[1].append(res)
-    sets = [
-        ResultSet(tuning.name, config.to_dict(), provenance(), sorted(found, key=_key))
-        for config, found in by_config.values()
-    ]
+    sets = protocol_sets(tuning.name, [*trial_jobs, *final_jobs], [*trial_results, *final_results])
     return SweepResult(
         tuning, sets, trained=total - stored_or_cached, from_store=stored_or_cached
     )
@@ -681,38 +671,6 @@ def rising_table(rising: Sequence[tuple[str, str]], archs: Sequence[str],
     return markdown_table(["family", "architectures", "pairs still improving", "which"], body)
 
 
-#: The claims the chapter judges before and after tuning: every one that depends on how the
-#: networks are trained (the width matching trains nothing; the capacity claim has its own
-#: protocol, varied in the Capacity chapter).
-TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
-
-
-def findings(default: ResultSet, tuned: ResultSet, published: dict) -> dict[str, list]:
-    """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
-    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.claims.evaluate`), as
-    :func:`richneuron.multiverse.evaluate` gives them: ``{id: [(protocol, claim), ...]}``."""
-    from . import claims
-    from .multiverse import Protocol
-
-    ids = [c for c in claims.CLAIMS if c not in TUNED_CLAIMS_SKIP]
-    out: dict[str, list] = {cid: [] for cid in ids}
-    for p in (Protocol("default", None, default), Protocol("tuned", None, tuned)):
-        for c in claims.evaluate(p.results, published, ids):
-            out[c.id].append((p, c))
-    return out
-
-
-def changed_findings(evaluated: Mapping[str, list]) -> list[str]:
-    """The findings of :func:`findings` whose verdict tuning changes, each as ``"#N (id):
-    before -> after"``."""
-    out = []
-    for cid, pairs in evaluated.items():
-        before, after = pairs[0][1], pairs[-1][1]
-        if before.verdict != after.verdict:
-            out.append(f"#{before.number} ({cid}): {before.verdict} → {after.verdict}")
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Protocols around the tuned one: each (architecture, task) at its chosen setting, one factor
 # changed at a time.
@@ -757,8 +715,6 @@ class Around:
         Raises:
             SweepError: naming the entry.
         """
-        from .study import GRID_FIELDS, SweepError, _values, int_entry, spec_header
-
         known = {"name", "around", "archs", "tasks", "seeds", "first_seed", "vary"}
         name, archs, tasks = spec_header(
             doc,
@@ -776,11 +732,11 @@ class Around:
         if not isinstance(vary_doc, Mapping) or not vary_doc:
             raise SweepError("vary: must map TrainConfig fields to values")
         vary = {}
-        for field_name, values in vary_doc.items():
+        for field_name, given in vary_doc.items():
             if field_name not in GRID_FIELDS or field_name == "validation":
                 valid = ", ".join(GRID_FIELDS)
                 raise SweepError(f"vary.{field_name}: unknown setting; valid: {valid}")
-            vary[field_name] = _values(f"vary.{field_name}", values)
+            vary[field_name] = grid_values(f"vary.{field_name}", given)
             for v in vary[field_name]:
                 try:
                     if field_name in RELATIVE:
@@ -839,8 +795,6 @@ class Around:
         Raises:
             SweepError: when ``chosen`` lacks an (architecture, task) of the spec.
         """
-        from .study import SweepError
-
         jobs = []
         for arch in self.archs:
             for task in self.tasks:

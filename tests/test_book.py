@@ -571,7 +571,8 @@ def test_regime_rows_recompute_each_verdict_on_the_second_set_and_mark_flips():
 
 def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
     from richneuron.results import ResultsError
-    from richneuron.study import Sweep, SweepResult, save_sweep
+    from richneuron.specs import SweepResult
+    from richneuron.study import Sweep, save_sweep
 
     first = _set([("v10", "hifreq", 0.01)], range(5))
     assert book.load_second(tmp_path / "absent.json", first) is None

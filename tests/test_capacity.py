@@ -15,7 +15,8 @@ from richneuron.claims import headline_bits, load_published
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
 from richneuron.schema import Run, RunResult
-from richneuron.study import Sweep, SweepResult, load_sweep
+from richneuron.specs import SweepResult
+from richneuron.study import Sweep, load_sweep
 from richneuron.tasks import get_task, parse_tasks, task_error
 from richneuron.trainer import train_chunk, train_reference
 

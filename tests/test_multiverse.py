@@ -6,7 +6,8 @@ from test_book import result  # a run with train_loss 0.1
 from richneuron import multiverse
 from richneuron.config import TrainConfig
 from richneuron.results import ResultsError, ResultSet
-from richneuron.study import Sweep, SweepResult, save_sweep
+from richneuron.specs import SweepResult
+from richneuron.study import Sweep, save_sweep
 
 
 def chapters(runs):

@@ -21,10 +21,10 @@ from richneuron.cli import main
 from richneuron.config import TrainConfig
 from richneuron.results import ResultsError, ResultSet, RunCache, save_results
 from richneuron.schema import Run, RunResult
+from richneuron.specs import SweepError
 from richneuron.study import (
     SWEEP_SCHEMA,
     Sweep,
-    SweepError,
     check_sweep_output,
     lean_result,
     load_spec,

@@ -5,19 +5,13 @@ import math
 import pytest
 import torch
 
-from richneuron import tuning
+from richneuron import multiverse, tuning
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.results import ResultsError
 from richneuron.schema import Run, RunResult
-from richneuron.study import (
-    SweepError,
-    check_sweep_output,
-    load_spec,
-    load_sweep,
-    run_sweep,
-    save_sweep,
-)
+from richneuron.specs import SweepError
+from richneuron.study import check_sweep_output, load_spec, load_sweep, run_sweep, save_sweep
 from richneuron.tasks import get_task
 from richneuron.trainer import n_validation, split_validation, train_chunk
 
@@ -351,4 +345,4 @@ def test_findings_before_and_after_tuning_name_what_changes():
 
     evaluated = {"c": [(None, claim("replicated")), (None, claim("not replicated"))],
                  "d": [(None, claim("replicated")), (None, claim("replicated"))]}
-    assert tuning.changed_findings(evaluated) == ["#3 (c): replicated → not replicated"]
+    assert multiverse.changed_findings(evaluated) == ["#3 (c): replicated → not replicated"]
