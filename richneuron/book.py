@@ -50,7 +50,6 @@ __all__ = [
     "Markdown",
     "assumptions",
     "budget_table",
-    "build",
     "chapter_runs",
     "chapter_tasks",
     "comparison_rows",
@@ -72,7 +71,6 @@ __all__ = [
     "interval_widths",
     "load_second",
     "implementation",
-    "main",
     "markdown_table",
     "metric_cell",
     "omega_range_rows",
@@ -89,7 +87,6 @@ __all__ = [
     "sweep_omegas",
     "task_formula",
     "task_table",
-    "toc_documents",
     "verdict",
     "with_seeds",
     "write_comparison_csv",
@@ -519,7 +516,7 @@ def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
             different protocols, or when one run has two different results.
         FileNotFoundError: when ``data_dir`` holds no results file.
     """
-    from .results import ResultsError, _volatile_free, result_to_dict
+    from .results import ResultsError, result_to_dict, volatile_free
 
     paths = sorted(p for p in Path(data_dir).glob("*.json") if p.name != "published.json")
     if not paths:
@@ -542,7 +539,7 @@ def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
             if get_arch(r.run.arch).canonical != r.run.arch:
                 continue
             key = (r.run.arch, r.run.task, r.run.seed)
-            doc = _volatile_free({"runs": [result_to_dict(r)]})
+            doc = volatile_free({"runs": [result_to_dict(r)]})
             if key in merged and merged[key][1] != doc:
                 raise ResultsError(
                     f"{path}: run {key} differs from the same run in {merged[key][2]}"
@@ -1205,15 +1202,6 @@ def assumptions(config: TrainConfig | None = None) -> Markdown:
 
 
 # ---------------------------------------------------------------------------------------------
-# The build lives in richneuron.bookbuild; ``python -m richneuron.book`` runs it.
-
-from .bookbuild import build, main, toc_documents  # noqa: E402
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-# ---------------------------------------------------------------------------------------------
 # The part "Related neurons".
 
 
@@ -1314,3 +1302,9 @@ def omega_range_rows(
             }
         )
     return out
+
+
+if __name__ == "__main__":  # ``python -m richneuron.book build|check``: the build's command line
+    from .bookbuild import main  # layer: the build sits above the chapter helpers
+
+    sys.exit(main())

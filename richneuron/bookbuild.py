@@ -64,6 +64,7 @@ from .paths import (
     RETRAIN_ENV,
     SWEEP_DIR,
 )
+from .progress import progress_bar
 
 __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
 
@@ -489,7 +490,6 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
         problem with the committed file; empty when they match.
     """
     from . import fingerprint as fp
-    from .cli import progress_bar
     from .trainer import close_workers
 
     path = Path(root) / fp.FINGERPRINT_PATH
@@ -504,7 +504,8 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
     t0 = time.perf_counter()
     print(f"arithmetic fingerprint ({len(committed['archs'])} architectures) ...", flush=True)
     try:
-        new = fp.compute(progress=progress_bar())
+        with progress_bar() as bar:
+            new = fp.compute(progress=bar)
     finally:
         close_workers()
     lines = fp.differences(committed, new)
@@ -602,8 +603,7 @@ def audit_runs(
         One line per problem (drift); empty when none.
     """
     from . import audit, trainer
-    from .cli import progress_bar
-    from .results import ResultSet, _git, compare, format_drift
+    from .results import ResultSet, compare, format_drift, git_output
     from .schema import config_key
     from .study import lean_result
 
@@ -616,12 +616,13 @@ def audit_runs(
         if entries:
             print(f"audit: skipped ({len(entries)} committed runs not checked)")
         return []
-    draw = _git("rev-parse", "HEAD") or "no-commit"
-    index = int(_git("rev-list", "--count", "HEAD") or 0)
+    draw = git_output("rev-parse", "HEAD") or "no-commit"
+    index = int(git_output("rev-list", "--count", "HEAD") or 0)
     chosen = audit.plan(entries, draw, index, math.inf if mode == "all" else budget)
     jobs = [(entries[i].run, entries[i].config) for i in chosen.chosen]
     start = time.perf_counter()
-    fresh = trainer.train_jobs(jobs, progress=progress_bar()) if jobs else []
+    with progress_bar() as bar:
+        fresh = trainer.train_jobs(jobs, progress=bar) if jobs else []
     seconds = time.perf_counter() - start
     problems: list[str] = []
     per_file: dict[str, list[int]] = {}  # source -> [runs held, runs retrained]

@@ -869,7 +869,8 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
     converted with :func:`richneuron.capacity.mse_ratio_bits`, beside vanilla's and SinGLU's
     capacity at the default budget from ``capacity_sweep`` (a
-    :class:`richneuron.specs.SweepResult`; ``None``: :data:`CAPACITY_PATH` if it exists)."""
+    :class:`richneuron.specs.SweepResult` or its sets, as the caller read them from
+    :data:`CAPACITY_PATH`; ``None``: no capacity runs, the claim is not established)."""
     from .capacity import capacity, capacity_points, mse_ratio_bits
     from .config import DEFAULT_BUDGET
 
@@ -901,10 +902,6 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
         f"Memorize ratio {format_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
         f"({ours_bits * targets / params:+.2f} per parameter)"
     )
-    if capacity_sweep is None and Path(CAPACITY_PATH).is_file():
-        from .study import load_sweep
-
-        capacity_sweep = load_sweep(CAPACITY_PATH)
     peaks = {}
     if capacity_sweep is not None:
         sets = getattr(capacity_sweep, "sets", capacity_sweep)
@@ -992,8 +989,8 @@ def evaluate(
     capacity_sweep=None,
 ) -> list[Claim]:
     """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``
-    (``capacity_sweep``: the capacity runs :func:`headline_bits` reads, default
-    :data:`CAPACITY_PATH`).
+    (``capacity_sweep``: the capacity runs :func:`headline_bits` compares, which the caller
+    reads from :data:`CAPACITY_PATH`; ``None``: none).
 
     Raises:
         ValueError: on an unknown claim id (naming the valid ones).

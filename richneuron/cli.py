@@ -38,6 +38,7 @@ from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
 from .paths import SWEEP_DIR
+from .progress import progress_bar
 from .results import ResultsError, ResultSet, RunCache, check_output_path, save_results
 from .schema import Run
 from .specs import SweepError
@@ -108,30 +109,6 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(f"--{str(err).split('=')[0].removeprefix('invalid ')}: {err}") from None
 
 
-def progress_bar():
-    """A progress line on stderr: ``show(done, total, from_store=None)`` after each chunk.
-
-    The time left is estimated from the runs trained so far (``done`` less ``from_store``).
-    """
-    start = time.perf_counter()
-    stream = sys.stderr
-
-    def show(done: int, total: int, from_store: int | None = None) -> None:
-        elapsed = time.perf_counter() - start
-        trained = done - (from_store or 0)
-        left = f"~{elapsed / trained * (total - done):4.0f} s left" if trained else "time left: ?"
-        filled = int(30 * done / total) if total else 30
-        store = f" ({from_store} from the store)" if from_store is not None else ""
-        line = (
-            f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs{store}  "
-            f"{elapsed:5.0f} s elapsed, {left}"
-        )
-        end = "\n" if done == total or not stream.isatty() else ""
-        print(f"\r{line}", end=end, file=stream, flush=True)
-
-    return show
-
-
 _SUMMARY_HEADER = ("arch", "task", "metric", "mean", "ci95", "std", "seeds", "diverged")
 
 
@@ -165,8 +142,8 @@ def _run(args: argparse.Namespace) -> None:
         f"{config.steps} steps",
         file=sys.stderr,
     )
-    with _backend(args) as backend:
-        rs = run_study(args.name, runs, config, cache, progress=progress_bar(), backend=backend)
+    with _backend(args) as backend, progress_bar() as bar:
+        rs = run_study(args.name, runs, config, cache, progress=bar, backend=backend)
     print(format_summary(rs))
     if args.out:
         save_results(rs, args.out)
@@ -291,8 +268,7 @@ def _sweep(args: argparse.Namespace) -> None:
         except ResultsError as err:
             raise UsageError(f"--out: {err}") from None
     cache = None if args.no_cache else RunCache(args.cache)
-    bar = progress_bar()
-    with _backend(args) as backend:
+    with _backend(args) as backend, progress_bar() as bar:
         result = run_sweep(
             sweep,
             cache,
@@ -388,7 +364,8 @@ def _fingerprint(args: argparse.Namespace) -> int:
         f"{work['config']['steps']} steps",
         file=sys.stderr,
     )
-    new = fp.compute(workers=args.workers, progress=progress_bar(), small=args.small)
+    with progress_bar() as bar:
+        new = fp.compute(workers=args.workers, progress=bar, small=args.small)
     took = time.perf_counter() - start
     if args.out:
         fp.save(new, args.out)

@@ -119,7 +119,7 @@ def worker_arithmetic() -> dict[str, object]:
         "MKL mode": determinism.mkl_cbwr(),
         "torch threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "Inductor's compiler": determinism._compiler_version(),
+        "Inductor's compiler": determinism.compiler_version(),
         "richneuron source": _source_hash(),
     }
 
@@ -148,7 +148,7 @@ def _train_checked(parts: list, compile: bool, expected: dict) -> list:
     difference = arithmetic_difference(expected, worker_arithmetic())
     if difference:
         raise ArithmeticMismatch(difference)
-    return trainer._train_parts(parts, compile)
+    return trainer.train_parts(parts, compile)
 
 
 def _refusal(address: str, difference: str) -> str:
@@ -184,7 +184,7 @@ class DaskBackend:
             raise ValueError(f"--dask: must be at least 1 worker, got {n_workers!r}")
         from distributed import Client, LocalCluster
 
-        from .determinism import ARITHMETIC_ENV, _applies
+        from .determinism import ARITHMETIC_ENV, applies
 
         cluster = LocalCluster(
             n_workers=n_workers,
@@ -193,7 +193,7 @@ class DaskBackend:
             dashboard_address=None,  # no dashboard; its HTTP routes on a free port:
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
-            env=dict(ARITHMETIC_ENV) if _applies() else {},
+            env=dict(ARITHMETIC_ENV) if applies() else {},
             preload=["richneuron.cluster"],
         )
         backend = cls(Client(cluster), cluster, log)
@@ -303,7 +303,7 @@ class DaskBackend:
                 pure=False,
                 workers=sorted(workers),
                 allow_other_workers=False,
-                priority=trainer._cost(as_jobs(parts)),
+                priority=trainer.group_cost(as_jobs(parts)),
             )
 
         running: dict = {}

@@ -87,13 +87,13 @@ def is_pinned() -> bool:
     return os.environ.get(UNPIN_VARIABLE, "0") != "1"
 
 
-def _applies() -> bool:
+def applies() -> bool:
     return is_pinned() and platform.machine() in ("x86_64", "AMD64")
 
 
 def pin_environment() -> None:
     """Put :data:`ARITHMETIC_ENV` into ``os.environ`` (overriding), unless unpinned."""
-    if _applies():
+    if applies():
         os.environ.update(ARITHMETIC_ENV)
 
 
@@ -131,7 +131,7 @@ def mkl_version() -> str | None:
 
 def check_arithmetic() -> None:
     """Raise ``RuntimeError`` if torch started with arithmetic other than the pinned one."""
-    if not _applies():
+    if not applies():
         return
     import torch
 
@@ -153,7 +153,7 @@ def check_arithmetic() -> None:
 
 def pin_arithmetic() -> None:
     """Set threads and Inductor's code generation, then :func:`check_arithmetic`."""
-    if not _applies():
+    if not applies():
         return
     import torch
     import torch._inductor.config as inductor
@@ -170,9 +170,9 @@ def arithmetic() -> dict:
     import torch
 
     return {
-        "pinned": _applies(),
+        "pinned": applies(),
         "env": {k: os.environ.get(k) for k in ARITHMETIC_ENV},
-        "threads": THREADS if _applies() else torch.get_num_threads(),
+        "threads": THREADS if applies() else torch.get_num_threads(),
         "capability": torch.backends.cpu.get_cpu_capability(),
     }
 
@@ -191,7 +191,7 @@ def _cpuinfo() -> dict[str, str]:
     return info
 
 
-def _compiler_version() -> str | None:
+def compiler_version() -> str | None:
     import subprocess
 
     try:
@@ -223,6 +223,6 @@ def host() -> dict:
         "machine": platform.machine(),
         "mkl": mkl_version(),
         "mkl_cbwr": mkl_cbwr(),
-        "compiler": _compiler_version(),
+        "compiler": compiler_version(),
         "libc": libc,
     }

@@ -28,7 +28,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .neurons import ARCHITECTURES, get_arch
 from .paths import DATA_DIR
-from .results import _encode, _read_json, _write_json_atomic
+from .results import read_json, to_jsonable, write_json_atomic
 from .tasks import TASKS, get_task
 
 __all__ = [
@@ -140,7 +140,7 @@ def compute(
     out: dict[str, dict] = {}
     for arch, task in paths:
         members = [results[Run(arch, task, s)] for s in SEEDS]
-        values = _encode({
+        values = to_jsonable({
             "loss_curve": [r.loss_curve for r in members],
             "test_curve": [r.test_curve for r in members],
             "grad_norms": [r.grad_norms for r in members],
@@ -167,14 +167,14 @@ def compute(
 
 def save(fingerprint: dict, path: str | os.PathLike) -> None:
     """Write ``fingerprint`` to ``path`` atomically, as results files are written."""
-    _write_json_atomic(Path(path), fingerprint)
+    write_json_atomic(Path(path), fingerprint)
 
 
 def load(path: str | os.PathLike) -> dict:
     """Read a fingerprint file; ``ValueError`` naming the file if it is not one
     (``FileNotFoundError`` if there is none)."""
     path = Path(path)
-    doc = _read_json(path)
+    doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"{path}: schema: expected {SCHEMA!r}")
     for key in ("workload", "archs", "data"):

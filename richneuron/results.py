@@ -190,14 +190,14 @@ def _fields(
 # Runs and result sets as JSON.
 
 
-def _encode(value: object) -> object:
+def to_jsonable(value: object) -> object:
     """``value`` with every non-finite float replaced by ``"nan"``, ``"inf"`` or ``"-inf"``."""
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [to_jsonable(v) for v in value]
     return value
 
 
@@ -221,7 +221,7 @@ def result_to_dict(r: RunResult) -> dict:
         "wall_time": float(r.wall_time),
         "extra": r.extra,
     }
-    return _encode(d)
+    return to_jsonable(d)
 
 
 def result_from_dict(d: object, where: str = "run") -> RunResult:
@@ -231,7 +231,7 @@ def result_from_dict(d: object, where: str = "run") -> RunResult:
     return RunResult(run=run, **f)
 
 
-def _key(r: RunResult) -> tuple[str, str, int]:
+def run_key(r: RunResult) -> tuple[str, str, int]:
     return (r.run.arch, r.run.task, r.run.seed)
 
 
@@ -247,7 +247,7 @@ class ResultSet:
     def get(self, arch: str, task: str, seed: int) -> RunResult:
         """The run ``(arch, task, seed)``; ``KeyError`` if absent."""
         for r in self.runs:
-            if _key(r) == (arch, task, seed):
+            if run_key(r) == (arch, task, seed):
                 return r
         raise KeyError(f"{self.name}: no run ({arch!r}, {task!r}, seed {seed})")
 
@@ -255,7 +255,7 @@ class ResultSet:
         """Runs of ``arch`` and/or ``task`` (``None``: any), sorted by (arch, task, seed)."""
         return sorted(
             (r for r in self.runs if arch in (None, r.run.arch) and task in (None, r.run.task)),
-            key=_key,
+            key=run_key,
         )
 
     def recording(
@@ -284,7 +284,7 @@ class ResultSet:
         from .stats import mean_interval
 
         groups: dict[tuple[str, str], list[RunResult]] = {}
-        for r in sorted(self.runs, key=_key):
+        for r in sorted(self.runs, key=run_key):
             groups.setdefault((r.run.arch, r.run.task), []).append(r)
         rows = []
         for (arch, task), rs in groups.items():
@@ -329,14 +329,14 @@ def versus(a: dict, b: dict):
     return interval, result
 
 
-def _write_json_atomic(path: Path, doc: object) -> None:
+def write_json_atomic(path: Path, doc: object) -> None:
     """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.atomic.atomic_file`)."""
     with atomic_file(path) as f:
         json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
         f.write("\n")
 
 
-def _volatile_free(doc: object) -> object:
+def volatile_free(doc: object) -> object:
     """A results document without what changes from build to build for the same bits:
     provenance (time, commit) and wall times."""
     if not isinstance(doc, dict):
@@ -388,24 +388,24 @@ def save_results(rs: ResultSet, path: str | os.PathLike, keep_same: bool = False
     doc = {
         "schema": SCHEMA,
         "name": rs.name,
-        "config": _encode(rs.config),
-        "provenance": _encode(rs.provenance),
-        "runs": [result_to_dict(r) for r in sorted(rs.runs, key=_key)],
+        "config": to_jsonable(rs.config),
+        "provenance": to_jsonable(rs.provenance),
+        "runs": [result_to_dict(r) for r in sorted(rs.runs, key=run_key)],
     }
     if keep_same and path.exists():
         try:
-            old = _read_json(path)
+            old = read_json(path)
         except (OSError, ResultsError):
             old = None
         # Through JSON, so that the new document compares as it would be read back.
         new = json.loads(json.dumps(doc, allow_nan=False))
-        if _volatile_free(old) == _volatile_free(new):
+        if volatile_free(old) == volatile_free(new):
             return False
-    _write_json_atomic(path, doc)
+    write_json_atomic(path, doc)
     return True
 
 
-def _read_json(path: Path) -> object:
+def read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -429,7 +429,7 @@ def load_results(path: str | os.PathLike) -> ResultSet:
             ``schema``, a missing, unknown or mistyped field, or a duplicate (arch, task, seed).
     """
     path = Path(path)
-    return results_from_doc(_read_json(path), str(path))
+    return results_from_doc(read_json(path), str(path))
 
 
 def results_from_doc(doc: object, where: str) -> ResultSet:
@@ -452,11 +452,11 @@ def results_from_doc(doc: object, where: str) -> ResultSet:
     runs, seen = [], {}
     for i, d in enumerate(top["runs"]):
         r = result_from_dict(d, f"{where}: runs[{i}]")
-        if _key(r) in seen:
+        if run_key(r) in seen:
             raise ResultsError(
-                f"{where}: runs[{i}]: duplicate run {_key(r)} (also runs[{seen[_key(r)]}])"
+                f"{where}: runs[{i}]: duplicate run {run_key(r)} (also runs[{seen[run_key(r)]}])"
             )
-        seen[_key(r)] = i
+        seen[run_key(r)] = i
         runs.append(r)
     return ResultSet(top["name"], top["config"], top["provenance"], runs)
 
@@ -506,7 +506,7 @@ def compare(
     ``rtol``/``atol`` applies to every float field. Runs of ``old`` absent from ``new`` give field
     ``"missing"``, runs only in ``new`` ``"extra"`` (with their test metric as the value).
     """
-    olds, news = {_key(r): r for r in old.runs}, {_key(r): r for r in new.runs}
+    olds, news = {run_key(r): r for r in old.runs}, {run_key(r): r for r in new.runs}
     drifts = []
     for key in sorted(olds.keys() | news.keys()):
         a, b = olds.get(key), news.get(key)
@@ -552,7 +552,7 @@ def format_drift(drifts: Sequence[Drift]) -> str:
 # Provenance and the run cache (a study runs through it: richneuron.study).
 
 
-def _git(*args: str) -> str | None:
+def git_output(*args: str) -> str | None:
     try:
         out = subprocess.run(
             ["git", *args],
@@ -573,11 +573,11 @@ def provenance() -> dict:
     import numpy
     import torch
 
-    dirty = _git("status", "--porcelain")
+    dirty = git_output("status", "--porcelain")
     settings = arithmetic()
     return {
         "package_version": __version__,
-        "git_commit": _git("rev-parse", "HEAD") or "unknown",
+        "git_commit": git_output("rev-parse", "HEAD") or "unknown",
         "git_dirty": None if dirty is None else bool(dirty),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
@@ -624,7 +624,7 @@ class RunCache:
         """The cached result of ``run``, or ``None``; a corrupt entry is deleted and missed."""
         path = self.path(run, config)
         try:
-            doc = _read_json(path)
+            doc = read_json(path)
             if not isinstance(doc, dict) or doc.get("key") != self.key_material(run, config):
                 raise ResultsError(f"{path}: key: does not match the run")
             result = result_from_dict(doc.get("result"), f"{path}: result")
@@ -639,4 +639,4 @@ class RunCache:
     def put(self, result: RunResult, config: TrainConfig) -> None:
         """Store ``result`` (atomically) under its run and ``config``."""
         doc = {"key": self.key_material(result.run, config), "result": result_to_dict(result)}
-        _write_json_atomic(self.path(result.run, config), doc)
+        write_json_atomic(self.path(result.run, config), doc)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .config import TrainConfig
-from .results import ResultSet, RunCache, _key, provenance
+from .results import ResultSet, RunCache, provenance, run_key
 from .schema import Run, RunResult, config_key
 
 __all__ = [
@@ -180,7 +180,7 @@ class SweepResult:
     def stored(self) -> list[tuple[RunResult, TrainConfig]]:
         """Every stored result with its protocol, set by set, runs in key order."""
         return [
-            (r, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=_key)
+            (r, TrainConfig(**rs.config)) for rs in self.sets for r in sorted(rs.runs, key=run_key)
         ]
 
     def jobs(self) -> list[tuple[Run, TrainConfig]]:
@@ -231,6 +231,6 @@ def protocol_sets(
     for (_, config), res in zip(jobs, results, strict=True):
         by_config.setdefault(config_key(config), (config, []))[1].append(res)
     return [
-        ResultSet(name, config.to_dict(), provenance(), sorted(found, key=_key))
+        ResultSet(name, config.to_dict(), provenance(), sorted(found, key=run_key))
         for config, found in by_config.values()
     ]

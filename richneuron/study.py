@@ -48,13 +48,13 @@ from .results import (
     ResultsError,
     ResultSet,
     RunCache,
-    _encode,
-    _key,
-    _write_json_atomic,
     check_output_path,
     provenance,
     result_to_dict,
     results_from_doc,
+    run_key,
+    to_jsonable,
+    write_json_atomic,
 )
 from .schema import Run, RunResult, config_key
 from .specs import (
@@ -118,7 +118,7 @@ def run_study(
         raise ValueError(f"{name}: duplicate runs")
     jobs = [(r, config) for r in runs]
     results, _ = train_missing(jobs, cache, progress, on_results, stored, backend)
-    return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=_key))
+    return ResultSet(name, config.to_dict(), provenance(), sorted(results, key=run_key))
 
 
 def spec_from_dict(doc: object):
@@ -433,16 +433,16 @@ def save_sweep(result: SweepResult, path: str | os.PathLike, lean: bool = True) 
     doc = {
         "schema": SWEEP_SCHEMA,
         "spec": result.sweep.to_dict(),
-        "provenance": _encode(result.sets[0].provenance if result.sets else provenance()),
+        "provenance": to_jsonable(result.sets[0].provenance if result.sets else provenance()),
         "sets": [
             {
-                "config": _encode(rs.config),
-                "runs": [result_to_dict(shown(r)) for r in sorted(rs.runs, key=_key)],
+                "config": to_jsonable(rs.config),
+                "runs": [result_to_dict(shown(r)) for r in sorted(rs.runs, key=run_key)],
             }
             for rs in result.sets
         ],
     }
-    _write_json_atomic(Path(path), doc)
+    write_json_atomic(Path(path), doc)
 
 
 def check_sweep_output(path: str | os.PathLike, sweep: Sweep) -> None:

@@ -655,7 +655,7 @@ def close_workers() -> None:
     _shutdown_pool()
 
 
-def _train_parts(parts: list[list[Job]], compile: bool) -> list[RunResult]:
+def train_parts(parts: list[list[Job]], compile: bool) -> list[RunResult]:
     """Train chunks of one chunk key, one after the other (the unit of work of a worker)."""
     return [
         res
@@ -664,7 +664,7 @@ def _train_parts(parts: list[list[Job]], compile: bool) -> list[RunResult]:
     ]
 
 
-def _cost(parts: list[list[Job]]) -> int:
+def group_cost(parts: list[list[Job]]) -> int:
     """Rough cost of a group for scheduling: members times matrices per neuron times steps."""
     run, config = parts[0][0]
     members = sum(ensemble_size(len(p)) for p in parts)
@@ -704,7 +704,7 @@ def _schedule(
     def as_jobs(parts: list[list[int]]) -> list[list[Job]]:
         return [[jobs[i] for i in part] for part in parts]
 
-    pending = sorted(groups, key=lambda g: _cost(as_jobs(g)), reverse=True)
+    pending = sorted(groups, key=lambda g: group_cost(as_jobs(g)), reverse=True)
     keys = [_group_step_key(as_jobs(g), compile) for g in pending]
     running: dict[concurrent.futures.Future, tuple[int, list[list[int]]]] = {}
 
@@ -712,7 +712,7 @@ def _schedule(
         i = _pick(keys, _COMPILED[worker], set().union(*_COMPILED))
         parts, key = pending.pop(i), keys.pop(i)
         _COMPILED[worker].add(key)
-        running[pools[worker].submit(_train_parts, as_jobs(parts), compile)] = (worker, parts)
+        running[pools[worker].submit(train_parts, as_jobs(parts), compile)] = (worker, parts)
 
     try:
         for worker in range(min(len(pools), len(pending))):
@@ -788,7 +788,7 @@ def train_jobs(
     elif workers == 1 or len(groups) == 1:
         for parts in groups:
             for part in parts:
-                finish([part], _train_parts([[jobs[i] for i in part]], compile))
+                finish([part], train_parts([[jobs[i] for i in part]], compile))
     else:
         _schedule(groups, jobs, compile, _pools(workers), finish)
     return results  # type: ignore[return-value]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import richneuron.book as book
+import richneuron.bookbuild as bookbuild
 import richneuron.paths as paths
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
@@ -147,7 +148,7 @@ def test_figures_have_caption_and_name_and_one_plot_call(path):
 
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
-    docs = book.toc_documents(ROOT / "_toc.yml")
+    docs = bookbuild.toc_documents(ROOT / "_toc.yml")
     listed = {str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS}
     assert listed == set(docs)
     assert len(docs) == len(set(docs))

@@ -224,8 +224,9 @@ def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_ru
     kept = sum(RunCache(cache).get(run, config) is not None for run, config in jobs)
     assert 4 <= kept < len(jobs) == 16  # the first chunk at least, not all
     stderr = done.stderr.decode()
-    lines = stderr.replace("\r", "").splitlines()  # the progress line starts with \r
-    said = [line for line in lines if not line.startswith(("sweep 'lost'", "Dask: 1 workers", "["))]
+    lines = stderr.replace("\r", "\n").splitlines()  # the progress bar redraws after \r
+    shown = ("sweep 'lost'", "Dask: 1 workers", "training:")  # the header and the progress bar
+    said = [line for line in lines if line and not line.startswith(shown)]
     assert said == [
         f"error: lost the Dask scheduler {address}: the {kept} runs finished until then are kept "
         f"in the run cache ({cache}); run the same command again to resume"

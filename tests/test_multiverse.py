@@ -3,7 +3,7 @@
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron import multiverse
+from richneuron import multiverse, multiverse_sweeps
 from richneuron.config import TrainConfig
 from richneuron.results import ResultsError, ResultSet
 from richneuron.specs import SweepResult
@@ -37,7 +37,7 @@ def test_protocols_one_factor_each_with_the_chapters_runs_borrowed(tmp_path):
                 lambda c: panel_runs(value=c.lr))
     write_sweep(tmp_path / "multiverse-omega.json", ["singlu"], {"omega": [3]},
                 lambda c: panel_runs(archs=("singlu",), value=0.5))
-    protocols = multiverse.load(base, tmp_path)
+    protocols = multiverse_sweeps.load(base, tmp_path)
     names = [p.name for p in protocols]
     assert names == ["chapters' protocol", "lr = 0.001", "lr = 0.01", "omega = 3"]
     assert {r.run.arch for r in protocols[0].results.runs} == {"vanilla", "singlu"}
@@ -47,16 +47,16 @@ def test_protocols_one_factor_each_with_the_chapters_runs_borrowed(tmp_path):
     assert [r for r in omega.runs if r.run.arch == "vanilla"] == [
         r for r in base.runs if r.run.arch == "vanilla"
     ]
-    assert set(multiverse.missing(tmp_path)) >= {"multiverse-steps.json", "scaling.json"}
-    assert "multiverse-lr.json" not in multiverse.missing(tmp_path)
-    assert "multiverse-steps.json" in multiverse.missing_text(tmp_path)
-    for name in multiverse.missing(tmp_path):  # complete: the sentence says so, never empty
+    assert set(multiverse_sweeps.missing(tmp_path)) >= {"multiverse-steps.json", "scaling.json"}
+    assert "multiverse-lr.json" not in multiverse_sweeps.missing(tmp_path)
+    assert "multiverse-steps.json" in multiverse_sweeps.missing_text(tmp_path)
+    for name in multiverse_sweeps.missing(tmp_path):  # complete: the sentence says so, never empty
         (tmp_path / name).write_text("{}")
-    assert multiverse.missing(tmp_path) == []
-    assert multiverse.missing_text(tmp_path) == (
+    assert multiverse_sweeps.missing(tmp_path) == []
+    assert multiverse_sweeps.missing_text(tmp_path) == (
         f"Every sweep file of the multiverse is in {tmp_path}, so no protocol is left out."
     )
-    assert [p.name for p in multiverse.load(base, None)] == ["chapters' protocol"]
+    assert [p.name for p in multiverse_sweeps.load(base, None)] == ["chapters' protocol"]
 
 
 def test_a_sweep_that_is_not_one_factor_is_refused(tmp_path):
@@ -64,15 +64,15 @@ def test_a_sweep_that_is_not_one_factor_is_refused(tmp_path):
     write_sweep(tmp_path / "multiverse-lr.json", ["singlu"], {"lr": [1e-3]},
                 lambda c: panel_runs(archs=("singlu",)), base={"steps": 100})
     with pytest.raises(ResultsError, match="multiverse-lr.json: .* does not change lr alone"):
-        multiverse.load(base, tmp_path)
+        multiverse_sweeps.load(base, tmp_path)
     write_sweep(tmp_path / "multiverse-lr.json", ["v6"], {"lr": [1e-3]},
                 lambda c: panel_runs(archs=("v6",)))
     with pytest.raises(ResultsError, match=r"architectures \['v6'\] are not in the panel"):
-        multiverse.load(base, tmp_path)
+        multiverse_sweeps.load(base, tmp_path)
     write_sweep(tmp_path / "multiverse-lr.json", ["singlu"], {"lr": [1e-3]},
                 lambda c: panel_runs(archs=("singlu",), seeds=(0, 1)), seeds=2)
     with pytest.raises(ResultsError, match=r"lacks the chapters' seeds \[2\]"):
-        multiverse.load(base, tmp_path)
+        multiverse_sweeps.load(base, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_each_claim_in_each_protocol_and_its_robust_row(tmp_path):
                 lambda c: panel_runs() if c.lr == 1e-3 else [
                     result(a, "memorize", s, 0.1 * (1 + 0.01 * s)) for a in ("vanilla", "singlu")
                     for s in range(3)])  # lr = 0.01: the same MSE, within noise
-    protocols = multiverse.load(base, tmp_path)
+    protocols = multiverse_sweeps.load(base, tmp_path)
     published = {"headline_claims": {"memorize_mse_ratio_vanilla_over_singlu": 20.0}}
     evaluated = multiverse.evaluate(protocols, published, ["memorize_ratio"])
     verdicts = [c.verdict for _, c in evaluated["memorize_ratio"]]
@@ -126,7 +126,7 @@ def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
                 lambda c: panel_runs(value=0.1 if c.budget == 2000 else 1.0)
                 if c.budget == 2000 else [result(a, "memorize", s, 0.1 * (1 + 0.01 * s))
                                           for a in ("vanilla", "singlu") for s in range(3)])
-    protocols = multiverse.by_budget(multiverse.load(base, tmp_path))
+    protocols = multiverse.by_budget(multiverse_sweeps.load(base, tmp_path))
     assert [p.config.budget for p in protocols] == [2000, 5000, 20000]
     rows = multiverse.versus_rows(protocols, "singlu", "vanilla")
     assert [(r["budget"], r["outcome"]) for r in rows] == [(2000, 1), (5000, 1), (20000, 0)]

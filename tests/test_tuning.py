@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from richneuron import multiverse, tuning
+from richneuron import multiverse, multiverse_sweeps, tuning
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.results import ResultsError
@@ -252,7 +252,6 @@ def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
 
 
 def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
-    from richneuron import multiverse
     from richneuron.results import ResultSet
 
     _fake_training(monkeypatch)
@@ -284,7 +283,7 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     base = ResultSet("book", TrainConfig(steps=20).to_dict(), {},
                      [r for rs in tuned.sets for r in rs.runs
                       if TrainConfig(**rs.config).validation == 0])
-    protocols = multiverse.load(base, tmp_path)
+    protocols = multiverse_sweeps.load(base, tmp_path)
     names = [p.name for p in protocols]
     assert names[:2] == ["chapters' protocol", "tuned"]
     assert sorted(names[2:]) == sorted(
