@@ -24,23 +24,48 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import stats
-from .claims import final_diagnostic
+from . import audit, stats
+from . import fingerprint as fp
+from .atomic import atomic_file
+from .bookbuild import committed_runs
+from .claims import (
+    CAPACITY_PATH,
+    PUBLISHED_VERDICTS,
+    STANDARD_TASKS,
+    evaluate,
+    final_diagnostic,
+    published_metric,
+)
 from .config import TrainConfig, assumptions_table
+from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
 from .formatting import compact, format_advantage, format_interval, format_metric
 from .matching import BudgetError, match_width
-from .neurons import ARCHITECTURES, get_arch, parse_archs
+from .neurons import (
+    ARCHITECTURES,
+    PAU_DENOMINATOR,
+    PAU_NUMERATOR,
+    SHAPE_KEYS,
+    SHAPE_POINTS,
+    Rational,
+    get_arch,
+    parse_archs,
+)
 from .paths import CACHE_DIR, CACHE_ENV, DATA_DIR, NO_TRAIN_ENV, RETRAIN_ENV, sweep_file
 from .results import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    ResultsError,
     ResultSet,
     RunCache,
     check_output_path,
     load_results,
+    result_to_dict,
     save_results,
     versus,
+    volatile_free,
 )
 from .schema import Run
-from .study import run_study, sweep_rows
+from .study import load_sweep, run_study, sweep_rows
 from .tables import Cell, Latex, Markdown, Table, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
 
@@ -482,8 +507,6 @@ def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
 
 def published_verdict(version: str) -> Markdown:
     """The original study's verdict on ``version`` (in this book's words), for a verdict."""
-    from .claims import PUBLISHED_VERDICTS
-
     if version not in PUBLISHED_VERDICTS:
         raise ValueError(
             f"version: no published verdict for {version!r}; known: {', '.join(PUBLISHED_VERDICTS)}"
@@ -516,8 +539,6 @@ def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
             different protocols, or when one run has two different results.
         FileNotFoundError: when ``data_dir`` holds no results file.
     """
-    from .results import ResultsError, result_to_dict, volatile_free
-
     paths = sorted(p for p in Path(data_dir).glob("*.json") if p.name != "published.json")
     if not paths:
         raise FileNotFoundError(f"data_dir: no results files in {data_dir}")
@@ -569,9 +590,6 @@ def load_second(path: str | os.PathLike, rs: ResultSet | None = None) -> ResultS
         ResultsError: naming the file: corrupt, more than one protocol, another protocol than
             ``rs``'s, or seeds shared with ``rs``.
     """
-    from .results import ResultsError
-    from .study import load_sweep
-
     path = Path(path)
     if not path.is_file():
         return None
@@ -693,7 +711,6 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     import csv
     import io
 
-    from .atomic import atomic_file
 
     path = Path(path)
     n = max((len(r["values"]) for r in rows), default=0)
@@ -834,8 +851,6 @@ def stability_ledgers(
     """The claims ledger on the disjoint seeds ``second`` alone and on both sets of seeds
     pooled (:func:`pooled`), the capacity claim on ``capacity_stability``'s runs (and the
     chapters' capacity sweep with them); ``(None, None)`` when ``second`` is None."""
-    from .claims import CAPACITY_PATH, evaluate
-
     if second is None:
         return None, None
     second_capacity = load_sweep_sets(capacity_stability)
@@ -891,8 +906,6 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
     Raises:
         ResultsError: naming the file, when it is corrupt.
     """
-    from .study import load_sweep
-
     path = Path(path)
     return load_sweep(path).sets if path.is_file() else []
 
@@ -938,7 +951,6 @@ def interval_widths(rs: ResultSet) -> dict:
     "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
     import statistics
 
-    from .claims import STANDARD_TASKS
 
     mse, acc = [], []
     for row in rs.summary():
@@ -998,8 +1010,6 @@ def seed_span(rs: ResultSet) -> str:
 
 def published_table(rs: ResultSet, published: dict) -> Markdown:
     """Every published number beside ours: architecture, task, published, ours (mean [95% CI])."""
-    from .claims import published_metric
-
     summary = {(r["arch"], r["task"]): r for r in rs.summary()}
     rows = []
     for arch in ("vanilla", "singlu", "v10", "v15"):
@@ -1116,8 +1126,6 @@ def budget_table(
 
 def arithmetic_table() -> Markdown:
     """The pinned arithmetic (see :mod:`richneuron.determinism`): setting, value, what it fixes."""
-    from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
-
     why = {
         "MKL_CBWR": "MKL's vector math (the products are richneuron::bmm's): its vendor-neutral "
         "branch (SSE2, no approximate reciprocals), in strict reproducibility mode",
@@ -1132,8 +1140,6 @@ def arithmetic_table() -> Markdown:
 
 def fingerprint_facts() -> dict[str, object]:
     """The fingerprint workload, for the Method chapter's prose (:mod:`richneuron.fingerprint`)."""
-    from . import fingerprint as fp
-
     work, small = fp.workload(), fp.workload(small=True)
     return {
         "archs": len(work["archs"]),
@@ -1155,9 +1161,6 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
     the runs one commit retrains, each run's chance per commit (mean over runs, estimated over
     200 draws by :func:`richneuron.audit.inclusion`) and the chance that one changed run
     escapes ``k`` commits at that mean (:func:`richneuron.audit.escape`)."""
-    from . import audit
-    from .bookbuild import committed_runs
-
     entries, _ = committed_runs(root)
     plan = audit.plan(entries, "0" * 40, 0)
     chances = audit.inclusion(entries, draws=200)
@@ -1180,8 +1183,6 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
 
 def tolerance_table() -> Markdown:
     """The drift gate's tolerances per compared quantity (:func:`richneuron.results.compare`)."""
-    from .results import DEFAULT_ATOL, DEFAULT_RTOL
-
     what = {
         "mse": "test metric of regression tasks (MSE)",
         "accuracy": "test metric of classification tasks (accuracy)",
@@ -1249,7 +1250,6 @@ def initial_shape(arch: str) -> list[float] | None:
     every seed), or ``None`` where it depends on the seed (KAN's edges)."""
     import torch
 
-    from .neurons import PAU_DENOMINATOR, PAU_NUMERATOR, SHAPE_POINTS, Rational
 
     if get_arch(arch).layer is not Rational:
         return None
@@ -1262,8 +1262,6 @@ def initial_shape(arch: str) -> list[float] | None:
 def shape_change(rs: ResultSet, arch: str) -> float:
     """Largest change of ``arch``'s learned activation (on :data:`SHAPE_POINTS`) from its first
     to its last record, averaged over runs."""
-    from .neurons import SHAPE_KEYS
-
     runs = rs.recording(arch, SHAPE_KEYS)
     changes = [
         max(abs(r.diagnostics[k][-1] - r.diagnostics[k][0]) for k in SHAPE_KEYS) for r in runs
@@ -1305,6 +1303,6 @@ def omega_range_rows(
 
 
 if __name__ == "__main__":  # ``python -m richneuron.book build|check``: the build's command line
-    from .bookbuild import main  # layer: the build sits above the chapter helpers
+    from .bookbuild import main  # layer: the build's entry point, needed only when run
 
     sys.exit(main())

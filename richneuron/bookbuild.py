@@ -54,7 +54,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import audit, trainer
+from . import fingerprint as fp
 from .atomic import atomic_dir, atomic_file
+from .audit import Entry, retrain_cost
+from .config import TrainConfig
+from .paper import join_paper
 from .paths import (
     CACHE_DIR,
     CACHE_ENV,
@@ -65,6 +70,12 @@ from .paths import (
     SWEEP_DIR,
 )
 from .progress import progress_bar
+from .results import ResultsError, ResultSet, compare, format_drift, git_output, load_results
+from .schema import config_key
+from .sphinxext import REPORT_FILE
+from .study import Sweep, lean_result, load_sweep
+from .tasks import get_task
+from .trainer import close_workers
 
 __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
 
@@ -234,7 +245,6 @@ def _stage(
     """
     import json
 
-    from .sphinxext import REPORT_FILE
 
     with atomic_dir(src_dir) as staging:
         for name in ("_config.yml", "_toc.yml", *EXTRA_SOURCES):
@@ -293,8 +303,6 @@ def check_store(root: str | os.PathLike = ".") -> list[str]:
     chapter runs: one line per file that cannot be read, naming the file and the field."""
     import json
 
-    from .results import ResultsError, load_results
-    from .study import load_sweep
 
     root = Path(root)
     problems = []
@@ -355,8 +363,6 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
     Raises:
         RuntimeError: when a chapter fails to execute or the book builds with a warning.
     """
-    from .paper import join_paper
-
     root = Path(root).resolve()
     out = root / layout.out
     exec_dir, src_dir = out / "exec", out / "src"
@@ -489,9 +495,6 @@ def check_fingerprint(root: str | os.PathLike = ".") -> list[str]:
         One line naming the first architecture whose bits differ (and what differs), or the
         problem with the committed file; empty when they match.
     """
-    from . import fingerprint as fp
-    from .trainer import close_workers
-
     path = Path(root) / fp.FINGERPRINT_PATH
     try:
         committed = fp.load(path)
@@ -546,13 +549,6 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
     A chapter's run is in the cell of its architecture under its chapter's protocol; a sweep's
     in the cell its sweep's ``audit_cell`` gives, within that sweep.
     """
-    from .audit import Entry, retrain_cost
-    from .config import TrainConfig
-    from .results import load_results
-    from .schema import config_key
-    from .study import Sweep, load_sweep
-    from .tasks import get_task
-
     root = Path(root)
     entries: list = []
     copies: dict[tuple, list[_Copy]] = {}
@@ -602,11 +598,6 @@ def audit_runs(
     Returns:
         One line per problem (drift); empty when none.
     """
-    from . import audit, trainer
-    from .results import ResultSet, compare, format_drift, git_output
-    from .schema import config_key
-    from .study import lean_result
-
     if mode not in AUDIT_MODES:
         raise ValueError(f"--audit: expected one of {', '.join(AUDIT_MODES)}, got {mode!r}")
     budget = audit.DEFAULT_BUDGET if budget is None else budget
@@ -699,8 +690,6 @@ def check(
     Returns:
         One line per problem found; empty when nothing drifted.
     """
-    from .results import ResultsError, compare, format_drift, load_results
-
     root = Path(root).resolve()
     if layout.data == FULL.data:
         raise ValueError("layout: the gate must not write into data/")

@@ -40,14 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import stats
-from .config import TrainConfig
+from .capacity import capacity, capacity_points, mse_ratio_bits
+from .config import DEFAULT_BUDGET, TrainConfig
 from .formatting import format_comparison, format_percent, format_ratio
 from .matching import match_width
 from .neurons import ARCHITECTURES, get_arch
 from .paths import sweep_file
 from .results import ResultsError, ResultSet, versus
 from .tables import Markdown, markdown_table
-from .tasks import better
+from .tasks import better, get_task
 
 __all__ = [
     "ADAPTIVE",
@@ -472,7 +473,6 @@ def _margin(rows: dict, a: str, b: str, task: str) -> str:
 def _fmt(value: float | None, task: str) -> str:
     if value is None:
         return "not published"
-    from .tasks import get_task
 
     return format_percent(value) if get_task(task).metric == "accuracy" else f"{value:.3g}"
 
@@ -850,9 +850,6 @@ def published_ratio_worth(published: dict, config: TrainConfig | None = None) ->
     outputs), ``"params"`` (vanilla's on Memorize under ``config``), ``"per_param"`` (bits times
     targets over parameters: the most the ratio adds per parameter), ``"orders"`` (its whole
     orders of magnitude)``}``."""
-    from .capacity import mse_ratio_bits
-    from .tasks import get_task
-
     config = config or TrainConfig()
     ratio = float(published["headline_claims"]["memorize_mse_ratio_vanilla_over_singlu"])
     task = get_task("memorize")
@@ -871,9 +868,6 @@ def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     capacity at the default budget from ``capacity_sweep`` (a
     :class:`richneuron.specs.SweepResult` or its sets, as the caller read them from
     :data:`CAPACITY_PATH`; ``None``: no capacity runs, the claim is not established)."""
-    from .capacity import capacity, capacity_points, mse_ratio_bits
-    from .config import DEFAULT_BUDGET
-
     finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
     rule = (
         "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "

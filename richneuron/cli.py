@@ -33,7 +33,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cluster import ClusterError, SchedulerLost
+from . import fingerprint as fp
+from .cluster import ClusterError, DaskBackend, SchedulerLost
 from .config import TrainConfig
 from .matching import BudgetError, match_width
 from .neurons import ARCHITECTURES, parse_archs
@@ -53,6 +54,7 @@ from .study import (
 )
 from .tables import summary_cells, text_columns
 from .tasks import TASKS, parse_tasks
+from .tuning import Around, Tuning, format_choices
 
 __all__ = ["main", "format_summary"]
 
@@ -234,7 +236,6 @@ def _sweep(args: argparse.Namespace) -> None:
         sweep.check_budgets()
     except SweepError as err:
         raise UsageError(f"spec: {err}" if args.spec else str(err)) from None
-    from .tuning import Tuning, format_choices
 
     tuning = isinstance(sweep, Tuning)
     if tuning:
@@ -253,7 +254,6 @@ def _sweep(args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
     tuned = None
-    from .tuning import Around
 
     if isinstance(sweep, Around):  # its tuning's results lie beside its own
         where = Path(args.out).parent if args.out else Path(SWEEP_DIR)
@@ -298,8 +298,6 @@ def _check_backend(args: argparse.Namespace) -> None:
 
 def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     """The Dask backend the options ask for (closed on the way out), or none."""
-    from .cluster import DaskBackend
-
     if args.scheduler is not None:
         try:
             backend = DaskBackend.connect(args.scheduler)
@@ -341,8 +339,6 @@ def _check_out(option: str, path: str) -> None:
 
 
 def _fingerprint(args: argparse.Namespace) -> int:
-    from . import fingerprint as fp
-
     committed = None
     against = args.against or str(fp.SMALL_PATH if args.small else fp.FINGERPRINT_PATH)
     if not args.out:  # compare: read the committed file before training anything

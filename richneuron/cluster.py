@@ -40,6 +40,9 @@ from asyncio import CancelledError
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import determinism, trainer
+from .determinism import ARITHMETIC_ENV, applies
+
 __all__ = [
     "ArithmeticMismatch",
     "ClusterError",
@@ -105,7 +108,6 @@ def worker_arithmetic() -> dict[str, object]:
     """The settings that decide this process's arithmetic (pins it first, as training does)."""
     import torch
 
-    from . import determinism
 
     try:
         determinism.pin_arithmetic()
@@ -143,8 +145,6 @@ def dask_setup(worker: object = None) -> None:
 
 def _train_checked(parts: list, compile: bool, expected: dict) -> list:
     """A task: train chunks on a worker whose arithmetic is ``expected`` (else refuse)."""
-    from . import trainer
-
     difference = arithmetic_difference(expected, worker_arithmetic())
     if difference:
         raise ArithmeticMismatch(difference)
@@ -184,7 +184,6 @@ class DaskBackend:
             raise ValueError(f"--dask: must be at least 1 worker, got {n_workers!r}")
         from distributed import Client, LocalCluster
 
-        from .determinism import ARITHMETIC_ENV, applies
 
         cluster = LocalCluster(
             n_workers=n_workers,
@@ -287,7 +286,6 @@ class DaskBackend:
         """
         from distributed import wait
 
-        from . import trainer
 
         chunks = [[part] for parts in groups for part in parts]
 

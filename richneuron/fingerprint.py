@@ -26,10 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import TrainConfig
+from .determinism import arithmetic, host, pin_arithmetic
 from .neurons import ARCHITECTURES, get_arch
 from .paths import DATA_DIR
 from .results import read_json, to_jsonable, write_json_atomic
+from .schema import Run
 from .tasks import TASKS, get_task
+from .trainer import train_reference, train_runs
 
 __all__ = [
     "CONFIG",
@@ -127,10 +130,6 @@ def compute(
         progress: passed to :func:`richneuron.trainer.train_runs`: ``(runs done, total)``.
         small: the emulated workload (:data:`SMALL_CONFIG`) instead of the gate's.
     """
-    from .determinism import arithmetic, host, pin_arithmetic
-    from .schema import Run
-    from .trainer import train_reference, train_runs
-
     pin_arithmetic()
     config, reference_steps = _protocol(small)
     archs = _archs()

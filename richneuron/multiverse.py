@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 from . import claims as claims_mod
 from .config import TrainConfig
-from .results import ResultSet
+from .results import ResultSet, versus
 from .tables import Markdown, markdown_table
+from .tasks import TASKS, get_task
 
 __all__ = [
     "PANEL",
@@ -472,8 +473,6 @@ def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
     """``a`` against ``b`` on every task at every budget by the book's rule
     (:func:`richneuron.results.versus`): ``{"task", "budget", "interval", "outcome",
     "metric"}``."""
-    from .results import versus
-
     out = []
     for p in by_budget(protocols):
         rows = _rows_at(p)
@@ -493,8 +492,6 @@ def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
 
 
 def _task_order(task: str) -> int:
-    from .tasks import TASKS
-
     return list(TASKS).index(task)
 
 
@@ -548,9 +545,6 @@ def winners(protocols: Sequence[Protocol], key: str = "budget") -> list[dict]:
     Raises:
         ValueError: on another ``key``.
     """
-    from .results import versus
-    from .tasks import get_task
-
     if key not in ("budget", "name"):
         raise ValueError(f"key: must be 'budget' or 'name', got {key!r}")
     chosen = by_budget(protocols) if key == "budget" else list(protocols)

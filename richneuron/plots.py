@@ -21,7 +21,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .capacity import FLOAT32_BITS, best_lrs, classes_of
+from .formatting import compact
+from .neurons import SHAPE_KEYS, SHAPE_POINTS
 from .results import ResultSet
+from .stats import band
+from .study import sweep_rows
 from .tasks import TASKS, get_task
 
 __all__ = [
@@ -98,8 +103,6 @@ def _seed_band(ax, steps: np.ndarray, series: Sequence, colour: str, label: str)
     """Draw the mean over seeds of ``series`` (one row per seed) against ``steps``, with its 95%
     bootstrap interval as a band (:func:`richneuron.stats.band`); non-finite values (diverged)
     are left out."""
-    from .stats import band
-
     mean, low, high = band(series)
     steps = steps[: len(mean)]
     ax.plot(steps, mean, color=colour, lw=1.4, label=label)
@@ -442,7 +445,6 @@ def plot_score_map(rows: Sequence[dict]):
     """
     from matplotlib.patches import Rectangle
 
-    from .formatting import compact
 
     plt = _pyplot()
     archs = list(dict.fromkeys(r["arch"] for r in rows))
@@ -500,8 +502,6 @@ def plot_activation_shapes(rs: ResultSet, arch: str, initial: Sequence[float] | 
     Raises:
         ValueError: if no run of ``arch`` records the shape.
     """
-    from .neurons import SHAPE_KEYS, SHAPE_POINTS
-
     plt = _pyplot()
     runs = rs.recording(arch, SHAPE_KEYS)
     tasks = list(dict.fromkeys(r.run.task for r in runs))
@@ -537,8 +537,6 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
     Returns:
         ``(fig, axes)``.
     """
-    from .study import sweep_rows
-
     plt = _pyplot()
     points = sweep_rows(sets, arch)
     base = {t: next(iter(rows.values())) for t, rows in sweep_rows(sets, control).items()}
@@ -589,8 +587,6 @@ def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int |
     Returns:
         ``(fig, ax)``.
     """
-    from .capacity import FLOAT32_BITS, best_lrs, classes_of
-
     plt = _pyplot()
     lrs = best_lrs(points) if lrs is None else lrs
     shown = [

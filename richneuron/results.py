@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
+from . import __version__, stats
 from .atomic import atomic_file
 from .config import TrainConfig
 from .determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
@@ -281,8 +281,6 @@ class ResultSet:
         fewer than two seeds that did not diverge), ``values`` (those seeds' test metrics, in
         seed order), ``params`` (mean over all seeds) and ``widths`` (of the first seed).
         """
-        from .stats import mean_interval
-
         groups: dict[tuple[str, str], list[RunResult]] = {}
         for r in sorted(self.runs, key=run_key):
             groups.setdefault((r.run.arch, r.run.task), []).append(r)
@@ -291,7 +289,7 @@ class ResultSet:
             ok = [r.test_metric for r in rs if not r.diverged]
             mean = statistics.fmean(ok) if ok else math.nan
             std = statistics.stdev(ok) if len(ok) > 1 else (0.0 if ok else math.nan)
-            ci = mean_interval(ok) if len(ok) > 1 else None
+            ci = stats.mean_interval(ok) if len(ok) > 1 else None
             rows.append(
                 {
                     "arch": arch,
@@ -318,10 +316,8 @@ def versus(a: dict, b: dict):
     (``b`` better beyond noise) or 0 (within noise). A side whose every seed diverged loses to
     a side with at least two seeds that did not; with fewer than two a side, 0.
     """
-    from .stats import compare, outcome
-
-    interval = compare(a["values"], b["values"], a["metric"])
-    result = outcome(interval)
+    interval = stats.compare(a["values"], b["values"], a["metric"])
+    result = stats.outcome(interval)
     if not b["values"] and len(a["values"]) > 1:  # b diverged on every seed
         result = 1
     elif not a["values"] and len(b["values"]) > 1:
@@ -603,7 +599,7 @@ class RunCache:
 
     @staticmethod
     def key_material(run: Run, config: TrainConfig) -> dict:
-        from .neurons import get_arch
+        from .neurons import get_arch  # layer: keeps torch out of reading results
 
         return {
             "arch": get_arch(run.arch).canonical,

@@ -15,9 +15,13 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import trainer
 from .config import TrainConfig
+from .matching import BudgetError, match_width
+from .neurons import parse_archs
 from .results import ResultSet, RunCache, provenance, run_key
 from .schema import Run, RunResult, config_key
+from .tasks import parse_tasks
 
 __all__ = [
     "GRID_FIELDS",
@@ -80,9 +84,6 @@ def spec_header(
     Raises:
         SweepError: naming the entry.
     """
-    from .neurons import parse_archs
-    from .tasks import parse_tasks
-
     if not isinstance(doc, Mapping):
         raise SweepError(f"spec: must be a mapping ({kind})")
     unknown = sorted(set(doc) - known)
@@ -123,8 +124,6 @@ def check_job_budgets(jobs: Sequence[tuple[Run, TrainConfig]]) -> None:
     Raises:
         SweepError: naming the architecture, task and budget.
     """
-    from .matching import BudgetError, match_width
-
     for run, config in jobs:
         try:
             match_width(run.arch, run.task, config.budget_for(run.task), config)
@@ -144,8 +143,6 @@ def train_missing(
     of the jobs' own protocol) or in the run cache are read back, the rest trained in one
     :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks whatever their
     settings) and cached chunk by chunk, each under its own config."""
-    from . import trainer  # layer: the trainer imports torch; a spec is read without it
-
     stored = stored or {}
     found = [
         stored.get(run) or (cache.get(run, config) if cache else None) for run, config in jobs

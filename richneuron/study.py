@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
+from .matching import BudgetError, match_width
 from .results import (
     SCHEMA,
     ResultsError,
@@ -69,6 +70,7 @@ from .specs import (
     stored_runs,
     train_missing,
 )
+from .tasks import TASKS
 from .tuning import Around, Tuning, chosen_settings, run_tuning
 
 __all__ = [
@@ -288,8 +290,6 @@ class Sweep:
         Raises:
             SweepError: naming the budget, architecture, task and setting.
         """
-        from .matching import BudgetError, match_width
-
         for arch, config in self.configs():
             for task in self.tasks:
                 try:
@@ -390,8 +390,6 @@ def sweep_rows(
 ) -> dict[str, dict[float, dict]]:
     """``arch``'s :meth:`ResultSet.summary` rows of a sweep's sets, by task, then by the value
     of the setting ``field`` (e.g. the frequency of each protocol); tasks in registry order."""
-    from .tasks import TASKS
-
     found: dict[str, dict[float, dict]] = {}
     for rs in sets:
         for row in rs.summary():

@@ -39,7 +39,9 @@ import torch
 
 from .config import TrainConfig
 from .formatting import format_advantage, format_interval, format_metric
-from .results import ResultSet, RunCache, provenance
+from .matching import BudgetError, match_width
+from .neurons import get_arch
+from .results import ResultSet, RunCache, provenance, versus
 from .schema import Run, RunResult, config_key
 from .specs import (
     GRID_FIELDS,
@@ -52,7 +54,8 @@ from .specs import (
     stored_runs,
     train_missing,
 )
-from .tables import Markdown
+from .tables import Markdown, markdown_table, summary_cells, text_columns
+from .tasks import TASKS, get_task
 
 __all__ = [
     "Around",
@@ -86,8 +89,6 @@ INTEGER = ("kan_grid",)
 
 @functools.cache
 def _grids(task: str, base_key: str) -> tuple[int, ...]:
-    from .matching import BudgetError, match_width
-
     base = TrainConfig(**json.loads(base_key))
     lo, hi = SEARCH["kan_grid"]
     out = []
@@ -281,7 +282,6 @@ class Tuning:
         Raises:
             SweepError: naming the budget, architecture and task.
         """
-        from .matching import BudgetError, match_width
         for arch in self.archs:
             for task in self.tasks:
                 # the base, and every trial whose setting changes the network's shape (a grid)
@@ -308,8 +308,6 @@ def scored_on_training_points(task: str) -> bool:
     its training points). Held-out points of such a task carry targets no network can predict,
     so its trials are scored by their fit to the points they trained on (the final training
     loss) instead: what the task asks."""
-    from .tasks import get_task
-
     data = get_task(task).generate(0)
     return data.x_train.shape == data.x_test.shape and bool(
         torch.equal(data.x_train, data.x_test)
@@ -485,8 +483,6 @@ def chosen_settings(result) -> dict[tuple[str, str], dict[str, float]]:
 def format_choices(result) -> str:
     """The chosen setting of every (architecture, task) and its test metric over the final
     seeds, as plain columns (the command line's summary of a tuning)."""
-    from .tables import summary_cells, text_columns
-
     chosen = chosen_settings(result)
     rows = [("arch", "task", "setting", "metric", "mean", "ci95", "std", "seeds", "diverged")]
     for row in tuned_set(result).summary():
@@ -502,8 +498,6 @@ def format_choices(result) -> str:
 def space_table(archs: Sequence[str]) -> Markdown:
     """The search: each hyperparameter, its range (log-uniform) and the architectures of
     ``archs`` that tune it."""
-    from .tables import markdown_table
-
     body = []
     for name, (lo, hi) in SEARCH.items():
         tuned = [a for a in archs if name in space(a)]
@@ -521,8 +515,6 @@ def expected_best_rows(result) -> list[dict]:
     """Every (architecture, task)'s expected best validation score after ``n`` trials, ``n`` from
     1 to the tuning's trials (:func:`expected_best`): ``{"arch", "task", "n", "value",
     "metric"}``."""
-    from .tasks import get_task
-
     rows = []
     for (arch, task), values in trial_scores(result).items():
         metric = "mse" if scored_on_training_points(task) else get_task(task).metric
@@ -544,9 +536,6 @@ def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> li
     ``{"task", "arch", "metric", "default", "tuned", "interval", "outcome", "setting"}``, the
     summary rows and :func:`richneuron.results.versus` of tuned against default (+1: tuning
     helped beyond noise)."""
-    from .results import versus
-    from .tasks import TASKS
-
     before = {(r["arch"], r["task"]): r for r in default.summary()}
     rows = []
     for r in tuned.summary():
@@ -573,8 +562,6 @@ def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> li
 def comparison_table(rows: Sequence[dict]) -> Markdown:
     """:func:`comparison_rows` as a table: the chapters' and the tuned result (mean and its 95%
     interval), whether tuning changed it beyond noise, and the chosen setting."""
-    from .tables import markdown_table
-
     def cell(r: dict) -> str:
         interval = format_interval(r["low"], r["high"], r["metric"])
         return f"{format_metric(r['mean'], r['metric'])} {interval}"
@@ -643,8 +630,6 @@ def family(arch: str) -> str:
     Raises:
         ValueError: on an unknown architecture (naming the valid ones).
     """
-    from .neurons import get_arch
-
     chapter = get_arch(arch).chapter
     return next(name for name, chapters in FAMILIES.items() if chapter in chapters)
 
@@ -653,8 +638,6 @@ def rising_table(rising: Sequence[tuple[str, str]], archs: Sequence[str],
                  tasks: Sequence[str]) -> Markdown:
     """Per family: its architectures, and how many of its (architecture, task) pairs are
     :func:`still_rising`, naming them (or, when they are most, the others: "all but ...")."""
-    from .tables import markdown_table
-
     body = []
     for name in FAMILIES:
         members = [a for a in archs if family(a) == name]

@@ -1,0 +1,192 @@
+"""The package's layers, held: every module sits in one layer of :data:`LAYERS` and imports only
+modules of its own layer or those below; no import circle; no module uses another's private
+name; an import of the package inside a function says why beside it.
+
+The layers, lowest first (README, "The library"): foundations without torch (configuration,
+paths, the result schema, formatting, statistics, the gate's sampling plan); the pinned
+arithmetic; the tasks; the neurons and width matching; the results store; training (the
+reference loop, the batched trainer, the Dask backend, the fingerprint); analysis (claims,
+capacity, the multiverse: verdicts from results passed in); experiments (sweep, tuning and
+around specs, their runner, the multiverse's sweep files); the book (tables and plots for
+pages, chapter helpers, the build and gate, PAPER.md, the Sphinx extension); the command line.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "richneuron"
+
+#: Each layer's modules, lowest layer first.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", ("paths", "config", "atomic", "formatting", "schema", "stats", "tables",
+                    "audit", "progress")),
+    ("arithmetic", ("determinism", "products")),
+    ("data", ("tasks",)),
+    ("neurons", ("neurons", "matching")),
+    ("store", ("results",)),
+    ("training", ("trainer", "cluster", "fingerprint")),
+    ("analysis", ("claims", "capacity", "multiverse")),
+    ("experiments", ("specs", "tuning", "study", "multiverse_sweeps")),
+    ("book", ("plots", "book", "bookbuild", "paper", "sphinxext")),
+    ("command line", ("cli", "__main__")),
+)
+
+#: The package root imports the pinning of the arithmetic, which must run before torch starts
+#: (richneuron.determinism.pin_environment); it is above every layer.
+ROOT = "__init__"
+
+
+class Import:
+    def __init__(self, source: str, target: str, names: list[str], line: int, local: bool,
+                 reason: bool) -> None:
+        self.source, self.target, self.names, self.line = source, target, names, line
+        self.local, self.reason = local, reason
+
+    def __repr__(self) -> str:
+        return f"{self.source}:{self.line} -> {self.target}"
+
+
+def parse(sources: dict[str, str]) -> list[Import]:
+    """Every import of a sibling module (``from . import x``, ``from .x import y``) in
+    ``sources`` (module name -> text), and every use of ``alias._private`` as an import of
+    ``_private``."""
+    out = []
+    for name, text in sources.items():
+        tree = ast.parse(text)
+        lines = text.splitlines()
+        inner = set()
+        for f in ast.walk(tree):
+            if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner |= {id(n) for n in ast.walk(f) if isinstance(n, ast.ImportFrom)}
+        aliases = {}
+        for n in ast.walk(tree):
+            if not (isinstance(n, ast.ImportFrom) and n.level == 1):
+                continue
+            reason = "#" in lines[n.end_lineno - 1] or "#" in lines[n.lineno - 1]
+            if n.module is None:  # from . import x, y
+                for a in n.names:
+                    aliases[a.asname or a.name] = a.name
+                    out.append(Import(name, a.name, [], n.lineno, id(n) in inner, reason))
+            else:
+                target = n.module.split(".")[0]
+                names = [a.name for a in n.names]
+                out.append(Import(name, target, names, n.lineno, id(n) in inner, reason))
+        for n in ast.walk(tree):
+            if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                    and n.value.id in aliases and is_private(n.attr)):
+                out.append(Import(name, aliases[n.value.id], [n.attr], n.lineno, False, True))
+    return out
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def upward(imports: list[Import], layers=LAYERS) -> list[str]:
+    """Imports of a module in a higher layer than the importer's."""
+    rank = {m: i for i, (_, ms) in enumerate(layers) for m in ms}
+    return [
+        f"{i} ({layers[rank[i.source]][0]} imports {layers[rank[i.target]][0]})"
+        for i in imports
+        if i.source != ROOT and i.target in rank and rank[i.target] > rank[i.source]
+    ]
+
+
+def cycles(imports: list[Import]) -> list[list[str]]:
+    """The import circles (strongly connected components of more than one module)."""
+    edges: dict[str, set[str]] = {}
+    for i in imports:
+        edges.setdefault(i.source, set()).add(i.target)
+        edges.setdefault(i.target, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def private_uses(imports: list[Import]) -> list[str]:
+    return [f"{i}: {n}" for i in imports for n in i.names if is_private(n)]
+
+
+def unexplained_local(imports: list[Import]) -> list[str]:
+    return [str(i) for i in imports if i.local and not i.reason]
+
+
+def package_sources() -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob("*.py"))}
+
+
+IMPORTS = parse(package_sources())
+
+
+def test_every_module_sits_in_exactly_one_layer():
+    placed = [m for _, ms in LAYERS for m in ms]
+    assert len(placed) == len(set(placed)), "a module is in two layers"
+    modules = set(package_sources()) - {ROOT}
+    assert sorted(modules - set(placed)) == [], "place the new module in a layer of LAYERS"
+    assert sorted(set(placed) - modules) == [], "LAYERS names a module that does not exist"
+
+
+def test_no_module_imports_a_higher_layer():
+    assert upward(IMPORTS) == []
+
+
+def test_no_import_circle():
+    assert cycles(IMPORTS) == []
+
+
+def test_no_module_uses_another_modules_private_name():
+    assert private_uses(IMPORTS) == []
+
+
+def test_an_import_inside_a_function_says_why():
+    assert unexplained_local(IMPORTS) == []
+
+
+@pytest.mark.parametrize(
+    ("sources", "check", "expected"),
+    [
+        ({"tasks": "from .book import x\n", "book": ""}, upward,
+         ["tasks:1 -> book (data imports book)"]),
+        ({"study": "from . import tuning\n", "tuning": "def f():\n    from .study import g\n"},
+         cycles, [["study", "tuning"]]),
+        ({"book": "from .results import _key\n", "results": ""}, private_uses,
+         ["book:1 -> results: _key"]),
+        ({"book": "from . import results\nresults._key(1)\n", "results": ""}, private_uses,
+         ["book:2 -> results: _key"]),
+        ({"book": "def f():\n    from .claims import g\n", "claims": ""}, unexplained_local,
+         ["book:2 -> claims"]),
+        ({"book": "def f():\n    from .claims import g  # layer: why\n", "claims": ""},
+         unexplained_local, []),
+    ],
+)
+def test_each_check_finds_what_it_is_for(sources, check, expected):
+    assert check(parse(sources)) == expected
