@@ -64,7 +64,7 @@ from .results import (
     versus,
     volatile_free,
 )
-from .schema import Run
+from .schema import Run, higher_is_better
 from .study import load_sweep, run_study, sweep_rows
 from .tables import Cell, Latex, Markdown, Table, markdown_table
 from .tasks import TASKS, better, get_task, parse_tasks
@@ -340,7 +340,7 @@ def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict
     some did (the mean is over the others); ``-`` when the run is absent.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     metrics = {r["task"]: r["metric"] for r in rs.summary()}
     order = list(TASKS)
     rows = []
@@ -398,7 +398,7 @@ def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
     Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     rows = []
     for row in results_rows(rs, archs):
         task = row["task"]
@@ -423,7 +423,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
     Raises:
         KeyError: if ``rs`` lacks either architecture on ``task``.
     """
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     for a in (arch, baseline):
         if (a, task) not in summary:
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
@@ -632,7 +632,7 @@ def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
     Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     tasks = chapter_tasks(rs)
     best = {t: _best_of_task(summary, archs, t) for t in tasks}
     rows = [
@@ -653,7 +653,7 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     accuracy; NaN when every seed diverged; 1 when all architectures tie).
     """
     archs = list(archs) if archs is not None else archs_of(rs)
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     values: dict[tuple[str, str], list[float]] = {}
     for r in sorted(rs.runs, key=lambda r: r.run.seed):
         v = math.nan if r.diverged else r.test_metric
@@ -751,7 +751,7 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
     ``second_verdict`` (the verdict recomputed there) and ``stability``
     (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
     """
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     others = regime_rows(second) if second is not None else []
     other = {r["task"]: r for r in others}
     rows = []
@@ -762,11 +762,8 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
             if (a, task) in summary and math.isfinite(summary[(a, task)]["mean"])
         ]
         metric = summary[(ranked[0], task)]["metric"]
-        ranked.sort(
-            key=lambda a: (
-                -summary[(a, task)]["mean"] if metric == "accuracy" else summary[(a, task)]["mean"]
-            )
-        )
+        sign = -1.0 if higher_is_better(metric) else 1.0
+        ranked.sort(key=lambda a: sign * summary[(a, task)]["mean"])
         best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
         interval, outcome = versus(best, runner)
         clear = outcome != 0
@@ -1010,7 +1007,7 @@ def seed_span(rs: ResultSet) -> str:
 
 def published_table(rs: ResultSet, published: dict) -> Markdown:
     """Every published number beside ours: architecture, task, published, ours (mean [95% CI])."""
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     rows = []
     for arch in ("vanilla", "singlu", "v10", "v15"):
         for task in TASKS:
@@ -1035,7 +1032,7 @@ def first_version_table(rs: ResultSet, published: dict) -> Markdown:
     """The original's first table (v1 against vanilla) beside our v1 and vanilla runs."""
     table = published["first_version_table"]
     names = {"nested": "nested_2d", "complex": "complex_4d"}
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     rows = []
     for i, name in enumerate(table["tasks"]):
         task = names.get(name, name)

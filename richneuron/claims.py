@@ -204,7 +204,7 @@ def published_metric(published: dict, arch: str, task: str) -> float | None:
 
 
 def _rows(rs: ResultSet) -> dict[tuple[str, str], dict]:
-    return {(r["arch"], r["task"]): r for r in rs.summary()}
+    return rs.summary_by_key()
 
 
 def _has(rows: dict, *pairs: tuple[str, str]) -> bool:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from . import claims as claims_mod
 from .config import TrainConfig
 from .results import ResultSet, versus
+from .schema import higher_is_better
 from .tables import Markdown, markdown_table
 from .tasks import TASKS, get_task
 
@@ -466,7 +467,7 @@ def scaling_rows(protocols: Sequence[Protocol]) -> list[dict]:
 
 
 def _rows_at(p: Protocol) -> dict[tuple[str, str], dict]:
-    return {(r["arch"], r["task"]): r for r in p.results.summary()}
+    return p.results.summary_by_key()
 
 
 def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
@@ -554,7 +555,7 @@ def winners(protocols: Sequence[Protocol], key: str = "budget") -> list[dict]:
         for task in sorted({t for (_, t) in rows}, key=_task_order):
             here = [r for (a, t), r in rows.items() if t == task and math.isfinite(r["mean"])]
             metric = get_task(task).metric
-            ranked = sorted(here, key=lambda r: r["mean"], reverse=metric == "accuracy")
+            ranked = sorted(here, key=lambda r: r["mean"], reverse=higher_is_better(metric))
             if len(ranked) < 2:
                 continue
             best, second = ranked[0], ranked[1]

@@ -24,7 +24,8 @@ import numpy as np
 from .capacity import FLOAT32_BITS, best_lrs, classes_of
 from .formatting import compact
 from .neurons import SHAPE_KEYS, SHAPE_POINTS
-from .results import ResultSet
+from .results import ResultSet, rows_by_key
+from .schema import higher_is_better
 from .stats import band
 from .study import sweep_rows
 from .tasks import TASKS, get_task
@@ -293,7 +294,7 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
     rows_n = math.ceil(len(tasks) / cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.8 * rows_n), squeeze=False)
     axes = axes.ravel()
-    by_key = {(r["arch"], r["task"]): r for r in summary}
+    by_key = rows_by_key(summary)
     for ax, task in zip(axes, tasks):
         metric = get_task(task).metric
         for i, arch in enumerate(archs):
@@ -392,13 +393,13 @@ def plot_rank_map(rs: ResultSet, archs: Sequence[str] | None = None):
         ``(fig, ax)``.
     """
     plt = _pyplot()
-    summary = {(r["arch"], r["task"]): r for r in rs.summary()}
+    summary = rs.summary_by_key()
     archs = list(archs) if archs is not None else _archs_of(rs)
     tasks = [t for t in TASKS if any((a, t) in summary for a in archs)]
     ranks = np.full((len(archs), len(tasks)), np.nan)
     for j, task in enumerate(tasks):
         present = [a for a in archs if (a, task) in summary]
-        sign = -1.0 if get_task(task).metric == "accuracy" else 1.0
+        sign = -1.0 if higher_is_better(get_task(task).metric) else 1.0
         order = sorted(
             present,
             key=lambda a: (
@@ -449,7 +450,7 @@ def plot_score_map(rows: Sequence[dict]):
     plt = _pyplot()
     archs = list(dict.fromkeys(r["arch"] for r in rows))
     tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
-    cell = {(r["arch"], r["task"]): r for r in rows}
+    cell = rows_by_key(rows)
     scores = np.full((len(archs), len(tasks)), np.nan)
     for (a, t), r in cell.items():
         scores[archs.index(a), tasks.index(t)] = r["score"]

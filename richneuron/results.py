@@ -43,6 +43,7 @@ __all__ = [
     "ResultSet",
     "ResultsError",
     "RunCache",
+    "rows_by_key",
     "versus",
     "check_output_path",
     "compare",
@@ -307,6 +308,15 @@ class ResultSet:
                 }
             )
         return rows
+
+    def summary_by_key(self) -> dict[tuple[str, str], dict]:
+        """The rows of :meth:`summary` keyed by ``(arch, task)``."""
+        return rows_by_key(self.summary())
+
+
+def rows_by_key(rows: Sequence[dict]) -> dict[tuple[str, str], dict]:
+    """Summary rows (:meth:`ResultSet.summary`, or rows like them) keyed by ``(arch, task)``."""
+    return {(r["arch"], r["task"]): r for r in rows}
 
 
 def versus(a: dict, b: dict):

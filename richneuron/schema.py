@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .config import TrainConfig
 
-__all__ = ["Job", "Run", "RunResult", "config_key"]
+__all__ = ["Job", "Run", "RunResult", "config_key", "higher_is_better"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ class RunResult:
 
 #: One unit of work: a run and the protocol it trains under.
 Job = tuple[Run, TrainConfig]
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher score is better under ``metric``: accuracy yes, MSE no."""
+    return metric == "accuracy"
 
 
 def config_key(config: TrainConfig) -> str:

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
+from .schema import higher_is_better
+
 __all__ = [
     "GENERALISATION_TASKS",
     "STANDARD_TASKS",
@@ -578,4 +580,4 @@ def better(a: float, b: float, metric: str) -> bool:
         return False
     if math.isnan(b):
         return True
-    return a > b if metric == "accuracy" else a < b
+    return a > b if higher_is_better(metric) else a < b

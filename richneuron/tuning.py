@@ -536,7 +536,7 @@ def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> li
     ``{"task", "arch", "metric", "default", "tuned", "interval", "outcome", "setting"}``, the
     summary rows and :func:`richneuron.results.versus` of tuned against default (+1: tuning
     helped beyond noise)."""
-    before = {(r["arch"], r["task"]): r for r in default.summary()}
+    before = default.summary_by_key()
     rows = []
     for r in tuned.summary():
         key = (r["arch"], r["task"])
