@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import make_result
 
 import richneuron.book as book
 import richneuron.bookbuild as bookbuild
 import richneuron.paths as paths
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.schema import Run, RunResult
+from richneuron.schema import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -84,8 +85,11 @@ def parameters(path):
     return values
 
 
-def test_there_are_chapters():
-    assert len(NOTEBOOKS) >= 3
+def test_every_notebook_is_a_chapter_of_the_toc_and_every_chapter_a_notebook():
+    docs = bookbuild.toc_documents(ROOT / "_toc.yml")
+    chapters = {d for d in docs if (ROOT / f"{d}.ipynb").is_file()}
+    assert {f"book/{p.stem}" for p in NOTEBOOKS} == chapters
+    assert all((ROOT / f"{d}.md").is_file() for d in set(docs) - chapters)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -320,20 +324,10 @@ def test_chapter_runs_puts_the_chapter_first_and_does_not_repeat_a_baseline():
 
 def result(arch, task, seed, value, diverged=False):
     metric = "accuracy" if task in ("spiral", "checkerboard") else "mse"
-    return RunResult(
-        run=Run(arch, task, seed),
-        widths=[8, 8],
-        params=5000,
-        metric=metric,
-        test_metric=math.nan if diverged else value,
-        train_loss=0.1,
-        diverged=diverged,
-        diverged_step=3 if diverged else None,
-        loss_curve=[1.0, 0.5],
-        test_curve=[0.9, 0.6],
-        grad_norms={},
-        diagnostics={"phase_abs": [0.1, 0.3]},
-        wall_time=0.1,
+    return make_result(
+        arch, task, seed, metric=metric, test_metric=math.nan if diverged else value, params=5000,
+        diverged=diverged, diverged_step=3 if diverged else None, loss_curve=[1.0, 0.5],
+        test_curve=[0.9, 0.6], diagnostics={"phase_abs": [0.1, 0.3]}, wall_time=0.1,
     )
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import make_result
 
 from richneuron import capacity as cap
 from richneuron.claims import headline_bits, load_published
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.schema import Run, RunResult
+from richneuron.schema import Run
 from richneuron.specs import SweepResult
 from richneuron.study import Sweep, load_sweep
 from richneuron.tasks import get_task, parse_tasks, task_error
@@ -172,11 +173,9 @@ def test_target_variance_is_of_the_drawn_targets():
 
 
 def _result(arch, task, seed, mse, params=100):
-    return RunResult(
-        run=Run(arch, task, seed), widths=[4, 4], params=params, metric="mse",
-        test_metric=mse, train_loss=mse, diverged=False, diverged_step=None, loss_curve=[mse],
-        test_curve=[mse], grad_norms={}, diagnostics={}, wall_time=0.0,
-        extra={f"mse_{j}": mse for j in range(4)},
+    return make_result(
+        arch, task, seed, test_metric=mse, widths=[4, 4], params=params, train_loss=mse,
+        loss_curve=[mse], test_curve=[mse], extra={f"mse_{j}": mse for j in range(4)},
     )
 
 

@@ -5,11 +5,11 @@ import math
 import matplotlib
 import numpy as np
 import pytest
+from conftest import make_result
 
 from richneuron import plots
 from richneuron.config import TrainConfig
 from richneuron.results import ResultSet
-from richneuron.schema import Run, RunResult
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,20 +22,10 @@ def close_figures():
 
 
 def run(arch, task, seed, curve, value=0.1, diverged=False):
-    return RunResult(
-        run=Run(arch, task, seed),
-        widths=[8, 8],
-        params=100,
-        metric="accuracy" if task == "spiral" else "mse",
-        test_metric=math.nan if diverged else value,
-        train_loss=0.1,
-        diverged=diverged,
-        diverged_step=None,
-        loss_curve=curve,
-        test_curve=curve,
-        grad_norms={},
-        diagnostics={"phase_abs": [0.0, 0.5, 1.0]} if arch == "v10" else {},
-        wall_time=0.0,
+    return make_result(
+        arch, task, seed, metric="accuracy" if task == "spiral" else "mse",
+        test_metric=math.nan if diverged else value, diverged=diverged, loss_curve=curve,
+        test_curve=curve, diagnostics={"phase_abs": [0.0, 0.5, 1.0]} if arch == "v10" else {},
     )
 
 

@@ -5,6 +5,7 @@ import math
 import os
 
 import pytest
+from conftest import make_result
 
 import richneuron.trainer
 from richneuron.config import TrainConfig
@@ -21,7 +22,7 @@ from richneuron.results import (
     result_to_dict,
     save_results,
 )
-from richneuron.schema import Run, RunResult
+from richneuron.schema import Run
 from richneuron.study import run_study
 
 
@@ -30,8 +31,6 @@ def make(arch="vanilla", task="sine", seed=0, test_metric=0.5, metric="mse", **k
         widths=[10, 10],
         params=141,
         train_loss=0.25,
-        diverged=False,
-        diverged_step=None,
         loss_curve=[1.0, 0.5, 0.25],
         test_curve=[1.0, 0.5, 0.3],
         grad_norms={"l0": [1.0, 0.5, 0.1], "readout": [0.3, 0.2, 0.1]},
@@ -39,7 +38,7 @@ def make(arch="vanilla", task="sine", seed=0, test_metric=0.5, metric="mse", **k
         wall_time=1.5,
     )
     fields.update(kw)
-    return RunResult(run=Run(arch, task, seed), metric=metric, test_metric=test_metric, **fields)
+    return make_result(arch, task, seed, metric=metric, test_metric=test_metric, **fields)
 
 
 def make_set(runs=None, name="10-v10-free-phase"):
@@ -399,11 +398,9 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
 
 
 def test_recording_keeps_runs_with_every_key_and_names_them_otherwise():
-    from richneuron.schema import Run, RunResult
-
     def with_diagnostics(seed, diagnostics):
-        return RunResult(Run("v10", "spiral", seed), [8, 8], 100, "accuracy", 0.9, 0.1, False,
-                         None, [1.0], [1.0], {}, diagnostics, 0.0)
+        return make_result("v10", "spiral", seed, metric="accuracy", test_metric=0.9,
+                           diagnostics=diagnostics)
 
     rs = ResultSet("t", {}, {}, [with_diagnostics(0, {"a": [1.0], "b": [2.0]}),
                                  with_diagnostics(1, {"a": [1.0]})])

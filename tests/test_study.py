@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import make_result
 
 import richneuron.trainer
 from richneuron.audit import retrain_cost
@@ -128,20 +129,9 @@ def test_spec_files(tmp_path):
 
 def _fake_result(run: Run, config: TrainConfig) -> RunResult:
     value = config.lr * 100 + config.omega + run.seed / 10
-    return RunResult(
-        run=run,
-        widths=[8, 8],
-        params=5000,
-        metric="accuracy" if run.task == "spiral" else "mse",
-        test_metric=value,
-        train_loss=value,
-        diverged=False,
-        diverged_step=None,
-        loss_curve=[1.0],
-        test_curve=[1.0],
-        grad_norms={},
-        diagnostics={},
-        wall_time=0.0,
+    return make_result(
+        run.arch, run.task, run.seed, metric="accuracy" if run.task == "spiral" else "mse",
+        test_metric=value, params=5000, train_loss=value,
     )
 
 

@@ -4,12 +4,13 @@ import math
 
 import pytest
 import torch
+from conftest import make_result
 
 from richneuron import multiverse, multiverse_sweeps, tuning
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.results import ResultsError
-from richneuron.schema import Run, RunResult
+from richneuron.schema import Run
 from richneuron.specs import SweepError
 from richneuron.study import check_sweep_output, load_spec, load_sweep, run_sweep, save_sweep
 from richneuron.tasks import get_task
@@ -135,8 +136,8 @@ def test_a_trial_scores_on_its_held_out_points_whatever_its_chunk():
 
 
 def _result(run, val, metric="mse", diverged=False):
-    return RunResult(run, [8], 100, metric, 0.5, 0.1, diverged, 1 if diverged else None, [1.0],
-                     [1.0], {}, {}, 0.0, {"val_metric": val})
+    return make_result(run.arch, run.task, run.seed, metric=metric, widths=[8], diverged=diverged,
+                       diverged_step=1 if diverged else None, extra={"val_metric": val})
 
 
 def test_the_best_trial_is_chosen_and_a_diverged_one_never():
