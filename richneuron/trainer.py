@@ -26,6 +26,7 @@ import signal
 import time
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -446,31 +447,85 @@ def train_chunk(
     members = list(runs) + [runs[-1]] * (chunk - len(runs))
     member_configs = configs + [configs[-1]] * (chunk - len(runs))
     config = configs[0]  # for what all members share
-    tasks = [get_task(r.task) for r in members]
-    splits = [split_validation(t.generate(c.data_seed), c) for t, c in zip(tasks, member_configs)]
-    datas = [d for d, _, _ in splits]
-    x, y = _stack(datas, "x_train"), _stack(datas, "y_train")
-    is_clf = torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1)
-
-    omegas = [c.omega for c in member_configs]
-    net, widths, count = _build(runs[0].arch, runs[0].task, config, chunk, omegas)
+    data = _Data.stage(members, member_configs)
+    net, widths, count = _build(
+        runs[0].arch, runs[0].task, config, chunk, [c.omega for c in member_configs]
+    )
     net.reset([r.seed for r in members])
     _scale_init(net, [c.init_scale for c in member_configs])
     step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
+    loop = _train_loop(net, step, data, member_configs, compile)
+    final = _final_metrics(net, loop.params, data)
+    elapsed = (time.perf_counter() - start) / len(runs)
+    return [
+        _result(run, j, data, loop, final, widths, count, elapsed)
+        for j, run in enumerate(runs)
+    ]
+
+
+@dataclass
+class _Data:
+    """A chunk's data, stacked over members: training and test points, targets, tasks."""
+
+    tasks: list[Task]
+    splits: list[tuple[TaskData, Tensor | None, Tensor | None]]  # (data, x_val, y_val)
+    x: Tensor
+    y: Tensor
+    is_clf: Tensor  # [M, 1, 1]: 1.0 where the member's task is a classification
+    x_test: Tensor
+    y_test: Tensor
+
+    @classmethod
+    def stage(cls, members: Sequence[Run], configs: Sequence[TrainConfig]) -> _Data:
+        tasks = [get_task(r.task) for r in members]
+        splits = [split_validation(t.generate(c.data_seed), c) for t, c in zip(tasks, configs)]
+        datas = [d for d, _, _ in splits]
+        return cls(
+            tasks,
+            splits,
+            _stack(datas, "x_train"),
+            _stack(datas, "y_train"),
+            torch.tensor([float(t.kind == "classification") for t in tasks]).view(-1, 1, 1),
+            _stack(datas, "x_test"),
+            _stack(datas, "y_test"),
+        )
+
+    @property
+    def datas(self) -> list[TaskData]:
+        return [d for d, _, _ in self.splits]
+
+
+@dataclass
+class _Loop:
+    """What the training loop leaves: the final parameters and every log."""
+
+    params: dict[str, Tensor]
+    log_steps: list[int]
+    losses: Tensor  # [steps, M]: each step's training loss
+    test_log: list[list[float]]  # per logged step: each member's test metric
+    norms_log: dict[str, list[list[float]]]  # group -> per logged step: each member's norm
+    diag_log: dict[str, list[Tensor]]  # internal -> per logged step: [M]
+
+
+def _train_loop(
+    net: Network, step: _Step, data: _Data, configs: Sequence[TrainConfig], compile: bool
+) -> _Loop:
+    """Adam from the network's initial parameters for ``steps`` steps, logging the test
+    metric, the internals and the gradient norms every ``log_every`` steps (and at the last)."""
+    config = configs[0]
     buffers = {k: b.detach().clone() for k, b in net.named_buffers()}
-    adam = _adam_settings(member_configs)
+    adam = _adam_settings(configs)
     params = {k: p.detach().clone() for k, p in net.named_parameters()}
     m = {k: torch.zeros_like(p) for k, p in params.items()}
     v = {k: torch.zeros_like(p) for k, p in params.items()}
-
     log_steps = sorted(set(range(0, config.steps, config.log_every)) | {config.steps - 1})
     norms_log: dict[str, list[list[float]]] = {}
     diag_log: dict[str, list[Tensor]] = {}
-    x_test, y_test = _stack(datas, "x_test"), _stack(datas, "y_test")
     test_log: list[list[float]] = []
     is_log = set(log_steps)
-    step_sizes, root_bc2s = (t.unbind(0) for t in _adam_scalars(member_configs))
+    step_sizes, root_bc2s = (t.unbind(0) for t in _adam_scalars(configs))
     per_step: list[Tensor] = []  # each step's [M] losses, stacked after the loop
+    x, y, is_clf = data.x, data.y, data.is_clf
     # The first call compiles the step (with the setting tracing needs); after it, the step
     # function has exactly one cache entry (see _compiled_step), so its guards need not be
     # re-checked at every call, and the loop runs in that stance throughout.
@@ -480,7 +535,7 @@ def train_chunk(
             if logging:
                 for k, val in _internals(net, params, x).items():
                     diag_log.setdefault(k, []).append(val)
-                test_log.append(_test_errors(net, params, x_test, y_test, tasks))
+                test_log.append(_test_errors(net, params, data.x_test, data.y_test, data.tasks))
             params, m, v, per_member, grads = (step if i == 0 else step.fast)(
                 params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
             )
@@ -490,52 +545,67 @@ def train_chunk(
             if logging:
                 for k, val in _group_norms(net, grads).items():
                     norms_log.setdefault(k, []).append(val)
-    losses = torch.stack(per_step)
+    return _Loop(params, log_steps, torch.stack(per_step), test_log, norms_log, diag_log)
 
+
+@dataclass
+class _Final:
+    """The trained members' final scores."""
+
+    pred_test: Tensor
+    train_loss: Tensor  # [M]
+    per_output: Tensor  # [M, out]: the training MSE of each output (capacity's regression)
+    validation: list[float | None]  # the tuning score, where points are held out
+
+
+def _final_metrics(net: Network, params: dict[str, Tensor], data: _Data) -> _Final:
     with torch.no_grad():
-        pred_test = _evaluate(net, params, x_test)
-        pred_train = _evaluate(net, params, x)
-        multiclass = tasks[0].kind == "multiclass"
+        pred_test = _evaluate(net, params, data.x_test)
+        pred_train = _evaluate(net, params, data.x)
+        multiclass = data.tasks[0].kind == "multiclass"
         train_loss = _with_spare(
-            lambda p, t, c: _member_losses(p, t, c, multiclass), pred_train, y, is_clf
+            lambda p, t, c: _member_losses(p, t, c, multiclass), pred_train, data.y, data.is_clf
         )
-        per_output = (pred_train - y).square().mean(dim=1)  # [M, out]: capacity's regression
-        validation: list[float | None] = [None] * chunk  # the tuning score, where held out
-        if splits[0][1] is not None:  # one shape key: every member holds out as many points
-            pred_val = _evaluate(net, params, torch.stack([v for _, v, _ in splits]))
+        per_output = (pred_train - data.y).square().mean(dim=1)
+        validation: list[float | None] = [None] * len(data.tasks)
+        if data.splits[0][1] is not None:  # one shape key: every member holds out as many
+            pred_val = _evaluate(net, params, torch.stack([v for _, v, _ in data.splits]))
             validation = [
-                float(task_error(pred_val[j], splits[j][2], t.metric)) for j, t in enumerate(tasks)
+                float(task_error(pred_val[j], data.splits[j][2], t.metric))
+                for j, t in enumerate(data.tasks)
             ]
-    elapsed = (time.perf_counter() - start) / len(runs)
+    return _Final(pred_test, train_loss, per_output, validation)
 
-    results = []
-    for j, run in enumerate(runs):
-        finite = torch.isfinite(losses[:, j])
-        bad = (~finite).nonzero()
-        diverged_step = int(bad[0]) if len(bad) else None
-        err = task_error(pred_test[j], datas[j].y_test, tasks[j].metric)
-        results.append(
-            RunResult(
-                run=run,
-                widths=list(widths),
-                params=count,
-                metric=tasks[j].metric,
-                test_metric=float(err),
-                train_loss=float(train_loss[j]),
-                diverged=diverged_step is not None or not math.isfinite(float(err)),
-                diverged_step=diverged_step,
-                loss_curve=[float(losses[s, j]) for s in log_steps],
-                test_curve=[row[j] for row in test_log],
-                grad_norms={k: [val[j] for val in vals] for k, vals in norms_log.items()},
-                diagnostics={k: [float(val[j]) for val in vals] for k, vals in diag_log.items()},
-                wall_time=elapsed,
-                extra={
-                    **_capacity_extra(tasks[j], per_output[j]),
-                    **({} if validation[j] is None else {"val_metric": validation[j]}),
-                },
-            )
-        )
-    return results
+
+def _result(
+    run: Run, j: int, data: _Data, loop: _Loop, final: _Final, widths: Sequence[int],
+    count: int, elapsed: float,
+) -> RunResult:
+    """Member ``j``'s result (the run ``run``)."""
+    finite = torch.isfinite(loop.losses[:, j])
+    bad = (~finite).nonzero()
+    diverged_step = int(bad[0]) if len(bad) else None
+    task = data.tasks[j]
+    err = task_error(final.pred_test[j], data.datas[j].y_test, task.metric)
+    return RunResult(
+        run=run,
+        widths=list(widths),
+        params=count,
+        metric=task.metric,
+        test_metric=float(err),
+        train_loss=float(final.train_loss[j]),
+        diverged=diverged_step is not None or not math.isfinite(float(err)),
+        diverged_step=diverged_step,
+        loss_curve=[float(loop.losses[s, j]) for s in loop.log_steps],
+        test_curve=[row[j] for row in loop.test_log],
+        grad_norms={k: [val[j] for val in vals] for k, vals in loop.norms_log.items()},
+        diagnostics={k: [float(val[j]) for val in vals] for k, vals in loop.diag_log.items()},
+        wall_time=elapsed,
+        extra={
+            **_capacity_extra(task, final.per_output[j]),
+            **({} if final.validation[j] is None else {"val_metric": final.validation[j]}),
+        },
+    )
 
 
 def _capacity_extra(task: Task, per_output: Tensor) -> dict[str, float]:
