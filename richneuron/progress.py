@@ -43,6 +43,7 @@ class ProgressBar:
                 unit="run",
                 file=sys.stderr,
                 mininterval=0.5 if interactive else LOG_INTERVAL,
+                maxinterval=10.0 if interactive else LOG_INTERVAL,
                 dynamic_ncols=interactive,
                 ascii=not interactive,
             )
