@@ -57,6 +57,7 @@ __all__ = [
     "mkl_cbwr",
     "mkl_version",
     "pin_arithmetic",
+    "pin_compiler",
     "pin_environment",
 ]
 
@@ -152,17 +153,29 @@ def check_arithmetic() -> None:
 
 
 def pin_arithmetic() -> None:
-    """Set threads and Inductor's code generation, then :func:`check_arithmetic`."""
+    """Set the thread count, then :func:`check_arithmetic`. (Inductor's code generation is
+    pinned by :func:`pin_compiler`, where a step is compiled: training with compiled steps
+    kept from another process does not import Inductor.)"""
     if not applies():
         return
     import torch
-    import torch._inductor.config as inductor
 
     if torch.get_num_threads() != THREADS:
         torch.set_num_threads(THREADS)
+    check_arithmetic()
+
+
+def pin_compiler() -> None:
+    """Pin Inductor's code generation: ``-march=x86-64-v3`` and 256-bit vectors. Inductor's
+    check that this vector width builds and loads (a compile and a child process, 0.5 s per
+    process) is skipped: :func:`check_arithmetic` has already refused a CPU without AVX2."""
+    if not applies():
+        return
+    import torch._inductor.config as inductor
+
     inductor.cpp.march = ARITHMETIC_ENV["TORCHINDUCTOR_CPP_MARCH"]
     inductor.cpp.simdlen = SIMDLEN
-    check_arithmetic()
+    inductor.cpp.vec_isa_ok = True
 
 
 def arithmetic() -> dict:

@@ -15,6 +15,7 @@ __all__ = [
     "NO_TRAIN_ENV",
     "RETRAIN_CACHE",
     "RETRAIN_ENV",
+    "STEP_CACHE_ENV",
     "SWEEP_DIR",
     "sweep_file",
 ]
@@ -33,6 +34,10 @@ RETRAIN_ENV = "RICHNEURON_RETRAIN"
 #: ``RICHNEURON_NO_TRAIN=1`` (the drift gate): a chapter trains nothing; a run its results
 #: file does not hold under the chapter's protocol stops the chapter, naming the run.
 NO_TRAIN_ENV = "RICHNEURON_NO_TRAIN"
+#: ``RICHNEURON_STEP_CACHE``: where compiled training steps are kept across processes (by
+#: default a folder beside Inductor's cache in the temporary directory; ``off``: not kept). See
+#: :mod:`richneuron.stepcache`.
+STEP_CACHE_ENV = "RICHNEURON_STEP_CACHE"
 #: The book's builds (HTML, executed notebooks, the gate's and the quick build's outputs).
 BUILD_DIR = "_build"
 #: The empty run cache of a retraining build whose layout uses the default cache.

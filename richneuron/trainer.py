@@ -32,9 +32,9 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from . import products
+from . import products, stepcache
 from .config import TrainConfig
-from .determinism import is_pinned, pin_arithmetic
+from .determinism import is_pinned, pin_arithmetic, pin_compiler
 from .matching import match_width
 from .neurons import Network, StackedLinear, get_arch, layer_of
 from .schema import Job, Run, RunResult, config_key
@@ -314,55 +314,86 @@ def _step_key(arch: str, shape: tuple, config: TrainConfig, compile: bool) -> tu
 
 def _compiled_step(
     arch: str, shape: tuple, config: TrainConfig, compile: bool
-) -> Callable:
-    """The step function of one layer and shape (:func:`_step_key`), compiled once per process.
-
-    Each key gets its own code object, so Dynamo keeps exactly one cache entry per function:
-    no recompile limits to hit, and guard checks can be skipped safely in the training loop.
-    """
+) -> _Step:
+    """The step function of one layer and shape (:func:`_step_key`), built once per process:
+    kept from another process where :mod:`richneuron.stepcache` holds it, else compiled."""
     key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
         template = Network(
             layer_of(arch, config.kan_grid), 1, 1, 1, config.depth, 1, 1.0, config.rank
         )
         fn = _make_step(template, multiclass=shape[-1])
-        if compile:
+        _STEPS[key] = _Step(fn, key, len(_STEPS)) if compile else _Step(fn)
+    return _STEPS[key]
+
+
+class _Step:
+    """A step function, called two ways: a plain call for a loop's first step, :meth:`fast` for
+    the steps after it.
+
+    Compiled, the step is, in order of preference:
+
+    * **direct** (:class:`richneuron.stepcache.Direct`): Inductor's C++ function called without
+      Dynamo, as kept by another process or seen on this process's first call. The plain call
+      checks the arguments' shapes and strides (a mismatch falls back to ``torch.compile``).
+    * **torch.compile**'s function: the plain call may compile, so it runs with the setting
+      tracing needs (Dynamo traces ``torch.autograd.grad`` into the graph only when asked to);
+      each key gets its own code object, so Dynamo keeps exactly one cache entry per function
+      and :meth:`stance` can skip its guards for the calls after the first. The first call is
+      watched (:func:`richneuron.stepcache.capture`) to make the direct call, which is kept.
+    """
+
+    def __init__(self, fn: Callable, key: tuple | None = None, number: int = 0) -> None:
+        self._fn = fn
+        self._key = key  # None: not compiled
+        self._number = number
+        self._compiled: Callable | None = None
+        self._direct = stepcache.load(key) if key is not None else None
+        self._watched = False
+
+    def __call__(self, *args: object) -> tuple:
+        if self._key is None:
+            return self._fn(*args)
+        if self._direct is not None:
+            if self._direct.accepts(args):  # type: ignore[arg-type]
+                return self._direct.fast(*args)  # type: ignore[arg-type]
+            self._direct = None  # built for other shapes: compile for these
+        with torch._dynamo.config.patch(trace_autograd_ops=True):
+            if self._watched:
+                return self._compile()(*args)
+            self._watched = True
+            result, self._direct = stepcache.capture(self._compile(), args)  # type: ignore[arg-type]
+        if self._direct is not None:
+            stepcache.save(self._key, self._direct)
+        return result
+
+    def fast(self, *args: object) -> tuple:
+        if self._direct is not None:
+            return self._direct.fast(*args)  # type: ignore[arg-type]
+        return (self._compiled or self._fn)(*args)
+
+    def stance(self) -> contextlib.AbstractContextManager:
+        """The calls after the first, through ``torch.compile``, skip Dynamo's guards."""
+        if self._key is None or self._direct is not None:
+            return contextlib.nullcontext()
+        return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+
+    def _compile(self) -> Callable:
+        if self._compiled is None:
+            pin_compiler()
+            fn = self._fn
             fn = types.FunctionType(
-                fn.__code__.replace(co_name=f"step_{len(_STEPS)}"),
+                fn.__code__.replace(co_name=f"step_{self._number}"),
                 fn.__globals__,
                 fn.__name__,
                 fn.__defaults__,
                 fn.__closure__,
             )
             # A C++ wrapper launches the kernels without Python: ~20% faster steps here.
-            fn = torch.compile(fn, fullgraph=True, dynamic=False, options={"cpp_wrapper": True})
-        _STEPS[key] = _Step(fn)
-    return _STEPS[key]
-
-
-class _Step:
-    """A step function, called two ways.
-
-    A plain call may compile (Dynamo checks its guards), so it runs with the setting tracing
-    needs: Dynamo traces ``torch.autograd.grad`` into the graph only when asked to.
-    :meth:`fast` is for the calls after it in a training loop (under :func:`_skip_guards`):
-    they run the compiled graph and do not pay for entering and leaving a configuration patch
-    at every step.
-    """
-
-    def __init__(self, fn: Callable) -> None:
-        self._fn = fn
-
-    def __call__(self, *args: object) -> tuple:
-        with torch._dynamo.config.patch(trace_autograd_ops=True):
-            return self._fn(*args)
-
-    def fast(self, *args: object) -> tuple:
-        return self._fn(*args)
-
-
-def _skip_guards() -> contextlib.AbstractContextManager:
-    return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+            self._compiled = torch.compile(
+                fn, fullgraph=True, dynamic=False, options={"cpp_wrapper": True}
+            )
+        return self._compiled
 
 
 def _shape_key(run: Run, config: TrainConfig) -> tuple:
@@ -454,7 +485,7 @@ def train_chunk(
     net.reset([r.seed for r in members])
     _scale_init(net, [c.init_scale for c in member_configs])
     step = _compiled_step(runs[0].arch, _shape_key(runs[0], config), config, compile)
-    loop = _train_loop(net, step, data, member_configs, compile)
+    loop = _train_loop(net, step, data, member_configs)
     final = _final_metrics(net, loop.params, data)
     elapsed = (time.perf_counter() - start) / len(runs)
     return [
@@ -508,7 +539,7 @@ class _Loop:
 
 
 def _train_loop(
-    net: Network, step: _Step, data: _Data, configs: Sequence[TrainConfig], compile: bool
+    net: Network, step: _Step, data: _Data, configs: Sequence[TrainConfig]
 ) -> _Loop:
     """Adam from the network's initial parameters for ``steps`` steps, logging the test
     metric, the internals and the gradient norms every ``log_every`` steps (and at the last)."""
@@ -526,9 +557,8 @@ def _train_loop(
     step_sizes, root_bc2s = (t.unbind(0) for t in _adam_scalars(configs))
     per_step: list[Tensor] = []  # each step's [M] losses, stacked after the loop
     x, y, is_clf = data.x, data.y, data.is_clf
-    # The first call compiles the step (with the setting tracing needs); after it, the step
-    # function has exactly one cache entry (see _compiled_step), so its guards need not be
-    # re-checked at every call, and the loop runs in that stance throughout.
+    # The first call may compile the step and checks its arguments; the calls after it run
+    # in the step's stance (through torch.compile: Dynamo's guards skipped, see _Step).
     with contextlib.ExitStack() as stance:
         for i in range(config.steps):
             logging = i in is_log
@@ -539,8 +569,8 @@ def _train_loop(
             params, m, v, per_member, grads = (step if i == 0 else step.fast)(
                 params, buffers, adam, m, v, step_sizes[i], root_bc2s[i], x, y, is_clf
             )
-            if compile and i == 0:
-                stance.enter_context(_skip_guards())
+            if i == 0:
+                stance.enter_context(step.stance())
             per_step.append(per_member)
             if logging:
                 for k, val in _group_norms(net, grads).items():

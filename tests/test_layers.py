@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("tasks",)),
     ("neurons", ("neurons", "matching")),
     ("store", ("results",)),
-    ("training", ("trainer", "cluster", "fingerprint")),
+    ("training", ("stepcache", "trainer", "cluster", "fingerprint")),
     ("analysis", ("claims", "capacity", "multiverse")),
     ("experiments", ("specs", "tuning", "study", "multiverse_sweeps")),
     ("book", ("plots", "book", "bookbuild", "paper", "sphinxext")),
