@@ -75,6 +75,7 @@ __all__ = [
     "Markdown",
     "assumptions",
     "budget_table",
+    "capacity_runs",
     "chapter_runs",
     "chapter_tasks",
     "comparison_rows",
@@ -112,6 +113,7 @@ __all__ = [
     "sweep_omegas",
     "task_formula",
     "task_table",
+    "tie_counts",
     "verdict",
     "with_seeds",
     "write_comparison_csv",
@@ -641,6 +643,13 @@ def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
     return Table(["architecture", *tasks], rows)
 
 
+def tie_counts(comparison: Sequence[dict]) -> dict[str, int]:
+    """Of the rows of :func:`comparison_rows`: ``"cells"``, those that are not their task's
+    winner, and ``"ties"``, those of them within noise of the winner."""
+    others = [r for r in comparison if not r["winner"]]
+    return {"cells": len(others), "ties": sum(bool(r["within_noise"]) for r in others)}
+
+
 def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict]:
     """Every (architecture, task) of ``rs`` against the task's winner, for the heat map and CSV.
 
@@ -851,7 +860,7 @@ def stability_ledgers(
     if second is None:
         return None, None
     second_capacity = load_sweep_sets(capacity_stability)
-    all_capacity = [*load_sweep_sets(CAPACITY_PATH), *second_capacity]
+    all_capacity = [*capacity_runs(), *second_capacity]
     return (
         evaluate(second, published, capacity_sweep=second_capacity),
         evaluate(pooled(rs, second), published, capacity_sweep=all_capacity),
@@ -905,6 +914,12 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
     """
     path = Path(path)
     return load_sweep(path).sets if path.is_file() else []
+
+
+def capacity_runs() -> list[ResultSet]:
+    """The capacity sweep's result sets (:data:`richneuron.claims.CAPACITY_PATH`): the runs the
+    headline claim's capacity comparison reads; empty where the file does not exist."""
+    return load_sweep_sets(CAPACITY_PATH)
 
 
 def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:

@@ -44,7 +44,7 @@ from .capacity import capacity, capacity_points, mse_ratio_bits
 from .config import DEFAULT_BUDGET, TrainConfig
 from .formatting import format_comparison, format_percent, format_ratio
 from .matching import match_width
-from .neurons import ARCHITECTURES, get_arch
+from .neurons import ARCHITECTURES, VERSION_ORDER, get_arch
 from .paths import sweep_file
 from .results import ResultsError, ResultSet, versus
 from .tables import Markdown, markdown_table
@@ -79,22 +79,6 @@ ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")
 
 #: Variants whose frequency or phase adapts to the input (finding 7's "adaptive").
 ADAPTIVE_FREQUENCY = ("v7", "v9", "v10", "v12", "v15")
-
-#: Versions in the study's order, for "first to ..." claims.
-VERSION_ORDER = (
-    "v1",
-    "v4_lowrank",
-    "v4_shared",
-    "v6",
-    "v7",
-    "v8",
-    "v9",
-    "v10",
-    "v11",
-    "v12",
-    "v13",
-    "v15",
-)
 
 #: A replicated size is within this factor of the published one.
 MAGNITUDE_FACTOR = 10.0

@@ -36,6 +36,7 @@ __all__ = [
     "ROBUST_HOLDS",
     "ROBUST_FAILS",
     "ROBUST_VERDICTS",
+    "robust_counts",
     "Factor",
     "Protocol",
     "panel_runs",
@@ -205,6 +206,14 @@ def robust_verdict(verdicts: Sequence[str]) -> str:
     if share <= ROBUST_FAILS:
         return "robustly not replicated"
     return "protocol-dependent"
+
+
+def robust_counts(rows: Sequence[dict]) -> dict[str, int]:
+    """How many rows of a robust ledger (:func:`robust_rows`) have each robust verdict (every
+    one of :data:`ROBUST_VERDICTS`, zero where none), and ``"tested"``: those in the
+    multiverse."""
+    counts = {v: sum(r["robust"] == v for r in rows) for v in ROBUST_VERDICTS}
+    return {**counts, "tested": len(rows) - counts["not in the multiverse"]}
 
 
 def robust_rows(

@@ -29,6 +29,10 @@ __all__ = [
     "ARCHITECTURES",
     "ArchSpec",
     "RELATED_FAMILIES",
+    "BASELINE_CHAPTER",
+    "FAMILIES",
+    "OMEGA_ARCHS",
+    "VERSION_ORDER",
     "SHAPE_KEYS",
     "SHAPE_POINTS",
     "b_spline_bases",
@@ -130,6 +134,9 @@ class NeuronLayer(nn.Module):
     vectors: dict[str, float] = {}
     equation: str = ""
     chapter: str = ""
+    #: Whether the protocol's ``omega`` reaches the equation (a sine's frequency; Fourier
+    #: features' scale): tuning tunes it for these (a test checks it against the networks).
+    uses_omega: bool = False
 
     def __init__(self, members: int, in_dim: int, width: int, omega: float, rank: int) -> None:
         super().__init__()
@@ -178,6 +185,8 @@ class Vanilla(NeuronLayer):
 class SinGLU(NeuronLayer):
     """B2 SinGLU: ``y = sin(omega * g) * v`` (chapters v4 and v5)."""
 
+    uses_omega = True
+
     branches = ("gate", "value")
     equation = r"y = \sin(\omega\, g) \odot v"
     chapter = "v5"
@@ -192,6 +201,8 @@ class V1Rich(NeuronLayer):
     Reading: both projections carry a bias (``b`` is the bias of ``h2``); the LayerNorm normalises
     over the neurons of the layer with a learned per-neuron scale and shift (init 1 and 0).
     """
+
+    uses_omega = True
 
     branches = ("linear", "periodic")
     vectors = {"ln_scale": 1.0, "ln_shift": 0.0}
@@ -248,6 +259,8 @@ class V4LowRank(V1Rich):
 class V6Routing(NeuronLayer):
     """v6 adaptive routing: ``y = a * sin(omega * g) + (1 - a) * v``, ``a = sigmoid(W_a x)``."""
 
+    uses_omega = True
+
     branches = ("gate", "value", "route")
     equation = (r"y = \alpha(x) \odot \sin(\omega g) + (1 - \alpha(x)) \odot v,\ "
                 r"\alpha = \sigma(W_\alpha x)")
@@ -269,6 +282,8 @@ class V7Frequency(NeuronLayer):
     unbounded, and equals ``omega`` where its pre-activation is 0.
     """
 
+    uses_omega = True
+
     branches = ("gate", "freq")
     equation = (
         r"y = \sin(\omega(x) \odot g),\ \omega(x) = \omega\,\mathrm{softplus}(W_\omega x)/\ln 2"
@@ -289,6 +304,8 @@ class V7Frequency(NeuronLayer):
 class V8PhaseGate(NeuronLayer):
     """v8 phase and amplitude gate: ``y = sigmoid(W_a x) * sin(omega * g + phi)``."""
 
+    uses_omega = True
+
     branches = ("gate", "amplitude", "phase")
     equation = r"y = \sigma(W_a x) \odot \sin(\omega g + \varphi)"
     chapter = "v8"
@@ -308,6 +325,8 @@ class V9Controlled(NeuronLayer):
     tanh(W_w x))`` (bounded in ``[omega/2, 3 omega/2]``), ``phi(x) = pi tanh(W_phi x)`` and
     ``a = sigmoid(W_a x)``. Reading: the gate mixes the periodic and a linear branch, as in v6.
     """
+
+    uses_omega = True
 
     branches = ("gate", "value", "freq", "phase", "route")
     equation = (
@@ -332,6 +351,8 @@ class V9Controlled(NeuronLayer):
 
 class PhaseGLU(NeuronLayer):
     """Base of the SinGLU phase family v10-v13: ``y = sin(theta(g, phi)) * v``."""
+
+    uses_omega = True
 
     branches = ("gate", "value", "phase")
 
@@ -394,6 +415,8 @@ class V15DualPhase(NeuronLayer):
     value branch; ``alpha``, ``beta``, ``gamma`` are learned per-neuron vectors, initialised to
     0.5, 1 and 1.
     """
+
+    uses_omega = True
 
     branches = ("gate", "value", "phase")
     vectors = {"alpha": 0.5, "beta": 1.0, "gamma": 1.0}
@@ -485,6 +508,8 @@ class FourierFeatures(NeuronLayer):
     layers are plain ReLU (:class:`Vanilla`). The scale ``sigma`` is the protocol's ``omega``
     (a setting, per member). Reading: ``B`` has as many frequencies as the layer has units.
     """
+
+    uses_omega = True
 
     equation = (
         r"y = \mathrm{ReLU}(W \gamma(x) + b),\ \gamma(x) = [\cos 2\pi\sigma B x,\ "
@@ -902,6 +927,11 @@ class Network(nn.Module):
 
 #: The chapters of the part "Related neurons": periodic, gated, learned activations.
 RELATED_FAMILIES = ("periodic", "gated", "learned")
+#: The chapter of the study's two baselines (vanilla ReLU and SinGLU).
+BASELINE_CHAPTER = "v5"
+#: The families the architectures fall into, by the chapter that presents each: the study's
+#: baselines, its own variants (v1-v15), and the related neurons of the literature by kind.
+FAMILIES = ("baselines", "the study's variants", *(f"related: {f}" for f in RELATED_FAMILIES))
 
 
 @dataclass(frozen=True)
@@ -922,6 +952,13 @@ class ArchSpec:
     def is_related(self) -> bool:
         """Whether this is a related neuron of the literature, not one of the study's."""
         return self.chapter in RELATED_FAMILIES
+
+    @property
+    def family(self) -> str:
+        """Its family of :data:`FAMILIES`."""
+        if self.chapter == BASELINE_CHAPTER:
+            return FAMILIES[0]
+        return f"related: {self.chapter}" if self.is_related else FAMILIES[1]
 
     @property
     def canonical(self) -> str:
@@ -959,6 +996,15 @@ ARCHITECTURES: dict[str, ArchSpec] = {
         ArchSpec("polynorm", PolyNorm, "PolyNorm", "learned", 1),
     ]
 }
+
+
+#: The study's variants in its order, aliases left out (for "first to ..." claims).
+VERSION_ORDER = tuple(
+    a for a, spec in ARCHITECTURES.items() if spec.family == FAMILIES[1] and spec.canonical == a
+)
+#: The architectures whose equation the protocol's ``omega`` reaches (SIREN keeps its authors'
+#: omega0 = 30; its initialisation scale is tuned instead).
+OMEGA_ARCHS = tuple(a for a, spec in ARCHITECTURES.items() if spec.layer.uses_omega)
 
 
 def get_arch(arch: str) -> ArchSpec:

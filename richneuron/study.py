@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
-from .matching import BudgetError, match_width
 from .results import (
     SCHEMA,
     ResultsError,
@@ -290,12 +289,9 @@ class Sweep:
         Raises:
             SweepError: naming the budget, architecture, task and setting.
         """
-        for arch, config in self.configs():
-            for task in self.tasks:
-                try:
-                    match_width(arch, task, config.budget_for(task), config)
-                except BudgetError as err:
-                    raise SweepError(f"budget: {err}") from None
+        check_job_budgets(
+            [(Run(arch, task, 0), config) for arch, config in self.configs() for task in self.tasks]
+        )
 
     def size(self) -> int:
         """Runs in all."""

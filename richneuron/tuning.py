@@ -40,13 +40,14 @@ import torch
 from .config import TrainConfig
 from .formatting import format_advantage, format_interval, format_metric
 from .matching import BudgetError, match_width
-from .neurons import get_arch
+from .neurons import FAMILIES, OMEGA_ARCHS, get_arch
 from .results import ResultSet, RunCache, provenance, versus
 from .schema import Run, RunResult, config_key
 from .specs import (
     GRID_FIELDS,
     SweepError,
     SweepResult,
+    check_job_budgets,
     grid_values,
     int_entry,
     protocol_sets,
@@ -60,7 +61,6 @@ from .tasks import TASKS, get_task
 __all__ = [
     "Around",
     "SEARCH",
-    "OMEGA_ARCHS",
     "Tuning",
     "space",
     "run_tuning",
@@ -109,31 +109,10 @@ def grids(task: str, base: TrainConfig | None = None) -> tuple[int, ...]:
     base = base or TrainConfig()
     return _grids(task, config_key(base))
 
-#: The architectures whose sine frequency (or, for Fourier features, whose scale sigma) is the
-#: protocol's ``omega`` (a test checks this list against the networks themselves). SIREN keeps
-#: its authors' omega0 = 30; its initialisation scale is tuned instead.
-OMEGA_ARCHS = (
-    "singlu",
-    "v1",
-    "v4_lowrank",
-    "v4_shared",
-    "v4_glu",
-    "v6",
-    "v7",
-    "v8",
-    "v9",
-    "v10",
-    "v11",
-    "v12",
-    "v13",
-    "v15",
-    "fourier_features",
-)
-
-
 def space(arch: str) -> dict[str, tuple[float, float]]:
     """The hyperparameters tuned for ``arch`` and their ranges (:data:`SEARCH`): the learning
-    rate and initialisation scale for all, omega for :data:`OMEGA_ARCHS`, the grid for KAN."""
+    rate and initialisation scale for all, omega for :data:`richneuron.neurons.OMEGA_ARCHS`, the
+    grid for KAN."""
     names = ["lr", "init_scale"] + (["omega"] if arch in OMEGA_ARCHS else [])
     names += ["kan_grid"] if arch == "kan" else []
     return {n: SEARCH[n] for n in names}
@@ -282,19 +261,17 @@ class Tuning:
         Raises:
             SweepError: naming the budget, architecture and task.
         """
-        for arch in self.archs:
-            for task in self.tasks:
-                # the base, and every trial whose setting changes the network's shape (a grid)
-                configs = [self.base] + [
-                    self.base.replace(**s)
-                    for s in _draw(arch, task, self.trials, self.base)
-                    if any(k in INTEGER for k in s)
-                ]
-                for config in configs:
-                    try:
-                        match_width(arch, task, config.budget_for(task), config)
-                    except BudgetError as err:
-                        raise SweepError(f"budget: {err}") from None
+        # the base, and every trial whose setting changes the network's shape (a grid)
+        check_job_budgets([
+            (Run(arch, task, 0), config)
+            for arch in self.archs
+            for task in self.tasks
+            for config in [self.base] + [
+                self.base.replace(**s)
+                for s in _draw(arch, task, self.trials, self.base)
+                if any(k in INTEGER for k in s)
+            ]
+        ])
 
     @staticmethod
     def audit_cell(run: Run, config: TrainConfig) -> tuple:
@@ -611,27 +588,13 @@ def still_rising(rows: Sequence[dict]) -> list[tuple[str, str]]:
     return out
 
 
-#: The families the chapter groups the architectures into (by the chapter of the zoo that
-#: presents each): the study's two baselines, its own variants (v1-v15), and the related neurons
-#: of the literature by kind.
-FAMILIES = {
-    "baselines": ("v5",),
-    "the study's variants": ("v1", "v4", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
-                             "v15"),
-    "related: periodic": ("periodic",),
-    "related: gated": ("gated",),
-    "related: learned": ("learned",),
-}
-
-
 def family(arch: str) -> str:
-    """The family (:data:`FAMILIES`) of ``arch``.
+    """The family of ``arch`` (:data:`richneuron.neurons.FAMILIES`).
 
     Raises:
         ValueError: on an unknown architecture (naming the valid ones).
     """
-    chapter = get_arch(arch).chapter
-    return next(name for name, chapters in FAMILIES.items() if chapter in chapters)
+    return get_arch(arch).family
 
 
 def rising_table(rising: Sequence[tuple[str, str]], archs: Sequence[str],

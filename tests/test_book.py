@@ -614,3 +614,13 @@ def test_pooled_sets_and_the_flip_table():
     table = book.flip_table(regime, book.regime_rows(both), [])
     assert "| regime map: spiral | v10 | singlu | within noise |" in table
     assert book.flip_table([], [], []) == "No verdict flips.\n"
+
+
+def test_tie_counts_count_the_non_winners_and_those_within_noise():
+    rows = [
+        {"winner": True, "within_noise": True},
+        {"winner": False, "within_noise": True},
+        {"winner": False, "within_noise": False},
+        {"winner": False, "within_noise": False},
+    ]
+    assert book.tie_counts(rows) == {"cells": 3, "ties": 1}

@@ -140,3 +140,16 @@ def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
     assert multiverse.overtakes(protocols, ["vanilla"]) == []
     text = multiverse.overtakes_text([], [2000, 20000])
     assert text.startswith("No: at none of the 2 budgets")
+
+
+def test_robust_counts_count_every_verdict_and_the_tested():
+    rows = [{"robust": v} for v in ("robustly replicated", "robustly replicated",
+                                    "protocol-dependent", "not in the multiverse")]
+    counts = multiverse.robust_counts(rows)
+    assert counts == {
+        "robustly replicated": 2,
+        "robustly not replicated": 0,
+        "protocol-dependent": 1,
+        "not in the multiverse": 1,
+        "tested": 3,
+    }

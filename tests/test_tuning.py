@@ -8,7 +8,7 @@ from conftest import make_result
 
 from richneuron import multiverse, multiverse_sweeps, tuning
 from richneuron.config import TrainConfig
-from richneuron.neurons import ARCHITECTURES, Network, get_arch
+from richneuron.neurons import ARCHITECTURES, FAMILIES, OMEGA_ARCHS, Network, get_arch
 from richneuron.results import ResultsError
 from richneuron.schema import Run
 from richneuron.specs import SweepError
@@ -81,7 +81,8 @@ def test_load_spec_reads_either_kind(tmp_path):
 
 
 def test_omega_archs_are_those_whose_output_omega_changes():
-    """OMEGA_ARCHS lists exactly the architectures whose network omega changes at init."""
+    """OMEGA_ARCHS (the layers' ``uses_omega``) lists exactly the architectures whose network
+    omega changes at init."""
     x = torch.rand(1, 16, 2) * 2 - 1
     changed = []
     for arch, spec in ARCHITECTURES.items():
@@ -93,8 +94,8 @@ def test_omega_archs_are_those_whose_output_omega_changes():
                 outs.append(net(x))
         if not torch.equal(*outs):
             changed.append(arch)
-    assert sorted(changed) == sorted(tuning.OMEGA_ARCHS)
-    assert get_arch("siren").id not in tuning.OMEGA_ARCHS
+    assert sorted(changed) == sorted(OMEGA_ARCHS)
+    assert get_arch("siren").id not in OMEGA_ARCHS
 
 
 def test_the_validation_split_holds_out_training_points_by_the_data_seed():
@@ -320,7 +321,7 @@ def test_a_task_scored_on_its_training_points_tunes_on_its_fit():
 
 
 def test_every_architecture_has_a_family_and_the_rising_table_counts_per_family():
-    assert {tuning.family(a) for a in ARCHITECTURES} == set(tuning.FAMILIES)
+    assert {tuning.family(a) for a in ARCHITECTURES} == set(FAMILIES)
     assert tuning.family("vanilla") == "baselines" and tuning.family("v13") == (
         "the study's variants"
     )
