@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import audit, stats
+from . import audit, neurons, stats
 from . import fingerprint as fp
 from .atomic import atomic_file
 from .bookbuild import committed_runs
@@ -1082,9 +1082,12 @@ def equation(arch: str) -> Latex:
 
 
 def implementation(arch: str) -> Markdown:
-    """Inline Markdown naming the class that implements ``arch``, e.g. ``V10FreePhase``."""
+    """Inline Markdown naming the class that implements ``arch`` as the package exports it,
+    e.g. ``richneuron.neurons.V10FreePhase``."""
     layer = get_arch(arch).layer
-    return Markdown(f"`{layer.__module__}.{layer.__name__}`")
+    if getattr(neurons, layer.__name__, None) is not layer:
+        raise ValueError(f"{layer.__name__} is not exported by {neurons.__name__}")
+    return Markdown(f"`{neurons.__name__}.{layer.__name__}`")
 
 
 def task_formula(name: str) -> Markdown:

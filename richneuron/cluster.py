@@ -30,7 +30,6 @@ and how many runs had finished (and were kept) by then.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import platform
@@ -38,7 +37,6 @@ import sys
 import time
 from asyncio import CancelledError
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from . import determinism, trainer
 from .determinism import ARITHMETIC_ENV, applies
@@ -93,17 +91,6 @@ class ArithmeticMismatch(RuntimeError):
 
 
 @functools.cache
-def _source_hash() -> str:
-    """A hash of this package's code (Python and C++), so a worker running other code is seen."""
-    root = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *(root / "csrc").glob("*")]):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@functools.cache
 def worker_arithmetic() -> dict[str, object]:
     """The settings that decide this process's arithmetic (pins it first, as training does)."""
     import torch
@@ -122,7 +109,7 @@ def worker_arithmetic() -> dict[str, object]:
         "torch threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "Inductor's compiler": determinism.compiler_version(),
-        "richneuron source": _source_hash(),
+        "richneuron source": determinism.source_digest()[:16],
     }
 
 

@@ -44,8 +44,11 @@ switches all of this off; results made that way are cached and labelled separate
 from __future__ import annotations
 
 import ctypes
+import functools
+import hashlib
 import os
 import platform
+from pathlib import Path
 
 __all__ = [
     "ARITHMETIC_ENV",
@@ -59,6 +62,7 @@ __all__ = [
     "pin_arithmetic",
     "pin_compiler",
     "pin_environment",
+    "source_digest",
 ]
 
 #: Environment that pins the arithmetic; the book's Method chapter prints it.
@@ -176,6 +180,20 @@ def pin_compiler() -> None:
     inductor.cpp.march = ARITHMETIC_ENV["TORCHINDUCTOR_CPP_MARCH"]
     inductor.cpp.simdlen = SIMDLEN
     inductor.cpp.vec_isa_ok = True
+
+
+@functools.cache
+def source_digest() -> str:
+    """A SHA-256 of this package's code (every Python and C++ file, with its path in the
+    package): what a worker must share with the process that sends it work, and part of what
+    decides a compiled step (:mod:`richneuron.stepcache`)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".cpp", ".h") and path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def arithmetic() -> dict:

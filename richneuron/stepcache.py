@@ -50,7 +50,7 @@ import torch
 from torch import Tensor
 
 from .atomic import atomic_file
-from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS, arithmetic
+from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS, arithmetic, source_digest
 from .paths import STEP_CACHE_ENV
 
 __all__ = ["Direct", "cache_dir", "capture", "environment", "load", "save"]
@@ -110,12 +110,7 @@ def _compiler() -> str:
 @functools.cache
 def environment() -> str:
     """A digest of everything besides a step's key that decides its compiled code."""
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".cpp", ".h") and path.is_file():
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+    digest = hashlib.sha256(source_digest().encode())
     inductor_env = sorted(  # Inductor's settings; where its caches are (it sets one) is none
         (k, v) for k, v in os.environ.items() if k.startswith("TORCHINDUCTOR") and "CACHE" not in k
     )

@@ -51,28 +51,31 @@ class Import:
 
 
 def parse(sources: dict[str, str]) -> list[Import]:
-    """Every import of a sibling module (``from . import x``, ``from .x import y``) in
-    ``sources`` (module name -> text), and every use of ``alias._private`` as an import of
-    ``_private``."""
+    """Every import of the package's own modules (``from . import x``, ``from .x import y``; in
+    a folder's module ``pkg.m``, ``from .x`` is its sibling ``pkg.x`` and ``from ..x`` the
+    top-level ``x``) in ``sources`` (module name -> text; a folder's ``__init__`` is named as
+    the folder), and every use of ``alias._private`` as an import of ``_private``."""
     out = []
     for name, text in sources.items():
         tree = ast.parse(text)
         lines = text.splitlines()
+        folder = name.split(".")[0] + "." if name in FOLDERS or "." in name else ""
         inner = set()
         for f in ast.walk(tree):
             if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef):
                 inner |= {id(n) for n in ast.walk(f) if isinstance(n, ast.ImportFrom)}
         aliases = {}
         for n in ast.walk(tree):
-            if not (isinstance(n, ast.ImportFrom) and n.level == 1):
+            if not (isinstance(n, ast.ImportFrom) and n.level >= 1):
                 continue
+            base = folder if n.level == 1 else ""
             reason = "#" in lines[n.end_lineno - 1] or "#" in lines[n.lineno - 1]
             if n.module is None:  # from . import x, y
                 for a in n.names:
-                    aliases[a.asname or a.name] = a.name
-                    out.append(Import(name, a.name, [], n.lineno, id(n) in inner, reason))
+                    aliases[a.asname or a.name] = base + a.name
+                    out.append(Import(name, base + a.name, [], n.lineno, id(n) in inner, reason))
             else:
-                target = n.module.split(".")[0]
+                target = base + n.module.split(".")[0]
                 names = [a.name for a in n.names]
                 out.append(Import(name, target, names, n.lineno, id(n) in inner, reason))
         for n in ast.walk(tree):
@@ -82,6 +85,11 @@ def parse(sources: dict[str, str]) -> list[Import]:
     return out
 
 
+def concept(module: str) -> str:
+    """The top-level module or folder a module belongs to (its room in :data:`LAYERS`)."""
+    return module.split(".")[0]
+
+
 def is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
@@ -89,10 +97,11 @@ def is_private(name: str) -> bool:
 def upward(imports: list[Import], layers=LAYERS) -> list[str]:
     """Imports of a module in a higher layer than the importer's."""
     rank = {m: i for i, (_, ms) in enumerate(layers) for m in ms}
+    source, target = (lambda i: rank[concept(i.source)]), (lambda i: rank[concept(i.target)])
     return [
-        f"{i} ({layers[rank[i.source]][0]} imports {layers[rank[i.target]][0]})"
+        f"{i} ({layers[source(i)][0]} imports {layers[target(i)][0]})"
         for i in imports
-        if i.source != ROOT and i.target in rank and rank[i.target] > rank[i.source]
+        if i.source != ROOT and concept(i.target) in rank and target(i) > source(i)
     ]
 
 
@@ -133,15 +142,29 @@ def cycles(imports: list[Import]) -> list[list[str]]:
 
 
 def private_uses(imports: list[Import]) -> list[str]:
-    return [f"{i}: {n}" for i in imports for n in i.names if is_private(n)]
+    """Private names used outside their module's folder (a folder's modules share them)."""
+    return [
+        f"{i}: {n}" for i in imports for n in i.names
+        if is_private(n) and not (concept(i.source) == concept(i.target) and "." in i.target)
+    ]
 
 
 def unexplained_local(imports: list[Import]) -> list[str]:
     return [str(i) for i in imports if i.local and not i.reason]
 
 
+#: The package's folders (modules of one concept, split into rooms).
+FOLDERS = tuple(sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py")))
+
+
 def package_sources() -> dict[str, str]:
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob("*.py"))}
+    """Each module's text by name: ``x`` for ``x.py`` and for folder ``x``'s ``__init__``,
+    ``x.m`` for ``x/m.py``."""
+    sources = {p.stem: p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob("*.py"))}
+    for p in sorted(PACKAGE.glob("*/*.py")):
+        name = p.parent.name if p.stem == "__init__" else f"{p.parent.name}.{p.stem}"
+        sources[name] = p.read_text(encoding="utf-8")
+    return sources
 
 
 IMPORTS = parse(package_sources())
@@ -150,7 +173,7 @@ IMPORTS = parse(package_sources())
 def test_every_module_sits_in_exactly_one_layer():
     placed = [m for _, ms in LAYERS for m in ms]
     assert len(placed) == len(set(placed)), "a module is in two layers"
-    modules = set(package_sources()) - {ROOT}
+    modules = {concept(m) for m in package_sources()} - {ROOT}
     assert sorted(modules - set(placed)) == [], "place the new module in a layer of LAYERS"
     assert sorted(set(placed) - modules) == [], "LAYERS names a module that does not exist"
 
@@ -186,6 +209,11 @@ def test_an_import_inside_a_function_says_why():
          ["book:2 -> claims"]),
         ({"book": "def f():\n    from .claims import g  # layer: why\n", "claims": ""},
          unexplained_local, []),
+        ({"neurons": "from .base import x\n", "neurons.base": "from ..book import y\n"},
+         upward, ["neurons.base:1 -> book (neurons imports book)"]),
+        ({"neurons.base": "", "neurons.study": "from .base import _helper\n"}, private_uses, []),
+        ({"neurons.base": "", "book": "from .neurons.base import _helper\n"}, private_uses,
+         ["book:1 -> neurons: _helper"]),
     ],
 )
 def test_each_check_finds_what_it_is_for(sources, check, expected):
