@@ -83,11 +83,13 @@ def _naive_in_fresh_process(steps: int, seeds: int) -> float:
 def _breakdown(steps: int) -> dict[str, float]:
     """Where one chunk's time goes (SinGLU on nested_2d, three seeds, in this process, its step
     compiled already): seconds in the compiled step's kernels (of which the matrix products,
-    ``richneuron::bmm``), in Python around each step (Dynamo's entry, guards, argument
-    handling), and in the rest of the chunk (data, network, the eager evaluations of the test
+    ``richneuron::bmm``), in Python around each step (flattening the arguments into the
+    compiled C++ function's and its results back, :class:`richneuron.stepcache.Direct`), and in
+    the rest of the chunk (data, network, the eager evaluations of the test
     curve, diagnostics and gradient norms every ``log_every`` steps, the final metrics). The
     kernels' and Python's shares are measured under cProfile, the products' under PyTorch's
-    profiler, each as a share applied to the plain time."""
+    profiler (their time over the profiled chunk's wall time), each as a share applied to the
+    plain time."""
     import cProfile
     import pstats
 
@@ -144,14 +146,17 @@ def _breakdown(steps: int) -> dict[str, float]:
     )
     kernel_share = kernels / steps_cum if steps_cum else 0.0
     with profile(activities=[ProfilerActivity.CPU]) as p:
+        start = time.perf_counter()
         train_chunk(runs, config.replace(steps=min(steps, 300)))
+        profiled = time.perf_counter() - start
     events = p.key_averages()
-    bmm = sum(e.self_cpu_time_total for e in events if e.key == "richneuron::bmm")
-    whole = sum(e.self_cpu_time_total for e in events)
+    # The products' share of the profiled chunk's wall time (the fused kernels of a direct
+    # step call are no profiler events, so a share of the events' time would overstate it).
+    bmm = sum(e.self_cpu_time_total for e in events if e.key == "richneuron::bmm") / 1e6
     return {
         "chunk": total,
         "kernels": in_step[0] * kernel_share,
-        "products": total * bmm / whole if whole else 0.0,
+        "products": total * min(bmm / profiled, 1.0),
         "python": in_step[0] * (1 - kernel_share),
         "rest": total - in_step[0],
     }
