@@ -10,11 +10,10 @@ the same core under the same conditions):
    (``lr`` in 1e-3, 3e-3, 1e-2 x ``omega`` in 1, 3, 10, 30): 216 runs as well.
 
 Each workload is trained twice. The first pass starts from no compiled step (``trainer._STEPS``
-emptied, ``torch._dynamo.reset()``, and none loaded from :mod:`richneuron.stepcache`:
-``RICHNEURON_STEP_CACHE=off`` for this process) and counts the graphs Dynamo compiles; the second
-pass is timed,
-with the steps compiled. Before settings became per-member tensors every distinct ``lr`` or
-``omega`` was a constant of its own graph: the sweep compiled 12 times as many.
+emptied, ``torch._dynamo.reset()``, none loaded from :mod:`richneuron.stepcache`, as
+``RICHNEURON_STEP_CACHE=off`` for this process) and counts the graphs Dynamo compiles; the
+second pass is timed, with the steps compiled. Before settings became per-member tensors every
+distinct ``lr`` or ``omega`` was a constant of its own graph: the sweep compiled 12 times as many.
 
     python benchmarks/sweep.py [--steps N]
 

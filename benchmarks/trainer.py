@@ -10,8 +10,8 @@ standard step count) is trained three ways, one after the other:
 2. **naive, pinned**: the same loop in this process after :mod:`richneuron` pinned the
    arithmetic (the fixed-rounding products, MKL's vendor-neutral strict mode, AVX2 kernels;
    PyTorch's thread count);
-3. **the library**: :func:`richneuron.trainer.train_runs`, each pass in fresh worker processes
-   (as a new notebook kernel or command would start them):
+3. **the library**: :func:`richneuron.trainer.train_runs`, its first passes in fresh worker
+   processes (as a new notebook kernel or command would start them):
 
    * **first pass, compiling**: no compiled step kept (an empty ``RICHNEURON_STEP_CACHE``), so
      every worker imports Dynamo and Inductor and traces its steps; Inductor's on-disk cache
@@ -98,6 +98,7 @@ def _breakdown(steps: int) -> dict[str, float]:
     from richneuron import trainer
     from richneuron.config import TrainConfig
     from richneuron.schema import Run
+    from richneuron.stepcache import Direct
     from richneuron.trainer import train_chunk
 
     runs = [Run("singlu", "nested_2d", s) for s in range(3)]
@@ -116,8 +117,8 @@ def _breakdown(steps: int) -> dict[str, float]:
         def fast(self, *args):
             return self._timed(self.step.fast, *args)
 
-        def stance(self):
-            return self.step.stance()
+        def __getattr__(self, name):  # the rest of the step's interface (its stance)
+            return getattr(self.step, name)
 
         def _timed(self, fn, *args):
             t = time.perf_counter()
@@ -140,6 +141,8 @@ def _breakdown(steps: int) -> dict[str, float]:
     train_chunk(runs, config)
     prof.disable()
     stats = pstats.Stats(prof).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, ...)
+    if not isinstance(next(iter(trainer._STEPS.values()))._direct, Direct):
+        raise RuntimeError("the step is not called directly: the breakdown measures that call")
     kernels = sum(v[2] for k, v in stats.items() if "inductor_entry" in k[2])
     steps_cum = sum(
         v[3] for k, v in stats.items() if k[0].endswith("stepcache.py") and k[2] == "fast"

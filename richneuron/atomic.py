@@ -1,7 +1,8 @@
 """All-or-nothing writes: a file or a folder is either the old one or the complete new one.
 
-Used by the results store (:mod:`richneuron.results`) and the book build (:mod:`richneuron.book`,
-:mod:`richneuron.paper`): a killed process never leaves a half-written result, chapter or paper.
+Used by the results store (:mod:`richneuron.results`), the compiled steps kept across processes
+(:mod:`richneuron.stepcache`) and the book build (:mod:`richneuron.book`, :mod:`richneuron.paper`):
+a killed process never leaves a half-written result, step, chapter or paper.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 __all__ = ["atomic_dir", "atomic_file"]
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
-    """Write text to a temporary file beside ``path``; on success fsync it and rename it over
-    ``path``, on any error (an interrupt too) remove it and leave ``path`` as it was."""
+def atomic_file(path: str | os.PathLike, binary: bool = False) -> Iterator[TextIO | BinaryIO]:
+    """Write text (or bytes, with ``binary``) to a temporary file beside ``path``; on success
+    fsync it and rename it over ``path``, on any error (an interrupt too) remove it and leave
+    ``path`` as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

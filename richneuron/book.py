@@ -27,7 +27,7 @@ from pathlib import Path
 from . import audit, neurons, stats
 from . import fingerprint as fp
 from .atomic import atomic_file
-from .bookbuild import committed_runs
+from .bookbuild import committed_runs, main
 from .claims import (
     CAPACITY_PATH,
     PUBLISHED_VERDICTS,
@@ -720,7 +720,6 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     import csv
     import io
 
-
     path = Path(path)
     n = max((len(r["values"]) for r in rows), default=0)
     fields = ["arch", "task", "metric", "n_seeds", "n_diverged", "mean", "low", "high", "std"]
@@ -916,10 +915,12 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
     return load_sweep(path).sets if path.is_file() else []
 
 
-def capacity_runs() -> list[ResultSet]:
-    """The capacity sweep's result sets (:data:`richneuron.claims.CAPACITY_PATH`): the runs the
-    headline claim's capacity comparison reads; empty where the file does not exist."""
-    return load_sweep_sets(CAPACITY_PATH)
+def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]:
+    """The capacity sweep's result sets (:data:`richneuron.claims.CAPACITY_PATH`, or its file
+    in ``sweep_dir``): the runs the headline claim's capacity comparison reads; empty where the
+    file does not exist."""
+    path = CAPACITY_PATH if sweep_dir is None else Path(sweep_dir) / Path(CAPACITY_PATH).name
+    return load_sweep_sets(path)
 
 
 def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:
@@ -962,7 +963,6 @@ def interval_widths(rs: ResultSet) -> dict:
     SinGLU and vanilla differ beyond noise. ``{"seeds", "mse_factor", "accuracy_points",
     "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
     import statistics
-
 
     mse, acc = [], []
     for row in rs.summary():
@@ -1265,7 +1265,6 @@ def initial_shape(arch: str) -> list[float] | None:
     every seed), or ``None`` where it depends on the seed (KAN's edges)."""
     import torch
 
-
     if get_arch(arch).layer is not Rational:
         return None
     t = torch.tensor(SHAPE_POINTS).view(1, 1, -1)
@@ -1318,6 +1317,4 @@ def omega_range_rows(
 
 
 if __name__ == "__main__":  # ``python -m richneuron.book build|check``: the build's command line
-    from .bookbuild import main  # layer: the build's entry point, needed only when run
-
     sys.exit(main())

@@ -245,7 +245,6 @@ def _stage(
     """
     import json
 
-
     with atomic_dir(src_dir) as staging:
         for name in ("_config.yml", "_toc.yml", *EXTRA_SOURCES):
             shutil.copy2(root / name, staging / name)
@@ -302,7 +301,6 @@ def check_store(root: str | os.PathLike = ".") -> list[str]:
     for the chapters' files, :func:`richneuron.study.load_sweep` for the sweeps'), before any
     chapter runs: one line per file that cannot be read, naming the file and the field."""
     import json
-
 
     root = Path(root)
     problems = []

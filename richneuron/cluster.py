@@ -95,7 +95,6 @@ def worker_arithmetic() -> dict[str, object]:
     """The settings that decide this process's arithmetic (pins it first, as training does)."""
     import torch
 
-
     try:
         determinism.pin_arithmetic()
     except RuntimeError:
@@ -170,7 +169,6 @@ class DaskBackend:
         if not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"--dask: must be at least 1 worker, got {n_workers!r}")
         from distributed import Client, LocalCluster
-
 
         cluster = LocalCluster(
             n_workers=n_workers,
@@ -272,7 +270,6 @@ class DaskBackend:
             ClusterError: no worker with this process's arithmetic.
         """
         from distributed import wait
-
 
         chunks = [[part] for parts in groups for part in parts]
 

@@ -36,9 +36,10 @@ and hashes it; the test suite computes it natively and under ``qemu-x86_64`` emu
 
 The environment variables must be in place before torch starts, so :func:`pin_environment`
 runs when :mod:`richneuron` is imported; it overrides values already set. The trainer calls
-:func:`pin_arithmetic` before training, which sets the rest and refuses to train if torch
-started with other settings. For experiments about the pin itself, ``RICHNEURON_UNPINNED=1``
-switches all of this off; results made that way are cached and labelled separately.
+:func:`pin_arithmetic` before training, which sets the thread count and refuses to train if
+torch started with other settings, and :func:`pin_compiler` where it compiles a step. For
+experiments about the pin itself, ``RICHNEURON_UNPINNED=1`` switches all of this off; results
+made that way are cached and labelled separately.
 """
 
 from __future__ import annotations
@@ -222,17 +223,18 @@ def _cpuinfo() -> dict[str, str]:
     return info
 
 
+@functools.cache
 def compiler_version() -> str | None:
+    """The first line of ``--version`` of the C++ compiler Inductor builds with (``CXX``, else
+    ``g++``, as Inductor chooses it), found without importing Inductor; ``None`` without one."""
     import subprocess
 
     try:
-        from torch._inductor.cpp_builder import get_cpp_compiler
-
-        compiler = get_cpp_compiler()
         out = subprocess.run(
-            [compiler, "--version"], capture_output=True, text=True, timeout=30, check=True
+            [os.environ.get("CXX", "g++"), "--version"], capture_output=True, text=True,
+            timeout=30, check=True,
         )
-    except Exception:  # no compiler, or an Inductor without this helper: record that
+    except (OSError, subprocess.SubprocessError):  # no compiler: record that
         return None
     return out.stdout.splitlines()[0].strip() if out.stdout else None
 

@@ -446,7 +446,6 @@ def plot_score_map(rows: Sequence[dict]):
     """
     from matplotlib.patches import Rectangle
 
-
     plt = _pyplot()
     archs = list(dict.fromkeys(r["arch"] for r in rows))
     tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]

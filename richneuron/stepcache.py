@@ -38,7 +38,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -50,7 +49,7 @@ import torch
 from torch import Tensor
 
 from .atomic import atomic_file
-from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS, arithmetic, source_digest
+from .determinism import arithmetic, compiler_version, source_digest
 from .paths import STEP_CACHE_ENV
 
 __all__ = ["Direct", "cache_dir", "capture", "environment", "load", "save"]
@@ -94,36 +93,29 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, stacklevel=3)
 
 
-def _compiler() -> str:
-    """The first line of ``--version`` of the C++ compiler Inductor builds with (``CXX``, else
-    ``g++``, as Inductor chooses), without importing Inductor."""
-    compiler = os.environ.get("CXX", "g++")
-    try:
-        out = subprocess.run(
-            [compiler, "--version"], capture_output=True, text=True, timeout=30, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return f"{compiler}: not found"
-    return out.stdout.split("\n", 1)[0].strip()
-
-
 @functools.cache
 def environment() -> str:
-    """A digest of everything besides a step's key that decides its compiled code."""
+    """A digest of everything besides a step's key that decides its compiled code (the
+    package's constants, such as the pinned vector width, are in its sources' digest)."""
     digest = hashlib.sha256(source_digest().encode())
     inductor_env = sorted(  # Inductor's settings; where its caches are (it sets one) is none
         (k, v) for k, v in os.environ.items() if k.startswith("TORCHINDUCTOR") and "CACHE" not in k
     )
     parts = [
-        torch.__version__, torch.__file__, sys.version, platform.machine(), _compiler(),
-        ARITHMETIC_ENV, SIMDLEN, THREADS, arithmetic(), inductor_env,
+        torch.__version__, torch.__file__, sys.version, platform.machine(), compiler_version(),
+        arithmetic(), inductor_env,
     ]
     digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
 def _name(key: tuple) -> str:
-    return hashlib.sha256(f"{key!r}\0{environment()}".encode()).hexdigest()[:32]
+    """The file name of ``key``'s map; its library's adds the environment (:func:`_library`)."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def _library(folder: Path, key: tuple) -> Path:
+    return folder / f"{_name(key)}-{environment()[:16]}.so"
 
 
 @dataclass
@@ -184,14 +176,17 @@ def _bits(t: Tensor) -> Tensor:
     return t.view(ints[t.element_size()]) if t.dtype != torch.bool else t
 
 
-def _same(a: object, b: object) -> bool:
-    """The same structure, layouts and bits."""
+def _same(a: object, b: object, strides: bool = True) -> bool:
+    """The same structure, shapes, dtypes and bits, and (with ``strides``) strides."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return _layout(a) == _layout(b) and torch.equal(_bits(a), _bits(b))
+        layout_a, layout_b = _layout(a), _layout(b)
+        if not strides:
+            layout_a, layout_b = layout_a[::2], layout_b[::2]
+        return layout_a == layout_b and torch.equal(_bits(a), _bits(b))
     if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return list(a) == list(b) and all(_same(a[k], b[k], strides) for k in a)
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y, strides) for x, y in zip(a, b))
     return False
 
 
@@ -235,6 +230,11 @@ def _watch(seen: _Seen):
         aoti.alloc_tensors_by_stealing_from_void_ptrs = to_tensors
 
 
+def _leaves(args: Sequence[Tree]) -> list[Tensor]:
+    """The tensors of ``args``, in order (a dict's in its order)."""
+    return [t for arg in args for t in (arg.values() if isinstance(arg, dict) else [arg])]
+
+
 def _map_inputs(seen: list[Tensor], args: Sequence[Tree]) -> list[tuple[int, str | None]] | None:
     where: dict[int, tuple[int, str | None]] = {}
     for p, arg in enumerate(args):
@@ -265,7 +265,7 @@ def capture(call: Callable[..., tuple], args: Sequence[Tree]) -> tuple[tuple, Di
     """``call(*args)`` (a compiled step's first call), and the step as a :class:`Direct` call
     when its C++ function was seen, maps onto ``args`` and the result, gives the same bits when
     called directly and leaves ``args`` as they were; else ``None``."""
-    before = [t.clone() for arg in args for t in (arg.values() if isinstance(arg, dict) else [arg])]
+    before = [t.clone() for t in _leaves(args)]
     seen = _Seen()
     with _watch(seen):
         result = call(*args)
@@ -277,19 +277,17 @@ def capture(call: Callable[..., tuple], args: Sequence[Tree]) -> tuple[tuple, Di
         return result, None
     direct = Direct(seen.entry, inputs, outputs, [_layout(t) for t in seen.inputs])
     again = direct(*args)
-    after = [t for arg in args for t in (arg.values() if isinstance(arg, dict) else [arg])]
-    unchanged = all(
-        a.shape == b.shape and torch.equal(_bits(a), _bits(b)) for a, b in zip(before, after)
-    )
-    if not (_same(again, result) and unchanged):
+    # (a copy may have other strides than its original: compare values)
+    if not (_same(again, result) and _same(before, _leaves(args), strides=False)):
         return result, None
     return result, direct
 
 
 def save(key: tuple, direct: Direct) -> None:
     """Keep ``direct``'s compiled library and map under ``key`` (both written atomically, the
-    map last, so a reader that finds the map finds the library). Nothing is kept where the
-    cache is off or cannot be written."""
+    map last, so a reader that finds the map finds the library), in place of what was kept
+    under ``key`` for another environment. Nothing is kept where the cache is off or cannot be
+    written."""
     folder = cache_dir()
     library = getattr(getattr(direct.entry, "__self__", None), "__file__", None)
     if folder is None or library is None:
@@ -298,7 +296,6 @@ def save(key: tuple, direct: Direct) -> None:
         _warn_once(f"compiled steps are not kept in {folder}: it is not this user's, or others "
                    f"can write to it (set {STEP_CACHE_ENV} to a folder of your own)")
         return
-    name = _name(key)
     meta = {
         "key": repr(key),
         "environment": environment(),
@@ -306,18 +303,15 @@ def save(key: tuple, direct: Direct) -> None:
         "outputs": direct.outputs,
         "layouts": direct.layouts,
     }
+    library_path = _library(folder, key)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".so")
-        os.close(fd)
-        try:
-            shutil.copyfile(library, tmp)
-            os.replace(tmp, folder / f"{name}.so")
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with atomic_file(folder / f"{name}.json") as f:
+        with open(library, "rb") as src, atomic_file(library_path, binary=True) as dst:
+            shutil.copyfileobj(src, dst)
+        with atomic_file(folder / f"{_name(key)}.json") as f:
             json.dump(meta, f)
+        for old in folder.glob(f"{_name(key)}-*.so"):  # the key's library of another
+            if old != library_path:                   # environment: this map replaced it
+                old.unlink(missing_ok=True)
     except OSError:
         return  # a read-only or full disk: the step works, it is just not kept
 
@@ -326,9 +320,9 @@ def load(key: tuple) -> Direct | None:
     """The step kept under ``key`` for this environment, or ``None`` (none kept, the cache off,
     or what is kept does not load)."""
     folder = cache_dir()
-    if folder is None or not (folder / f"{_name(key)}.json").is_file() or not _private(folder):
-        return None
     name = _name(key)
+    if folder is None or not (folder / f"{name}.json").is_file() or not _private(folder):
+        return None
     try:
         meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
         if meta["key"] != repr(key) or meta["environment"] != environment():
@@ -337,8 +331,9 @@ def load(key: tuple) -> Direct | None:
         os.environ["_TORCHINDUCTOR_PYOBJECT_TENSOR_DATA_PTR"] = str(
             torch._C._dynamo.guards._torchinductor_pyobject_tensor_data_ptr
         )
+        library = _library(folder, key)
         spec = importlib.util.spec_from_file_location(
-            f"richneuron_step_{name}.{ENTRY}", folder / f"{name}.so"
+            f"richneuron_step_{library.stem.replace('-', '_')}.{ENTRY}", library
         )
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]

@@ -302,7 +302,7 @@ def _make_step(net: Network, multiclass: bool = False) -> Callable:
     return step
 
 
-_STEPS: dict[tuple, Callable] = {}
+_STEPS: dict[tuple, _Step] = {}
 
 
 def _step_key(arch: str, shape: tuple, config: TrainConfig, compile: bool) -> tuple:
@@ -349,7 +349,6 @@ class _Step:
         self._number = number
         self._compiled: Callable | None = None
         self._direct = stepcache.load(key) if key is not None else None
-        self._watched = False
 
     def __call__(self, *args: object) -> tuple:
         if self._key is None:
@@ -359,9 +358,8 @@ class _Step:
                 return self._direct.fast(*args)  # type: ignore[arg-type]
             self._direct = None  # built for other shapes: compile for these
         with torch._dynamo.config.patch(trace_autograd_ops=True):
-            if self._watched:
-                return self._compile()(*args)
-            self._watched = True
+            if self._compiled is not None:  # compiled and watched before, not made direct
+                return self._compiled(*args)
             result, self._direct = stepcache.capture(self._compile(), args)  # type: ignore[arg-type]
         if self._direct is not None:
             stepcache.save(self._key, self._direct)

@@ -42,7 +42,7 @@ from .formatting import format_advantage, format_interval, format_metric
 from .matching import BudgetError, match_width
 from .neurons import FAMILIES, OMEGA_ARCHS, get_arch
 from .results import ResultSet, RunCache, provenance, versus
-from .schema import Run, RunResult, config_key
+from .schema import Run, RunResult, config_key, higher_is_better
 from .specs import (
     GRID_FIELDS,
     SweepError,
@@ -434,9 +434,9 @@ def expected_best(values: Sequence[float], n: int, metric: str) -> float:
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return math.nan
-    worst = max(finite) if metric == "mse" else min(finite)
+    worst = min(finite) if higher_is_better(metric) else max(finite)
     filled = [v if math.isfinite(v) else worst for v in values]
-    ordered = sorted(filled, reverse=metric == "mse")  # worst first
+    ordered = sorted(filled, reverse=not higher_is_better(metric))  # worst first
     big = len(ordered)
     return sum(
         v * ((i / big) ** n - ((i - 1) / big) ** n) for i, v in enumerate(ordered, start=1)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,32 +14,28 @@ import torch
 from richneuron import stepcache, trainer
 from richneuron.config import TrainConfig
 from richneuron.paths import STEP_CACHE_ENV
-from richneuron.results import to_jsonable
+from richneuron.results import result_to_dict
 from richneuron.schema import Run
 from richneuron.stepcache import Direct, cache_dir, capture, load, save
 
 CONFIG = TrainConfig(steps=6, log_every=3)
 RUNS = [Run("vanilla", "nested_2d", 0), Run("vanilla", "nested_2d", 1)]
 
-# A fresh process trains RUNS and prints the results' bits and whether it imported Dynamo.
-TRAIN = """
+# A fresh process trains RUNS under CONFIG and prints the results' bits and whether it imported
+# Dynamo.
+TRAIN = f"""
 import json, sys
-from richneuron.config import TrainConfig
-from richneuron.schema import Run
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_stepcache import CONFIG, RUNS, bits
 from richneuron.trainer import train_chunk
-sys.path.insert(0, "tests")
-from test_stepcache import bits
-results = train_chunk([Run("vanilla", "nested_2d", s) for s in (0, 1)],
-                      TrainConfig(steps=6, log_every=3))
-print(json.dumps({"bits": bits(results), "dynamo": "torch._dynamo" in sys.modules}))
+print(json.dumps({{"bits": bits(train_chunk(RUNS, CONFIG)),
+                  "dynamo": "torch._dynamo" in sys.modules}}))
 """
 
 
 def bits(results) -> list:
-    """Every field of every result but the time, as JSON would carry it."""
-    return json.loads(json.dumps(
-        [to_jsonable(dataclasses.asdict(dataclasses.replace(r, wall_time=0))) for r in results]
-    ))
+    """Every field of every result but the time, as the results file carries it."""
+    return [result_to_dict(dataclasses.replace(r, wall_time=0.0)) for r in results]
 
 
 def _train_in_a_new_process(folder) -> dict:
@@ -86,14 +83,10 @@ def _copy(kept, tmp_path):
 
 
 def _key(monkeypatch, folder):
+    """The step key of RUNS (both runs share it), with the step cache in ``folder``."""
     monkeypatch.setenv(STEP_CACHE_ENV, str(folder))
-    meta = json.loads(next(folder.glob("*.json")).read_text())
-    keys = [
-        k for k in (
-            trainer._step_key(r.arch, trainer._shape_key(r, CONFIG), CONFIG, True) for r in RUNS
-        ) if repr(k) == meta["key"]
-    ]
-    return keys[0]
+    run = RUNS[0]
+    return trainer._step_key(run.arch, trainer._shape_key(run, CONFIG), CONFIG, True)
 
 
 def test_a_kept_step_loads_only_for_its_key_and_environment(kept, tmp_path, monkeypatch):
@@ -106,13 +99,29 @@ def test_a_kept_step_loads_only_for_its_key_and_environment(kept, tmp_path, monk
     assert load(key) is None
 
 
+def test_a_step_kept_in_another_environment_is_replaced_not_added(kept, tmp_path, monkeypatch):
+    """One map and one library per key: keeping a step from another environment (here another
+    source digest) replaces what the first kept, so the folder does not grow with every edit."""
+    _copy(kept, tmp_path)
+    key = _key(monkeypatch, tmp_path)
+    direct = load(key)
+    assert isinstance(direct, Direct)
+    monkeypatch.setattr(stepcache, "environment", lambda: "another environment")
+    save(key, direct)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".so"]
+    assert isinstance(load(key), Direct)  # the new environment's
+    monkeypatch.undo()
+    monkeypatch.setenv(STEP_CACHE_ENV, str(tmp_path))
+    assert load(key) is None  # the first environment's is gone
+
+
 @pytest.mark.parametrize("damage", ["library", "map"])
 def test_a_damaged_kept_step_is_not_used_and_training_still_works(
     kept, tmp_path, monkeypatch, damage
 ):
     meta_path = _copy(kept, tmp_path)
     key = _key(monkeypatch, tmp_path)
-    target = meta_path.with_suffix(".so") if damage == "library" else meta_path
+    target = next(tmp_path.glob("*.so")) if damage == "library" else meta_path
     target.write_bytes(b"\x7fELF not a library" if damage == "library" else b'{"key": ')
     assert load(key) is None
     monkeypatch.setattr(trainer, "_STEPS", {})

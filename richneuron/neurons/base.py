@@ -31,7 +31,7 @@ def member_corr(a: Tensor, b: Tensor) -> Tensor:
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
 
 
-def member_values(value: float | Sequence[float], members: int) -> Tensor:
+def _member_values(value: float | Sequence[float], members: int) -> Tensor:
     """One float32 value per member as ``[M, 1, 1]`` (a scalar is every member's value)."""
     values = [float(value)] * members if isinstance(value, int | float) else list(map(float, value))
     if len(values) != members:
@@ -89,7 +89,6 @@ class StackedLinear(nn.Module):
                 self.bias[m].copy_(b)
 
 
-
 class NeuronLayer(nn.Module):
     """Base of every rich neuron layer: ``[M, N, in_dim] -> [M, N, width]``.
 
@@ -110,7 +109,7 @@ class NeuronLayer(nn.Module):
         super().__init__()
         # The frequency of each member, a buffer (not a constant of the code): members with
         # different omegas train in one chunk, through one compiled step.
-        self.register_buffer("omega", member_values(omega, members))
+        self.register_buffer("omega", _member_values(omega, members))
         self.proj = StackedLinear(members, in_dim, width, self.branches)
         for name, value in self.vectors.items():
             self.register_parameter(name, nn.Parameter(torch.full((members, 1, width), value)))
@@ -138,7 +137,6 @@ class NeuronLayer(nn.Module):
         with torch.no_grad():
             for name, value in self.vectors.items():
                 getattr(self, name)[m].fill_(value)
-
 
 
 class Network(nn.Module):

@@ -179,7 +179,6 @@ def kan_layer(grid: int) -> type[KAN]:
     return type(f"KAN{grid}", (KAN,), {"grid": grid, "__doc__": f"KAN with a grid of {grid}."})
 
 
-
 #: The safe Pade activation unit's initial coefficients, degrees (5, 4), approximating leaky
 #: ReLU on [-3, 3]: the authors' values (rational_activations' ``rationals_config.json``,
 #: version A, ``leaky_relu``; compared with the package in tests/test_neurons.py).
