@@ -1,7 +1,7 @@
 """A 12-setting sweep against one setting with as many runs, side by side in one process.
 
 Two workloads of the same size, trained one after the other by
-:func:`richneuron.trainer.train_jobs` in this process (one worker, so the two are measured on
+:func:`richneuron.train.trainer.train_jobs` in this process (one worker, so the two are measured on
 the same core under the same conditions):
 
 1. **one setting**: singlu and v10 on nested_2d, spiral and complex_4d, 36 seeds each, all at
@@ -10,7 +10,7 @@ the same core under the same conditions):
    (``lr`` in 1e-3, 3e-3, 1e-2 x ``omega`` in 1, 3, 10, 30): 216 runs as well.
 
 Each workload is trained twice. The first pass starts from no compiled step (``trainer._STEPS``
-emptied, ``torch._dynamo.reset()``, none loaded from :mod:`richneuron.stepcache`, as
+emptied, ``torch._dynamo.reset()``, none loaded from :mod:`richneuron.train.stepcache`, as
 ``RICHNEURON_STEP_CACHE=off`` for this process) and counts the graphs Dynamo compiles; the
 second pass is timed, with the steps compiled. Before settings became per-member tensors every
 distinct ``lr`` or ``omega`` was a constant of its own graph: the sweep compiled 12 times as many.
@@ -38,7 +38,7 @@ SWEEP_SEEDS = 3
 def workloads(steps: int) -> dict[str, list]:
     """The two job lists, ``(run, config)`` each, of the same length."""
     from richneuron.config import TrainConfig
-    from richneuron.schema import Run
+    from richneuron.store.schema import Run
 
     base = TrainConfig(steps=steps, log_every=max(1, steps // 10))
     settings = [base.replace(lr=lr, omega=om) for lr in LRS for om in OMEGAS]
@@ -66,7 +66,7 @@ def measure(name: str, jobs: list) -> tuple[int, float, int]:
     """``(graphs compiled, steady-state seconds, chunks)`` of training ``jobs`` here."""
     import torch
 
-    from richneuron import trainer
+    from richneuron.train import trainer
 
     trainer._STEPS.clear()
     torch._dynamo.reset()

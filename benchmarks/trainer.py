@@ -10,13 +10,13 @@ standard step count) is trained three ways, one after the other:
 2. **naive, pinned**: the same loop in this process after :mod:`richneuron` pinned the
    arithmetic (the fixed-rounding products, MKL's vendor-neutral strict mode, AVX2 kernels;
    PyTorch's thread count);
-3. **the library**: :func:`richneuron.trainer.train_runs`, its first passes in fresh worker
+3. **the library**: :func:`richneuron.train.trainer.train_runs`, its first passes in fresh worker
    processes (as a new notebook kernel or command would start them):
 
    * **first pass, compiling**: no compiled step kept (an empty ``RICHNEURON_STEP_CACHE``), so
      every worker imports Dynamo and Inductor and traces its steps; Inductor's on-disk cache
      holds the C++ (an untimed pass before fills it, as the first run on a machine would);
-   * **first pass, steps kept**: the steps the pass before kept (:mod:`richneuron.stepcache`),
+   * **first pass, steps kept**: the steps the pass before kept (:mod:`richneuron.train.stepcache`),
      as any later process on this machine finds them;
    * **steady state**: the same call again on those workers.
 
@@ -42,7 +42,7 @@ TASKS = ("nested_2d", "spiral", "complex_4d")
 
 
 def _runs(seeds: int):
-    from richneuron.schema import Run
+    from richneuron.store.schema import Run
 
     return [Run(a, t, s) for a in ARCHS for t in TASKS for s in range(seeds)]
 
@@ -52,7 +52,7 @@ def _naive(steps: int, seeds: int, label: str) -> float:
     import torch
 
     from richneuron.config import TrainConfig
-    from richneuron.trainer import train_reference
+    from richneuron.train.trainer import train_reference
 
     config = TrainConfig(steps=steps)
     runs = _runs(seeds)
@@ -84,7 +84,8 @@ def _breakdown(steps: int) -> dict[str, float]:
     """Where one chunk's time goes (SinGLU on nested_2d, three seeds, in this process, its step
     compiled already): seconds in the compiled step's kernels (of which the matrix products,
     ``richneuron::bmm``), in Python around each step (flattening the arguments into the
-    compiled C++ function's and its results back, :class:`richneuron.stepcache.Direct`), and in
+    compiled C++ function's and its results back, :class:`richneuron.train.stepcache.Direct`), and
+    in
     the rest of the chunk (data, network, the eager evaluations of the test
     curve, diagnostics and gradient norms every ``log_every`` steps, the final metrics). The
     kernels' and Python's shares are measured under cProfile, the products' under PyTorch's
@@ -95,11 +96,11 @@ def _breakdown(steps: int) -> dict[str, float]:
 
     from torch.profiler import ProfilerActivity, profile
 
-    from richneuron import trainer
     from richneuron.config import TrainConfig
-    from richneuron.schema import Run
-    from richneuron.stepcache import Direct
-    from richneuron.trainer import train_chunk
+    from richneuron.store.schema import Run
+    from richneuron.train import trainer
+    from richneuron.train.stepcache import Direct
+    from richneuron.train.trainer import train_chunk
 
     runs = [Run("singlu", "nested_2d", s) for s in range(3)]
     config = TrainConfig(steps=steps)
@@ -172,7 +173,7 @@ def _library(runs: list, config) -> tuple[float, float, float]:
     import tempfile
 
     from richneuron.paths import STEP_CACHE_ENV
-    from richneuron.trainer import close_workers, train_runs
+    from richneuron.train.trainer import close_workers, train_runs
 
     def timed(label: str) -> float:
         start = time.perf_counter()

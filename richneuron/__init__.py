@@ -12,10 +12,10 @@ those below, held by ``tests/test_layers.py``): foundation (:mod:`config`, :mod:
 
 Importing the package pins the arithmetic (``MKL_CBWR``, ``ATEN_CPU_CAPABILITY``,
 ``TORCHINDUCTOR_CPP_MARCH``), the one side effect it has: torch must see these before its first
-operation, so import richneuron before torch (see :mod:`richneuron.determinism`).
+operation, so import richneuron before torch (see :mod:`richneuron.arithmetic.determinism`).
 """
 
-from .determinism import pin_environment
+from .arithmetic.determinism import pin_environment
 
 pin_environment()
 

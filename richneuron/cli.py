@@ -11,9 +11,9 @@
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
 prints a summary table (mean, its 95% bootstrap interval and std over seeds). ``sweep`` does
-the same over a grid of settings (:class:`richneuron.study.Sweep`). Both train on this
+the same over a grid of settings (:class:`richneuron.experiments.study.Sweep`). Both train on this
 machine's worker processes, or with ``--dask N`` on a local Dask cluster of N workers, or with
-``--scheduler ADDRESS`` on an existing Dask cluster (:mod:`richneuron.cluster`). A bad value
+``--scheduler ADDRESS`` on an existing Dask cluster (:mod:`richneuron.train.cluster`). A bad value
 gets one line naming the parameter and the valid choices, and exit status 2, before anything
 trains. SIGTERM
 (``kill``, ``timeout``, a batch scheduler) stops like Ctrl-C: the worker processes (of the pool
@@ -33,17 +33,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import fingerprint as fp
-from .cluster import ClusterError, DaskBackend, SchedulerLost
 from .config import TrainConfig
-from .matching import BudgetError, match_width
-from .neurons import ARCHITECTURES, parse_archs
-from .paths import SWEEP_DIR
-from .progress import progress_bar
-from .results import ResultsError, ResultSet, RunCache, check_output_path, save_results
-from .schema import Run
-from .specs import SweepError
-from .study import (
+from .experiments.specs import SweepError
+from .experiments.study import (
     Sweep,
     check_sweep_output,
     load_spec,
@@ -52,9 +44,17 @@ from .study import (
     run_sweep,
     save_sweep,
 )
+from .experiments.tuning import Around, Tuning, format_choices
+from .neurons import ARCHITECTURES, parse_archs
+from .neurons.matching import BudgetError, match_width
+from .paths import SWEEP_DIR
+from .progress import progress_bar
+from .store.results import ResultsError, ResultSet, RunCache, check_output_path, save_results
+from .store.schema import Run
 from .tables import summary_cells, text_columns
 from .tasks import TASKS, parse_tasks
-from .tuning import Around, Tuning, format_choices
+from .train import fingerprint as fp
+from .train.cluster import ClusterError, DaskBackend, SchedulerLost
 
 __all__ = ["main", "format_summary"]
 
@@ -415,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="train architectures x tasks x seeds x a grid of settings (a spec file or flags)",
     )
-    sw.add_argument("spec", nargs="?", help="a YAML spec file (see richneuron.study)")
+    sw.add_argument("spec", nargs="?", help="a YAML spec file (see richneuron.experiments.study)")
     sw.add_argument("--arch", help="ids, comma-separated, or 'all' (instead of a spec file)")
     sw.add_argument("--tasks", default="all", help="ids, comma-separated, or a group")
     sw.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")

@@ -36,7 +36,7 @@ RETRAIN_ENV = "RICHNEURON_RETRAIN"
 NO_TRAIN_ENV = "RICHNEURON_NO_TRAIN"
 #: ``RICHNEURON_STEP_CACHE``: where compiled training steps are kept across processes (by
 #: default a folder beside Inductor's cache in the temporary directory; ``off``: not kept). See
-#: :mod:`richneuron.stepcache`.
+#: :mod:`richneuron.train.stepcache`.
 STEP_CACHE_ENV = "RICHNEURON_STEP_CACHE"
 #: The book's builds (HTML, executed notebooks, the gate's and the quick build's outputs).
 BUILD_DIR = "_build"

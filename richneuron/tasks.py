@@ -33,8 +33,6 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
-from .schema import higher_is_better
-
 __all__ = [
     "GENERALISATION_TASKS",
     "STANDARD_TASKS",
@@ -45,6 +43,7 @@ __all__ = [
     "parse_tasks",
     "random_task",
     "better",
+    "higher_is_better",
     "task_error",
 ]
 
@@ -571,6 +570,11 @@ def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.T
         dtype = pred.dtype if pred.is_floating_point() else torch.float32
         return correct.to(dtype).mean(dim=(-2, -1))
     raise ValueError(f"unknown metric {metric!r}; valid metrics: mse, accuracy")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher score is better under ``metric``: accuracy yes, MSE no."""
+    return metric == "accuracy"
 
 
 def better(a: float, b: float, metric: str) -> bool:

@@ -1,6 +1,6 @@
 """Shared test helpers (tests import them as ``from conftest import ...``)."""
 
-from richneuron.schema import Run, RunResult
+from richneuron.store.schema import Run, RunResult
 
 
 def make_result(

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from richneuron.atomic import atomic_dir, atomic_file
+from richneuron.store.atomic import atomic_dir, atomic_file
 
 
 def test_file_replaced_only_on_success(tmp_path):

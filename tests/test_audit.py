@@ -1,4 +1,4 @@
-"""The drift gate's audit plan (:mod:`richneuron.audit`): which committed runs one commit
+"""The drift gate's audit plan (:mod:`richneuron.report.audit`): which committed runs one commit
 retrains, within a budget of stored training time. Pure: synthetic entries, nothing trains."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from richneuron.audit import (
+from richneuron.report.audit import (
     CELL_SHARE,
     DEFAULT_BUDGET,
     RUN_OVERHEAD,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import make_result
 
-import richneuron.book as book
-import richneuron.bookbuild as bookbuild
 import richneuron.paths as paths
+import richneuron.report.book as book
+import richneuron.report.bookbuild as bookbuild
 from richneuron.config import TrainConfig
-from richneuron.results import ResultSet
-from richneuron.schema import Run
+from richneuron.store.results import ResultSet
+from richneuron.store.schema import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -278,8 +278,8 @@ def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
 def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
     """The committed results file serves the runs it holds under the chapter's protocol; only
     the missing ones train. RICHNEURON_RETRAIN=1 ignores it; a corrupt file is refused, kept."""
-    import richneuron.trainer as trainer
-    from richneuron.results import ResultsError
+    import richneuron.train.trainer as trainer
+    from richneuron.store.results import ResultsError
 
     out = tmp_path / "x.json"
     args = {**GOOD, "arch": "singlu", "tasks": ["spiral"], "steps": 5, "out": str(out)}
@@ -565,9 +565,9 @@ def test_regime_rows_recompute_each_verdict_on_the_second_set_and_mark_flips():
 
 
 def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
-    from richneuron.results import ResultsError
-    from richneuron.specs import SweepResult
-    from richneuron.study import Sweep, save_sweep
+    from richneuron.experiments.specs import SweepResult
+    from richneuron.experiments.study import Sweep, save_sweep
+    from richneuron.store.results import ResultsError
 
     first = _set([("v10", "hifreq", 0.01)], range(5))
     assert book.load_second(tmp_path / "absent.json", first) is None

@@ -11,15 +11,15 @@ import torch
 import yaml
 from conftest import make_result
 
-from richneuron import capacity as cap
-from richneuron.claims import headline_bits, load_published
+from richneuron.analysis import capacity as cap
+from richneuron.analysis.claims import headline_bits, load_published
 from richneuron.config import TrainConfig
-from richneuron.results import ResultSet
-from richneuron.schema import Run
-from richneuron.specs import SweepResult
-from richneuron.study import Sweep, load_sweep
+from richneuron.experiments.specs import SweepResult
+from richneuron.experiments.study import Sweep, load_sweep
+from richneuron.store.results import ResultSet
+from richneuron.store.schema import Run
 from richneuron.tasks import get_task, parse_tasks, task_error
-from richneuron.trainer import train_chunk, train_reference
+from richneuron.train.trainer import train_chunk, train_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -309,7 +309,7 @@ def test_the_capacity_sweep_trains_each_architecture_at_its_best_rate():
 
 
 def test_capacity_figures_draw_what_they_are_given():
-    from richneuron import plots
+    from richneuron.report import plots
 
     sets = _sets({
         ("vanilla", 1e-3): {64: [0.01, 0.02], 128: [0.3, 0.3]},

@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from richneuron.bookbuild import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
+from richneuron.report.bookbuild import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [d for d in toc_documents(ROOT / "_toc.yml") if (ROOT / f"{d}.ipynb").is_file()]
@@ -87,7 +87,7 @@ def test_chapter_round_trips_through_jupytext_percent_text(doc):
 
 
 def test_mathjax_comes_from_the_pinned_package():
-    from richneuron.sphinxext import MATHJAX_SCRIPT, mathjax_static_dir
+    from richneuron.report.sphinxext import MATHJAX_SCRIPT, mathjax_static_dir
 
     static = mathjax_static_dir()
     assert (static / MATHJAX_SCRIPT).stat().st_size > 100_000

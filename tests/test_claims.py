@@ -6,9 +6,9 @@ import math
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron import claims
+from richneuron.analysis import claims
 from richneuron.config import TrainConfig
-from richneuron.results import ResultSet
+from richneuron.store.results import ResultSet
 
 
 def pair(task, singlu, bilinear):

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from richneuron.cli import main
-from richneuron.results import load_results
+from richneuron.store.results import load_results
 
 
 def test_list_shows_every_architecture_and_task(capsys):

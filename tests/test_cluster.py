@@ -1,4 +1,4 @@
-"""The Dask backend (richneuron.cluster), on real LocalClusters of worker processes."""
+"""The Dask backend (richneuron.train.cluster), on real LocalClusters of worker processes."""
 
 import os
 import signal
@@ -12,15 +12,15 @@ import pytest
 from test_trainer import _bits as _trainer_bits
 
 from richneuron.cli import main
-from richneuron.cluster import (
+from richneuron.config import TrainConfig
+from richneuron.store.schema import Run
+from richneuron.train.cluster import (
     ClusterError,
     DaskBackend,
     arithmetic_difference,
     worker_arithmetic,
 )
-from richneuron.config import TrainConfig
-from richneuron.schema import Run
-from richneuron.trainer import train_jobs
+from richneuron.train.trainer import train_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def test_a_worker_with_other_arithmetic_is_refused_with_one_line():
         dashboard_address=None,
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         env={"RICHNEURON_UNPINNED": "1"},
-        preload=["richneuron.cluster"],
+        preload=["richneuron.train.cluster"],
     ) as cluster:
         backend = DaskBackend(Client(cluster), log=lines.append)
         try:
@@ -155,7 +155,7 @@ def test_an_unreachable_scheduler_fails_fast_with_one_line(capsys, tmp_path):
 # chunk's results are kept, stops the scheduler with SIGTERM, as `kill` would.
 _STOP_AFTER_FIRST_CHUNK = """
 import os, signal, sys
-from richneuron import cluster
+from richneuron.train import cluster
 from richneuron.cli import main
 
 schedule = cluster.DaskBackend.schedule
@@ -186,8 +186,8 @@ def _start(argv: list[str]) -> subprocess.Popen:
 def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_runs(tmp_path):
     from distributed import Client
 
-    from richneuron.results import RunCache
-    from richneuron.study import load_spec
+    from richneuron.experiments.study import load_spec
+    from richneuron.store.results import RunCache
 
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -196,7 +196,7 @@ def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_ru
     try:
         worker = _start(
             f"worker {address} --nthreads 1 --no-nanny --no-dashboard "
-            "--preload richneuron.cluster".split()
+            "--preload richneuron.train.cluster".split()
         )
         with Client(address, timeout=30) as client:
             client.wait_for_workers(1, timeout=60)

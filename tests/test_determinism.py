@@ -8,8 +8,8 @@ import re
 import subprocess
 import sys
 
-from richneuron.determinism import ARITHMETIC_ENV, mkl_cbwr
-from richneuron.results import provenance
+from richneuron.arithmetic.determinism import ARITHMETIC_ENV, mkl_cbwr
+from richneuron.store.results import provenance
 
 
 def test_mkl_runs_in_the_pinned_mode():
@@ -23,7 +23,7 @@ def test_training_is_refused_when_torch_started_in_another_mkl_mode():
     # torch first, in MKL's AVX2 branch: the branch that gave other bits on AMD than on Intel.
     code = (
         "import torch; torch.mm(torch.ones(2, 2), torch.ones(2, 2))\n"
-        "from richneuron.determinism import pin_arithmetic\n"
+        "from richneuron.arithmetic.determinism import pin_arithmetic\n"
         "pin_arithmetic()\n"
     )
     env = {**os.environ, "MKL_CBWR": "AVX2,STRICT"}

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from richneuron import fingerprint as fp
-from richneuron.bookbuild import GATE, check
+from richneuron.report.bookbuild import GATE, check
+from richneuron.train import fingerprint as fp
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / fp.FINGERPRINT_PATH

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from richneuron.audit import DEFAULT_BUDGET, retrain_cost
-from richneuron.bookbuild import FULL, GATE, build, check
 from richneuron.config import TrainConfig
-from richneuron.results import load_results, result_to_dict
-from richneuron.schema import Run
-from richneuron.trainer import train_runs
+from richneuron.report.audit import DEFAULT_BUDGET, retrain_cost
+from richneuron.report.bookbuild import FULL, GATE, build, check
+from richneuron.store.results import load_results, result_to_dict
+from richneuron.store.schema import Run
+from richneuron.train.trainer import train_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "book/mini"
@@ -288,7 +288,7 @@ def test_a_corrupt_results_file_stops_the_build_before_any_chapter(book_copy, ca
         assert not any(folder.exists() for folder in executed)
         assert "[1/1]" not in capsys.readouterr().out
     proc = subprocess.run(
-        [sys.executable, "-m", "richneuron.book", "build", "--root", str(book_copy)],
+        [sys.executable, "-m", "richneuron.report.book", "build", "--root", str(book_copy)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -390,7 +390,7 @@ def test_killed_build_leaves_no_partial_file_and_the_next_build_completes(book_c
     (book_copy / DATA).unlink()
     env = {**os.environ, "RICHNEURON_CACHE_DIR": str(book_copy / "cache")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "richneuron.book", "build", "--root", str(book_copy)],
+        [sys.executable, "-m", "richneuron.report.book", "build", "--root", str(book_copy)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -23,21 +23,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "richneuron"
 
 #: Each layer's modules, lowest layer first.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("paths", "config", "atomic", "formatting", "schema", "stats", "tables",
-                    "audit", "progress")),
-    ("arithmetic", ("determinism", "products")),
+    ("foundation", ("paths", "config", "formatting", "tables", "stats", "progress")),
+    ("arithmetic", ("arithmetic",)),
     ("data", ("tasks",)),
-    ("neurons", ("neurons", "matching")),
-    ("store", ("results",)),
-    ("training", ("stepcache", "trainer", "cluster", "fingerprint")),
-    ("analysis", ("claims", "capacity", "multiverse")),
-    ("experiments", ("specs", "tuning", "study", "multiverse_sweeps")),
-    ("book", ("plots", "book", "bookbuild", "paper", "sphinxext")),
+    ("neurons", ("neurons",)),
+    ("store", ("store",)),
+    ("training", ("train",)),
+    ("analysis", ("analysis",)),
+    ("experiments", ("experiments",)),
+    ("report", ("report",)),
     ("command line", ("cli", "__main__")),
 )
 
 #: The package root imports the pinning of the arithmetic, which must run before torch starts
-#: (richneuron.determinism.pin_environment); it is above every layer.
+#: (richneuron.arithmetic.determinism.pin_environment); it is above every layer.
 ROOT = "__init__"
 
 
@@ -62,6 +61,12 @@ def parse(sources: dict[str, str]) -> list[Import]:
     the folder), and every use of ``alias._private`` as an import of ``_private``."""
     out = []
     folders = {concept(n) for n in sources if "." in n}
+
+    def module(prefix: str, dotted: str) -> str:
+        """The module ``prefix + dotted`` names: a folder's module, else its top-level room."""
+        full = prefix + dotted
+        return full if full in sources else full.split(".")[0] if prefix == "" else full
+
     for name, text in sources.items():
         tree = ast.parse(text)
         lines = text.splitlines()
@@ -78,12 +83,19 @@ def parse(sources: dict[str, str]) -> list[Import]:
             reason = REASON in lines[n.end_lineno - 1] or REASON in lines[n.lineno - 1]
             if n.module is None:  # from . import x, y
                 for a in n.names:
-                    aliases[a.asname or a.name] = base + a.name
-                    out.append(Import(name, base + a.name, [], n.lineno, id(n) in inner, reason))
-            else:
-                target = base + n.module.split(".")[0]
-                names = [a.name for a in n.names]
-                out.append(Import(name, target, names, n.lineno, id(n) in inner, reason))
+                    aliases[a.asname or a.name] = module(base, a.name)
+                    out.append(Import(name, module(base, a.name), [], n.lineno, id(n) in inner,
+                                      reason))
+                continue
+            within = [a for a in n.names if f"{base}{n.module}.{a.name}" in sources]
+            for a in within:  # from .train import trainer: a folder's module
+                aliases[a.asname or a.name] = f"{base}{n.module}.{a.name}"
+                out.append(Import(name, f"{base}{n.module}.{a.name}", [], n.lineno,
+                                  id(n) in inner, reason))
+            names = [a.name for a in n.names if a not in within]
+            if names:
+                out.append(Import(name, module(base, n.module), names, n.lineno, id(n) in inner,
+                                  reason))
         for n in ast.walk(tree):
             if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
                     and n.value.id in aliases and is_private(n.attr)):
@@ -199,8 +211,8 @@ def test_an_import_inside_a_function_says_why():
 @pytest.mark.parametrize(
     ("sources", "check", "expected"),
     [
-        ({"tasks": "from .book import x\n", "book": ""}, upward,
-         ["tasks:1 -> book (data imports book)"]),
+        ({"tasks": "from .report import x\n", "report": ""}, upward,
+         ["tasks:1 -> report (data imports report)"]),
         ({"study": "from . import tuning\n", "tuning": "def f():\n    from .study import g\n"},
          cycles, [["study", "tuning"]]),
         ({"book": "from .results import _key\n", "results": ""}, private_uses,
@@ -213,12 +225,18 @@ def test_an_import_inside_a_function_says_why():
          unexplained_local, []),
         ({"book": "def f():\n    from .claims import g  # noqa: F401\n", "claims": ""},
          unexplained_local, ["book:2 -> claims"]),
-        ({"neurons": "from .base import x\n", "neurons.base": "from ..book import y\n",
-          "book": ""},
-         upward, ["neurons.base:1 -> book (neurons imports book)"]),
+        ({"neurons": "from .base import x\n", "neurons.base": "from ..report import y\n",
+          "report": ""},
+         upward, ["neurons.base:1 -> report (neurons imports report)"]),
+        ({"train.trainer": "from ..analysis import claims\n", "analysis.claims": ""},
+         upward, ["train.trainer:1 -> analysis.claims (training imports analysis)"]),
+        ({"store.results": "from ..train.cache import x\n",
+          "train.cache": "from ..store import results\n"},
+         cycles, [["store.results", "train.cache"]]),
+        ({"analysis.claims": "from ..store import results\n", "store.results": ""}, upward, []),
         ({"neurons.base": "", "neurons.study": "from .base import _helper\n"}, private_uses, []),
         ({"neurons.base": "", "book": "from .neurons.base import _helper\n"}, private_uses,
-         ["book:1 -> neurons: _helper"]),
+         ["book:1 -> neurons.base: _helper"]),
     ],
 )
 def test_each_check_finds_what_it_is_for(sources, check, expected):

@@ -3,8 +3,8 @@
 import pytest
 
 from richneuron.config import TrainConfig
-from richneuron.matching import BudgetError, count_params, match_width
 from richneuron.neurons import ARCHITECTURES
+from richneuron.neurons.matching import BudgetError, count_params, match_width
 from richneuron.tasks import TASKS
 
 

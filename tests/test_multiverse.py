@@ -3,11 +3,12 @@
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron import multiverse, multiverse_sweeps
+from richneuron.analysis import multiverse
 from richneuron.config import TrainConfig
-from richneuron.results import ResultsError, ResultSet
-from richneuron.specs import SweepResult
-from richneuron.study import Sweep, save_sweep
+from richneuron.experiments import multiverse_sweeps
+from richneuron.experiments.specs import SweepResult
+from richneuron.experiments.study import Sweep, save_sweep
+from richneuron.store.results import ResultsError, ResultSet
 
 
 def chapters(runs):

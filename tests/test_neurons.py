@@ -362,8 +362,8 @@ def test_every_parameter_and_buffer_is_per_member_3d(arch):
 
 
 def test_kans_grid_is_a_setting_of_the_protocol():
-    from richneuron.matching import count_params, match_width
     from richneuron.neurons import KAN, kan_layer, layer_of
+    from richneuron.neurons.matching import count_params, match_width
 
     assert layer_of("kan") is KAN and layer_of("kan", 5) is KAN and layer_of("vanilla", 8) is (
         get_arch("vanilla").layer

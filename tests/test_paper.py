@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from richneuron.paper import join_paper
+from richneuron.report.paper import join_paper
 
 
 def page(root: Path, doc: str, text: str) -> None:

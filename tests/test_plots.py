@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from richneuron import plots
 from richneuron.config import TrainConfig
-from richneuron.results import ResultSet
+from richneuron.report import plots
+from richneuron.store.results import ResultSet
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

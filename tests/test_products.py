@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from richneuron import products
+from richneuron.arithmetic import products
 
 SHAPES = [  # (members, I, K, J): narrow, small, tails of every tile, the trainer's sizes
     (3, 500, 2, 45),

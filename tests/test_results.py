@@ -7,9 +7,10 @@ import os
 import pytest
 from conftest import make_result
 
-import richneuron.trainer
+import richneuron.train.trainer
 from richneuron.config import TrainConfig
-from richneuron.results import (
+from richneuron.experiments.study import run_study
+from richneuron.store.results import (
     SCHEMA,
     Drift,
     ResultsError,
@@ -22,8 +23,7 @@ from richneuron.results import (
     result_to_dict,
     save_results,
 )
-from richneuron.schema import Run
-from richneuron.study import run_study
+from richneuron.store.schema import Run
 
 
 def make(arch="vanilla", task="sine", seed=0, test_metric=0.5, metric="mse", **kw):
@@ -390,7 +390,7 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained a cached run")
 
-    monkeypatch.setattr(richneuron.trainer, "train_jobs", no_training)
+    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", no_training)
     second = run_study("test", runs[::-1], CONFIG, cache)
     assert dicts(second) == dicts(first) and compare(first, second) == []
     save_results(second, tmp_path / "study.json")

@@ -1,4 +1,5 @@
-"""The book's Sphinx extension (richneuron.sphinxext): the execution report it renders is read
+"""The book's Sphinx extension (richneuron.report.sphinxext): the execution report it renders is
+read
 from the staged sources, and MathJax comes from the pinned package, not a CDN."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ import json
 
 import pytest
 
-from richneuron import sphinxext
-from richneuron.sphinxext import MATHJAX_SCRIPT, REPORT_FILE, mathjax_static_dir, report_rows
+from richneuron.report import sphinxext
+from richneuron.report.sphinxext import MATHJAX_SCRIPT, REPORT_FILE, mathjax_static_dir, report_rows
 
 
 def test_the_report_rows_are_the_builds_chapters(tmp_path):

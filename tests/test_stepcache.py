@@ -1,4 +1,4 @@
-"""Compiled steps kept across processes and called directly (richneuron.stepcache): the same
+"""Compiled steps kept across processes and called directly (richneuron.train.stepcache): the same
 bits as torch.compile, nothing used that belongs elsewhere, and torch.compile where in doubt."""
 
 import dataclasses
@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from richneuron import stepcache, trainer
 from richneuron.config import TrainConfig
 from richneuron.paths import STEP_CACHE_ENV
-from richneuron.results import result_to_dict
-from richneuron.schema import Run
-from richneuron.stepcache import Direct, cache_dir, capture, load, save
+from richneuron.store.results import result_to_dict
+from richneuron.store.schema import Run
+from richneuron.train import stepcache, trainer
+from richneuron.train.stepcache import Direct, cache_dir, capture, load, save
 
 CONFIG = TrainConfig(steps=6, log_every=3)
 RUNS = [Run("vanilla", "nested_2d", 0), Run("vanilla", "nested_2d", 1)]
@@ -27,7 +27,7 @@ TRAIN = f"""
 import json, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_stepcache import CONFIG, RUNS, bits
-from richneuron.trainer import train_chunk
+from richneuron.train.trainer import train_chunk
 print(json.dumps({{"bits": bits(train_chunk(RUNS, CONFIG)),
                   "dynamo": "torch._dynamo" in sys.modules}}))
 """

@@ -15,15 +15,11 @@ import psutil
 import pytest
 from conftest import make_result
 
-import richneuron.trainer
-from richneuron.audit import retrain_cost
-from richneuron.bookbuild import SWEEPS, audit_runs
+import richneuron.train.trainer
 from richneuron.cli import main
 from richneuron.config import TrainConfig
-from richneuron.results import ResultsError, ResultSet, RunCache, save_results
-from richneuron.schema import Run, RunResult
-from richneuron.specs import SweepError
-from richneuron.study import (
+from richneuron.experiments.specs import SweepError
+from richneuron.experiments.study import (
     SWEEP_SCHEMA,
     Sweep,
     check_sweep_output,
@@ -33,6 +29,10 @@ from richneuron.study import (
     run_sweep,
     save_sweep,
 )
+from richneuron.report.audit import retrain_cost
+from richneuron.report.bookbuild import SWEEPS, audit_runs
+from richneuron.store.results import ResultsError, ResultSet, RunCache, save_results
+from richneuron.store.schema import Run, RunResult
 
 SPEC = {
     "name": "lr-omega",
@@ -151,7 +151,7 @@ def fake_training(monkeypatch):
             on_results(list(zip(jobs, results)))
         return results
 
-    monkeypatch.setattr(richneuron.trainer, "train_jobs", train_jobs)
+    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", train_jobs)
     return trained
 
 

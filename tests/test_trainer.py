@@ -7,8 +7,8 @@ import torch
 
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
-from richneuron.schema import Run
-from richneuron.trainer import (
+from richneuron.store.schema import Run
+from richneuron.train.trainer import (
     _adam_settings,
     _compiled_step,
     ensemble_size,
@@ -105,7 +105,7 @@ MIXED = [  # settings that reach the compiled step as per-member tensors
 def test_mixed_settings_share_a_chunk_bit_exact(arch):
     """Runs of one shape under different lr, omega, betas, eps and data seed train in one chunk
     through one compiled step, and each has the bits it has alone."""
-    import richneuron.trainer as trainer
+    import richneuron.train.trainer as trainer
 
     runs = [Run(arch, "spiral", s) for s in range(4)]
     assert [len(c) for c in group_runs(runs, MIXED)] == [4]  # one chunk
@@ -203,7 +203,7 @@ def test_kans_grids_train_apart_and_follow_the_reference():
 
 
 def test_alias_trains_once(monkeypatch):
-    import richneuron.trainer as trainer
+    import richneuron.train.trainer as trainer
 
     calls = []
     real = trainer.train_chunk
@@ -249,7 +249,7 @@ def test_the_last_member_of_a_chunk_evaluates_as_alone():
 
 
 def test_an_idle_worker_takes_a_step_it_compiled_then_one_no_worker_compiled():
-    from richneuron.trainer import _pick
+    from richneuron.train.trainer import _pick
 
     keys = ["a", "a", "b", "c"]  # pending groups' steps, most expensive first
     assert _pick(keys, compiled={"c"}, claimed={"a", "c"}) == 3  # its own step first

@@ -6,15 +6,22 @@ import pytest
 import torch
 from conftest import make_result
 
-from richneuron import multiverse, multiverse_sweeps, tuning
+from richneuron.analysis import multiverse
 from richneuron.config import TrainConfig
+from richneuron.experiments import multiverse_sweeps, tuning
+from richneuron.experiments.specs import SweepError
+from richneuron.experiments.study import (
+    check_sweep_output,
+    load_spec,
+    load_sweep,
+    run_sweep,
+    save_sweep,
+)
 from richneuron.neurons import ARCHITECTURES, FAMILIES, OMEGA_ARCHS, Network, get_arch
-from richneuron.results import ResultsError
-from richneuron.schema import Run
-from richneuron.specs import SweepError
-from richneuron.study import check_sweep_output, load_spec, load_sweep, run_sweep, save_sweep
+from richneuron.store.results import ResultsError
+from richneuron.store.schema import Run
 from richneuron.tasks import get_task
-from richneuron.trainer import n_validation, split_validation, train_chunk
+from richneuron.train.trainer import n_validation, split_validation, train_chunk
 
 SPEC = {
     "name": "t",
@@ -74,7 +81,7 @@ def test_load_spec_reads_either_kind(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(SPEC))
     assert isinstance(load_spec(path), tuning.Tuning)
-    from richneuron.study import Sweep
+    from richneuron.experiments.study import Sweep
 
     with pytest.raises(SweepError, match="a tuning spec, not a sweep"):
         Sweep.from_file(path)
@@ -171,7 +178,7 @@ def test_expected_best_after_n_trials():
 
 
 def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
-    import richneuron.trainer
+    import richneuron.train.trainer
 
     def fake(jobs, progress=None, on_results=None, **kwargs):
         out = []
@@ -185,7 +192,7 @@ def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
             on_results(list(zip(jobs, out)))
         return out
 
-    monkeypatch.setattr(richneuron.trainer, "train_jobs", fake)
+    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", fake)
     t = tuning.Tuning.from_dict(SPEC)
     result = run_sweep(t, None)
     path = tmp_path / "t.json"
@@ -231,7 +238,7 @@ def test_a_tuning_grown_by_architectures_trains_only_theirs(tmp_path, monkeypatc
 def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
     """The trainer replaced by a function of the run and its config; returns the list of the
     jobs it trains."""
-    import richneuron.trainer
+    import richneuron.train.trainer
 
     trained: list[tuple[Run, TrainConfig]] = []
 
@@ -249,12 +256,12 @@ def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
             on_results(list(zip(jobs, out)))
         return out
 
-    monkeypatch.setattr(richneuron.trainer, "train_jobs", fake)
+    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", fake)
     return trained
 
 
 def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
-    from richneuron.results import ResultSet
+    from richneuron.store.results import ResultSet
 
     _fake_training(monkeypatch)
     spec = {**SPEC, "name": "tuning", "archs": ["vanilla", "singlu", "v6"]}  # v6: not in the panel
@@ -339,7 +346,7 @@ def test_every_architecture_has_a_family_and_the_rising_table_counts_per_family(
 
 
 def test_findings_before_and_after_tuning_name_what_changes():
-    from richneuron.claims import Claim
+    from richneuron.analysis.claims import Claim
 
     def claim(verdict):
         return Claim("c", 3, "f", "r", "o", "p", verdict)

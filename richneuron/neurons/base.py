@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..products import bmm
+from ..arithmetic.products import bmm
 
 
 def member_mean(t: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ from functools import cache
 import torch
 from torch import Tensor, nn
 
-from ..products import bmm
+from ..arithmetic.products import bmm
 from .base import NeuronLayer, StackedLinear, member_mean
 
 #: Where the learned activations (rational, KAN's first edge) are sampled for the diagnostic,

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..products import bmm
+from ..arithmetic.products import bmm
 from .base import NeuronLayer, StackedLinear, member_mean, member_std
 from .study import Vanilla
 

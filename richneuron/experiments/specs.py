@@ -1,5 +1,7 @@
-"""What every experiment spec shares: a sweep (:class:`richneuron.study.Sweep`), a tuning and
-the protocols around it (:class:`richneuron.tuning.Tuning`, :class:`richneuron.tuning.Around`).
+"""What every experiment spec shares: a sweep (:class:`richneuron.experiments.study.Sweep`), a
+tuning and
+the protocols around it (:class:`richneuron.experiments.tuning.Tuning`,
+:class:`richneuron.experiments.tuning.Around`).
 
 The entries every spec kind validates alike (:func:`spec_header`, :func:`int_entry`,
 :func:`values`, :func:`check_grid`), the refusal of a budget no width meets
@@ -15,13 +17,13 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import trainer
-from .config import TrainConfig
-from .matching import BudgetError, match_width
-from .neurons import parse_archs
-from .results import ResultSet, RunCache, provenance, run_key
-from .schema import Run, RunResult, config_key
-from .tasks import parse_tasks
+from ..config import TrainConfig
+from ..neurons import parse_archs
+from ..neurons.matching import BudgetError, match_width
+from ..store.results import ResultSet, RunCache, provenance, run_key
+from ..store.schema import Run, RunResult, config_key
+from ..tasks import parse_tasks
+from ..train import trainer
 
 __all__ = [
     "GRID_FIELDS",
@@ -141,7 +143,7 @@ def train_missing(
 ) -> tuple[list[RunResult], int]:
     """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
     of the jobs' own protocol) or in the run cache are read back, the rest trained in one
-    :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks whatever their
+    :func:`richneuron.train.trainer.train_jobs` call (runs of one shape share chunks whatever their
     settings) and cached chunk by chunk, each under its own config."""
     stored = stored or {}
     found = [
@@ -201,7 +203,7 @@ def stored_runs(
     stored: SweepResult | None, spec: object, refusal: str
 ) -> dict[tuple[Run, str], RunResult]:
     """The runs of ``stored`` (a saved result of ``spec``, or of it with other seeds or
-    architectures), keyed by run and :func:`richneuron.schema.config_key`: they are kept as
+    architectures), keyed by run and :func:`richneuron.store.schema.config_key`: they are kept as
     they are.
 
     Raises:

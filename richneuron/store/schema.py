@@ -1,6 +1,6 @@
 """The result schema: a run (the unit results are keyed by), what it produced, and the identity
 of its protocol. Plain dataclasses without torch, so the store, the experiments and the analysis
-read results without importing the trainer (:mod:`richneuron.results` writes and reads them).
+read results without importing the trainer (:mod:`richneuron.store.results` writes and reads them).
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
-__all__ = ["Job", "Run", "RunResult", "config_key", "higher_is_better"]
+__all__ = ["Job", "Run", "RunResult", "config_key"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Run:
 
 @dataclass
 class RunResult:
-    """What one run produced (see :mod:`richneuron.results` for the stored schema)."""
+    """What one run produced (see :mod:`richneuron.store.results` for the stored schema)."""
 
     run: Run
     widths: list[int]  # hidden width of each layer, from budget matching
@@ -44,11 +44,6 @@ class RunResult:
 
 #: One unit of work: a run and the protocol it trains under.
 Job = tuple[Run, TrainConfig]
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether a higher score is better under ``metric``: accuracy yes, MSE no."""
-    return metric == "accuracy"
 
 
 def config_key(config: TrainConfig) -> str:

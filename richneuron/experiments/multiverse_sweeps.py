@@ -2,10 +2,10 @@
 Synthesis chapters).
 
 The chapters' protocol first, then every protocol of each factor
-(:data:`richneuron.multiverse.FACTORS`), the fairly tuned one and those around it, each a
-:class:`richneuron.multiverse.Protocol` of the panel's runs: :func:`load`. A sweep file not
+(:data:`richneuron.analysis.multiverse.FACTORS`), the fairly tuned one and those around it, each a
+:class:`richneuron.analysis.multiverse.Protocol` of the panel's runs: :func:`load`. A sweep file not
 committed leaves its protocols out (:func:`missing`, :func:`missing_text`). This module reads
-the files; what the protocols decide is computed from them by :mod:`richneuron.multiverse`,
+the files; what the protocols decide is computed from them by :mod:`richneuron.analysis.multiverse`,
 which reads none.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .capacity import compute_used
-from .config import TrainConfig
-from .multiverse import FACTORS, PANEL, Protocol, panel_runs
-from .paths import SWEEP_DIR
-from .results import ResultsError, ResultSet
+from ..analysis.capacity import compute_used
+from ..analysis.multiverse import FACTORS, PANEL, Protocol, panel_runs
+from ..config import TrainConfig
+from ..paths import SWEEP_DIR
+from ..store.results import ResultsError, ResultSet
 from .study import load_sweep
 from .tuning import RELATIVE, chosen_settings, space, tuned_set
 
@@ -120,7 +120,8 @@ TUNING = "tuning"
 
 
 def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
-    """The panel's tuned runs (:func:`richneuron.tuning.tuned_set`) at the chapters' seeds, or
+    """The panel's tuned runs (:func:`richneuron.experiments.tuning.tuned_set`) at the chapters'
+    seeds, or
     None when the tuning file is not committed (it tunes every architecture; the multiverse
     keeps the panel's)."""
     path = Path(sweep_dir) / f"{TUNING}.json"
@@ -138,7 +139,8 @@ AROUND = "multiverse-tuned"
 
 
 def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
-    """The protocols around the tuned one (:class:`richneuron.tuning.Around`): the runs of
+    """The protocols around the tuned one (:class:`richneuron.experiments.tuning.Around`): the runs
+    of
     each change, every (architecture, task) at its chosen setting so changed; none when the file
     is not committed. A change of a tuned hyperparameter that an architecture does not tune
     (omega for vanilla, bilinear and KAN) leaves that architecture's runs the ``tuned`` ones, as
@@ -190,7 +192,7 @@ def compute(
     """The runs the multiverse trained beyond the chapters' (its sweep files in ``sweep_dir``,
     of ``factors``, default all, and with ``around`` the protocols around the tuned one,
     :data:`AROUND`) and the seconds they took here
-    (:func:`richneuron.capacity.compute_used`): ``(runs, seconds)``."""
+    (:func:`richneuron.analysis.capacity.compute_used`): ``(runs, seconds)``."""
     chosen = [f for f in FACTORS if factors is None or f.field in factors]
     stems = [s for f in chosen for s in f.sweeps] + ([AROUND] if around else [])
     paths = [Path(sweep_dir) / f"{s}.json" for s in stems]

@@ -20,7 +20,8 @@ like every chapter's run. A tuning is written as a spec file::
     seeds: 5            # of the tuned setting's final runs (seeds first_seed ..)
 
 :func:`run_tuning` trains it (the trials, then the chosen settings' runs) and returns a
-:class:`richneuron.specs.SweepResult`, saved like a sweep (:func:`richneuron.study.save_sweep`)
+:class:`richneuron.experiments.specs.SweepResult`, saved like a sweep
+(:func:`richneuron.experiments.study.save_sweep`)
 and audited by the drift gate like one. :func:`expected_best` is Dodge et al. (2019)'s
 expected best validation score after ``n`` trials.
 """
@@ -37,12 +38,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import TrainConfig
-from .formatting import format_advantage, format_interval, format_metric
-from .matching import BudgetError, match_width
-from .neurons import FAMILIES, OMEGA_ARCHS, get_arch
-from .results import ResultSet, RunCache, provenance, versus
-from .schema import Run, RunResult, config_key, higher_is_better
+from ..config import TrainConfig
+from ..formatting import format_advantage, format_interval, format_metric
+from ..neurons import FAMILIES, OMEGA_ARCHS, get_arch
+from ..neurons.matching import BudgetError, match_width
+from ..store.results import ResultSet, RunCache, provenance, versus
+from ..store.schema import Run, RunResult, config_key
+from ..tables import Markdown, markdown_table, summary_cells, text_columns
+from ..tasks import TASKS, get_task, higher_is_better
 from .specs import (
     GRID_FIELDS,
     SweepError,
@@ -55,8 +58,6 @@ from .specs import (
     stored_runs,
     train_missing,
 )
-from .tables import Markdown, markdown_table, summary_cells, text_columns
-from .tasks import TASKS, get_task
 
 __all__ = [
     "Around",
@@ -347,7 +348,8 @@ def run_tuning(
     are read back.
 
     Returns:
-        A :class:`richneuron.specs.SweepResult` of ``tuning``, one set per distinct protocol.
+        A :class:`richneuron.experiments.specs.SweepResult` of ``tuning``, one set per distinct
+        protocol.
 
     Raises:
         SweepError: before training, when a budget cannot be met, or ``stored`` holds another
@@ -511,7 +513,7 @@ def expected_best_rows(result) -> list[dict]:
 def comparison_rows(tuned: ResultSet, default: ResultSet, chosen: Mapping) -> list[dict]:
     """Every (task, architecture) under its tuned setting beside the chapters' protocol:
     ``{"task", "arch", "metric", "default", "tuned", "interval", "outcome", "setting"}``, the
-    summary rows and :func:`richneuron.results.versus` of tuned against default (+1: tuning
+    summary rows and :func:`richneuron.store.results.versus` of tuned against default (+1: tuning
     helped beyond noise)."""
     before = default.summary_by_key()
     rows = []

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__, stats
+from .. import __version__, stats
+from ..arithmetic.determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
+from ..config import TrainConfig
 from .atomic import atomic_file
-from .config import TrainConfig
-from .determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
 from .schema import Run, RunResult
 
 __all__ = [
@@ -59,7 +59,8 @@ __all__ = [
 #: Schema id of a results file; bump it when the layout changes.
 SCHEMA = "richneuron.results/1"
 #: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
-CACHE_VERSION = 5  # 4: products by richneuron::bmm (richneuron.products); 5: per-member evaluation
+# 4: products by richneuron::bmm (richneuron.arithmetic.products); 5: per-member evaluation
+CACHE_VERSION = 5
 #: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
 #: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
 #: printing and summation-order noise. The final training loss keeps 1e-5 for results made
@@ -336,7 +337,7 @@ def versus(a: dict, b: dict):
 
 
 def write_json_atomic(path: Path, doc: object) -> None:
-    """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.atomic.atomic_file`)."""
+    """Write ``doc`` as JSON, all or nothing (see :func:`richneuron.store.atomic.atomic_file`)."""
     with atomic_file(path) as f:
         json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
         f.write("\n")
@@ -555,7 +556,7 @@ def format_drift(drifts: Sequence[Drift]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Provenance and the run cache (a study runs through it: richneuron.study).
+# Provenance and the run cache (a study runs through it: richneuron.experiments.study).
 
 
 def git_output(*args: str) -> str | None:
@@ -609,7 +610,7 @@ class RunCache:
 
     @staticmethod
     def key_material(run: Run, config: TrainConfig) -> dict:
-        from .neurons import get_arch  # layer: keeps torch out of reading results
+        from ..neurons import get_arch  # layer: keeps torch out of reading results
 
         return {
             "arch": get_arch(run.arch).canonical,

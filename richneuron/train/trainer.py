@@ -32,13 +32,14 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from . import products, stepcache
-from .config import TrainConfig
-from .determinism import is_pinned, pin_arithmetic, pin_compiler
-from .matching import match_width
-from .neurons import Network, StackedLinear, get_arch, layer_of
-from .schema import Job, Run, RunResult, config_key
-from .tasks import Task, TaskData, get_task, task_error
+from ..arithmetic import products
+from ..arithmetic.determinism import is_pinned, pin_arithmetic, pin_compiler
+from ..config import TrainConfig
+from ..neurons import Network, StackedLinear, get_arch, layer_of
+from ..neurons.matching import match_width
+from ..store.schema import Job, Run, RunResult, config_key
+from ..tasks import Task, TaskData, get_task, task_error
+from . import stepcache
 
 __all__ = [
     "CHUNK",
@@ -316,7 +317,7 @@ def _compiled_step(
     arch: str, shape: tuple, config: TrainConfig, compile: bool
 ) -> _Step:
     """The step function of one layer and shape (:func:`_step_key`), built once per process:
-    kept from another process where :mod:`richneuron.stepcache` holds it, else compiled."""
+    kept from another process where :mod:`richneuron.train.stepcache` holds it, else compiled."""
     key = _step_key(arch, shape, config, compile)
     if key not in _STEPS:
         template = Network(
@@ -333,14 +334,15 @@ class _Step:
 
     Compiled, the step is, in order of preference:
 
-    * **direct** (:class:`richneuron.stepcache.Direct`): Inductor's C++ function called without
+    * **direct** (:class:`richneuron.train.stepcache.Direct`): Inductor's C++ function called
+    without
       Dynamo, as kept by another process or seen on this process's first call. The plain call
       checks the arguments' shapes and strides (a mismatch falls back to ``torch.compile``).
     * **torch.compile**'s function: the plain call may compile, so it runs with the setting
       tracing needs (Dynamo traces ``torch.autograd.grad`` into the graph only when asked to);
       each key gets its own code object, so Dynamo keeps exactly one cache entry per function
       and :meth:`stance` can skip its guards for the calls after the first. The first call is
-      watched (:func:`richneuron.stepcache.capture`) to make the direct call, which is kept.
+      watched (:func:`richneuron.train.stepcache.capture`) to make the direct call, which is kept.
     """
 
     def __init__(self, fn: Callable, key: tuple | None = None, number: int = 0) -> None:
@@ -461,7 +463,8 @@ def train_chunk(
     ensemble is padded to :func:`ensemble_size` members by repeating the last run; padded
     members are trained and discarded. A member's arithmetic does not depend on its position,
     on the ensemble size or on the other members' settings (tested bit for bit), given the
-    pinned MKL mode of :mod:`richneuron.determinism`: the compiled step vectorises every member
+    pinned MKL mode of :mod:`richneuron.arithmetic.determinism`: the compiled step vectorises every
+    member
     alike, and the eager evaluations (test curve, final metrics, validation score) put each
     member's last elements off the scalar tail of ATen's loops (:func:`_with_spare`).
     """
@@ -843,7 +846,7 @@ def train_jobs(
     so a sweep over ``lr`` or ``omega`` compiles one step per shape. With more than one worker
     (default :data:`WORKERS`), the groups train in worker processes, the most expensive first,
     each preferably where its step is compiled (see :func:`_schedule`); otherwise in this
-    process. With a ``backend`` (a :class:`richneuron.cluster.DaskBackend`), every chunk is a
+    process. With a ``backend`` (a :class:`richneuron.train.cluster.DaskBackend`), every chunk is a
     task of its cluster instead, and ``workers`` is not used. ``progress(done, total)`` is
     called after each chunk (each group, on the local workers), and ``on_results([(job,
     result), ...])`` with its results, so a caller can keep them before an interrupt.

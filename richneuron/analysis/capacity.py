@@ -33,13 +33,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from . import stats
-from .formatting import format_comparison
-from .results import ResultSet
-from .schema import RunResult
-from .stats import mean_interval
-from .tables import Markdown, markdown_table
-from .tasks import get_task
+from .. import stats
+from ..formatting import format_comparison
+from ..stats import mean_interval
+from ..store.results import ResultSet
+from ..store.schema import RunResult
+from ..tables import Markdown, markdown_table
+from ..tasks import get_task
 
 __all__ = [
     "ANCHORS",

@@ -1,8 +1,8 @@
-"""Building the book, and the drift gate (``python -m richneuron.book build|check``).
+"""Building the book, and the drift gate (``python -m richneuron.report.book build|check``).
 
 :func:`build` executes every chapter of ``_toc.yml`` with papermill into ``<out>/exec/``, stages
 ``<out>/src/`` (configuration, Markdown chapters, executed notebooks), builds the HTML with
-Jupyter Book (warnings are errors) and writes ``PAPER.md`` through :mod:`richneuron.paper`.
+Jupyter Book (warnings are errors) and writes ``PAPER.md`` through :mod:`richneuron.report.paper`.
 Chapters run at their committed parameters, except where their results go: a chapter's ``out``
 and the synthesis's ``data_dir`` are pointed at the build's data folder.
 
@@ -17,22 +17,24 @@ Three kinds of build, one function:
 * ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
   everything under ``_build/quick``.
 * ``check`` (:data:`GATE`, run by ``make test``): first the arithmetic fingerprint
-  (:mod:`richneuron.fingerprint`): if this host computes other bits than the one that made
+  (:mod:`richneuron.train.fingerprint`): if this host computes other bits than the one that made
   ``data/``, it stops there, naming the first architecture that differs. Otherwise every
   results file is checked (:func:`check_store`), and every chapter runs again under
   ``_build/gate`` from the committed results (copied there) with an empty run cache, training
   nothing: a chapter that finds a run missing fails, naming it. :func:`check` then compares
-  each results file the chapters wrote with the committed one (:func:`richneuron.results
+  each results file the chapters wrote with the committed one (:func:`richneuron.store.results
   .compare`, tolerances per metric), and the new CSV files of ``data/``, ``PAPER.md`` and
   figures with the committed ones, byte for byte; last, :func:`audit_runs` retrains a sample of
-  the committed runs within a budget (:mod:`richneuron.audit`). Any difference is printed as a
+  the committed runs within a budget (:mod:`richneuron.report.audit`). Any difference is printed as
+  a
   table (or a diff) and fails the gate.
 
 What a reader sees: before Jupyter Book renders, :func:`_stage` tags papermill's
 injected-parameters cell and every cell made only of ``glue(...)`` calls ``remove-cell``
 (:func:`hide_plumbing`), copies the build's CSV files for the pages' download links, and writes
 the execution report (per chapter: seconds, runs trained, runs from the store), which the
-``{execution-report}`` directive of :mod:`richneuron.sphinxext` shows on its own page. The build
+``{execution-report}`` directive of :mod:`richneuron.report.sphinxext` shows on its own page. The
+build
 prints one line per chapter and a total.
 
 Nothing in the work tree is touched except by the full build (``data/``, ``PAPER.md``,
@@ -54,13 +56,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, trainer
-from . import fingerprint as fp
-from .atomic import atomic_dir, atomic_file
-from .audit import Entry, retrain_cost
-from .config import TrainConfig
-from .paper import join_paper
-from .paths import (
+from ..config import TrainConfig
+from ..experiments.study import Sweep, lean_result, load_sweep
+from ..paths import (
     CACHE_DIR,
     CACHE_ENV,
     DATA_DIR,
@@ -69,13 +67,18 @@ from .paths import (
     RETRAIN_ENV,
     SWEEP_DIR,
 )
-from .progress import progress_bar
-from .results import ResultsError, ResultSet, compare, format_drift, git_output, load_results
-from .schema import config_key
+from ..progress import progress_bar
+from ..store.atomic import atomic_dir, atomic_file
+from ..store.results import ResultsError, ResultSet, compare, format_drift, git_output, load_results
+from ..store.schema import config_key
+from ..tasks import get_task
+from ..train import fingerprint as fp
+from ..train import trainer
+from ..train.trainer import close_workers
+from . import audit
+from .audit import Entry, retrain_cost
+from .paper import join_paper
 from .sphinxext import REPORT_FILE
-from .study import Sweep, lean_result, load_sweep
-from .tasks import get_task
-from .trainer import close_workers
 
 __all__ = ["FULL", "GATE", "QUICK", "Layout", "build", "check", "main", "toc_documents"]
 
@@ -241,7 +244,7 @@ def _stage(
 
     Configuration, :data:`EXTRA_SOURCES`, Markdown chapters, the executed notebooks with their
     plumbing tagged (:func:`hide_plumbing`), the build's CSV files under ``data/`` (for the
-    pages' download links) and the execution report (:mod:`richneuron.sphinxext`).
+    pages' download links) and the execution report (:mod:`richneuron.report.sphinxext`).
     """
     import json
 
@@ -297,8 +300,9 @@ def _jupyter_book(root: Path, src_dir: Path, path_output: Path, *builder: str) -
 
 
 def check_store(root: str | os.PathLike = ".") -> list[str]:
-    """Every committed results file read and checked (:func:`richneuron.results.load_results`
-    for the chapters' files, :func:`richneuron.study.load_sweep` for the sweeps'), before any
+    """Every committed results file read and checked (:func:`richneuron.store.results.load_results`
+    for the chapters' files, :func:`richneuron.experiments.study.load_sweep` for the sweeps'),
+    before any
     chapter runs: one line per file that cannot be read, naming the file and the field."""
     import json
 
@@ -541,7 +545,8 @@ class _Copy:
 
 
 def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
-    """Every committed run, each once: ``(entries, copies)``, the :class:`richneuron.audit.Entry`
+    """Every committed run, each once: ``(entries, copies)``, the
+    :class:`richneuron.report.audit.Entry`
     of each distinct (run, protocol) and, by the same key, every file's copy of it.
 
     A chapter's run is in the cell of its architecture under its chapter's protocol; a sweep's
@@ -583,12 +588,13 @@ def audit_runs(
 ) -> list[str]:
     """Retrain committed runs, chapters' and sweeps' alike, and compare them with the files.
 
-    ``mode`` ``"sample"``: the plan of :func:`richneuron.audit.plan` for this commit (a rotation
+    ``mode`` ``"sample"``: the plan of :func:`richneuron.report.audit.plan` for this commit (a
+    rotation
     of the (architecture, setting) cells and a random share, within ``budget`` seconds of
-    estimated retraining time, :func:`richneuron.audit.retrain_cost`; default
-    :data:`richneuron.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
+    estimated retraining time, :func:`richneuron.report.audit.retrain_cost`; default
+    :data:`richneuron.report.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
     cluster); ``"none"``: nothing. The chosen runs train afresh (no cache) in one
-    :func:`richneuron.trainer.train_jobs` call (runs of one shape share chunks across files; a
+    :func:`richneuron.train.trainer.train_jobs` call (runs of one shape share chunks across files; a
     run two files hold trains once), with a progress line on stderr; each file's copy is then
     compared at the compared fields' default tolerances (a sweep's lean copy with the lean
     result). Prints one line per results file and a summary.
@@ -672,7 +678,7 @@ def check(
     First :func:`check_fingerprint` (unless ``fingerprint`` is false); if it fails, nothing is
     rebuilt and its line is returned. Then the book is built from ``data/`` training nothing (a
     chapter that finds a run missing fails, naming it); every results file the chapters wrote
-    is compared with the committed one run by run (:func:`richneuron.results.compare` at its
+    is compared with the committed one run by run (:func:`richneuron.store.results.compare` at its
     default tolerances), then the CSV files, ``PAPER.md`` and ``paper_figures/`` byte for byte.
     Last, :func:`audit_runs` retrains committed runs and compares them. Prints what moved.
 
@@ -682,7 +688,7 @@ def check(
         rebuild: build first (False: compare an existing rebuild).
         fingerprint: check the arithmetic fingerprint first.
         audit: which committed runs to retrain (:func:`audit_runs`).
-        budget: the audit's budget in seconds (:func:`richneuron.audit.retrain_cost`).
+        budget: the audit's budget in seconds (:func:`richneuron.report.audit.retrain_cost`).
         timings: filled with each stage's seconds (``fingerprint``, ``book``, ``audit``).
 
     Returns:
@@ -759,9 +765,9 @@ def check(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m richneuron.book build [--quick] | check``; returns the exit status."""
+    """``python -m richneuron.report.book build [--quick] | check``; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m richneuron.book",
+        prog="python -m richneuron.report.book",
         description="Build the book (execute, HTML, PAPER.md), or check it for drift.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -800,8 +806,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_seconds,
         default=None,
         help="the audit's budget in seconds of estimated retraining time: each run's stored "
-        "training time and richneuron.audit.RUN_OVERHEAD (default: "
-        "richneuron.audit.DEFAULT_BUDGET)",
+        "training time and richneuron.report.audit.RUN_OVERHEAD (default: "
+        "richneuron.report.audit.DEFAULT_BUDGET)",
     )
     c.add_argument(
         "--times",

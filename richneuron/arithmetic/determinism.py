@@ -6,7 +6,7 @@ not left to the machine, and the same seed gives the same bits on any x86-64 mac
 (and the same software), whether its CPU is Intel's or AMD's:
 
 * **Matrix products** are not MKL's: every layer's product (and its gradient) is
-  ``richneuron::bmm`` (:mod:`richneuron.products`), in which each element is one fused
+  ``richneuron::bmm`` (:mod:`richneuron.arithmetic.products`), in which each element is one fused
   multiply-add chain in a fixed order, so its bits depend only on the operands, not on the CPU
   vendor, model or vector width. MKL's own batched products gave other bits on AMD than on
   Intel CPUs even in strict conditional numerical reproducibility at the AVX2 level (on an AMD
@@ -24,11 +24,11 @@ not left to the machine, and the same seed gives the same bits on any x86-64 mac
   rounded and is CPU-dependent.
 * **Threads**: compiled kernels bake in their thread count and split reductions by it; every
   run trains with :data:`THREADS` thread. The cores are used by training independent chunks in
-  worker processes instead (:data:`richneuron.trainer.WORKERS`).
+  worker processes instead (:data:`richneuron.train.trainer.WORKERS`).
 * Compiled kernels specialise dimensions of size 1, so the trainer never compiles an ensemble
-  of fewer than two members (see :data:`richneuron.trainer.CHUNK_SIZES`).
+  of fewer than two members (see :data:`richneuron.train.trainer.CHUNK_SIZES`).
 
-How it is proven: :mod:`richneuron.fingerprint` trains a small workload through every path
+How it is proven: :mod:`richneuron.train.fingerprint` trains a small workload through every path
 (compiled chunks of every architecture, the reference loop, eager diagnostics, every task's data)
 and hashes it; the test suite computes it natively and under ``qemu-x86_64`` emulating an Intel
 (``Haswell-v4``) and an AMD (``EPYC-Rome``) CPU, and all three must equal the committed
@@ -187,8 +187,8 @@ def pin_compiler() -> None:
 def source_digest() -> str:
     """A SHA-256 of this package's code (every Python and C++ file, with its path in the
     package): what a worker must share with the process that sends it work, and part of what
-    decides a compiled step (:mod:`richneuron.stepcache`)."""
-    root = Path(__file__).resolve().parent
+    decides a compiled step (:mod:`richneuron.train.stepcache`)."""
+    root = Path(__file__).resolve().parents[1]  # the package, not this folder
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         if path.suffix in (".py", ".cpp", ".h") and path.is_file():

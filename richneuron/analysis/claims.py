@@ -1,7 +1,8 @@
 """The published findings as computed checks (Synthesis chapter, claims ledger).
 
 Each finding of the original study (``../shared/study.md``, numbered 1-10 there) is a function of
-a :class:`~richneuron.results.ResultSet` that returns a :class:`Claim`: our number, the published
+a :class:`~richneuron.store.results.ResultSet` that returns a :class:`Claim`: our number, the
+published
 number, the rule applied, and a verdict. The rules are fixed here, before looking at any result,
 and printed beside every verdict:
 
@@ -39,16 +40,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import stats
+from .. import stats
+from ..config import DEFAULT_BUDGET, TrainConfig
+from ..formatting import format_comparison, format_percent, format_ratio
+from ..neurons import ARCHITECTURES, VERSION_ORDER, get_arch
+from ..neurons.matching import match_width
+from ..paths import sweep_file
+from ..store.results import ResultsError, ResultSet, versus
+from ..tables import Markdown, markdown_table
+from ..tasks import better, get_task
 from .capacity import capacity, capacity_points, mse_ratio_bits
-from .config import DEFAULT_BUDGET, TrainConfig
-from .formatting import format_comparison, format_percent, format_ratio
-from .matching import match_width
-from .neurons import ARCHITECTURES, VERSION_ORDER, get_arch
-from .paths import sweep_file
-from .results import ResultsError, ResultSet, versus
-from .tables import Markdown, markdown_table
-from .tasks import better, get_task
 
 __all__ = [
     "ADAPTIVE",
@@ -209,7 +210,7 @@ def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:
 
 def _outcome(rows: dict, a: str, b: str, task: str) -> int:
     """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within
-    (:func:`richneuron.results.versus`: a side that diverged on every seed loses)."""
+    (:func:`richneuron.store.results.versus`: a side that diverged on every seed loses)."""
     return versus(rows[(a, task)], rows[(b, task)])[1]
 
 
@@ -830,7 +831,8 @@ CAPACITY_PATH = sweep_file("capacity")
 
 def published_ratio_worth(published: dict, config: TrainConfig | None = None) -> dict:
     """What the published Memorize ratio is worth in bits: ``{"ratio", "bits"`` (per target
-    value, :func:`richneuron.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points times
+    value, :func:`richneuron.analysis.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points
+    times
     outputs), ``"params"`` (vanilla's on Memorize under ``config``), ``"per_param"`` (bits times
     targets over parameters: the most the ratio adds per parameter), ``"orders"`` (its whole
     orders of magnitude)``}``."""
@@ -848,9 +850,10 @@ def published_ratio_worth(published: dict, config: TrainConfig | None = None) ->
 
 def headline_bits(rs: ResultSet, published: dict, capacity_sweep=None) -> Claim:
     """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
-    converted with :func:`richneuron.capacity.mse_ratio_bits`, beside vanilla's and SinGLU's
+    converted with :func:`richneuron.analysis.capacity.mse_ratio_bits`, beside vanilla's and
+    SinGLU's
     capacity at the default budget from ``capacity_sweep`` (a
-    :class:`richneuron.specs.SweepResult` or its sets, as the caller read them from
+    :class:`richneuron.experiments.specs.SweepResult` or its sets, as the caller read them from
     :data:`CAPACITY_PATH`; ``None``: no capacity runs, the claim is not established)."""
     finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
     rule = (

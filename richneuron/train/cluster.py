@@ -15,8 +15,9 @@ package's source) and a worker whose arithmetic differs from this process's is *
 gets no task, and one line names the setting. Every task checks again on its worker before it
 trains, so a result computed with other arithmetic cannot come back. Workers get the pinned
 arithmetic before torch is imported: a local cluster's worker processes start with
-:data:`richneuron.determinism.ARITHMETIC_ENV` in their environment and this module as their
-preload; on other machines, start workers with ``--preload richneuron.cluster`` (README).
+:data:`richneuron.arithmetic.determinism.ARITHMETIC_ENV` in their environment and this module as
+their
+preload; on other machines, start workers with ``--preload richneuron.train.cluster`` (README).
 
 **Stopping.** :meth:`DaskBackend.close` (also on leaving ``with``) cancels what is left, closes
 the client and, for a local cluster, the cluster, then ends any of its processes still alive:
@@ -38,8 +39,9 @@ import time
 from asyncio import CancelledError
 from collections.abc import Callable, Sequence
 
-from . import determinism, trainer
-from .determinism import ARITHMETIC_ENV, applies
+from ..arithmetic import determinism
+from ..arithmetic.determinism import ARITHMETIC_ENV, applies
+from . import trainer
 
 __all__ = [
     "ArithmeticMismatch",
@@ -121,7 +123,7 @@ def arithmetic_difference(here: dict, there: dict) -> str | None:
 
 
 def dask_setup(worker: object = None) -> None:
-    """Dask's preload hook (``dask worker --preload richneuron.cluster``): pin the arithmetic.
+    """Dask's preload hook (``dask worker --preload richneuron.train.cluster``): pin the arithmetic.
 
     Importing :mod:`richneuron` sets the pinned environment before torch is imported;
     :func:`worker_arithmetic` then pins threads and Inductor's code generation.
@@ -140,7 +142,7 @@ def _train_checked(parts: list, compile: bool, expected: dict) -> list:
 def _refusal(address: str, difference: str) -> str:
     return (
         f"refused Dask worker {address}: {difference} (start workers with the same environment "
-        "and --preload richneuron.cluster; see the README)"
+        "and --preload richneuron.train.cluster; see the README)"
     )
 
 
@@ -148,7 +150,7 @@ class DaskBackend:
     """Trains the trainer's chunks on a Dask cluster (see the module docstring).
 
     Make one with :meth:`local` or :meth:`connect`, pass it as ``backend=`` to
-    :func:`richneuron.trainer.train_jobs` (or ``run_study``, ``run_sweep``), and close it.
+    :func:`richneuron.train.trainer.train_jobs` (or ``run_study``, ``run_sweep``), and close it.
     """
 
     def __init__(self, client, cluster=None, log: Callable[[str], None] | None = None):
@@ -178,7 +180,7 @@ class DaskBackend:
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
             env=dict(ARITHMETIC_ENV) if applies() else {},
-            preload=["richneuron.cluster"],
+            preload=["richneuron.train.cluster"],
         )
         backend = cls(Client(cluster), cluster, log)
         backend._note_processes()
@@ -262,7 +264,8 @@ class DaskBackend:
         finish: Callable[[list[list[int]], list], None],
     ) -> None:
         """Train every chunk of ``groups`` (job indices) on accepted workers; ``finish(parts,
-        results)`` as each chunk's results arrive. Called by :func:`~richneuron.trainer.train_jobs`.
+        results)`` as each chunk's results arrive. Called by
+        :func:`~richneuron.train.trainer.train_jobs`.
 
         Raises:
             SchedulerLost: the scheduler (or the connection to it) went away; the client is

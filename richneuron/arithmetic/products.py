@@ -1,7 +1,7 @@
 """Matrix products with fixed rounding, the same on every CPU (Method chapter, "Pinned arithmetic").
 
 :func:`bmm` is the batched product of every layer. Pinned (the default, see
-:mod:`richneuron.determinism`), it is ``richneuron::bmm``, a small C++ operator
+:mod:`richneuron.arithmetic.determinism`), it is ``richneuron::bmm``, a small C++ operator
 (``csrc/products.cpp``): each element of ``A @ B`` is one fused multiply-add chain over the
 contraction index in increasing order, so its bits depend only on the operands, not on the CPU
 vendor or model, vector width, tiling, threads or strides. MKL's products can promise that only

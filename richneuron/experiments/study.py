@@ -1,7 +1,8 @@
 """What runs: a study (runs under one protocol) and a sweep (a grid of protocols).
 
 :func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in
-the run cache are read back, the rest are trained together (:func:`richneuron.trainer.train_jobs`)
+the run cache are read back, the rest are trained together
+(:func:`richneuron.train.trainer.train_jobs`)
 and cached chunk by chunk as they finish, so an interrupted study loses at most the chunks in
 flight.
 
@@ -42,8 +43,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import TrainConfig
-from .results import (
+from ..config import TrainConfig
+from ..store.results import (
     SCHEMA,
     ResultsError,
     ResultSet,
@@ -56,7 +57,8 @@ from .results import (
     to_jsonable,
     write_json_atomic,
 )
-from .schema import Run, RunResult, config_key
+from ..store.schema import Run, RunResult, config_key
+from ..tasks import TASKS
 from .specs import (
     GRID_FIELDS,
     SweepError,
@@ -69,7 +71,6 @@ from .specs import (
     stored_runs,
     train_missing,
 )
-from .tasks import TASKS
 from .tuning import Around, Tuning, chosen_settings, run_tuning
 
 __all__ = [
@@ -108,11 +109,12 @@ def run_study(
         runs: the runs to produce (no duplicates).
         config: the training protocol of every run.
         cache: where trained runs are kept; ``None`` trains everything.
-        progress: passed to :func:`richneuron.trainer.train_jobs`: ``(done, total)`` of misses.
+        progress: passed to :func:`richneuron.train.trainer.train_jobs`: ``(done, total)`` of
+        misses.
         on_results: called with each chunk's results as it is trained (after caching it).
         stored: results already made under ``config`` (a committed results file), by run;
             taken before the cache.
-        backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
+        backend: a :class:`richneuron.train.cluster.DaskBackend` to train on; ``None``: this
             machine's worker processes.
     """
     if len(set(runs)) != len(runs):
@@ -123,8 +125,9 @@ def run_study(
 
 
 def spec_from_dict(doc: object):
-    """A :class:`Sweep`, a :class:`richneuron.tuning.Tuning` when the spec has ``trials``, or a
-    :class:`richneuron.tuning.Around` when it has ``around``.
+    """A :class:`Sweep`, a :class:`richneuron.experiments.tuning.Tuning` when the spec has
+    ``trials``, or a
+    :class:`richneuron.experiments.tuning.Around` when it has ``around``.
 
     Raises:
         SweepError: naming the entry.
@@ -321,8 +324,10 @@ def run_sweep(
     tuned: SweepResult | None = None,
 ) -> SweepResult:
     """Train every run of ``sweep`` (taking what ``stored`` and the run cache hold), all
-    protocols at once. A :class:`richneuron.tuning.Tuning` trains its trials, then its chosen
-    settings; a :class:`richneuron.tuning.Around` needs ``tuned``, the results of its tuning.
+    protocols at once. A :class:`richneuron.experiments.tuning.Tuning` trains its trials, then its
+    chosen
+    settings; a :class:`richneuron.experiments.tuning.Around` needs ``tuned``, the results of its
+    tuning.
 
     Args:
         sweep: the sweep.
@@ -334,7 +339,7 @@ def run_sweep(
             are kept as they are.
         progress: ``(done, from_store, total)`` after the store is read and after each chunk;
             ``done`` counts runs from the store too.
-        backend: a :class:`richneuron.cluster.DaskBackend` to train on; ``None``: this
+        backend: a :class:`richneuron.train.cluster.DaskBackend` to train on; ``None``: this
             machine's worker processes.
 
     Returns:

@@ -25,13 +25,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import TrainConfig
-from .determinism import arithmetic, host, pin_arithmetic
-from .neurons import ARCHITECTURES, get_arch
-from .paths import DATA_DIR
-from .results import read_json, to_jsonable, write_json_atomic
-from .schema import Run
-from .tasks import TASKS, get_task
+from ..arithmetic.determinism import arithmetic, host, pin_arithmetic
+from ..config import TrainConfig
+from ..neurons import ARCHITECTURES, get_arch
+from ..paths import DATA_DIR
+from ..store.results import read_json, to_jsonable, write_json_atomic
+from ..store.schema import Run
+from ..tasks import TASKS, get_task
 from .trainer import train_reference, train_runs
 
 __all__ = [
@@ -125,9 +125,9 @@ def compute(
     "values"}}, "data": {task: digest}, ...}``).
 
     Args:
-        workers: worker processes of :func:`richneuron.trainer.train_runs` (``None``: its
+        workers: worker processes of :func:`richneuron.train.trainer.train_runs` (``None``: its
             default). Under ``qemu-x86_64`` pass 1: a child process would run natively.
-        progress: passed to :func:`richneuron.trainer.train_runs`: ``(runs done, total)``.
+        progress: passed to :func:`richneuron.train.trainer.train_runs`: ``(runs done, total)``.
         small: the emulated workload (:data:`SMALL_CONFIG`) instead of the gate's.
     """
     pin_arithmetic()
@@ -209,7 +209,7 @@ def differences(committed: dict, new: dict) -> list[str]:
     """One line per architecture (and data set) whose bits differ, in registry order."""
     if committed["workload"] != new["workload"]:
         return [
-            "the fingerprint workload changed (richneuron.fingerprint): regenerate "
+            "the fingerprint workload changed (richneuron.train.fingerprint): regenerate "
             f"{FINGERPRINT_PATH} with `python -m richneuron fingerprint --out {FINGERPRINT_PATH}`"
         ]
     lines = []

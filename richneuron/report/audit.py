@@ -22,7 +22,8 @@ probability ``p`` per commit (:func:`inclusion`, estimated over many draws), so 
 commits with probability ``(1 - p) ** k`` (:func:`escape`). A change of arithmetic or code moves
 every run of a cell, and is caught within ``window`` commits for certain.
 
-Nothing here reads a file or imports torch: the gate (:mod:`richneuron.bookbuild`) gathers the
+Nothing here reads a file or imports torch: the gate (:mod:`richneuron.report.bookbuild`) gathers
+the
 entries and trains the plan.
 """
 
@@ -63,7 +64,7 @@ CELL_SHARE = 0.5
 class Entry:
     """One committed run as the audit sees it.
 
-    ``run`` and ``config`` are a :class:`richneuron.schema.Run` and its
+    ``run`` and ``config`` are a :class:`richneuron.store.schema.Run` and its
     :class:`richneuron.config.TrainConfig`; ``cost`` the seconds retraining it takes
     (:func:`retrain_cost` of its stored training time);
     ``cell`` what it checks (hashable); ``points`` its task's training points; ``source`` the

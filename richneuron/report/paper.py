@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_dir, atomic_file
+from ..store.atomic import atomic_dir, atomic_file
 
 __all__ = ["join_paper", "setup"]
 

@@ -4,7 +4,7 @@ Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves`
 loss or test metric), :func:`plot_diagnostic`, :func:`plot_grad_norms`,
 :func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. Synthesis:
 :func:`plot_score_map` (every architecture on every task, from
-:func:`richneuron.book.comparison_rows`) and :func:`plot_rank_map`. No function sets a
+:func:`richneuron.report.book.comparison_rows`) and :func:`plot_rank_map`. No function sets a
 title: the book puts captions in the notebook cell's metadata. Figures are drawn with pyplot so
 that a notebook's inline backend shows them; outside a notebook the Agg backend is chosen on the
 first call when no backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The
@@ -21,14 +21,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .capacity import FLOAT32_BITS, best_lrs, classes_of
-from .formatting import compact
-from .neurons import SHAPE_KEYS, SHAPE_POINTS
-from .results import ResultSet, rows_by_key
-from .schema import higher_is_better
-from .stats import band
-from .study import sweep_rows
-from .tasks import TASKS, get_task
+from ..analysis.capacity import FLOAT32_BITS, best_lrs, classes_of
+from ..experiments.study import sweep_rows
+from ..formatting import compact
+from ..neurons import SHAPE_KEYS, SHAPE_POINTS
+from ..stats import band
+from ..store.results import ResultSet, rows_by_key
+from ..tasks import TASKS, get_task, higher_is_better
 
 __all__ = [
     "logged_steps",
@@ -351,7 +350,7 @@ def plot_widths(rows: Sequence[dict], fit: dict | None = None):
 
     Args:
         rows: dicts with ``arch``, ``matrices`` and ``width`` (e.g. from
-            :func:`richneuron.book.width_rows`).
+            :func:`richneuron.report.book.width_rows`).
         fit: optional ``{"width_1": w, "cost": c}``: the fitted curve ``w (1 - c)^(k - 1)``.
 
     Returns:
@@ -435,7 +434,8 @@ def plot_rank_map(rs: ResultSet, archs: Sequence[str] | None = None):
 def plot_score_map(rows: Sequence[dict]):
     """Heat map of every architecture's score on every task, normalised per task.
 
-    ``rows`` are :func:`richneuron.book.comparison_rows`. A cell's colour is its ``score`` (1 =
+    ``rows`` are :func:`richneuron.report.book.comparison_rows`. A cell's colour is its ``score`` (1
+    =
     the task's best mean, 0 its worst; log scale for MSE); its text is the mean to three
     significant figures. The winner of each task has a black frame and bold text; a cell whose
     mean is within noise of the winner's (the book's rule) is marked ``≈``; a
@@ -574,14 +574,15 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
 def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int | None = None):
     """Bits stored against the number of random points N, one line per architecture (the mean
     over seeds, a band: its 95% bootstrap interval), from
-    :func:`richneuron.capacity.capacity_points` rows; the dotted line is the most the data hold
-    (regression: every target value at :data:`richneuron.capacity.FLOAT32_BITS` bits;
+    :func:`richneuron.analysis.capacity.capacity_points` rows; the dotted line is the most the data
+    hold
+    (regression: every target value at :data:`richneuron.analysis.capacity.FLOAT32_BITS` bits;
     classification: log2 K bits per label).
 
     Args:
         points: capacity rows (one per architecture, budget, learning rate and N).
         lrs: ``{(arch, budget): lr}``: draw only that learning rate of each (default: each
-            architecture's best, :func:`richneuron.capacity.best_lrs`).
+            architecture's best, :func:`richneuron.analysis.capacity.best_lrs`).
         budget: draw only this budget (default: every budget, one line each).
 
     Returns:
@@ -634,7 +635,8 @@ def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int |
 
 def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ()):
     """Each architecture's capacity in bits per parameter (bar: mean over seeds at the peak,
-    error bar: its 95% bootstrap interval), from :func:`richneuron.capacity.capacity` rows (one per
+    error bar: its 95% bootstrap interval), from :func:`richneuron.analysis.capacity.capacity` rows
+    (one per
     architecture), beside published anchors (dashed lines, ``{"source", "bits_per_param"}``).
 
     Returns:
@@ -665,7 +667,8 @@ def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ())
 
 def plot_capacity_scaling(fits: dict[str, dict]):
     """Capacity (bits at the peak, one point per seed) against trainable parameters for each
-    architecture of ``fits`` (``{arch: richneuron.capacity.scaling(...)}``), with its fitted
+    architecture of ``fits`` (``{arch: richneuron.analysis.capacity.scaling(...)}``), with its
+    fitted
     line.
 
     Returns:
@@ -704,7 +707,7 @@ def plot_specification_curves(curves: dict[str, Sequence[dict]], titles: dict[st
     protocols named on the x axis.
 
     Args:
-        curves: claim id -> :func:`richneuron.multiverse.curve` rows (sorted).
+        curves: claim id -> :func:`richneuron.analysis.multiverse.curve` rows (sorted).
         titles: claim id -> a short panel title.
 
     Returns:
@@ -785,7 +788,7 @@ def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str
     over seeds with its 95% interval (error bars), log-scaled budgets.
 
     Args:
-        rows: :func:`richneuron.multiverse.scaling_rows` (``arch``, ``task``, ``budget``,
+        rows: :func:`richneuron.analysis.multiverse.scaling_rows` (``arch``, ``task``, ``budget``,
             ``mean``, ``low``, ``high``, ``metric``).
 
     Returns:
@@ -821,7 +824,7 @@ def plot_expected_best(rows: Sequence[dict], archs: Sequence[str], tasks: Sequen
     legend under the panels.
 
     Args:
-        rows: :func:`richneuron.tuning.expected_best_rows`.
+        rows: :func:`richneuron.experiments.tuning.expected_best_rows`.
 
     Returns:
         ``(fig, axes)``.

@@ -6,7 +6,8 @@ architectures (:data:`PANEL`) trains on every task under protocols that change o
 choices at a time (:data:`FACTORS`), each a sweep of ``sweeps/`` committed in ``data/sweeps/``;
 at the chapters' value of a factor the runs are the chapters' own, so nothing is trained
 twice. Every claim the panel can decide (:data:`CLAIMS`) is evaluated in every protocol by
-the ledger's own rule (:mod:`richneuron.claims`), and gets an overall verdict by a rule fixed
+the ledger's own rule (:mod:`richneuron.analysis.claims`), and gets an overall verdict by a rule
+fixed
 here before any result was seen (:func:`robust_verdict`).
 
     chapters = book.load_book_data("data")
@@ -21,12 +22,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..config import TrainConfig
+from ..store.results import ResultSet, versus
+from ..tables import Markdown, markdown_table
+from ..tasks import TASKS, get_task, higher_is_better
 from . import claims as claims_mod
-from .config import TrainConfig
-from .results import ResultSet, versus
-from .schema import higher_is_better
-from .tables import Markdown, markdown_table
-from .tasks import TASKS, get_task
 
 __all__ = [
     "PANEL",
@@ -192,7 +192,7 @@ def robust_verdict(verdicts: Sequence[str]) -> str:
     out). ``"not in the multiverse"`` when none is tested.
 
     Raises:
-        ValueError: on a verdict not in :data:`richneuron.claims.VERDICTS`.
+        ValueError: on a verdict not in :data:`richneuron.analysis.claims.VERDICTS`.
     """
     for v in verdicts:
         if v not in claims_mod.VERDICTS:
@@ -481,7 +481,7 @@ def _rows_at(p: Protocol) -> dict[tuple[str, str], dict]:
 
 def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
     """``a`` against ``b`` on every task at every budget by the book's rule
-    (:func:`richneuron.results.versus`): ``{"task", "budget", "interval", "outcome",
+    (:func:`richneuron.store.results.versus`): ``{"task", "budget", "interval", "outcome",
     "metric"}``."""
     out = []
     for p in by_budget(protocols):
@@ -656,7 +656,7 @@ TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
 
 def findings(default: ResultSet, tuned: ResultSet, published: dict) -> dict[str, list]:
     """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
-    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.claims.evaluate`), as
+    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.analysis.claims.evaluate`), as
     :func:`evaluate` gives them: ``{id: [(protocol, claim), ...]}``."""
     ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
     out: dict[str, list] = {cid: [] for cid in ids}

@@ -11,9 +11,9 @@ from functools import cache
 
 import torch
 
-from .config import TrainConfig
-from .neurons import KAN_GRID, Network, get_arch, layer_of
-from .tasks import get_task
+from ..config import TrainConfig
+from ..neurons import KAN_GRID, Network, get_arch, layer_of
+from ..tasks import get_task
 
 __all__ = ["count_params", "match_width", "BudgetError"]
 

@@ -48,9 +48,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .atomic import atomic_file
-from .determinism import arithmetic, compiler_version, source_digest
-from .paths import STEP_CACHE_ENV
+from ..arithmetic.determinism import arithmetic, compiler_version, source_digest
+from ..paths import STEP_CACHE_ENV
+from ..store.atomic import atomic_file
 
 __all__ = ["Direct", "cache_dir", "capture", "environment", "load", "save"]
 

@@ -1,8 +1,9 @@
-"""The book's chapter helpers; ``python -m richneuron.book build|check`` builds the book.
+"""The book's chapter helpers; ``python -m richneuron.report.book build|check`` builds the book.
 
 A version chapter calls :func:`run_chapter` once (validate; take the runs ``data/<chapter>.json``
 already holds, then the run cache; train the rest; save), then shows :func:`results_table`,
-figures from :mod:`richneuron.plots` and a verdict built from :func:`compare_to_baseline`. The
+figures from :mod:`richneuron.report.plots` and a verdict built from :func:`compare_to_baseline`.
+The
 Tasks and Method chapters print their tables from the library (:func:`task_table`,
 :func:`budget_table`, :func:`assumptions`), so no number in the book is typed by hand. Tables
 are :class:`~richneuron.tables.Markdown` strings (a notebook renders them, ``myst_nb.glue``
@@ -10,10 +11,11 @@ stores them as ``text/markdown``), or, for the results tables, :class:`~richneur
 HTML in the HTML book, Markdown in PAPER.md, numbers to three significant figures.
 
 The synthesis chapter merges every chapter's results with :func:`load_book_data` and shows
-the heat map of :func:`comparison_rows` (:func:`richneuron.plots.plot_score_map`), the compact
+the heat map of :func:`comparison_rows` (:func:`richneuron.report.plots.plot_score_map`), the
+compact
 :func:`summary_table`, the CSV of :func:`write_comparison_csv`, :func:`regime_table` and the
-claims of :mod:`richneuron.claims`.
-The build and the drift gate are in :mod:`richneuron.bookbuild`.
+claims of :mod:`richneuron.analysis.claims`.
+The build and the drift gate are in :mod:`richneuron.report.bookbuild`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import audit, neurons, stats
-from . import fingerprint as fp
-from .atomic import atomic_file
-from .bookbuild import committed_runs, main
-from .claims import (
+from .. import neurons, stats
+from ..analysis.claims import (
     CAPACITY_PATH,
     PUBLISHED_VERDICTS,
     STANDARD_TASKS,
@@ -36,11 +35,11 @@ from .claims import (
     final_diagnostic,
     published_metric,
 )
-from .config import TrainConfig, assumptions_table
-from .determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
-from .formatting import compact, format_advantage, format_interval, format_metric
-from .matching import BudgetError, match_width
-from .neurons import (
+from ..arithmetic.determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
+from ..config import TrainConfig, assumptions_table
+from ..experiments.study import load_sweep, run_study, sweep_rows
+from ..formatting import compact, format_advantage, format_interval, format_metric
+from ..neurons import (
     ARCHITECTURES,
     PAU_DENOMINATOR,
     PAU_NUMERATOR,
@@ -50,8 +49,10 @@ from .neurons import (
     get_arch,
     parse_archs,
 )
-from .paths import CACHE_DIR, CACHE_ENV, DATA_DIR, NO_TRAIN_ENV, RETRAIN_ENV, sweep_file
-from .results import (
+from ..neurons.matching import BudgetError, match_width
+from ..paths import CACHE_DIR, CACHE_ENV, DATA_DIR, NO_TRAIN_ENV, RETRAIN_ENV, sweep_file
+from ..store.atomic import atomic_file
+from ..store.results import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
     ResultsError,
@@ -64,10 +65,12 @@ from .results import (
     versus,
     volatile_free,
 )
-from .schema import Run, higher_is_better
-from .study import load_sweep, run_study, sweep_rows
-from .tables import Cell, Latex, Markdown, Table, markdown_table
-from .tasks import TASKS, better, get_task, parse_tasks
+from ..store.schema import Run
+from ..tables import Cell, Latex, Markdown, Table, markdown_table
+from ..tasks import TASKS, better, get_task, higher_is_better, parse_tasks
+from ..train import fingerprint as fp
+from . import audit
+from .bookbuild import committed_runs, main
 
 __all__ = [
     "BASELINES",
@@ -657,7 +660,7 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     fields (``arch, task, metric, n_seeds, n_diverged, mean, std, params``), the per-seed test
     metrics ``values`` (seed order; NaN for a diverged seed), ``winner`` (best mean of the
     task), ``within_noise`` (the winner itself, or a mean within noise of the winner's: not
-    :func:`richneuron.results.versus`) and ``score``: the mean normalised
+    :func:`richneuron.store.results.versus`) and ``score``: the mean normalised
     per task to [0, 1], 1 the best and 0 the worst (on log10 scale for MSE, linear for
     accuracy; NaN when every seed diverged; 1 when all architectures tie).
     """
@@ -875,7 +878,8 @@ def flip_table(
     regime: Sequence[dict], regime_pooled: Sequence[dict], ledger: Sequence[dict]
 ) -> Markdown:
     """Every verdict that flips on the disjoint seeds (:func:`regime_rows` with a second set and
-    :func:`richneuron.claims.stability_rows` with a pooled evaluation), beside the verdict on
+    :func:`richneuron.analysis.claims.stability_rows` with a pooled evaluation), beside the verdict
+    on
     both sets of seeds together (``regime_pooled``: :func:`regime_rows` of :func:`pooled`)."""
     pooled_by_task = {r["task"]: r for r in regime_pooled}
     rows = [
@@ -916,7 +920,8 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
 
 
 def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]:
-    """The capacity sweep's result sets (:data:`richneuron.claims.CAPACITY_PATH`, or its file
+    """The capacity sweep's result sets (:data:`richneuron.analysis.claims.CAPACITY_PATH`, or its
+    file
     in ``sweep_dir``): the runs the headline claim's capacity comparison reads; empty where the
     file does not exist."""
     path = CAPACITY_PATH if sweep_dir is None else Path(sweep_dir) / Path(CAPACITY_PATH).name
@@ -926,7 +931,8 @@ def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]
 def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:
     """One paragraph on the second opinion: how many verdicts of the regime map
     (:func:`regime_rows` with a second set) and of the claims ledger
-    (:func:`richneuron.claims.stability_rows`) flip on the disjoint seeds, naming them; or, with
+    (:func:`richneuron.analysis.claims.stability_rows`) flip on the disjoint seeds, naming them; or,
+    with
     no second set (empty ``regime``), that the stability was not checked."""
     if not regime or "stability" not in regime[0]:
         return Markdown(
@@ -1140,7 +1146,8 @@ def budget_table(
 
 
 def arithmetic_table() -> Markdown:
-    """The pinned arithmetic (see :mod:`richneuron.determinism`): setting, value, what it fixes."""
+    """The pinned arithmetic (see :mod:`richneuron.arithmetic.determinism`): setting, value, what it
+    fixes."""
     why = {
         "MKL_CBWR": "MKL's vector math (the products are richneuron::bmm's): its vendor-neutral "
         "branch (SSE2, no approximate reciprocals), in strict reproducibility mode",
@@ -1154,7 +1161,8 @@ def arithmetic_table() -> Markdown:
 
 
 def fingerprint_facts() -> dict[str, object]:
-    """The fingerprint workload, for the Method chapter's prose (:mod:`richneuron.fingerprint`)."""
+    """The fingerprint workload, for the Method chapter's prose
+    (:mod:`richneuron.train.fingerprint`)."""
     work, small = fp.workload(), fp.workload(small=True)
     return {
         "archs": len(work["archs"]),
@@ -1174,8 +1182,8 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
     """What the drift gate's audit guarantees, from the committed runs (Method chapter): the
     runs and cells, the budget, the window of commits within which every cell is retrained,
     the runs one commit retrains, each run's chance per commit (mean over runs, estimated over
-    200 draws by :func:`richneuron.audit.inclusion`) and the chance that one changed run
-    escapes ``k`` commits at that mean (:func:`richneuron.audit.escape`)."""
+    200 draws by :func:`richneuron.report.audit.inclusion`) and the chance that one changed run
+    escapes ``k`` commits at that mean (:func:`richneuron.report.audit.escape`)."""
     entries, _ = committed_runs(root)
     plan = audit.plan(entries, "0" * 40, 0)
     chances = audit.inclusion(entries, draws=200)
@@ -1197,7 +1205,8 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
 
 
 def tolerance_table() -> Markdown:
-    """The drift gate's tolerances per compared quantity (:func:`richneuron.results.compare`)."""
+    """The drift gate's tolerances per compared quantity
+    (:func:`richneuron.store.results.compare`)."""
     what = {
         "mse": "test metric of regression tasks (MSE)",
         "accuracy": "test metric of classification tasks (accuracy)",
@@ -1316,5 +1325,6 @@ def omega_range_rows(
     return out
 
 
-if __name__ == "__main__":  # ``python -m richneuron.book build|check``: the build's command line
+# ``python -m richneuron.report.book build|check``: the build's command line
+if __name__ == "__main__":
     sys.exit(main())
