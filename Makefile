@@ -28,14 +28,14 @@ $(PEERS): $(STAMP) requirements-peers.lock
 	touch $(PEERS)
 
 # Execute every chapter at its committed parameters (writes data/), build the HTML book with
-# warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.report.book build --quick` is the
+# warnings as errors and regenerate PAPER.md. `$(PY) -m richneuron.report.bookbuild build --quick` is the
 # smoke test: a few steps, one seed, two tasks per chapter, everything under _build/quick/.
 book: $(STAMP)
-	$(PY) -m richneuron.report.book build $(if $(RETRAIN),--retrain)
+	$(PY) -m richneuron.report.bookbuild build $(if $(RETRAIN),--retrain)
 
 # Lint; the drift gate (the arithmetic fingerprint first, then the book built from data/ under
 # _build/gate, training nothing, compared with data/, PAPER.md and paper_figures/, then a sample
-# of the committed runs retrained within a budget: `python -m richneuron.report.book check --help`);
+# of the committed runs retrained within a budget: `python -m richneuron.report.bookbuild check --help`);
 # then the test suite (with the peers' packages), whose browser test opens the gate's HTML in
 # headless Chromium and whose cross-CPU test computes a small fingerprint under qemu-x86_64 (an
 # Intel and an AMD CPU). It prints its 20 slowest tests, and at the end the time of each stage:
@@ -46,13 +46,13 @@ test:
 	t1=$$(date +%s); \
 	$(PY) -m ruff check richneuron tests benchmarks book || exit 1; \
 	t2=$$(date +%s); \
-	$(PY) -m richneuron.report.book check --times _build/gate/times.json $(GATE_FLAGS); gate=$$?; \
+	$(PY) -m richneuron.report.bookbuild check --times _build/gate/times.json $(GATE_FLAGS); gate=$$?; \
 	t3=$$(date +%s); tests=0; \
 	if [ $$gate -eq 0 ]; then \
 	  RICHNEURON_BOOK_HTML=_build/gate/_build/html $(PY) -m pytest -q --durations=20; tests=$$?; \
 	fi; \
 	t4=$$(date +%s); \
-	$(PY) -m richneuron.report.book stages --times _build/gate/times.json --setup $$((t1-t0)) \
+	$(PY) -m richneuron.report.bookbuild stages --times _build/gate/times.json --setup $$((t1-t0)) \
 	  --lint $$((t2-t1)) --gate $$((t3-t2)) --tests $$((t4-t3)); \
 	[ $$gate -eq 0 ] && [ $$tests -eq 0 ]
 

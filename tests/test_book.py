@@ -12,10 +12,17 @@ from conftest import make_result
 
 import richneuron.paths as paths
 import richneuron.report.book as book
-import richneuron.report.bookbuild as bookbuild
+import richneuron.report.build as build
+import richneuron.report.chapter as chapter
+import richneuron.report.method as method
+import richneuron.report.related as related
+import richneuron.report.second_opinion as second_opinion
+import richneuron.report.synthesis as synthesis
 from richneuron.config import TrainConfig
+from richneuron.neurons import ARCHITECTURES
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
+from richneuron.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -86,7 +93,7 @@ def parameters(path):
 
 
 def test_every_notebook_is_a_chapter_of_the_toc_and_every_chapter_a_notebook():
-    docs = bookbuild.toc_documents(ROOT / "_toc.yml")
+    docs = build.toc_documents(ROOT / "_toc.yml")
     chapters = {d for d in docs if (ROOT / f"{d}.ipynb").is_file()}
     assert {f"book/{p.stem}" for p in NOTEBOOKS} == chapters
     assert all((ROOT / f"{d}.md").is_file() for d in set(docs) - chapters)
@@ -107,7 +114,7 @@ def test_parameters_cell_is_literals_with_quick(path):
             if name in values:
                 assert values[name] == getattr(defaults, name), f"{path.name}: {name}"
     if "seeds" in values:  # the Method chapter states this number and the rule built on it
-        assert values["seeds"] == book.DEFAULT_SEEDS, f"{path.name}: seeds"
+        assert values["seeds"] == chapter.DEFAULT_SEEDS, f"{path.name}: seeds"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -152,7 +159,7 @@ def test_figures_have_caption_and_name_and_one_plot_call(path):
 
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
-    docs = bookbuild.toc_documents(ROOT / "_toc.yml")
+    docs = build.toc_documents(ROOT / "_toc.yml")
     listed = {str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS}
     assert listed == set(docs)
     assert len(docs) == len(set(docs))
@@ -189,8 +196,8 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("trained before validating")
 
-    monkeypatch.setattr(book, "run_study", refuse)
-    monkeypatch.setattr(book, "save_results", refuse)
+    monkeypatch.setattr(chapter, "run_study", refuse)
+    monkeypatch.setattr(chapter, "save_results", refuse)
 
 
 GOOD = dict(
@@ -225,13 +232,13 @@ GOOD = dict(
 )
 def test_run_chapter_rejects_bad_parameters_before_training(no_training, change, message):
     with pytest.raises(ValueError, match="^" + re.escape(message)):
-        book.run_chapter(**{**GOOD, **change})
+        chapter.run_chapter(**{**GOOD, **change})
 
 
 def test_run_chapter_checks_the_baselines_budget_too(no_training):
     # vanilla has the fewest parameters per unit; a budget below even its smallest network
     with pytest.raises(ValueError, match="^budget: "):
-        book.run_chapter(**{**GOOD, "arch": "vanilla", "budget": 3})
+        chapter.run_chapter(**{**GOOD, "arch": "vanilla", "budget": 3})
 
 
 def fake_study(calls):
@@ -244,9 +251,9 @@ def fake_study(calls):
 
 def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_path):
     calls, saved = [], []
-    monkeypatch.setattr(book, "run_study", fake_study(calls))
-    monkeypatch.setattr(book, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
-    book.run_chapter(
+    monkeypatch.setattr(chapter, "run_study", fake_study(calls))
+    monkeypatch.setattr(chapter, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
+    chapter.run_chapter(
         **{
             **GOOD,
             "tasks": ["hifreq", "spiral", "nested_2d"],
@@ -257,7 +264,7 @@ def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_
         cache_dir=tmp_path,
     )
     (call,) = calls
-    assert call["config"].steps == book.QUICK_STEPS and call["config"].log_every == 10
+    assert call["config"].steps == chapter.QUICK_STEPS and call["config"].log_every == 10
     assert {r.task for r in call["runs"]} == {"hifreq", "spiral"}
     assert {r.seed for r in call["runs"]} == {0}
     assert {r.arch for r in call["runs"]} == {"v10", "vanilla", "singlu"}
@@ -266,9 +273,9 @@ def test_quick_mode_shrinks_the_chapter_and_writes_under_build(monkeypatch, tmp_
 
 def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
     calls, saved = [], []
-    monkeypatch.setattr(book, "run_study", fake_study(calls))
-    monkeypatch.setattr(book, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
-    book.run_chapter(**{**GOOD, "tasks": "standard", "seeds": 2, "steps": 7}, cache_dir=tmp_path)
+    monkeypatch.setattr(chapter, "run_study", fake_study(calls))
+    monkeypatch.setattr(chapter, "save_results", lambda rs, path, **kw: saved.append(Path(path)))
+    chapter.run_chapter(**{**GOOD, "tasks": "standard", "seeds": 2, "steps": 7}, cache_dir=tmp_path)
     (call,) = calls
     assert call["config"] == TrainConfig(steps=7, budget=5000)
     assert len(call["runs"]) == 3 * 6 * 2
@@ -283,7 +290,7 @@ def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
 
     out = tmp_path / "x.json"
     args = {**GOOD, "arch": "singlu", "tasks": ["spiral"], "steps": 5, "out": str(out)}
-    first = book.run_chapter(**args, cache_dir="")  # no run cache: only the file can serve
+    first = chapter.run_chapter(**args, cache_dir="")  # no run cache: only the file can serve
     trained, real = [], trainer.train_jobs
 
     def counting(jobs, **kwargs):
@@ -291,25 +298,25 @@ def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
         return real(jobs, **kwargs)
 
     monkeypatch.setattr(trainer, "train_jobs", counting)
-    again = book.run_chapter(**args, cache_dir="")
+    again = chapter.run_chapter(**args, cache_dir="")
     assert trained == [] and again.runs == first.runs
-    more = book.run_chapter(**{**args, "seeds": 2}, cache_dir="")
+    more = chapter.run_chapter(**{**args, "seeds": 2}, cache_dir="")
     assert trained == [len(more.runs) - len(first.runs)]  # only seed 1 of each architecture
     assert [r for r in more.runs if r.run.seed == 0] == first.runs
-    book.run_chapter(**{**args, "steps": 6}, cache_dir="")  # another protocol: all train
+    chapter.run_chapter(**{**args, "steps": 6}, cache_dir="")  # another protocol: all train
     assert trained[-1] == len(first.runs)
     monkeypatch.setenv(paths.RETRAIN_ENV, "1")
-    book.run_chapter(**{**args, "steps": 6}, cache_dir="")
+    chapter.run_chapter(**{**args, "steps": 6}, cache_dir="")
     assert trained[-1] == len(first.runs)
     monkeypatch.delenv(paths.RETRAIN_ENV)
     out.write_text("{", encoding="utf-8")
     with pytest.raises(ResultsError, match=re.escape(str(out))):
-        book.run_chapter(**args, cache_dir="")
+        chapter.run_chapter(**args, cache_dir="")
     assert out.read_text(encoding="utf-8") == "{" and len(trained) == 3
 
 
 def test_chapter_runs_puts_the_chapter_first_and_does_not_repeat_a_baseline():
-    runs = book.chapter_runs("singlu", ["spiral"], 2)
+    runs = chapter.chapter_runs("singlu", ["spiral"], 2)
     assert runs == [
         Run("singlu", "spiral", 0),
         Run("singlu", "spiral", 1),
@@ -377,13 +384,13 @@ def test_results_table_is_compact_with_the_best_in_bold(rs):
 
 
 def test_summary_table_has_architectures_as_rows(rs):
-    lines = str(book.summary_table(rs)).strip().splitlines()
+    lines = str(synthesis.summary_table(rs)).strip().splitlines()
     assert lines[0] == "| architecture | nested_2d | spiral |"
     assert lines[2] == "| v10 | 0.02 [0.01, 0.03] | **91%** [90%, 92%] |"
 
 
 def test_comparison_rows_mark_winners_ties_and_scores(rs):
-    rows = {(r["arch"], r["task"]): r for r in book.comparison_rows(rs)}
+    rows = {(r["arch"], r["task"]): r for r in synthesis.comparison_rows(rs)}
     assert len(rows) == 6
     nested, spiral = "nested_2d", "spiral"
     assert rows[("singlu", nested)]["winner"] and rows[("v10", spiral)]["winner"]
@@ -405,8 +412,8 @@ def test_comparison_rows_mark_winners_ties_and_scores(rs):
 def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp_path):
     import csv
 
-    rows = book.comparison_rows(rs)
-    path = book.write_comparison_csv(rows, tmp_path / "synthesis.csv")
+    rows = synthesis.comparison_rows(rs)
+    path = synthesis.write_comparison_csv(rows, tmp_path / "synthesis.csv")
     table = list(csv.DictReader(path.open(encoding="utf-8")))
     assert len(table) == len(rows)
     first = table[0]
@@ -420,7 +427,7 @@ def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp
     assert diverged["seed_1"] == "" and diverged["n_diverged"] == "1"
     mtime = path.stat().st_mtime_ns
     os.utime(path, ns=(mtime - 10**9, mtime - 10**9))
-    book.write_comparison_csv(rows, path)  # same bytes: not rewritten
+    synthesis.write_comparison_csv(rows, path)  # same bytes: not rewritten
     assert path.stat().st_mtime_ns == mtime - 10**9
 
 
@@ -456,22 +463,22 @@ def test_markdown_table_escapes_pipes():
 
 def test_budget_table_covers_every_architecture_and_task_within_tolerance():
     config = TrainConfig()
-    table, worst = book.budget_table(config)
+    table, worst = method.budget_table(config)
     lines = table.strip().splitlines()
-    assert len(lines) == 2 + len(book.ARCHITECTURES)
-    assert lines[0].count("|") == 2 + len(book.TASKS)
+    assert len(lines) == 2 + len(ARCHITECTURES)
+    assert lines[0].count("|") == 2 + len(TASKS)
     assert 0 <= worst <= config.tolerance
 
 
 def test_equation_and_tables_come_from_the_library():
     assert (
-        book.equation("v10")._repr_latex_()
+        method.equation("v10")._repr_latex_()
         == r"$$ y = \sin(\omega g + \pi \tanh\varphi) \odot v $$"
     )
-    assert str(book.implementation("v10")) == "`richneuron.neurons.V10FreePhase`"
-    assert r"\sin(16\pi x)" in book.task_formula("hifreq")
-    assert "| memorize |" in book.task_table()
-    assert "| optimiser |" in book.assumptions()
+    assert str(method.implementation("v10")) == "`richneuron.neurons.V10FreePhase`"
+    assert r"\sin(16\pi x)" in method.task_formula("hifreq")
+    assert "| memorize |" in method.task_table()
+    assert "| optimiser |" in method.assumptions()
 
 
 def shaped(arch, task, seed, start, end):
@@ -487,17 +494,17 @@ def test_shape_change_and_initial_shape():
         shaped("rational", "spiral", 1, flat, flat),
     ]
     rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
-    assert book.shape_change(rs, "rational") == pytest.approx(0.25)
+    assert related.shape_change(rs, "rational") == pytest.approx(0.25)
     with pytest.raises(ValueError, match="no run of 'kan'"):
-        book.shape_change(rs, "kan")
-    init = book.initial_shape("rational")
+        related.shape_change(rs, "kan")
+    init = related.initial_shape("rational")
     leaky = [x if x > 0 else 0.01 * x for x in (-3 + 0.75 * i for i in range(9))]
     assert max(abs(a - b) for a, b in zip(init, leaky)) < 0.05
-    assert book.initial_shape("kan") is None  # a KAN edge starts differently for every seed
+    assert related.initial_shape("kan") is None  # a KAN edge starts differently for every seed
 
 
 def test_relatives_table_counts_wins_and_clear_ones(rs):
-    table = book.relatives_table(rs, ["v10"])
+    table = related.relatives_table(rs, ["v10"])
     # v10 beats SinGLU on spiral beyond noise, ties on nested (0.020 vs 0.019); it beats ReLU
     # on spiral (every ReLU seed diverged) and cannot be told apart on nested (one ReLU seed)
     assert "| v10 | 3 | 39 | 1 / 1 / 0 | 1 / 1 / 0 |" in table
@@ -514,7 +521,7 @@ def test_omega_range_rows_best_omega_and_control():
                   + [("bilinear", "hifreq", s, v) for s, v in ((0, 0.51), (1, 0.53))]),
         sweep_set(4.0, [("singlu", "hifreq", s, v) for s, v in ((0, 0.10), (1, 0.12))]),
     ]
-    (row,) = book.omega_range_rows(sets)
+    (row,) = related.omega_range_rows(sets)
     assert row == {
         "task": "hifreq", "best_omega": 4.0, "best_beats_control": True, "one_beats_control": False
     }
@@ -526,15 +533,15 @@ def test_sweep_omegas_lists_the_archs_frequencies():
         sweep_set(0.25, [("singlu", "hifreq", 0, 0.1)]),
         sweep_set(3.0, [("bilinear", "hifreq", 0, 0.1)]),
     ]
-    assert book.sweep_omegas(sets) == "0.25, 16"
+    assert related.sweep_omegas(sets) == "0.25, 16"
 
 
 def test_seed_agreement_counts_tasks_whose_seeds_end_together():
     runs = [result("bilinear", "hifreq", s, 0.5) for s in (0, 1)]
     runs += [result("bilinear", "nested_2d", s, v) for s, v in ((0, 0.1), (1, 0.2))]
     rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
-    assert book.seed_agreement(rs, "bilinear") == 1
-    assert book.seed_agreement(rs, "bilinear", rel=1.0) == 2
+    assert related.seed_agreement(rs, "bilinear") == 1
+    assert related.seed_agreement(rs, "bilinear", rel=1.0) == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,17 +558,18 @@ def test_regime_rows_recompute_each_verdict_on_the_second_set_and_mark_flips():
                   ("v10", "spiral", 0.9), ("singlu", "spiral", 0.8)], range(5))
     second = _set([("v10", "hifreq", 0.01), ("singlu", "hifreq", 0.1),
                    ("v10", "spiral", 0.8), ("singlu", "spiral", 0.9)], range(5, 10))
-    rows = {r["task"]: r for r in book.regime_rows(first, second)}
+    rows = {r["task"]: r for r in synthesis.regime_rows(first, second)}
     assert rows["hifreq"]["verdict"] == rows["hifreq"]["second_verdict"] == "v10"
     assert rows["hifreq"]["stability"] == "agrees"
     assert rows["spiral"]["verdict"] == "v10" and rows["spiral"]["second_verdict"] == "singlu"
     assert rows["spiral"]["stability"] == "flips"
     assert sum(r.get("stability") == "flips" for r in rows.values()) == 1
-    table = book.regime_table(book.regime_rows(first, second), book.seed_span(second))
+    regime = synthesis.regime_rows(first, second)
+    table = synthesis.regime_table(regime, second_opinion.seed_span(second))
     assert "| on seeds 5–9 | stability |" in table and "**flips**" in table
-    text = book.stability_summary(list(rows.values()), [], "5–9")
+    text = second_opinion.stability_summary(list(rows.values()), [], "5–9")
     assert "1 of the 2 verdicts of the regime map flip (spiral)" in text
-    assert "does not check" in book.stability_summary([], [], "none")
+    assert "does not check" in second_opinion.stability_summary([], [], "none")
 
 
 def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
@@ -570,7 +578,7 @@ def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
     from richneuron.store.results import ResultsError
 
     first = _set([("v10", "hifreq", 0.01)], range(5))
-    assert book.load_second(tmp_path / "absent.json", first) is None
+    assert second_opinion.load_second(tmp_path / "absent.json", first) is None
 
     def saved(seeds, config):
         sweep = Sweep.from_dict({"name": "s", "archs": ["v10"], "tasks": ["hifreq"],
@@ -582,12 +590,12 @@ def test_load_second_refuses_shared_seeds_and_another_protocol(tmp_path):
         return path
 
     config = first.config
-    good = book.load_second(saved(range(5, 10), config), first)
+    good = second_opinion.load_second(saved(range(5, 10), config), first)
     assert sorted({r.run.seed for r in good.runs}) == [5, 6, 7, 8, 9]
     with pytest.raises(ResultsError, match="seeds \\[3, 4\\] are also the chapters'"):
-        book.load_second(saved(range(3, 8), config), first)
+        second_opinion.load_second(saved(range(3, 8), config), first)
     with pytest.raises(ResultsError, match="its protocol differs"):
-        book.load_second(saved(range(5, 10), {**config, "steps": 3}), first)
+        second_opinion.load_second(saved(range(5, 10), {**config, "steps": 3}), first)
 
 
 def test_interval_widths_narrow_with_more_seeds():
@@ -595,25 +603,25 @@ def test_interval_widths_narrow_with_more_seeds():
     runs = [result(a, t, s, v * f) for a, t, v in noisy
             for s, f in enumerate((0.5, 1.5, 1.0, 0.9, 1.1))]
     rs = ResultSet("t", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
-    three = book.interval_widths(book.with_seeds(rs, range(3)))
-    five = book.interval_widths(rs)
+    three = second_opinion.interval_widths(second_opinion.with_seeds(rs, range(3)))
+    five = second_opinion.interval_widths(rs)
     assert three["seeds"] == "0–2" and five["seeds"] == "0–4"
     assert five["mse_factor"] < three["mse_factor"]
     assert five["clear_winners"] == 1 and five["tasks"] == 1
-    assert "| 0–4 |" in book.interval_width_table([three, five])
+    assert "| 0–4 |" in second_opinion.interval_width_table([three, five])
 
 
 def test_pooled_sets_and_the_flip_table():
     first = _set([("v10", "spiral", 0.9), ("singlu", "spiral", 0.8)], range(5))
     second = _set([("v10", "spiral", 0.8), ("singlu", "spiral", 0.9)], range(5, 10))
-    both = book.pooled(first, second)
-    assert len(both.runs) == 20 and book.seed_span(both) == "0–9"
+    both = second_opinion.pooled(first, second)
+    assert len(both.runs) == 20 and second_opinion.seed_span(both) == "0–9"
     with pytest.raises(ValueError, match="shares runs"):
-        book.pooled(first, first)
-    regime = book.regime_rows(first, second)
-    table = book.flip_table(regime, book.regime_rows(both), [])
+        second_opinion.pooled(first, first)
+    regime = synthesis.regime_rows(first, second)
+    table = second_opinion.flip_table(regime, synthesis.regime_rows(both), [])
     assert "| regime map: spiral | v10 | singlu | within noise |" in table
-    assert book.flip_table([], [], []) == "No verdict flips.\n"
+    assert second_opinion.flip_table([], [], []) == "No verdict flips.\n"
 
 
 def test_tie_counts_count_the_non_winners_and_those_within_noise():
@@ -623,4 +631,4 @@ def test_tie_counts_count_the_non_winners_and_those_within_noise():
         {"winner": False, "within_noise": False},
         {"winner": False, "within_noise": False},
     ]
-    assert book.tie_counts(rows) == {"cells": 3, "ties": 1}
+    assert synthesis.tie_counts(rows) == {"cells": 3, "ties": 1}

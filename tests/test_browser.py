@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from richneuron.report.bookbuild import QUICK, build, toc_documents
+from richneuron.report.build import QUICK, build, toc_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [

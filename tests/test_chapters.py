@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from richneuron.report.bookbuild import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
+from richneuron.report.build import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [d for d in toc_documents(ROOT / "_toc.yml") if (ROOT / f"{d}.ipynb").is_file()]
@@ -63,7 +63,7 @@ def test_hide_plumbing_tags_only_plumbing():
             nbformat.v4.new_code_cell("seeds = 3", metadata={"tags": ["parameters"]}),
             nbformat.v4.new_code_cell("seeds = 1", metadata={"tags": ["injected-parameters"]}),
             nbformat.v4.new_code_cell('glue("n", 3, display=False)'),
-            nbformat.v4.new_code_cell("rs = book.run_chapter(...)"),
+            nbformat.v4.new_code_cell("rs = chapter.run_chapter(...)"),
             nbformat.v4.new_markdown_cell("glue(...) in prose stays"),
         ]
     )

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from richneuron.report.bookbuild import GATE, check
+from richneuron.report.build import GATE
+from richneuron.report.gate import check
 from richneuron.train import fingerprint as fp
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,8 @@ import pytest
 
 from richneuron.config import TrainConfig
 from richneuron.report.audit import DEFAULT_BUDGET, retrain_cost
-from richneuron.report.bookbuild import FULL, GATE, build, check
+from richneuron.report.build import FULL, GATE, build
+from richneuron.report.gate import check
 from richneuron.store.results import load_results, result_to_dict
 from richneuron.store.schema import Run
 from richneuron.train.trainer import train_runs
@@ -57,11 +58,15 @@ def chapter(lr: float = 3e-3, steps: int = STEPS) -> dict:
         "cells": [
             _cell("markdown", "(ch-mini)=\n# Mini chapter\n\nA chapter of the drift-gate tests."),
             _cell("code", params, tags=["parameters"]),
-            _cell("code", "from myst_nb import glue\n\nfrom richneuron import book, plots"),
             _cell(
                 "code",
-                'rs = book.run_chapter("mini", "v10", tasks, seeds, steps, budget, out, quick, '
-                'lr=lr)\nglue("mini_spiral", book.mean_metric(rs, "v10", "spiral"), '
+                "from myst_nb import glue\n\n"
+                "from richneuron.report import book, chapter, plots, synthesis",
+            ),
+            _cell(
+                "code",
+                'rs = chapter.run_chapter("mini", "v10", tasks, seeds, steps, budget, out, quick, '
+                'lr=lr)\nglue("mini_spiral", synthesis.mean_metric(rs, "v10", "spiral"), '
                 "display=False)",
             ),
             _cell("markdown", "v10 reaches {glue:text}`mini_spiral:.4f` on Spiral.\n"),
@@ -288,7 +293,7 @@ def test_a_corrupt_results_file_stops_the_build_before_any_chapter(book_copy, ca
         assert not any(folder.exists() for folder in executed)
         assert "[1/1]" not in capsys.readouterr().out
     proc = subprocess.run(
-        [sys.executable, "-m", "richneuron.report.book", "build", "--root", str(book_copy)],
+        [sys.executable, "-m", "richneuron.report.bookbuild", "build", "--root", str(book_copy)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -390,7 +395,7 @@ def test_killed_build_leaves_no_partial_file_and_the_next_build_completes(book_c
     (book_copy / DATA).unlink()
     env = {**os.environ, "RICHNEURON_CACHE_DIR": str(book_copy / "cache")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "richneuron.report.book", "build", "--root", str(book_copy)],
+        [sys.executable, "-m", "richneuron.report.bookbuild", "build", "--root", str(book_copy)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -30,7 +30,8 @@ from richneuron.experiments.study import (
     save_sweep,
 )
 from richneuron.report.audit import retrain_cost
-from richneuron.report.bookbuild import SWEEPS, audit_runs
+from richneuron.report.build import SWEEPS
+from richneuron.report.gate import audit_runs
 from richneuron.store.results import ResultsError, ResultSet, RunCache, save_results
 from richneuron.store.schema import Run, RunResult
 

@@ -77,7 +77,7 @@ def _report_directive():
             if rows is None:
                 para = nodes.paragraph(
                     text="No execution report: this page was built without "
-                    "python -m richneuron.report.book build."
+                    "python -m richneuron.report.bookbuild build."
                 )
                 return [para]
             header = ["chapter", "executed in", "runs trained", "runs from the store", "status"]

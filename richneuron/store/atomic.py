@@ -2,7 +2,7 @@
 
 Used by the results store (:mod:`richneuron.store.results`), the compiled steps kept across
 processes
-(:mod:`richneuron.train.stepcache`) and the book build (:mod:`richneuron.report.book`,
+(:mod:`richneuron.train.stepcache`) and the book build (:mod:`richneuron.report.bookbuild`,
 :mod:`richneuron.report.paper`):
 a killed process never leaves a half-written result, step, chapter or paper.
 """

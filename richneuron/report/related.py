@@ -1,0 +1,130 @@
+"""The part "Related neurons": the related neurons against the baselines, their learned shapes and
+frequencies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..experiments.study import sweep_rows
+from ..neurons import (
+    PAU_DENOMINATOR,
+    PAU_NUMERATOR,
+    SHAPE_KEYS,
+    SHAPE_POINTS,
+    Rational,
+    get_arch,
+)
+from ..neurons.matching import match_width
+from ..store.results import (
+    ResultSet,
+    versus,
+)
+from ..tables import Markdown, markdown_table
+from ..tasks import TASKS, better
+from .book import BASELINES, chapter_tasks, compare_to_baseline, config_of
+
+__all__ = [
+    "initial_shape",
+    "omega_range_rows",
+    "relatives_table",
+    "seed_agreement",
+    "shape_change",
+    "sweep_omegas",
+]
+
+
+def relatives_table(rs: ResultSet, archs: Sequence[str]) -> Markdown:
+    """One row per related neuron of a chapter: matrices per neuron, matched width (first hidden
+    layer on Nested), and against SinGLU and ReLU on how many tasks it is better beyond noise,
+    within noise, and worse beyond noise (the book's rule)."""
+    config = config_of(rs)
+    rows = []
+    for arch in archs:
+        tasks = chapter_tasks(rs, arch)
+        widths, _ = match_width(arch, "nested_2d", config.budget_for("nested_2d"), config)
+        cells = [arch, get_arch(arch).matrices, widths[0]]
+        for base in BASELINES[::-1]:  # SinGLU, then ReLU
+            cs = [compare_to_baseline(rs, arch, t, base)["outcome"] for t in tasks]
+            cells.append(f"{cs.count(1)} / {cs.count(0)} / {cs.count(-1)}")
+        rows.append(cells)
+    return markdown_table(
+        [
+            "architecture",
+            "matrices",
+            "width",
+            "vs SinGLU: better / within noise / worse",
+            "vs ReLU: better / within noise / worse",
+        ],
+        rows,
+    )
+
+
+def seed_agreement(rs: ResultSet, arch: str, rel: float = 1e-3) -> int:
+    """Tasks on which every seed of ``arch`` ends within ``rel`` of the others: the seed
+    standard deviation of the test metric below ``rel`` times its mean's magnitude."""
+    return sum(
+        1
+        for row in rs.summary()
+        if row["arch"] == arch
+        and row["n_seeds"] > 1
+        and math.isfinite(row["mean"])
+        and row["std"] <= rel * abs(row["mean"])
+    )
+
+
+def initial_shape(arch: str) -> list[float] | None:
+    """A learned activation's shape at initialisation on :data:`SHAPE_POINTS` (the same for
+    every seed), or ``None`` where it depends on the seed (KAN's edges)."""
+    import torch
+
+    if get_arch(arch).layer is not Rational:
+        return None
+    t = torch.tensor(SHAPE_POINTS).view(1, 1, -1)
+    num = torch.tensor(PAU_NUMERATOR).view(1, -1, 1)
+    den = torch.tensor(PAU_DENOMINATOR).view(1, -1, 1)
+    return [float(v) for v in Rational.rational(t, num, den).flatten()]
+
+
+def shape_change(rs: ResultSet, arch: str) -> float:
+    """Largest change of ``arch``'s learned activation (on :data:`SHAPE_POINTS`) from its first
+    to its last record, averaged over runs."""
+    runs = rs.recording(arch, SHAPE_KEYS)
+    changes = [
+        max(abs(r.diagnostics[k][-1] - r.diagnostics[k][0]) for k in SHAPE_KEYS) for r in runs
+    ]
+    return sum(changes) / len(changes)
+
+
+def sweep_omegas(sets: Sequence[ResultSet], arch: str = "singlu") -> str:
+    """The frequencies at which a sweep trained ``arch``, as text: ``"0.25, 1, 4, 16"``."""
+    omegas = sorted({w for by_omega in sweep_rows(sets, arch).values() for w in by_omega})
+    return ", ".join(f"{w:g}" for w in omegas)
+
+
+def omega_range_rows(
+    sets: Sequence[ResultSet], arch: str = "singlu", control: str = "bilinear"
+) -> list[dict]:
+    """Per task of an ``omega`` sweep: ``arch``'s best frequency and whether it beats
+    ``control`` there, and at ``omega = 1``, beyond noise (the book's rule)."""
+    rows = sweep_rows(sets, arch)
+    base = {t: next(iter(by_omega.values())) for t, by_omega in sweep_rows(sets, control).items()}
+    out = []
+    for task in [t for t in TASKS if t in rows and t in base]:
+        by_omega = rows[task]
+        metric = base[task]["metric"]
+        best = next(iter(by_omega))
+        for omega, row in by_omega.items():
+            if better(row["mean"], by_omega[best]["mean"], metric):
+                best = omega
+        one = by_omega.get(1.0)
+        out.append(
+            {
+                "task": task,
+                "best_omega": best,
+                "best_beats_control": versus(by_omega[best], base[task])[1] == 1,
+                "one_beats_control": one is not None and versus(one, base[task])[1] == 1,
+            }
+        )
+    return out
