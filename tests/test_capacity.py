@@ -12,10 +12,12 @@ import yaml
 from conftest import make_result
 
 from richneuron.analysis import capacity as cap
-from richneuron.analysis.claims import headline_bits, load_published
+from richneuron.analysis.cost import headline_bits
+from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
 from richneuron.experiments.specs import SweepResult
 from richneuron.experiments.study import Sweep, load_sweep
+from richneuron.report.book import claim_facts, load_published
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
 from richneuron.tasks import get_task, parse_tasks, task_error
@@ -277,20 +279,31 @@ def _capacity_sweep(vanilla_mse, singlu_mse):
     return SweepResult(spec, sets)
 
 
+def _facts(rs, vanilla_mse, singlu_mse) -> Facts:
+    return claim_facts(rs, _capacity_sweep(vanilla_mse, singlu_mse))
+
+
 def test_headline_bits_verdicts():
     published = load_published(ROOT / "data" / "published.json")
     rs = _memorize_set(1e-6, 1e-5)
-    near = headline_bits(rs, published, _capacity_sweep([0.3] * 3, [1e-4, 2e-4, 3e-4]))
+    near = headline_bits(rs, published, _facts(rs, [0.3] * 3, [1e-4, 2e-4, 3e-4]))
     assert near.verdict == "replicated"  # a gain within 10x of what the ratio is worth
     assert "-1.7 bits per target value" in near.ours
     assert "8.7 bits per target value" in near.published
-    tiny = headline_bits(rs, published, _capacity_sweep([0.3] * 3, [0.29] * 3))
+    tiny = headline_bits(rs, published, _facts(rs, [0.3] * 3, [0.29] * 3))
     assert tiny.verdict == "partly replicated"  # beyond noise, far below the ratio's worth
-    noise = headline_bits(rs, published, _capacity_sweep([0.2, 0.3, 0.25], [0.25, 0.2, 0.3]))
+    noise = headline_bits(rs, published, _facts(rs, [0.2, 0.3, 0.25], [0.25, 0.2, 0.3]))
     assert noise.verdict == "not established"  # the seeds' intervals overlap
     assert "SinGLU − vanilla +0.00 [" in noise.ours
-    worse = headline_bits(rs, published, _capacity_sweep([1e-4, 2e-4, 3e-4], [0.3] * 3))
+    worse = headline_bits(rs, published, _facts(rs, [1e-4, 2e-4, 3e-4], [0.3] * 3))
     assert worse.verdict == "not replicated"  # vanilla stores more, beyond noise
+    assert headline_bits(rs, published).verdict == "not tested"  # no parameter count given
+    untried = headline_bits(rs, published, Facts(memorize_params=near_params(rs)))
+    assert untried.verdict == "not tested" and "no capacity sweep" in untried.ours
+
+
+def near_params(rs) -> int:
+    return claim_facts(rs).memorize_params
 
 
 # --- the committed sweeps agree with each other

@@ -6,8 +6,10 @@ import math
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron.analysis import claims
+from richneuron.analysis import claims, ledgers
+from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
+from richneuron.neurons.matching import width_rows
 from richneuron.store.results import ResultSet
 
 
@@ -67,8 +69,8 @@ def test_ood_claim_keeps_to_the_study_neurons():
 
 
 def test_width_rows_with_and_without_the_related_neurons():
-    study = claims.width_rows()
-    both = claims.width_rows(related=True)
+    study = width_rows()
+    both = width_rows(related=True)
     assert not any(r["related"] for r in study)
     related = {r["arch"] for r in both if r["related"]}
     assert {"siren", "kan", "bilinear", "polynorm"} <= related
@@ -131,10 +133,21 @@ def test_stability_rows_mark_a_flip_and_a_claim_not_checked():
     flipped = seeds("vanilla", "memorize", 1e-2) + seeds("singlu", "memorize", 1e-1)
     first = claims.evaluate(ledger_of(strong), PUBLISHED, ["memorize_ratio", "nested_ratio"])
     second = claims.evaluate(ledger_of(flipped), PUBLISHED, ["memorize_ratio", "nested_ratio"])
-    rows = claims.stability_rows(first, second, pooled=second)
+    rows = ledgers.stability_rows(first, second, pooled=second)
     assert [r["stability"] for r in rows] == ["flips", "agrees"]  # nested: not tested twice
     assert rows[0]["pooled_verdict"] == "not replicated"
-    table = claims.ledger(first, second, "5–9")
+    table = ledgers.ledger(first, second, "5–9")
     assert "verdict on seeds 5–9" in table and "**flips**" in table
     with pytest.raises(ValueError, match="second: must hold the same claims"):
-        claims.stability_rows(first, second[:1])
+        ledgers.stability_rows(first, second[:1])
+
+
+def test_a_claim_whose_facts_are_missing_is_not_tested():
+    """The width-cost claim needs the matched widths (facts the caller computes by building
+    networks): without them it says so instead of guessing."""
+    runs = [result("singlu", "spiral", s, 0.9) for s in range(2)]
+    missing = claims.evaluate(ledger_of(runs), {}, ["width_cost"])[0]
+    assert missing.verdict == "not tested" and "matched widths" in missing.ours
+    facts = Facts(widths=tuple(width_rows()))
+    assert claims.evaluate(ledger_of(runs), {}, ["width_cost"], facts)[0].verdict in (
+        "replicated", "not replicated")

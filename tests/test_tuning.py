@@ -346,7 +346,7 @@ def test_every_architecture_has_a_family_and_the_rising_table_counts_per_family(
 
 
 def test_findings_before_and_after_tuning_name_what_changes():
-    from richneuron.analysis.claims import Claim
+    from richneuron.analysis.rules import Claim
 
     def claim(verdict):
         return Claim("c", 3, "f", "r", "o", "p", verdict)

@@ -12,7 +12,7 @@ here before any result was seen (:func:`robust_verdict`).
 
     chapters = book.load_book_data("data")
     protocols = multiverse_sweeps.load(chapters)  # the protocols of the committed sweeps
-    evaluated = multiverse.evaluate(protocols, claims.load_published())
+    evaluated = multiverse.evaluate(protocols, book.load_published())
     rows = multiverse.robust_rows(claims.evaluate(chapters, published), evaluated)
 """
 
@@ -27,6 +27,7 @@ from ..store.results import ResultSet, versus
 from ..tables import Markdown, markdown_table
 from ..tasks import TASKS, get_task, higher_is_better
 from . import claims as claims_mod
+from .rules import VERDICTS, Claim
 
 __all__ = [
     "PANEL",
@@ -169,7 +170,7 @@ def panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
 
 def evaluate(
     protocols: Sequence[Protocol], published: dict, ids: Sequence[str] = CLAIMS
-) -> dict[str, list[tuple[Protocol, claims_mod.Claim]]]:
+) -> dict[str, list[tuple[Protocol, Claim]]]:
     """Each claim of ``ids`` (default :data:`CLAIMS`) in every protocol: ``{id: [(protocol,
     claim), ...]}`` in the protocols' order.
 
@@ -192,11 +193,11 @@ def robust_verdict(verdicts: Sequence[str]) -> str:
     out). ``"not in the multiverse"`` when none is tested.
 
     Raises:
-        ValueError: on a verdict not in :data:`richneuron.analysis.claims.VERDICTS`.
+        ValueError: on a verdict not in :data:`richneuron.analysis.rules.VERDICTS`.
     """
     for v in verdicts:
-        if v not in claims_mod.VERDICTS:
-            raise ValueError(f"verdict: unknown {v!r}; valid: {', '.join(claims_mod.VERDICTS)}")
+        if v not in VERDICTS:
+            raise ValueError(f"verdict: unknown {v!r}; valid: {', '.join(VERDICTS)}")
     tested = [v for v in verdicts if v != "not tested"]
     if not tested:
         return "not in the multiverse"
@@ -217,8 +218,8 @@ def robust_counts(rows: Sequence[dict]) -> dict[str, int]:
 
 
 def robust_rows(
-    single: Sequence[claims_mod.Claim],
-    evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]],
+    single: Sequence[Claim],
+    evaluated: dict[str, list[tuple[Protocol, Claim]]],
 ) -> list[dict]:
     """The robust ledger: for every claim of the single-protocol ledger ``single`` (its
     verdict under the chapters' protocol with every architecture), the protocols in which it
@@ -261,8 +262,8 @@ _MARK = {
 
 
 def panel_differences(
-    single: Sequence[claims_mod.Claim],
-    evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]],
+    single: Sequence[Claim],
+    evaluated: dict[str, list[tuple[Protocol, Claim]]],
 ) -> int:
     """How many evaluated claims get another verdict under the chapters' protocol with the
     panel alone (the multiverse's first protocol) than with every architecture (``single``)."""
@@ -274,7 +275,7 @@ def panel_differences(
     )
 
 
-def verdict_grid(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) -> Markdown:
+def verdict_grid(evaluated: dict[str, list[tuple[Protocol, Claim]]]) -> Markdown:
     """Every evaluated claim's verdict in every protocol: a row per protocol, a column per
     claim (its number), ✓ replicated, ~ partly, ✗ not replicated, ? not established."""
     ids = list(evaluated)
@@ -286,7 +287,7 @@ def verdict_grid(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) 
     return markdown_table(header, body)
 
 
-def side_by_side(evaluated: dict[str, list[tuple[Protocol, claims_mod.Claim]]]) -> Markdown:
+def side_by_side(evaluated: dict[str, list[tuple[Protocol, Claim]]]) -> Markdown:
     """Each evaluated claim's verdict and number in every protocol of ``evaluated``, side by
     side (for a few protocols: the chapters' and the tuned one)."""
     ids = list(evaluated)
@@ -372,7 +373,7 @@ def robust_ledger(rows: Sequence[dict]) -> Markdown:
     return markdown_table(header, body)
 
 
-def curve(pairs: Sequence[tuple[Protocol, claims_mod.Claim]]) -> list[dict]:
+def curve(pairs: Sequence[tuple[Protocol, Claim]]) -> list[dict]:
     """A claim's specification curve: its statistic in every protocol where it is tested,
     sorted by value (NaN last): ``{"protocol", "factor", "value", "low", "high", "verdict",
     "measure"}``."""

@@ -12,7 +12,7 @@ from functools import cache
 import torch
 
 from ..config import TrainConfig
-from ..neurons import KAN_GRID, Network, get_arch, layer_of
+from ..neurons import ARCHITECTURES, KAN_GRID, Network, get_arch, layer_of
 from ..tasks import get_task
 
 __all__ = ["count_params", "match_width", "BudgetError"]
@@ -107,3 +107,28 @@ def match_width(
         )
     widths = fitting[0]  # candidates are ordered uniform first, then by growing taper
     return widths, count(widths)
+
+
+#: Left out of the width rows: their width says nothing about the cost of a matrix (v4's
+#: low-rank factors; the Fourier features' first layer, which maps twice its width).
+NOT_PER_MATRIX = ("v4_lowrank", "fourier_features")
+
+
+def width_rows(
+    config: TrainConfig | None = None, task: str = "nested_2d", related: bool = False
+) -> list[dict]:
+    """First hidden layer's width at the budget for every distinct full-rank architecture of
+    the study, and with ``related`` the related neurons too (``"related"`` says which).
+
+    :data:`NOT_PER_MATRIX` are left out and aliases are listed once.
+    """
+    config = config or TrainConfig()
+    rows = []
+    for a in ARCHITECTURES.values():
+        if a.canonical != a.id or a.id in NOT_PER_MATRIX or (a.is_related and not related):
+            continue
+        widths, _ = match_width(a.id, task, config.budget_for(task), config)
+        rows.append(
+            {"arch": a.id, "matrices": a.matrices, "width": widths[0], "related": a.is_related}
+        )
+    return rows

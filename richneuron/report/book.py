@@ -15,20 +15,20 @@ significant figures. The build and the drift gate: ``python -m richneuron.report
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis.claims import (
-    PUBLISHED_VERDICTS,
-    final_diagnostic,
-)
+from ..analysis.claims import PUBLISHED_VERDICTS
+from ..analysis.rules import Facts, final_diagnostic
 from ..config import TrainConfig
 from ..formatting import compact, format_advantage, format_interval, format_metric
 from ..neurons import (
     get_arch,
 )
+from ..neurons.matching import match_width, width_rows
 from ..paths import DATA_DIR
 from ..store.results import (
     ResultsError,
@@ -42,6 +42,9 @@ from ..tables import Cell, Latex, Markdown, Table, markdown_table
 from ..tasks import TASKS, better
 
 __all__ = [
+    "claim_facts",
+    "PUBLISHED_PATH",
+    "load_published",
     "BASELINES",
     "archs_of",
     "chapter_tasks",
@@ -289,6 +292,51 @@ def claim_sentence(claim) -> Markdown:
 def claim_verdict(claim) -> Markdown:
     """A claim's verdict as inline text (``replicated``, ``not replicated``, ...)."""
     return Markdown(claim.verdict)
+
+
+#: The published reference, relative to the repository root (chapters run there).
+PUBLISHED_PATH = "data/published.json"
+
+
+def load_published(path: str | os.PathLike = PUBLISHED_PATH) -> dict:
+    """The published numbers (a copy of the study's ``published.json``), checked for the fields
+    the claims read.
+
+    Raises:
+        ResultsError: naming the file and the missing or malformed field.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file (the published reference)") from None
+    except json.JSONDecodeError as err:
+        raise ResultsError(f"{path}: not valid JSON ({err.msg}, line {err.lineno})") from None
+    for field in ("results", "headline_claims"):
+        if not isinstance(doc, dict) or not isinstance(doc.get(field), dict):
+            raise ResultsError(f"{path}: {field}: missing field or not an object")
+    for group, table in doc["results"].items():
+        if not isinstance(table, dict) or not isinstance(table.get("tasks"), list):
+            raise ResultsError(f"{path}: results.{group}.tasks: missing field or not a list")
+        for arch, values in table.items():
+            if arch in ("tasks", "protocol"):
+                continue
+            if not isinstance(values, list) or len(values) != len(table["tasks"]):
+                raise ResultsError(
+                    f"{path}: results.{group}.{arch}: expected a list of "
+                    f"{len(table['tasks'])} numbers"
+                )
+    return doc
+
+
+def claim_facts(rs: ResultSet, capacity_sweep=None) -> Facts:
+    """What the claims need beyond the results of ``rs`` (:class:`~richneuron.analysis.rules
+    .Facts`), under its protocol: the matched widths on nested_2d
+    (:func:`richneuron.neurons.matching.width_rows`), vanilla's parameter count on Memorize, and
+    ``capacity_sweep`` (the capacity runs, as the caller read them; ``None``: none)."""
+    config = TrainConfig(**{k: v for k, v in rs.config.items() if k in TrainConfig.field_names()})
+    _, params = match_width("vanilla", "memorize", config.budget_for("memorize"), config)
+    return Facts(tuple(width_rows(config)), params, capacity_sweep)
 
 
 def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:

@@ -9,11 +9,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis.claims import (
-    CAPACITY_PATH,
-    STANDARD_TASKS,
-    evaluate,
-)
+from ..analysis.claims import evaluate
+from ..analysis.rules import STANDARD_TASKS
 from ..experiments.study import load_sweep
 from ..paths import sweep_file
 from ..store.results import (
@@ -23,6 +20,7 @@ from ..store.results import (
 from ..tables import Markdown, markdown_table
 from .book import (
     chapter_tasks,
+    claim_facts,
     compare_to_baseline,
     config_of,
 )
@@ -45,6 +43,9 @@ __all__ = [
     "with_seeds",
 ]
 
+
+#: The capacity sweep of the chapters' seeds (chapter "Capacity in bits"), which claim 12 reads.
+CAPACITY_PATH = sweep_file("capacity")
 
 #: The second opinion: every architecture on every task on seeds disjoint from the chapters'.
 STABILITY_PATH = sweep_file("stability")
@@ -108,9 +109,10 @@ def stability_ledgers(
         return None, None
     second_capacity = load_sweep_sets(capacity_stability)
     all_capacity = [*capacity_runs(), *second_capacity]
+    both = pooled(rs, second)
     return (
-        evaluate(second, published, capacity_sweep=second_capacity),
-        evaluate(pooled(rs, second), published, capacity_sweep=all_capacity),
+        evaluate(second, published, facts=claim_facts(second, second_capacity)),
+        evaluate(both, published, facts=claim_facts(both, all_capacity)),
     )
 
 
@@ -123,7 +125,7 @@ def flip_table(
     regime: Sequence[dict], regime_pooled: Sequence[dict], ledger: Sequence[dict]
 ) -> Markdown:
     """Every verdict that flips on the disjoint seeds (:func:`regime_rows` with a second set and
-    :func:`richneuron.analysis.claims.stability_rows` with a pooled evaluation), beside the verdict
+    :func:`richneuron.analysis.ledgers.stability_rows` with a pooled evaluation), beside the verdict
     on
     both sets of seeds together (``regime_pooled``: :func:`regime_rows` of :func:`pooled`)."""
     pooled_by_task = {r["task"]: r for r in regime_pooled}
@@ -165,7 +167,7 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
 
 
 def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]:
-    """The capacity sweep's result sets (:data:`richneuron.analysis.claims.CAPACITY_PATH`, or its
+    """The capacity sweep's result sets (:data:`CAPACITY_PATH`, or its
     file
     in ``sweep_dir``): the runs the headline claim's capacity comparison reads; empty where the
     file does not exist."""
@@ -176,7 +178,8 @@ def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]
 def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:
     """One paragraph on the second opinion: how many verdicts of the regime map
     (:func:`regime_rows` with a second set) and of the claims ledger
-    (:func:`richneuron.analysis.claims.stability_rows`) flip on the disjoint seeds, naming them; or,
+    (:func:`richneuron.analysis.ledgers.stability_rows`) flip on the disjoint seeds, naming them;
+    or,
     with
     no second set (empty ``regime``), that the stability was not checked."""
     if not regime or "stability" not in regime[0]:

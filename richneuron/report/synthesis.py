@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import stats
-from ..analysis.claims import (
-    published_metric,
-)
+from ..analysis.rules import published_metric
 from ..formatting import format_advantage, format_metric
 from ..store.atomic import atomic_file
 from ..store.results import (

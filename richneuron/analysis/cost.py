@@ -1,0 +1,177 @@
+"""What a neuron costs and stores: the hidden width every extra matrix costs at a fixed budget
+(finding 10) and finding 1 restated in bits beside the capacity sweep (claim 12).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from .. import stats
+from ..config import DEFAULT_BUDGET, TrainConfig
+from ..formatting import format_ratio
+from ..store.results import ResultSet
+from ..tasks import get_task
+from .capacity import capacity, capacity_points, mse_ratio_bits
+from .rules import (
+    MAGNITUDE_FACTOR,
+    NO_FACTS,
+    Claim,
+    Facts,
+    _directional,
+    _has,
+    _magnitude_ok,
+    _not_tested,
+    _rows,
+)
+
+__all__ = [
+    "HEADLINE_BITS_NUMBER",
+    "WIDTH_COST_PUBLISHED",
+    "WIDTH_COST_TOLERANCE",
+    "fit_width_cost",
+    "headline_bits",
+    "published_ratio_worth",
+]
+
+
+#: Published width cost per extra matrix, and the tolerance of our fit against it.
+WIDTH_COST_PUBLISHED = 0.35
+
+
+WIDTH_COST_TOLERANCE = 0.05
+
+
+def fit_width_cost(rows: Sequence[dict]) -> dict:
+    """Least-squares fit of ``log width = log w1 + (k - 1) log(1 - cost)`` over ``rows``.
+
+    Returns:
+        ``{"width_1": w1, "cost": cost}``: the fraction of width each extra matrix costs.
+    """
+    ks = [r["matrices"] - 1 for r in rows]
+    ys = [math.log(r["width"]) for r in rows]
+    mk, my = statistics.fmean(ks), statistics.fmean(ys)
+    slope = sum((k - mk) * (y - my) for k, y in zip(ks, ys)) / sum((k - mk) ** 2 for k in ks)
+    return {"width_1": math.exp(my - slope * mk), "cost": 1 - math.exp(slope)}
+
+
+def _width_cost(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
+    finding = "every extra matrix per neuron costs about 35% of hidden width at a fixed budget"
+    config = TrainConfig(**{k: v for k, v in rs.config.items() if k in TrainConfig.field_names()})
+    rule = (
+        f"fit width = w1 (1 - c)^(matrices - 1) over the matched widths on nested_2d at "
+        f"{config.budget} parameters: replicated if c is within {WIDTH_COST_TOLERANCE:.0%} of "
+        f"{WIDTH_COST_PUBLISHED:.0%}"
+    )
+    if not facts.widths:
+        return _not_tested("width_cost", 10, finding, rule, "about 35%", "the matched widths")
+    fit = fit_width_cost(facts.widths)
+    ok = abs(fit["cost"] - WIDTH_COST_PUBLISHED) <= WIDTH_COST_TOLERANCE
+    return Claim(
+        "width_cost",
+        10,
+        finding,
+        rule,
+        f"{fit['cost']:.0%} per extra matrix",
+        "about 35%",
+        "replicated" if ok else "not replicated",
+        fit["cost"],
+    )
+
+
+#: The number of the ledger's restatement of finding 1 in bits.
+HEADLINE_BITS_NUMBER = 12
+
+
+def published_ratio_worth(published: dict, params: int) -> dict:
+    """What the published Memorize ratio is worth in bits: ``{"ratio", "bits"`` (per target
+    value, :func:`richneuron.analysis.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points
+    times
+    outputs), ``"params"`` (vanilla's on Memorize: ``params``), ``"per_param"`` (bits times
+    targets over parameters: the most the ratio adds per parameter), ``"orders"`` (its whole
+    orders of magnitude)``}``."""
+    ratio = float(published["headline_claims"]["memorize_mse_ratio_vanilla_over_singlu"])
+    task = get_task("memorize")
+    targets = task.n_train * task.out_dim
+    bits = mse_ratio_bits(ratio)
+    return {
+        "ratio": ratio, "bits": bits, "targets": targets, "params": params,
+        "per_param": bits * targets / params, "orders": math.floor(math.log10(ratio)),
+    }
+
+
+def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
+    """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
+    converted with :func:`richneuron.analysis.capacity.mse_ratio_bits`, beside vanilla's and
+    SinGLU's
+    capacity at the default budget from ``facts.capacity_sweep`` (a
+    :class:`richneuron.experiments.specs.SweepResult` or its sets, as the caller read them;
+    ``None``: no capacity runs, the claim is not established), per parameter of vanilla on
+    Memorize (``facts.memorize_params``; ``None``: not tested)."""
+    finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
+    rule = (
+        "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
+        "targets over vanilla's parameters, the most it adds per parameter. SinGLU minus "
+        "vanilla capacity on random data (bits per parameter at each one's best learning rate "
+        "and peak point count, per seed) with its 95% interval: replicated if the interval lies "
+        f"above 0 and the gain is within {MAGNITUDE_FACTOR:g}x of what the published ratio is "
+        "worth, partly if only above 0, not replicated if below, otherwise not established"
+    )
+    if facts.memorize_params is None:
+        return _not_tested(
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, "the published ratio",
+            "vanilla's parameter count on Memorize",
+        )
+    worth = published_ratio_worth(published, facts.memorize_params)
+    ratio, theirs_bits, theirs_per_param = worth["ratio"], worth["bits"], worth["per_param"]
+    targets, params = worth["targets"], worth["params"]
+    rows = _rows(rs)
+    if not _has(rows, ("vanilla", "memorize"), ("singlu", "memorize")):
+        return _not_tested(
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, f"{format_ratio(ratio)}",
+            "memorize runs",
+        )
+    theirs = (
+        f"{format_ratio(ratio)} = {theirs_bits:.1f} bits per target value, at most "
+        f"{theirs_per_param:.2f} bits per parameter"
+    )
+    ours_ratio = rows[("vanilla", "memorize")]["mean"] / rows[("singlu", "memorize")]["mean"]
+    ours_bits = mse_ratio_bits(ours_ratio)
+    said = (
+        f"Memorize ratio {format_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
+        f"({ours_bits * targets / params:+.2f} per parameter)"
+    )
+    peaks = {}
+    if facts.capacity_sweep is not None:
+        sets = getattr(facts.capacity_sweep, "sets", facts.capacity_sweep)
+        peaks = {
+            r["arch"]: r
+            for r in capacity(capacity_points(sets))
+            if r["budget"] == DEFAULT_BUDGET
+        }
+    if "vanilla" not in peaks or "singlu" not in peaks:
+        return Claim(
+            "headline_bits", HEADLINE_BITS_NUMBER, finding, rule,
+            f"{said}; no capacity sweep of vanilla and SinGLU", theirs, "not tested",
+        )
+    v, g = peaks["vanilla"], peaks["singlu"]
+    gain = g["per_param"] - v["per_param"]
+    if len(g["bits"]) > 1 and len(v["bits"]) > 1:
+        interval = stats.difference_interval(
+            [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]]
+        )
+        gain_text = f"{gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
+    else:
+        interval = stats.UNKNOWN
+        gain_text = f"{gain:+.2f} (one seed)"
+    ours = (
+        f"{said}; capacity: SinGLU {g['per_param']:.2f} "
+        f"[{g['per_param_low']:.2f}, {g['per_param_high']:.2f}], vanilla {v['per_param']:.2f} "
+        f"[{v['per_param_low']:.2f}, {v['per_param_high']:.2f}] bits per parameter, "
+        f"SinGLU − vanilla {gain_text}"
+    )
+    verdict = _directional(stats.outcome(interval), _magnitude_ok(gain, theirs_per_param))
+    return Claim(
+        "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs, verdict, gain
+    )

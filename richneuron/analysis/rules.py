@@ -1,0 +1,254 @@
+"""The ledger's building blocks: the :class:`Claim` record, the verdict words, the bands and
+factors the rules use, and the helpers every rule shares (one comparison per task by the beyond-
+noise rule, settled and directional verdicts, the diagnostics' final values).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .. import stats
+from ..formatting import format_comparison, format_percent
+from ..store.results import ResultSet, versus
+from ..tasks import better, get_task
+
+__all__ = [
+    "ADAPTIVE",
+    "ADAPTIVE_FREQUENCY",
+    "ALPHA_NEAR",
+    "MAGNITUDE_FACTOR",
+    "OMEGA_NEAR",
+    "PHASE_NEAR",
+    "STANDARD_TASKS",
+    "VERDICTS",
+    "Claim",
+    "diagnostic_seeds",
+    "Facts",
+    "final_diagnostic",
+    "published_metric",
+]
+
+
+#: The six "standard" tasks of the study's win counts.
+STANDARD_TASKS = ("complex_4d", "nested_2d", "hifreq", "memorize", "spiral", "checkerboard")
+
+
+#: Adaptive variants of the study (v6-v15), in version order.
+ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")
+
+
+#: Variants whose frequency or phase adapts to the input (finding 7's "adaptive").
+ADAPTIVE_FREQUENCY = ("v7", "v9", "v10", "v12", "v15")
+
+
+#: A replicated size is within this factor of the published one.
+MAGNITUDE_FACTOR = 10.0
+
+
+#: "Near" thresholds of the diagnostic claims (finding 9).
+ALPHA_NEAR = 0.1  # |mean alpha - 0.5| below this: alpha "stays near 0.5"
+
+
+OMEGA_NEAR = 0.1  # relative change of mean omega(x) below this: "stays near its initial value"
+
+
+PHASE_NEAR = 0.05  # mean |phase shift| (radians) below this: "stays near 0"
+
+
+VERDICTS = ("replicated", "partly replicated", "not replicated", "not established", "not tested")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What some claims need beyond the results, computed by the caller (which may build
+    networks and read files; :func:`richneuron.report.book.claim_facts`).
+
+    Attributes:
+        widths: The first hidden layer's width at the budget of every full-rank architecture
+            (:func:`richneuron.neurons.matching.width_rows`), for the width-cost claim.
+        memorize_params: Vanilla's parameter count on Memorize, for what the published ratio
+            is worth per parameter.
+        capacity_sweep: The capacity runs (a sweep result or its sets), for claim 12.
+    """
+
+    widths: tuple[dict, ...] = ()
+    memorize_params: int | None = None
+    capacity_sweep: object = None
+
+
+#: No facts: the claims that need them read "not tested".
+NO_FACTS = Facts()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One published finding, checked against our runs."""
+
+    id: str
+    number: int  # the finding's number in study.md
+    finding: str  # what the original claims, in our words
+    rule: str  # the check applied
+    ours: str  # our number(s), formatted
+    published: str  # the published number(s), formatted
+    verdict: str  # one of VERDICTS
+    value: float = math.nan  # our headline number, for glue (NaN when not tested)
+    low: float = math.nan  # the 95% interval of ``value`` (NaN where it has none)
+    high: float = math.nan
+    measure: str = ""  # what ``value`` is (the specification curves' axis)
+
+    @property
+    def holds(self) -> bool:
+        return self.verdict == "replicated"
+
+
+def published_metric(published: dict, arch: str, task: str) -> float | None:
+    """The published test metric of ``arch`` on ``task`` (accuracy as a fraction), or None."""
+    for group, table in published["results"].items():
+        if task in table["tasks"] and arch in table:
+            value = float(table[arch][table["tasks"].index(task)])
+            return value / 100 if group.endswith("percent") else value
+    return None
+
+
+def _rows(rs: ResultSet) -> dict[tuple[str, str], dict]:
+    return rs.summary_by_key()
+
+
+def _has(rows: dict, *pairs: tuple[str, str]) -> bool:
+    return all(p in rows and math.isfinite(rows[p]["mean"]) for p in pairs)
+
+
+def _better(rows: dict, a: str, b: str, task: str) -> bool:
+    """``a``'s mean is better than ``b``'s (no noise rule: for the text, never a verdict)."""
+    ra, rb = rows[(a, task)], rows[(b, task)]
+    return better(ra["mean"], rb["mean"], ra["metric"])
+
+
+def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:
+    """:func:`richneuron.stats.compare` of ``a`` against ``b`` on ``task``."""
+    ra, rb = rows[(a, task)], rows[(b, task)]
+    return stats.compare(ra["values"], rb["values"], ra["metric"])
+
+
+def _outcome(rows: dict, a: str, b: str, task: str) -> int:
+    """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within
+    (:func:`richneuron.store.results.versus`: a side that diverged on every seed loses)."""
+    return versus(rows[(a, task)], rows[(b, task)])[1]
+
+
+def _settled(at_best: bool, at_worst: bool) -> str:
+    """A multi-comparison claim's verdict (:func:`richneuron.stats.settle`)."""
+    return {
+        "holds": "replicated",
+        "fails": "not replicated",
+        "not established": "not established",
+    }[stats.settle(at_best, at_worst)]
+
+
+def _directional(result: int, size_ok: bool) -> str:
+    """A ratio or gain claim's verdict from its direction's outcome and whether the size is
+    near the published one."""
+    if result == 1:
+        return "replicated" if size_ok else "partly replicated"
+    return "not replicated" if result == -1 else "not established"
+
+
+def _ratio_ci(interval: stats.Interval) -> str:
+    """``1.2x [0.8x, 3.1x]``."""
+    return format_comparison(interval, "mse")
+
+
+def _points_ci(interval: stats.Interval) -> str:
+    """``+4.1 [+1.0, +7.2] points`` from a difference of accuracies."""
+    return format_comparison(interval, "accuracy")
+
+
+def _split(outcomes: dict[str, int]) -> str:
+    """``better beyond noise on a, b; worse on c; within noise on d`` (empty groups left out)."""
+    groups = [
+        ("better beyond noise on", [t for t, o in outcomes.items() if o == 1]),
+        ("worse beyond noise on", [t for t, o in outcomes.items() if o == -1]),
+        ("within noise on", [t for t, o in outcomes.items() if o == 0]),
+    ]
+    return "; ".join(f"{name} {', '.join(ts)}" for name, ts in groups if ts)
+
+
+def _not_tested(cid: str, number: int, finding: str, rule: str, published: str, need: str) -> Claim:
+    return Claim(cid, number, finding, rule, f"needs {need}", published, "not tested")
+
+
+def _magnitude_ok(ours: float, theirs: float) -> bool:
+    return ours > 0 and theirs > 0 and abs(math.log(ours / theirs)) <= math.log(MAGNITUDE_FACTOR)
+
+
+def _margin(rows: dict, a: str, b: str, task: str) -> str:
+    """`` (a better beyond noise: ...)``, the same for ``b``, or `` (within noise: ...)``, with
+    the comparison's interval."""
+    interval = _interval(rows, a, b, task)
+    text = (
+        f"{b} / {a} MSE {_ratio_ci(interval)}"
+        if rows[(a, task)]["metric"] == "mse"
+        else f"{a} − {b} {_points_ci(interval)}"
+    )
+    result = stats.outcome(interval)
+    if result == 0:
+        return f" (within noise: {text})"
+    return f" ({a if result == 1 else b} better beyond noise: {text})"
+
+
+def _fmt(value: float | None, task: str) -> str:
+    if value is None:
+        return "not published"
+
+    return format_percent(value) if get_task(task).metric == "accuracy" else f"{value:.3g}"
+
+
+def final_diagnostic(rs: ResultSet, arch: str, key: str, index: int = -1) -> float:
+    """Mean over ``arch``'s runs (all tasks and seeds) of the last logged value of ``key``
+    (``index=0``: the value at step 0, before training).
+
+    Raises:
+        KeyError: if no run of ``arch`` records ``key``.
+    """
+    values = [r.diagnostics[key][index] for r in rs.select(arch) if r.diagnostics.get(key)]
+    if not values:
+        raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    return math.fsum(values) / len(values)
+
+
+def diagnostic_seeds(rs: ResultSet, arch: str, key: str, index: int = -1) -> list[float]:
+    """Per seed of ``arch`` (in seed order), the mean over its tasks of the last logged value of
+    ``key`` (``index=0``: the value at step 0): the sample a diagnostic's interval is over.
+
+    Raises:
+        KeyError: if no run of ``arch`` records ``key``.
+    """
+    by_seed: dict[int, list[float]] = {}
+    for r in rs.select(arch):
+        if r.diagnostics.get(key):
+            by_seed.setdefault(r.run.seed, []).append(r.diagnostics[key][index])
+    if not by_seed:
+        raise KeyError(f"{rs.name}: no run of {arch!r} records diagnostic {key!r}")
+    return [math.fsum(v) / len(v) for _, v in sorted(by_seed.items())]
+
+
+def _near(values: Sequence[float], low: float, high: float) -> tuple[stats.Interval, str]:
+    """The interval of the mean of ``values`` and the verdict of "it lies in (low, high)":
+    replicated if the whole interval does, not replicated if none of it does, otherwise (or
+    with one seed) not established."""
+    if len(values) < 2:
+        v = statistics.fmean(values)
+        return stats.Interval(v, math.nan, math.nan, math.nan), "not established"
+    ci = stats.mean_interval(values)
+    at_worst = low < ci.low and ci.high < high
+    at_best = ci.low < high and ci.high > low
+    return ci, _settled(at_best, at_worst)
+
+
+def _ci3(ci: stats.Interval) -> str:
+    if not math.isfinite(ci.low):
+        return f"{ci.estimate:.3f} (one seed)"
+    return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
