@@ -9,7 +9,7 @@ the same core under the same conditions):
 2. **the sweep**: the same architectures and tasks, 3 seeds, under 12 settings
    (``lr`` in 1e-3, 3e-3, 1e-2 x ``omega`` in 1, 3, 10, 30): 216 runs as well.
 
-Each workload is trained twice. The first pass starts from no compiled step (``trainer._STEPS``
+Each workload is trained twice. The first pass starts from no compiled step (``steps._STEPS``
 emptied, ``torch._dynamo.reset()``, none loaded from :mod:`richneuron.train.stepcache`, as
 ``RICHNEURON_STEP_CACHE=off`` for this process) and counts the graphs Dynamo compiles; the
 second pass is timed, with the steps compiled. Before settings became per-member tensors every
@@ -66,20 +66,20 @@ def measure(name: str, jobs: list) -> tuple[int, float, int]:
     """``(graphs compiled, steady-state seconds, chunks)`` of training ``jobs`` here."""
     import torch
 
-    from richneuron.train import trainer
+    from richneuron.train import pool, steps, trainer
 
-    trainer._STEPS.clear()
+    steps._STEPS.clear()
     torch._dynamo.reset()
     before = _graphs()
 
     def show(done: int, total: int, label: str) -> None:
         print(f"\r  {name}, {label}: {done}/{total} runs", end="", file=sys.stderr, flush=True)
 
-    trainer.train_jobs(jobs, progress=lambda d, t: show(d, t, "compiling pass"), workers=1)
+    pool.train_jobs(jobs, progress=lambda d, t: show(d, t, "compiling pass"), workers=1)
     graphs = _graphs() - before
     print(file=sys.stderr)
     start = time.perf_counter()
-    trainer.train_jobs(jobs, progress=lambda d, t: show(d, t, "timed pass"), workers=1)
+    pool.train_jobs(jobs, progress=lambda d, t: show(d, t, "timed pass"), workers=1)
     seconds = time.perf_counter() - start
     print(file=sys.stderr)
     chunks = sum(len(parts) for parts in trainer._groups(jobs))

@@ -52,7 +52,7 @@ def _naive(steps: int, seeds: int, label: str) -> float:
     import torch
 
     from richneuron.config import TrainConfig
-    from richneuron.train.trainer import train_reference
+    from richneuron.train.reference import train_reference
 
     config = TrainConfig(steps=steps)
     runs = _runs(seeds)
@@ -98,7 +98,7 @@ def _breakdown(steps: int) -> dict[str, float]:
 
     from richneuron.config import TrainConfig
     from richneuron.store.schema import Run
-    from richneuron.train import trainer
+    from richneuron.train import steps, trainer
     from richneuron.train.stepcache import Direct
     from richneuron.train.trainer import train_chunk
 
@@ -106,7 +106,7 @@ def _breakdown(steps: int) -> dict[str, float]:
     config = TrainConfig(steps=steps)
     train_chunk(runs, config)  # compile
     in_step = [0.0]
-    compiled = trainer._compiled_step
+    compiled = trainer._compiled_step  # train_chunk's own name for it
 
     class Timed:  # the step function, each call timed (the loop calls it, then .fast)
         def __init__(self, step):
@@ -142,7 +142,7 @@ def _breakdown(steps: int) -> dict[str, float]:
     train_chunk(runs, config)
     prof.disable()
     stats = pstats.Stats(prof).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, ...)
-    if not isinstance(next(iter(trainer._STEPS.values()))._direct, Direct):
+    if not isinstance(next(iter(steps._STEPS.values()))._direct, Direct):
         raise RuntimeError("the step is not called directly: the breakdown measures that call")
     kernels = sum(v[2] for k, v in stats.items() if "inductor_entry" in k[2])
     steps_cum = sum(
@@ -173,7 +173,7 @@ def _library(runs: list, config) -> tuple[float, float, float]:
     import tempfile
 
     from richneuron.paths import STEP_CACHE_ENV
-    from richneuron.train.trainer import close_workers, train_runs
+    from richneuron.train.pool import close_workers, train_runs
 
     def timed(label: str) -> float:
         start = time.perf_counter()

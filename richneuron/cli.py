@@ -44,12 +44,14 @@ from .experiments.study import (
     run_sweep,
     save_sweep,
 )
-from .experiments.tuning import Around, Tuning, format_choices
+from .experiments.tuning_results import format_choices
+from .experiments.tuning import Around, Tuning
 from .neurons import ARCHITECTURES, parse_archs
 from .neurons.matching import BudgetError, match_width
 from .paths import SWEEP_DIR
 from .progress import progress_bar
-from .store.results import ResultsError, ResultSet, RunCache, check_output_path, save_results
+from .store.cache import RunCache
+from .store.results import ResultsError, ResultSet, check_output_path, save_results
 from .store.schema import Run
 from .tables import summary_cells, text_columns
 from .tasks import TASKS, parse_tasks

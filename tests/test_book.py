@@ -285,19 +285,19 @@ def test_full_mode_trains_everything_and_saves_to_out(monkeypatch, tmp_path):
 def test_run_chapter_takes_its_results_file_as_the_store(monkeypatch, tmp_path):
     """The committed results file serves the runs it holds under the chapter's protocol; only
     the missing ones train. RICHNEURON_RETRAIN=1 ignores it; a corrupt file is refused, kept."""
-    import richneuron.train.trainer as trainer
+    import richneuron.train.pool as pool
     from richneuron.store.results import ResultsError
 
     out = tmp_path / "x.json"
     args = {**GOOD, "arch": "singlu", "tasks": ["spiral"], "steps": 5, "out": str(out)}
     first = chapter.run_chapter(**args, cache_dir="")  # no run cache: only the file can serve
-    trained, real = [], trainer.train_jobs
+    trained, real = [], pool.train_jobs
 
     def counting(jobs, **kwargs):
         trained.append(len(jobs))
         return real(jobs, **kwargs)
 
-    monkeypatch.setattr(trainer, "train_jobs", counting)
+    monkeypatch.setattr(pool, "train_jobs", counting)
     again = chapter.run_chapter(**args, cache_dir="")
     assert trained == [] and again.runs == first.runs
     more = chapter.run_chapter(**{**args, "seeds": 2}, cache_dir="")

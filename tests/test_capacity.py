@@ -21,7 +21,8 @@ from richneuron.report.book import claim_facts, load_published
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
 from richneuron.tasks import get_task, parse_tasks, task_error
-from richneuron.train.trainer import train_chunk, train_reference
+from richneuron.train.reference import train_reference
+from richneuron.train.trainer import train_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -322,21 +323,21 @@ def test_the_capacity_sweep_trains_each_architecture_at_its_best_rate():
 
 
 def test_capacity_figures_draw_what_they_are_given():
-    from richneuron.report import plots
+    from richneuron.report import sweep_plots
 
     sets = _sets({
         ("vanilla", 1e-3): {64: [0.01, 0.02], 128: [0.3, 0.3]},
         ("singlu", 1e-3): {64: [1e-4, 1e-4], 128: [0.01, 0.02]},
     })
     points = cap.capacity_points(sets)
-    fig, ax = plots.plot_capacity(points)
+    fig, ax = sweep_plots.plot_capacity(points)
     assert [line.get_label() for line in ax.get_lines()][:2] == ["vanilla", "singlu"]
     assert ax.get_lines()[-1].get_ydata()[-1] == 128 * 4 * cap.FLOAT32_BITS
     peaks = cap.capacity(points)
-    fig2, ax2 = plots.plot_bits_per_parameter(peaks, cap.ANCHORS)
+    fig2, ax2 = sweep_plots.plot_bits_per_parameter(peaks, cap.ANCHORS)
     assert len(ax2.patches) == 2 and len(ax2.get_lines()) >= len(cap.ANCHORS)
     with pytest.raises(ValueError, match="no capacity rows"):
-        plots.plot_capacity(points, budget=123)
+        sweep_plots.plot_capacity(points, budget=123)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

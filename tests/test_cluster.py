@@ -20,7 +20,7 @@ from richneuron.train.cluster import (
     arithmetic_difference,
     worker_arithmetic,
 )
-from richneuron.train.trainer import train_jobs
+from richneuron.train.pool import train_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +187,7 @@ def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_ru
     from distributed import Client
 
     from richneuron.experiments.study import load_spec
-    from richneuron.store.results import RunCache
+    from richneuron.store.cache import RunCache
 
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"

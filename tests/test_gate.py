@@ -31,7 +31,7 @@ from richneuron.report.build import FULL, GATE, build
 from richneuron.report.gate import check
 from richneuron.store.results import load_results, result_to_dict
 from richneuron.store.schema import Run
-from richneuron.train.trainer import train_runs
+from richneuron.train.pool import train_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "book/mini"

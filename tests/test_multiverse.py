@@ -3,7 +3,7 @@
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron.analysis import multiverse
+from richneuron.analysis import multiverse, scaling
 from richneuron.config import TrainConfig
 from richneuron.experiments import multiverse_sweeps
 from richneuron.experiments.specs import SweepResult
@@ -127,19 +127,19 @@ def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
                 lambda c: panel_runs(value=0.1 if c.budget == 2000 else 1.0)
                 if c.budget == 2000 else [result(a, "memorize", s, 0.1 * (1 + 0.01 * s))
                                           for a in ("vanilla", "singlu") for s in range(3)])
-    protocols = multiverse.by_budget(multiverse_sweeps.load(base, tmp_path))
+    protocols = scaling.by_budget(multiverse_sweeps.load(base, tmp_path))
     assert [p.config.budget for p in protocols] == [2000, 5000, 20000]
-    rows = multiverse.versus_rows(protocols, "singlu", "vanilla")
+    rows = scaling.versus_rows(protocols, "singlu", "vanilla")
     assert [(r["budget"], r["outcome"]) for r in rows] == [(2000, 1), (5000, 1), (20000, 0)]
-    assert multiverse.tally_text(multiverse.tally_versus(rows), 20000) == (
+    assert scaling.tally_text(scaling.tally_versus(rows), 20000) == (
         "0 of 1 (worse beyond noise on 0)"
     )
-    win = multiverse.winners(protocols)
+    win = scaling.winners(protocols)
     assert [(w["best"], w["clear"]) for w in win] == [("singlu", True)] * 2 + [("singlu", False)]
-    assert "singlu ≈ vanilla" in multiverse.winner_table(win)
-    assert "**better** 10x" in multiverse.versus_table(rows, "singlu", "vanilla")
-    assert multiverse.overtakes(protocols, ["vanilla"]) == []
-    text = multiverse.overtakes_text([], [2000, 20000])
+    assert "singlu ≈ vanilla" in scaling.winner_table(win)
+    assert "**better** 10x" in scaling.versus_table(rows, "singlu", "vanilla")
+    assert scaling.overtakes(protocols, ["vanilla"]) == []
+    text = scaling.overtakes_text([], [2000, 20000])
     assert text.startswith("No: at none of the 2 budgets")
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import make_result
 
 from richneuron.config import TrainConfig
-from richneuron.report import plots
+from richneuron.report import plots, sweep_plots
 from richneuron.store.results import ResultSet
 
 matplotlib.use("Agg")
@@ -99,7 +99,7 @@ def test_score_map_frames_winners_and_marks_ties():
         {"arch": "singlu", "task": "nested_2d", "metric": "mse", "mean": 1e-4, "score": 1.0,
          "winner": True, "within_noise": True},
     ]
-    fig, ax = plots.plot_score_map(rows)
+    fig, ax = sweep_plots.plot_score_map(rows)
     texts = {t.get_text(): t for t in ax.texts}
     assert set(texts) == {"90%", "≈89%", "div.", "5.41e-4", "1e-4"}
     assert texts["90%"].get_fontweight() == "bold" and texts["5.41e-4"].get_fontweight() == "normal"
@@ -153,14 +153,14 @@ def test_specification_curves_one_panel_per_tested_claim():
         "count": [_curve_row("a", 3.0, math.nan, math.nan, "not replicated", "tasks (of 6)")],
         "untested": [],
     }
-    fig, axes = plots.plot_specification_curves(curves, {"ratio": "#1 ratio"})
+    fig, axes = sweep_plots.plot_specification_curves(curves, {"ratio": "#1 ratio"})
     shown = [ax for ax in axes if ax.get_visible()]
     assert len(shown) == 2
     assert shown[0].get_yscale() == "log" and shown[0].get_title() == "#1 ratio"
     assert [t.get_text() for t in shown[0].get_xticklabels()] == ["a", "b"]
     assert shown[1].get_ylim() == pytest.approx((-0.3, 6.3))  # a count: 0 to its N
     with pytest.raises(ValueError, match="no claim is tested"):
-        plots.plot_specification_curves({"untested": []}, {})
+        sweep_plots.plot_specification_curves({"untested": []}, {})
 
 
 def test_scaling_one_panel_per_task_log_budgets():
@@ -171,9 +171,9 @@ def test_scaling_one_panel_per_task_log_budgets():
         for t in ("hifreq", "memorize")
         for b in (1000, 5000, 50000)
     ]
-    fig, axes = plots.plot_scaling(rows, ["vanilla", "singlu"], ["hifreq", "memorize"])
+    fig, axes = sweep_plots.plot_scaling(rows, ["vanilla", "singlu"], ["hifreq", "memorize"])
     assert sum(ax.get_visible() for ax in axes) == 2
     assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log"
     assert len(axes[0].lines) >= 2
     with pytest.raises(ValueError, match="no runs"):
-        plots.plot_scaling([], ["vanilla"], ["hifreq"])
+        sweep_plots.plot_scaling([], ["vanilla"], ["hifreq"])

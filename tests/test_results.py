@@ -10,14 +10,12 @@ from conftest import make_result
 import richneuron.train.trainer
 from richneuron.config import TrainConfig
 from richneuron.experiments.study import run_study
+from richneuron.store.cache import RunCache
+from richneuron.store.drift import Drift, compare, format_drift
 from richneuron.store.results import (
     SCHEMA,
-    Drift,
     ResultsError,
     ResultSet,
-    RunCache,
-    compare,
-    format_drift,
     load_results,
     provenance,
     result_to_dict,

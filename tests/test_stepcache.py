@@ -15,7 +15,7 @@ from richneuron.config import TrainConfig
 from richneuron.paths import STEP_CACHE_ENV
 from richneuron.store.results import result_to_dict
 from richneuron.store.schema import Run
-from richneuron.train import stepcache, trainer
+from richneuron.train import stepcache, steps, trainer
 from richneuron.train.stepcache import Direct, cache_dir, capture, load, save
 
 CONFIG = TrainConfig(steps=6, log_every=3)
@@ -67,9 +67,9 @@ def test_the_direct_call_gives_torch_compiles_bits_in_this_process(monkeypatch, 
     """The step's first call runs through torch.compile and the rest directly; with the cache
     off (nothing kept), a chunk's bits equal those of a process that kept and loaded it."""
     monkeypatch.setenv(STEP_CACHE_ENV, "off")
-    monkeypatch.setattr(trainer, "_STEPS", {})
+    monkeypatch.setattr(steps, "_STEPS", {})
     results = trainer.train_chunk(RUNS, CONFIG)
-    step = next(iter(trainer._STEPS.values()))
+    step = next(iter(steps._STEPS.values()))
     assert isinstance(step._direct, Direct)  # the loop's later steps were direct calls
     assert cache_dir() is None  # nothing kept
     assert bits(results) == _train_in_a_new_process(tmp_path)["bits"]
@@ -86,7 +86,7 @@ def _key(monkeypatch, folder):
     """The step key of RUNS (both runs share it), with the step cache in ``folder``."""
     monkeypatch.setenv(STEP_CACHE_ENV, str(folder))
     run = RUNS[0]
-    return trainer._step_key(run.arch, trainer._shape_key(run, CONFIG), CONFIG, True)
+    return steps._step_key(run.arch, trainer._shape_key(run, CONFIG), CONFIG, True)
 
 
 def test_a_kept_step_loads_only_for_its_key_and_environment(kept, tmp_path, monkeypatch):
@@ -124,7 +124,7 @@ def test_a_damaged_kept_step_is_not_used_and_training_still_works(
     target = next(tmp_path.glob("*.so")) if damage == "library" else meta_path
     target.write_bytes(b"\x7fELF not a library" if damage == "library" else b'{"key": ')
     assert load(key) is None
-    monkeypatch.setattr(trainer, "_STEPS", {})
+    monkeypatch.setattr(steps, "_STEPS", {})
     results = trainer.train_chunk(RUNS, CONFIG)
     assert bits(results) == kept[1]["bits"]
     assert isinstance(load(key), Direct)  # compiled again, and kept again in its place
@@ -156,10 +156,10 @@ def test_a_kept_step_for_other_shapes_is_not_called(kept, tmp_path, monkeypatch)
                    [([n + 1 for n in shape], stride, dtype)
                     for shape, stride, dtype in direct.layouts])
     monkeypatch.setattr(stepcache, "load", lambda key: wrong)
-    monkeypatch.setattr(trainer, "_STEPS", {})
+    monkeypatch.setattr(steps, "_STEPS", {})
     results = trainer.train_chunk(RUNS, CONFIG)
     assert bits(results) == kept[1]["bits"]
-    assert next(iter(trainer._STEPS.values()))._direct is not wrong
+    assert next(iter(steps._STEPS.values()))._direct is not wrong
     with pytest.raises(ValueError, match="other shapes"):
         wrong(*[torch.zeros(1)] * 10)
 

@@ -32,7 +32,8 @@ from richneuron.experiments.study import (
 from richneuron.report.audit import retrain_cost
 from richneuron.report.build import SWEEPS
 from richneuron.report.gate import audit_runs
-from richneuron.store.results import ResultsError, ResultSet, RunCache, save_results
+from richneuron.store.cache import RunCache
+from richneuron.store.results import ResultsError, ResultSet, save_results
 from richneuron.store.schema import Run, RunResult
 
 SPEC = {

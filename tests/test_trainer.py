@@ -8,15 +8,10 @@ import torch
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 from richneuron.store.schema import Run
-from richneuron.train.trainer import (
-    _adam_settings,
-    _compiled_step,
-    ensemble_size,
-    group_runs,
-    train_chunk,
-    train_reference,
-    train_runs,
-)
+from richneuron.train.pool import train_runs
+from richneuron.train.reference import train_reference
+from richneuron.train.steps import _adam_settings, _compiled_step
+from richneuron.train.trainer import ensemble_size, group_runs, train_chunk
 
 SHORT = TrainConfig(steps=50, log_every=1)
 
@@ -105,13 +100,13 @@ MIXED = [  # settings that reach the compiled step as per-member tensors
 def test_mixed_settings_share_a_chunk_bit_exact(arch):
     """Runs of one shape under different lr, omega, betas, eps and data seed train in one chunk
     through one compiled step, and each has the bits it has alone."""
-    import richneuron.train.trainer as trainer
+    import richneuron.train.steps as steps
 
     runs = [Run(arch, "spiral", s) for s in range(4)]
     assert [len(c) for c in group_runs(runs, MIXED)] == [4]  # one chunk
-    before = len(trainer._STEPS)
+    before = len(steps._STEPS)
     together = train_runs(runs, MIXED, workers=1)
-    assert len(trainer._STEPS) - before <= 1  # one step for the four protocols
+    assert len(steps._STEPS) - before <= 1  # one step for the four protocols
     for run, config, res in zip(runs, MIXED, together):
         assert _bits(res) == _bits(train_runs([run], config, workers=1)[0]), config
     assert len({res.test_metric for res in together}) == 4  # the settings did reach the members
@@ -203,11 +198,11 @@ def test_kans_grids_train_apart_and_follow_the_reference():
 
 
 def test_alias_trains_once(monkeypatch):
-    import richneuron.train.trainer as trainer
+    import richneuron.train.pool as pool
 
     calls = []
-    real = trainer.train_chunk
-    monkeypatch.setattr(trainer, "train_chunk",
+    real = pool.train_chunk
+    monkeypatch.setattr(pool, "train_chunk",
                         lambda part, *a, **k: calls.append(list(part)) or real(part, *a, **k))
     config = TrainConfig(steps=20, log_every=10)
     glu, singlu = train_runs([Run("v4_glu", "spiral", 0), Run("singlu", "spiral", 0)], config)
@@ -249,7 +244,7 @@ def test_the_last_member_of_a_chunk_evaluates_as_alone():
 
 
 def test_an_idle_worker_takes_a_step_it_compiled_then_one_no_worker_compiled():
-    from richneuron.train.trainer import _pick
+    from richneuron.train.pool import _pick
 
     keys = ["a", "a", "b", "c"]  # pending groups' steps, most expensive first
     assert _pick(keys, compiled={"c"}, claimed={"a", "c"}) == 3  # its own step first

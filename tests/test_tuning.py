@@ -8,7 +8,7 @@ from conftest import make_result
 
 from richneuron.analysis import multiverse
 from richneuron.config import TrainConfig
-from richneuron.experiments import multiverse_sweeps, tuning
+from richneuron.experiments import multiverse_sweeps, tuning, tuning_results
 from richneuron.experiments.specs import SweepError
 from richneuron.experiments.study import (
     check_sweep_output,
@@ -21,7 +21,8 @@ from richneuron.neurons import ARCHITECTURES, FAMILIES, OMEGA_ARCHS, Network, ge
 from richneuron.store.results import ResultsError
 from richneuron.store.schema import Run
 from richneuron.tasks import get_task
-from richneuron.train.trainer import n_validation, split_validation, train_chunk
+from richneuron.train.reference import n_validation, split_validation
+from richneuron.train.trainer import train_chunk
 
 SPEC = {
     "name": "t",
@@ -166,15 +167,15 @@ def test_the_best_trial_is_chosen_and_a_diverged_one_never():
 
 def test_expected_best_after_n_trials():
     values = [0.5, 0.6, 0.7, 0.8]
-    assert tuning.expected_best(values, 1, "accuracy") == pytest.approx(0.65)  # the mean
-    assert tuning.expected_best(values, 2, "accuracy") == pytest.approx(0.7125)
-    assert tuning.expected_best(values, 200, "accuracy") == pytest.approx(0.8)
-    assert tuning.expected_best([0.3, 0.1], 1, "mse") == pytest.approx(0.2)
+    assert tuning_results.expected_best(values, 1, "accuracy") == pytest.approx(0.65)  # the mean
+    assert tuning_results.expected_best(values, 2, "accuracy") == pytest.approx(0.7125)
+    assert tuning_results.expected_best(values, 200, "accuracy") == pytest.approx(0.8)
+    assert tuning_results.expected_best([0.3, 0.1], 1, "mse") == pytest.approx(0.2)
     # a diverged trial counts as the worst observed
-    assert tuning.expected_best([0.3, math.nan], 1, "mse") == pytest.approx(0.3)
-    assert math.isnan(tuning.expected_best([math.nan], 3, "mse"))
+    assert tuning_results.expected_best([0.3, math.nan], 1, "mse") == pytest.approx(0.3)
+    assert math.isnan(tuning_results.expected_best([math.nan], 3, "mse"))
     with pytest.raises(ValueError, match="n: must be >= 1"):
-        tuning.expected_best(values, 0, "mse")
+        tuning_results.expected_best(values, 0, "mse")
 
 
 def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
@@ -199,14 +200,14 @@ def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
     save_sweep(result, path)
     back = load_sweep(path)
     assert back.sweep == t and sum(len(s.runs) for s in back.sets) == t.size()
-    chosen = tuning.chosen_settings(back)
-    scores = tuning.trial_scores(back)
+    chosen = tuning_results.chosen_settings(back)
+    scores = tuning_results.trial_scores(back)
     for (arch, task), values in scores.items():
         trials = t.trial_jobs()
         settings = [c for r, c in trials if (r.arch, r.task) == (arch, task)]
         pick = (min if task != "spiral" else max)(range(len(values)), key=lambda i: values[i])
         assert chosen[(arch, task)]["lr"] == settings[pick].lr
-    assert len(tuning.tuned_set(back).runs) == 2 * 2 * 2
+    assert len(tuning_results.tuned_set(back).runs) == 2 * 2 * 2
     doc = path.read_text().replace('"trials": 3', '"trials": "x"')
     (tmp_path / "bad.json").write_text(doc)
     with pytest.raises(ResultsError, match="bad.json: spec: trials: must be an integer"):
@@ -225,8 +226,8 @@ def test_a_tuning_grown_by_architectures_trains_only_theirs(tmp_path, monkeypatc
     result = run_sweep(grown, None, stored=load_sweep(tmp_path / "t.json"))
     assert {r.arch for r, _ in trained[before:]} == {"v10"}
     assert result.from_store == small.sweep.size() and result.trained == 2 * (3 + 2)
-    assert {k: v for k, v in tuning.chosen_settings(result).items() if k[0] != "v10"} == (
-        tuning.chosen_settings(small)
+    assert {k: v for k, v in tuning_results.chosen_settings(result).items() if k[0] != "v10"} == (
+        tuning_results.chosen_settings(small)
     )
     other = tuning.Tuning.from_dict({**SPEC, "trials": 4})
     with pytest.raises(SweepError, match="holds the results of another sweep"):
@@ -280,7 +281,7 @@ def test_the_multiverse_around_the_tuned_protocol(tmp_path, monkeypatch):
     with pytest.raises(SweepError, match="budget: .*'vanilla' on task 'spiral'"):
         run_sweep(tiny, None, tuned=tuned)  # refused before any training
     result = run_sweep(around, None, tuned=tuned)
-    chosen = tuning.chosen_settings(tuned)
+    chosen = tuning_results.chosen_settings(tuned)
     configs = [TrainConfig(**rs.config) for rs in result.sets]
     for (arch, _), setting in chosen.items():  # the chosen setting with twice its lr
         if arch not in around.archs:
@@ -328,19 +329,19 @@ def test_a_task_scored_on_its_training_points_tunes_on_its_fit():
 
 
 def test_every_architecture_has_a_family_and_the_rising_table_counts_per_family():
-    assert {tuning.family(a) for a in ARCHITECTURES} == set(FAMILIES)
-    assert tuning.family("vanilla") == "baselines" and tuning.family("v13") == (
+    assert {tuning_results.family(a) for a in ARCHITECTURES} == set(FAMILIES)
+    assert tuning_results.family("vanilla") == "baselines" and tuning_results.family("v13") == (
         "the study's variants"
     )
-    assert tuning.family("kan") == "related: learned"
+    assert tuning_results.family("kan") == "related: learned"
     with pytest.raises(ValueError, match="unknown architecture 'nope'"):
-        tuning.family("nope")
-    table = str(tuning.rising_table([("v10", "hifreq"), ("v13", "spiral")],
+        tuning_results.family("nope")
+    table = str(tuning_results.rising_table([("v10", "hifreq"), ("v13", "spiral")],
                                     ["vanilla", "v10", "v13", "siren"], ["hifreq", "spiral"]))
     assert "| the study's variants | v10, v13 | 2 of 4 | v10 on hifreq, v13 on spiral |" in table
     assert "| baselines | vanilla | 0 of 2 | none |" in table
-    most = str(tuning.rising_table([("v10", "hifreq"), ("v10", "spiral"), ("v13", "spiral")],
-                                   ["v10", "v13"], ["hifreq", "spiral"]))
+    rising = [("v10", "hifreq"), ("v10", "spiral"), ("v13", "spiral")]
+    most = str(tuning_results.rising_table(rising, ["v10", "v13"], ["hifreq", "spiral"]))
     assert "| 3 of 4 | all but v13 on hifreq |" in most
     assert "gated" not in table  # no architecture of that family: no row
 

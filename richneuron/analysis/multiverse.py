@@ -23,33 +23,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..config import TrainConfig
-from ..store.results import ResultSet, versus
+from ..store.results import ResultSet
 from ..tables import Markdown, markdown_table
-from ..tasks import TASKS, get_task, higher_is_better
 from . import claims as claims_mod
 from .rules import VERDICTS, Claim
 
 __all__ = [
-    "PANEL",
-    "FACTORS",
     "CLAIMS",
+    "FACTORS",
     "NOT_IN_MULTIVERSE",
-    "ROBUST_HOLDS",
+    "PANEL",
     "ROBUST_FAILS",
+    "ROBUST_HOLDS",
     "ROBUST_VERDICTS",
-    "robust_counts",
-    "Factor",
-    "Protocol",
-    "panel_runs",
-    "evaluate",
-    "robust_verdict",
-    "robust_rows",
-    "robust_ledger",
-    "curve",
-    "protocol_table",
     "TUNED_CLAIMS_SKIP",
-    "findings",
     "changed_findings",
+    "changes",
+    "count_factor_protocols",
+    "curve",
+    "evaluate",
+    "Factor",
+    "factor_labels",
+    "factor_table",
+    "findings",
+    "panel_differences",
+    "panel_runs",
+    "Protocol",
+    "protocol_table",
+    "robust_counts",
+    "robust_ledger",
+    "robust_rows",
+    "robust_verdict",
+    "side_by_side",
+    "tuned_text",
+    "verdict_grid",
 ]
 
 #: The architectures every protocol trains: the baselines, SinGLU's sine-free control, the
@@ -458,192 +465,6 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
 
 # ---------------------------------------------------------------------------------------------
 # Budget scaling (chapter "Scaling"): the budget factor's protocols with the chapters' own.
-
-
-def by_budget(protocols: Sequence[Protocol]) -> list[Protocol]:
-    """The protocols that differ in the budget alone, the chapters' among them, by budget."""
-    chosen = [p for p in protocols if p.factor in ("default", "budget")]
-    return sorted(chosen, key=lambda p: p.config.budget)
-
-
-def scaling_rows(protocols: Sequence[Protocol]) -> list[dict]:
-    """:meth:`ResultSet.summary` rows of every budget protocol (:func:`by_budget`), each with
-    its ``budget``."""
-    return [
-        {**row, "budget": p.config.budget}
-        for p in by_budget(protocols)
-        for row in p.results.summary()
-    ]
-
-
-def _rows_at(p: Protocol) -> dict[tuple[str, str], dict]:
-    return p.results.summary_by_key()
-
-
-def versus_rows(protocols: Sequence[Protocol], a: str, b: str) -> list[dict]:
-    """``a`` against ``b`` on every task at every budget by the book's rule
-    (:func:`richneuron.store.results.versus`): ``{"task", "budget", "interval", "outcome",
-    "metric"}``."""
-    out = []
-    for p in by_budget(protocols):
-        rows = _rows_at(p)
-        for task in sorted({t for (_, t) in rows}, key=_task_order):
-            if (a, task) in rows and (b, task) in rows:
-                interval, result = versus(rows[(a, task)], rows[(b, task)])
-                out.append(
-                    {
-                        "task": task,
-                        "budget": p.config.budget,
-                        "interval": interval,
-                        "outcome": result,
-                        "metric": rows[(a, task)]["metric"],
-                    }
-                )
-    return out
-
-
-def _task_order(task: str) -> int:
-    return list(TASKS).index(task)
-
-
-_SIGN = {1: "better", -1: "worse", 0: "≈"}
-
-
-def versus_table(rows: Sequence[dict], a: str, b: str) -> Markdown:
-    """:func:`versus_rows` as a table: a row per task, a column per budget, each cell ``a``'s
-    standing against ``b`` beyond noise (**better**, *worse*, ≈ within noise) with the
-    comparison's estimate (``b / a`` MSE ratio, or ``a − b`` accuracy points)."""
-    budgets = sorted({r["budget"] for r in rows})
-    tasks = sorted({r["task"] for r in rows}, key=_task_order)
-    cell = {(r["task"], r["budget"]): r for r in rows}
-    body = []
-    for task in tasks:
-        line = [task]
-        for budget in budgets:
-            r = cell.get((task, budget))
-            if r is None:
-                line.append("-")
-                continue
-            e = r["interval"].estimate
-            size = (
-                ""
-                if not math.isfinite(e)
-                else (f" {e:.3g}x" if r["metric"] == "mse" else f" {100 * e:+.1f}")
-            )
-            word = _SIGN[r["outcome"]]
-            word = f"**{word}**" if r["outcome"] == 1 else (f"*{word}*" if r["outcome"] else word)
-            line.append(word + size)
-        body.append(line)
-    header = ["task", *[f"{b:,}" for b in budgets]]
-    return markdown_table(header, body)
-
-
-def tally_versus(rows: Sequence[dict]) -> dict[int, tuple[int, int, int]]:
-    """Per budget: (tasks better beyond noise, within noise, worse beyond noise)."""
-    out: dict[int, list[int]] = {}
-    for r in rows:
-        t = out.setdefault(r["budget"], [0, 0, 0])
-        t[{1: 0, 0: 1, -1: 2}[r["outcome"]]] += 1
-    return {b: tuple(v) for b, v in sorted(out.items())}
-
-
-def winners(protocols: Sequence[Protocol], key: str = "budget") -> list[dict]:
-    """At every protocol and task, the panel's best architecture by mean, and whether it leads
-    the runner-up beyond noise: ``{"task", "column", "best", "second", "clear"}``. ``key``
-    ``"budget"``: the budget protocols (:func:`by_budget`), columns their budgets; ``"name"``:
-    ``protocols`` as given, columns their names.
-
-    Raises:
-        ValueError: on another ``key``.
-    """
-    if key not in ("budget", "name"):
-        raise ValueError(f"key: must be 'budget' or 'name', got {key!r}")
-    chosen = by_budget(protocols) if key == "budget" else list(protocols)
-    out = []
-    for p in chosen:
-        rows = _rows_at(p)
-        for task in sorted({t for (_, t) in rows}, key=_task_order):
-            here = [r for (a, t), r in rows.items() if t == task and math.isfinite(r["mean"])]
-            metric = get_task(task).metric
-            ranked = sorted(here, key=lambda r: r["mean"], reverse=higher_is_better(metric))
-            if len(ranked) < 2:
-                continue
-            best, second = ranked[0], ranked[1]
-            out.append(
-                {
-                    "task": task,
-                    "column": p.config.budget if key == "budget" else p.name,
-                    "best": best["arch"],
-                    "second": second["arch"],
-                    "clear": versus(best, second)[1] == 1,
-                }
-            )
-    return out
-
-
-def winner_table(rows: Sequence[dict]) -> Markdown:
-    """:func:`winners` as a table: a row per task, a column per protocol, the best architecture
-    (in bold when it leads the runner-up beyond noise, else with the runner-up)."""
-    columns = list(dict.fromkeys(r["column"] for r in rows))
-    tasks = sorted({r["task"] for r in rows}, key=_task_order)
-    cell = {(r["task"], r["column"]): r for r in rows}
-    body = []
-    for task in tasks:
-        line = [task]
-        for c in columns:
-            r = cell.get((task, c))
-            if r is None:
-                line.append("-")
-            else:
-                line.append(f"**{r['best']}**" if r["clear"] else f"{r['best']} ≈ {r['second']}")
-        body.append(line)
-    names = [f"{c:,}" if isinstance(c, int) else str(c) for c in columns]
-    return markdown_table(["task", *names], body)
-
-
-def overtakes(
-    protocols: Sequence[Protocol], archs: Sequence[str] = ("v10", "v13", "v15"), baseline="singlu"
-) -> list[dict]:
-    """Every (architecture of ``archs``, task, budget) at which the architecture beats
-    ``baseline`` beyond noise: ``{"arch", "task", "budget"}``, by budget."""
-    out = [
-        {"arch": a, "task": r["task"], "budget": r["budget"]}
-        for a in archs
-        for r in versus_rows(protocols, a, baseline)
-        if r["outcome"] == 1
-    ]
-    return sorted(out, key=lambda r: (r["budget"], _task_order(r["task"]), r["arch"]))
-
-
-def tally_text(tally: dict[int, tuple[int, int, int]], budget: int) -> str:
-    """``"4 of 9 (worse beyond noise on 2)"`` for one budget of :func:`tally_versus`."""
-    if budget not in tally:
-        return "none (not trained)"
-    better, within, worse = tally[budget]
-    return f"{better} of {better + within + worse} (worse beyond noise on {worse})"
-
-
-def overtakes_text(rows: Sequence[dict], budgets: Sequence[int]) -> str:
-    """A paragraph on :func:`overtakes`: which adaptive variant beats SinGLU beyond noise, on
-    which tasks, at which budgets, and whether that grows with the budget."""
-    if not rows:
-        return (
-            f"No: at none of the {len(budgets)} budgets does v10, v13 or v15 beat SinGLU beyond "
-            "noise on any task."
-        )
-    per_budget = {b: [r for r in rows if r["budget"] == b] for b in budgets}
-    parts = [
-        f"{b:,}: " + (", ".join(f"{r['arch']} on {r['task']}" for r in per_budget[b]) or "none")
-        for b in budgets
-    ]
-    first, last = len(per_budget[budgets[0]]), len(per_budget[budgets[-1]])
-    trend = "more" if last > first else ("fewer" if last < first else "as many")
-    return (
-        "The (variant, task) pairs where v10, v13 or v15 beats SinGLU beyond noise, by budget: "
-        + "; ".join(parts)
-        + f". At the largest budget there are {trend} such pairs ({last}) than at the smallest "
-        f"({first})."
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from ..config import TrainConfig
 from ..paths import SWEEP_DIR
 from ..store.results import ResultsError, ResultSet
 from .study import load_sweep
-from .tuning import RELATIVE, chosen_settings, space, tuned_set
+from .tuning import RELATIVE, space
+from .tuning_results import chosen_settings, tuned_set
 
 __all__ = ["AROUND", "TUNING", "compute", "load", "missing", "missing_text"]
 
@@ -120,8 +121,8 @@ TUNING = "tuning"
 
 
 def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
-    """The panel's tuned runs (:func:`richneuron.experiments.tuning.tuned_set`) at the chapters'
-    seeds, or
+    """The panel's tuned runs (:func:`~richneuron.experiments.tuning_results.tuned_set`) at the
+    chapters' seeds, or
     None when the tuning file is not committed (it tunes every architecture; the multiverse
     keeps the panel's)."""
     path = Path(sweep_dir) / f"{TUNING}.json"

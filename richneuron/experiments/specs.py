@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from ..config import TrainConfig
 from ..neurons import parse_archs
 from ..neurons.matching import BudgetError, match_width
-from ..store.results import ResultSet, RunCache, provenance, run_key
+from ..store.cache import RunCache
+from ..store.results import ResultSet, provenance, run_key
 from ..store.schema import Run, RunResult, config_key
 from ..tasks import parse_tasks
-from ..train import trainer
+from ..train import pool
 
 __all__ = [
     "GRID_FIELDS",
@@ -159,7 +160,7 @@ def train_missing(
             on_results([res for _, res in pairs])
 
     if misses:
-        trained = trainer.train_jobs(
+        trained = pool.train_jobs(
             [jobs[i] for i in misses], progress=progress, on_results=keep, backend=backend
         )
         for i, res in zip(misses, trained, strict=True):

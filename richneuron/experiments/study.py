@@ -44,11 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..store.cache import RunCache
 from ..store.results import (
     SCHEMA,
     ResultsError,
     ResultSet,
-    RunCache,
     check_output_path,
     provenance,
     result_to_dict,
@@ -71,7 +71,8 @@ from .specs import (
     stored_runs,
     train_missing,
 )
-from .tuning import Around, Tuning, chosen_settings, run_tuning
+from .tuning import Around, Tuning, run_tuning
+from .tuning_results import chosen_settings
 
 __all__ = [
     "LEAN_POINTS",

@@ -16,13 +16,8 @@ from ..neurons import (
 )
 from ..neurons.matching import BudgetError, match_width
 from ..paths import CACHE_DIR, CACHE_ENV, NO_TRAIN_ENV, RETRAIN_ENV
-from ..store.results import (
-    ResultSet,
-    RunCache,
-    check_output_path,
-    load_results,
-    save_results,
-)
+from ..store.cache import RunCache
+from ..store.results import ResultSet, check_output_path, load_results, save_results
 from ..store.schema import Run
 from ..tasks import parse_tasks
 from .book import BASELINES, config_of

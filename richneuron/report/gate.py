@@ -15,12 +15,13 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..experiments.study import Sweep, lean_result, load_sweep
 from ..progress import progress_bar
-from ..store.results import ResultsError, ResultSet, compare, format_drift, git_output, load_results
+from ..store.drift import compare, format_drift
+from ..store.results import ResultsError, ResultSet, git_output, load_results
 from ..store.schema import config_key
 from ..tasks import get_task
 from ..train import fingerprint as fp
-from ..train import trainer
-from ..train.trainer import close_workers
+from ..train import pool
+from ..train.pool import close_workers
 from . import audit
 from .audit import Entry, retrain_cost
 from .build import FULL, GATE, SWEEPS, Layout, build
@@ -173,7 +174,7 @@ def audit_runs(
     jobs = [(entries[i].run, entries[i].config) for i in chosen.chosen]
     start = time.perf_counter()
     with progress_bar() as bar:
-        fresh = trainer.train_jobs(jobs, progress=bar) if jobs else []
+        fresh = pool.train_jobs(jobs, progress=bar) if jobs else []
     seconds = time.perf_counter() - start
     problems: list[str] = []
     per_file: dict[str, list[int]] = {}  # source -> [runs held, runs retrained]
@@ -234,7 +235,7 @@ def check(
     First :func:`check_fingerprint` (unless ``fingerprint`` is false); if it fails, nothing is
     rebuilt and its line is returned. Then the book is built from ``data/`` training nothing (a
     chapter that finds a run missing fails, naming it); every results file the chapters wrote
-    is compared with the committed one run by run (:func:`richneuron.store.results.compare` at its
+    is compared with the committed one run by run (:func:`richneuron.store.drift.compare` at its
     default tolerances), then the CSV files, ``PAPER.md`` and ``paper_figures/`` byte for byte.
     Last, :func:`audit_runs` retrains committed runs and compares them. Prints what moved.
 

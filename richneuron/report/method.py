@@ -16,10 +16,7 @@ from ..neurons import (
     get_arch,
 )
 from ..neurons.matching import match_width
-from ..store.results import (
-    DEFAULT_ATOL,
-    DEFAULT_RTOL,
-)
+from ..store.drift import DEFAULT_ATOL, DEFAULT_RTOL
 from ..tables import Latex, Markdown, markdown_table
 from ..tasks import TASKS, get_task
 from ..train import fingerprint as fp
@@ -164,7 +161,7 @@ def gate_facts(root: str | os.PathLike = ".", k: Sequence[int] = (10, 50)) -> di
 
 def tolerance_table() -> Markdown:
     """The drift gate's tolerances per compared quantity
-    (:func:`richneuron.store.results.compare`)."""
+    (:func:`richneuron.store.drift.compare`)."""
     what = {
         "mse": "test metric of regression tasks (MSE)",
         "accuracy": "test metric of classification tasks (accuracy)",

@@ -17,10 +17,7 @@ from ..neurons import (
     get_arch,
 )
 from ..neurons.matching import match_width
-from ..store.results import (
-    ResultSet,
-    versus,
-)
+from ..store.results import ResultSet, versus
 from ..tables import Markdown, markdown_table
 from ..tasks import TASKS, better
 from .book import BASELINES, chapter_tasks, compare_to_baseline, config_of

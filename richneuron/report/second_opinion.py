@@ -13,10 +13,7 @@ from ..analysis.claims import evaluate
 from ..analysis.rules import STANDARD_TASKS
 from ..experiments.study import load_sweep
 from ..paths import sweep_file
-from ..store.results import (
-    ResultsError,
-    ResultSet,
-)
+from ..store.results import ResultsError, ResultSet
 from ..tables import Markdown, markdown_table
 from .book import (
     chapter_tasks,

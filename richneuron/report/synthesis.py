@@ -14,10 +14,7 @@ from .. import stats
 from ..analysis.rules import published_metric
 from ..formatting import format_advantage, format_metric
 from ..store.atomic import atomic_file
-from ..store.results import (
-    ResultSet,
-    versus,
-)
+from ..store.results import ResultSet, versus
 from ..tables import Markdown, Table, markdown_table
 from ..tasks import TASKS, get_task, higher_is_better
 from .book import (

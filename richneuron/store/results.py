@@ -16,7 +16,6 @@ chapter re-trains only what changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -29,31 +28,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__, stats
-from ..arithmetic.determinism import ARITHMETIC_ENV, arithmetic, host, is_pinned
+from ..arithmetic.determinism import arithmetic, host
 from ..config import TrainConfig
 from .atomic import atomic_file
 from .schema import Run, RunResult
 
 __all__ = [
     "CACHE_VERSION",
-    "DEFAULT_ATOL",
-    "DEFAULT_RTOL",
     "SCHEMA",
-    "Drift",
-    "ResultSet",
-    "ResultsError",
-    "RunCache",
-    "rows_by_key",
-    "versus",
     "check_output_path",
-    "compare",
-    "format_drift",
+    "git_output",
     "load_results",
     "provenance",
+    "read_json",
     "result_from_dict",
     "result_to_dict",
     "results_from_doc",
+    "ResultsError",
+    "ResultSet",
+    "rows_by_key",
+    "run_key",
     "save_results",
+    "to_jsonable",
+    "versus",
+    "volatile_free",
+    "write_json_atomic",
 ]
 
 #: Schema id of a results file; bump it when the layout changes.
@@ -61,19 +60,6 @@ SCHEMA = "richneuron.results/1"
 #: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
 # 4: products by richneuron::bmm (richneuron.arithmetic.products); 5: per-member evaluation
 CACHE_VERSION = 5
-#: Relative tolerance of :func:`compare`, keyed by metric (for ``test_metric``) or field.
-#: MSE and training loss come from float32 arithmetic pinned to the bit, so 1e-6 only forgives
-#: printing and summation-order noise. The final training loss keeps 1e-5 for results made
-#: before cache version 5, when the final evaluation ran over the whole chunk and its last
-#: elements went through ATen's scalar tail loop, so the last bits of the last member's
-#: evaluation depended on the grouping (seen: 1.24e-6 relative, KAN on ood_shift). Since then
-#: the evaluation appends a spare copy of the last member for the tail (``trainer._with_spare``).
-DEFAULT_RTOL = {"mse": 1e-6, "accuracy": 0.0, "train_loss": 1e-5}
-#: Absolute tolerance of :func:`compare`. Accuracies are multiples of ``1/n_test``: any real
-#: change moves them by at least that, so only representation noise (1e-9) is forgiven.
-DEFAULT_ATOL = {"mse": 0.0, "accuracy": 1e-9, "train_loss": 0.0}
-
-_COMPARED = ("metric", "params", "widths", "diverged", "diverged_step", "test_metric", "train_loss")
 
 
 class ResultsError(ValueError):
@@ -472,89 +458,6 @@ def results_from_doc(doc: object, where: str) -> ResultSet:
 # Drift between a committed result set and a fresh one.
 
 
-@dataclass
-class Drift:
-    """One value that moved: ``field`` of run (arch, task, seed), or ``"missing"``/``"extra"``."""
-
-    arch: str
-    task: str
-    seed: int
-    field: str
-    old: object
-    new: object
-    name: str = ""  # the result set (chapter) it belongs to
-
-
-def _tolerance(tol: dict[str, float] | float, key: str) -> float:
-    return tol if isinstance(tol, int | float) else tol.get(key, 0.0)
-
-
-def _moved(old: object, new: object, rtol: float, atol: float) -> bool:
-    if isinstance(old, float) or isinstance(new, float):
-        if math.isnan(old) or math.isnan(new):
-            return not (math.isnan(old) and math.isnan(new))
-        if math.isinf(old) or math.isinf(new):
-            return old != new
-        return abs(new - old) > atol + rtol * abs(old)
-    return old != new
-
-
-def compare(
-    old: ResultSet,
-    new: ResultSet,
-    rtol: dict[str, float] | float = DEFAULT_RTOL,
-    atol: dict[str, float] | float = DEFAULT_ATOL,
-) -> list[Drift]:
-    """Every compared field that moved beyond tolerance, and runs only one side has.
-
-    A float moved if ``|new - old| > atol + rtol * |old|`` (NaN equals only NaN); ``test_metric``
-    takes the tolerances of its metric (``"mse"``, ``"accuracy"``), ``train_loss`` those of
-    ``"train_loss"``; other fields (params, widths, diverged, ...) must match exactly. A float
-    ``rtol``/``atol`` applies to every float field. Runs of ``old`` absent from ``new`` give field
-    ``"missing"``, runs only in ``new`` ``"extra"`` (with their test metric as the value).
-    """
-    olds, news = {run_key(r): r for r in old.runs}, {run_key(r): r for r in new.runs}
-    drifts = []
-    for key in sorted(olds.keys() | news.keys()):
-        a, b = olds.get(key), news.get(key)
-        if a is None or b is None:
-            field = "missing" if b is None else "extra"
-            x, y = (a.test_metric if a else None), (b.test_metric if b else None)
-            drifts.append(Drift(*key, field, x, y, new.name))
-            continue
-        for field in _COMPARED:
-            tol_key = a.metric if field == "test_metric" else field
-            x, y = getattr(a, field), getattr(b, field)
-            if _moved(x, y, _tolerance(rtol, tol_key), _tolerance(atol, tol_key)):
-                drifts.append(Drift(*key, field, x, y, new.name))
-    return drifts
-
-
-def format_drift(drifts: Sequence[Drift]) -> str:
-    """A plain-text table: chapter, arch, task, seed, field, committed value, new value."""
-    if not drifts:
-        return "no drift"
-    header = ("chapter", "arch", "task", "seed", "field", "committed", "new")
-    shown = [header] + [
-        (
-            d.name,
-            d.arch,
-            d.task,
-            str(d.seed),
-            d.field,
-            "-" if d.old is None else repr(d.old),
-            "-" if d.new is None else repr(d.new),
-        )
-        for d in drifts
-    ]
-    widths = [max(len(row[i]) for row in shown) for i in range(len(header))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in shown
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------
 # Provenance and the run cache (a study runs through it: richneuron.experiments.study).
 
@@ -597,53 +500,3 @@ def provenance() -> dict:
     }
 
 
-class RunCache:
-    """One JSON file per trained run, keyed by everything that decides its result.
-
-    The key hashes the canonical architecture (aliases such as ``v4_glu`` and ``singlu`` share
-    entries), task, seed, every :class:`TrainConfig` field, the package version and
-    :data:`CACHE_VERSION`. A result read back carries the architecture id it was asked for.
-    """
-
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory)
-
-    @staticmethod
-    def key_material(run: Run, config: TrainConfig) -> dict:
-        from ..neurons import get_arch  # layer: keeps torch out of reading results
-
-        return {
-            "arch": get_arch(run.arch).canonical,
-            "task": run.task,
-            "seed": run.seed,
-            "config": config.to_dict(),
-            "version": __version__,
-            "cache": CACHE_VERSION,
-            "arithmetic": {"pinned": ARITHMETIC_ENV} if is_pinned() else arithmetic(),
-        }
-
-    def path(self, run: Run, config: TrainConfig) -> Path:
-        """The cache file of ``run`` under ``config``."""
-        text = json.dumps(self.key_material(run, config), sort_keys=True)
-        return self.directory / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
-
-    def get(self, run: Run, config: TrainConfig) -> RunResult | None:
-        """The cached result of ``run``, or ``None``; a corrupt entry is deleted and missed."""
-        path = self.path(run, config)
-        try:
-            doc = read_json(path)
-            if not isinstance(doc, dict) or doc.get("key") != self.key_material(run, config):
-                raise ResultsError(f"{path}: key: does not match the run")
-            result = result_from_dict(doc.get("result"), f"{path}: result")
-        except FileNotFoundError:
-            return None
-        except ResultsError:
-            path.unlink(missing_ok=True)
-            return None
-        result.run = run
-        return result
-
-    def put(self, result: RunResult, config: TrainConfig) -> None:
-        """Store ``result`` (atomically) under its run and ``config``."""
-        doc = {"key": self.key_material(result.run, config), "result": result_to_dict(result)}
-        write_json_atomic(self.path(result.run, config), doc)

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 
 from ..arithmetic import determinism
 from ..arithmetic.determinism import ARITHMETIC_ENV, applies
-from . import trainer
+from . import pool
 
 __all__ = [
     "ArithmeticMismatch",
@@ -136,7 +136,7 @@ def _train_checked(parts: list, compile: bool, expected: dict) -> list:
     difference = arithmetic_difference(expected, worker_arithmetic())
     if difference:
         raise ArithmeticMismatch(difference)
-    return trainer.train_parts(parts, compile)
+    return pool.train_parts(parts, compile)
 
 
 def _refusal(address: str, difference: str) -> str:
@@ -288,7 +288,7 @@ class DaskBackend:
                 pure=False,
                 workers=sorted(workers),
                 allow_other_workers=False,
-                priority=trainer.group_cost(as_jobs(parts)),
+                priority=pool.group_cost(as_jobs(parts)),
             )
 
         running: dict = {}

@@ -32,7 +32,8 @@ from ..paths import DATA_DIR
 from ..store.results import read_json, to_jsonable, write_json_atomic
 from ..store.schema import Run
 from ..tasks import TASKS, get_task
-from .trainer import train_reference, train_runs
+from .pool import train_runs
+from .reference import train_reference
 
 __all__ = [
     "CONFIG",
