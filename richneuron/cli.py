@@ -44,8 +44,8 @@ from .experiments.study import (
     run_sweep,
     save_sweep,
 )
-from .experiments.tuning_results import format_choices
 from .experiments.tuning import Around, Tuning
+from .experiments.tuning_results import format_choices
 from .neurons import ARCHITECTURES, parse_archs
 from .neurons.matching import BudgetError, match_width
 from .paths import SWEEP_DIR

@@ -2,14 +2,12 @@
 modules of its own layer or those below; no import circle; no module uses another's private
 name; an import of the package inside a function says why beside it (``# layer: ...``).
 
-The layers, lowest first (README, "The library"): foundations without torch (configuration,
-paths, the result schema, formatting, statistics, the gate's sampling plan); the pinned
-arithmetic; the tasks; the neurons (a folder) and width matching; the results store; training
-(compiled steps kept across processes, the reference loop, the batched trainer, the Dask
-backend, the fingerprint); analysis (claims,
-capacity, the multiverse: verdicts from results passed in); experiments (sweep, tuning and
-around specs, their runner, the multiverse's sweep files); the book (tables and plots for
-pages, chapter helpers, the build and gate, PAPER.md, the Sphinx extension); the command line.
+The layers, lowest first (README, "The library"): the foundation without torch (configuration,
+paths, formatting, statistics, tables, progress); the pinned arithmetic (``arithmetic/``); the
+tasks; the neurons (``neurons/``, with width matching); the results store (``store/``);
+training (``train/``); analysis (``analysis/``: verdicts from results passed in); experiments
+(``experiments/``: specs, their runner, tuning, the multiverse's sweep files); the book
+(``report/``); the command line. A folder is one room: its modules may share private names.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     b.add_argument("--root", default=".", help="repository root (default: .)")
     c = sub.add_parser(
+        "check",
         help="the drift gate: the fingerprint; the book built from data/ under _build/gate, "
         "training nothing, compared with data/, PAPER.md and paper_figures/; a sample of the "
         "committed runs retrained within a budget",

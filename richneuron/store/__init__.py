@@ -1,2 +1,2 @@
-"""The results store: atomic writes, the result schema (no torch), results files and the run
-cache."""
+"""The results store: atomic writes, the result schema (no torch), results files, the run cache,
+and the comparison of a rebuilt results file with the committed one (drift)."""

@@ -1,2 +1,3 @@
-"""Training: compiled steps kept across processes (stepcache), the reference loop and the batched
-trainer (trainer), the Dask backend (cluster), the arithmetic fingerprint."""
+"""Training: the reference loop (reference), the compiled step (steps) and its copies kept
+across processes (stepcache), one chunk of runs trained together (trainer), chunks spread over
+local worker processes (pool) or a Dask cluster (cluster), and the arithmetic fingerprint."""
