@@ -1,7 +1,7 @@
 """A 12-setting sweep against one setting with as many runs, side by side in one process.
 
 Two workloads of the same size, trained one after the other by
-:func:`richneuron.train.trainer.train_jobs` in this process (one worker, so the two are measured on
+:func:`richneuron.train.pool.train_jobs` in this process (one worker, so the two are measured on
 the same core under the same conditions):
 
 1. **one setting**: singlu and v10 on nested_2d, spiral and complex_4d, 36 seeds each, all at

@@ -10,7 +10,7 @@ standard step count) is trained three ways, one after the other:
 2. **naive, pinned**: the same loop in this process after :mod:`richneuron` pinned the
    arithmetic (the fixed-rounding products, MKL's vendor-neutral strict mode, AVX2 kernels;
    PyTorch's thread count);
-3. **the library**: :func:`richneuron.train.trainer.train_runs`, its first passes in fresh worker
+3. **the library**: :func:`richneuron.train.pool.train_runs`, its first passes in fresh worker
    processes (as a new notebook kernel or command would start them):
 
    * **first pass, compiling**: no compiled step kept (an empty ``RICHNEURON_STEP_CACHE``), so

@@ -7,7 +7,7 @@ import os
 import pytest
 from conftest import make_result
 
-import richneuron.train.trainer
+import richneuron.train.pool
 from richneuron.config import TrainConfig
 from richneuron.experiments.study import run_study
 from richneuron.store.cache import RunCache
@@ -388,7 +388,7 @@ def test_run_study_trains_once(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained a cached run")
 
-    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", no_training)
+    monkeypatch.setattr(richneuron.train.pool, "train_jobs", no_training)
     second = run_study("test", runs[::-1], CONFIG, cache)
     assert dicts(second) == dicts(first) and compare(first, second) == []
     save_results(second, tmp_path / "study.json")

@@ -15,7 +15,7 @@ import psutil
 import pytest
 from conftest import make_result
 
-import richneuron.train.trainer
+import richneuron.train.pool
 from richneuron.cli import main
 from richneuron.config import TrainConfig
 from richneuron.experiments.specs import SweepError
@@ -153,7 +153,7 @@ def fake_training(monkeypatch):
             on_results(list(zip(jobs, results)))
         return results
 
-    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", train_jobs)
+    monkeypatch.setattr(richneuron.train.pool, "train_jobs", train_jobs)
     return trained
 
 

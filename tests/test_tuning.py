@@ -179,7 +179,7 @@ def test_expected_best_after_n_trials():
 
 
 def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
-    import richneuron.train.trainer
+    import richneuron.train.pool
 
     def fake(jobs, progress=None, on_results=None, **kwargs):
         out = []
@@ -193,7 +193,7 @@ def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
             on_results(list(zip(jobs, out)))
         return out
 
-    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", fake)
+    monkeypatch.setattr(richneuron.train.pool, "train_jobs", fake)
     t = tuning.Tuning.from_dict(SPEC)
     result = run_sweep(t, None)
     path = tmp_path / "t.json"
@@ -239,7 +239,7 @@ def test_a_tuning_grown_by_architectures_trains_only_theirs(tmp_path, monkeypatc
 def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
     """The trainer replaced by a function of the run and its config; returns the list of the
     jobs it trains."""
-    import richneuron.train.trainer
+    import richneuron.train.pool
 
     trained: list[tuple[Run, TrainConfig]] = []
 
@@ -257,7 +257,7 @@ def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
             on_results(list(zip(jobs, out)))
         return out
 
-    monkeypatch.setattr(richneuron.train.trainer, "train_jobs", fake)
+    monkeypatch.setattr(richneuron.train.pool, "train_jobs", fake)
     return trained
 
 

@@ -24,7 +24,7 @@ not left to the machine, and the same seed gives the same bits on any x86-64 mac
   rounded and is CPU-dependent.
 * **Threads**: compiled kernels bake in their thread count and split reductions by it; every
   run trains with :data:`THREADS` thread. The cores are used by training independent chunks in
-  worker processes instead (:data:`richneuron.train.trainer.WORKERS`).
+  worker processes instead (:data:`richneuron.train.pool.WORKERS`).
 * Compiled kernels specialise dimensions of size 1, so the trainer never compiles an ensemble
   of fewer than two members (see :data:`richneuron.train.trainer.CHUNK_SIZES`).
 

@@ -144,7 +144,7 @@ def train_missing(
 ) -> tuple[list[RunResult], int]:
     """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
     of the jobs' own protocol) or in the run cache are read back, the rest trained in one
-    :func:`richneuron.train.trainer.train_jobs` call (runs of one shape share chunks whatever their
+    :func:`richneuron.train.pool.train_jobs` call (runs of one shape share chunks whatever their
     settings) and cached chunk by chunk, each under its own config."""
     stored = stored or {}
     found = [

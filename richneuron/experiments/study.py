@@ -2,7 +2,7 @@
 
 :func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in
 the run cache are read back, the rest are trained together
-(:func:`richneuron.train.trainer.train_jobs`)
+(:func:`richneuron.train.pool.train_jobs`)
 and cached chunk by chunk as they finish, so an interrupted study loses at most the chunks in
 flight.
 
@@ -110,7 +110,7 @@ def run_study(
         runs: the runs to produce (no duplicates).
         config: the training protocol of every run.
         cache: where trained runs are kept; ``None`` trains everything.
-        progress: passed to :func:`richneuron.train.trainer.train_jobs`: ``(done, total)`` of
+        progress: passed to :func:`richneuron.train.pool.train_jobs`: ``(done, total)`` of
         misses.
         on_results: called with each chunk's results as it is trained (after caching it).
         stored: results already made under ``config`` (a committed results file), by run;

@@ -151,7 +151,7 @@ def audit_runs(
     estimated retraining time, :func:`richneuron.report.audit.retrain_cost`; default
     :data:`richneuron.report.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
     cluster); ``"none"``: nothing. The chosen runs train afresh (no cache) in one
-    :func:`richneuron.train.trainer.train_jobs` call (runs of one shape share chunks across files; a
+    :func:`richneuron.train.pool.train_jobs` call (runs of one shape share chunks across files; a
     run two files hold trains once), with a progress line on stderr; each file's copy is then
     compared at the compared fields' default tolerances (a sweep's lean copy with the lean
     result). Prints one line per results file and a summary.

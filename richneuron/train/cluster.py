@@ -150,7 +150,7 @@ class DaskBackend:
     """Trains the trainer's chunks on a Dask cluster (see the module docstring).
 
     Make one with :meth:`local` or :meth:`connect`, pass it as ``backend=`` to
-    :func:`richneuron.train.trainer.train_jobs` (or ``run_study``, ``run_sweep``), and close it.
+    :func:`richneuron.train.pool.train_jobs` (or ``run_study``, ``run_sweep``), and close it.
     """
 
     def __init__(self, client, cluster=None, log: Callable[[str], None] | None = None):
@@ -265,7 +265,7 @@ class DaskBackend:
     ) -> None:
         """Train every chunk of ``groups`` (job indices) on accepted workers; ``finish(parts,
         results)`` as each chunk's results arrive. Called by
-        :func:`~richneuron.train.trainer.train_jobs`.
+        :func:`~richneuron.train.pool.train_jobs`.
 
         Raises:
             SchedulerLost: the scheduler (or the connection to it) went away; the client is

@@ -126,9 +126,9 @@ def compute(
     "values"}}, "data": {task: digest}, ...}``).
 
     Args:
-        workers: worker processes of :func:`richneuron.train.trainer.train_runs` (``None``: its
+        workers: worker processes of :func:`richneuron.train.pool.train_runs` (``None``: its
             default). Under ``qemu-x86_64`` pass 1: a child process would run natively.
-        progress: passed to :func:`richneuron.train.trainer.train_runs`: ``(runs done, total)``.
+        progress: passed to :func:`richneuron.train.pool.train_runs`: ``(runs done, total)``.
         small: the emulated workload (:data:`SMALL_CONFIG`) instead of the gate's.
     """
     pin_arithmetic()
