@@ -10,14 +10,13 @@
     python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
-prints a summary table (mean, its 95% bootstrap interval and std over seeds). ``sweep`` does
-the same over a grid of settings (:class:`richneuron.experiments.study.Sweep`). Both train on this
+prints a summary table (mean, its 95% bootstrap interval and std over seeds). ``sweep`` does the
+same over a grid of settings (:class:`richneuron.experiments.study.Sweep`). Both train on this
 machine's worker processes, or with ``--dask N`` on a local Dask cluster of N workers, or with
 ``--scheduler ADDRESS`` on an existing Dask cluster (:mod:`richneuron.train.cluster`). A bad value
-gets one line naming the parameter and the valid choices, and exit status 2, before anything
-trains. SIGTERM
-(``kill``, ``timeout``, a batch scheduler) stops like Ctrl-C: the worker processes (of the pool
-or of a local Dask cluster) are stopped, finished runs stay in the run cache, and no partial
+gets one line naming the parameter and the valid choices, and exit status 2, before anything trains.
+SIGTERM (``kill``, ``timeout``, a batch scheduler) stops like Ctrl-C: the worker processes (of the
+pool or of a local Dask cluster) are stopped, finished runs stay in the run cache, and no partial
 output file is written.
 """
 

@@ -18,10 +18,12 @@ import richneuron.report.method as method
 import richneuron.report.related as related
 import richneuron.report.second_opinion as second_opinion
 import richneuron.report.synthesis as synthesis
+from richneuron.analysis.rules import final_diagnostic
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
+from richneuron.tables import markdown_table
 from richneuron.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -450,15 +452,15 @@ def test_compare_verdict_and_wins(rs):
 
 
 def test_final_diagnostic_and_counts(rs):
-    assert book.final_diagnostic(rs, "v10", "phase_abs") == pytest.approx(0.3)
+    assert final_diagnostic(rs, "v10", "phase_abs") == pytest.approx(0.3)
     assert book.seed_count(rs) == 2
     assert book.chapter_tasks(rs, "v10") == ["nested_2d", "spiral"]
     with pytest.raises(KeyError):
-        book.final_diagnostic(rs, "v10", "omega_mean")
+        final_diagnostic(rs, "v10", "omega_mean")
 
 
 def test_markdown_table_escapes_pipes():
-    assert book.markdown_table(["a", "b"], [["x|y", 1]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |\n"
+    assert markdown_table(["a", "b"], [["x|y", 1]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |\n"
 
 
 def test_budget_table_covers_every_architecture_and_task_within_tolerance():

@@ -29,8 +29,8 @@ from richneuron.experiments.study import (
     run_sweep,
     save_sweep,
 )
+from richneuron.paths import SWEEP_DIR as SWEEPS
 from richneuron.report.audit import retrain_cost
-from richneuron.report.build import SWEEPS
 from richneuron.report.gate import audit_runs
 from richneuron.store.cache import RunCache
 from richneuron.store.results import ResultsError, ResultSet, save_results

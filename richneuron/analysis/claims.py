@@ -2,9 +2,8 @@
 
 Each finding of the original study (``../shared/study.md``, numbered 1-10 there) is a function of
 a :class:`~richneuron.store.results.ResultSet` that returns a :class:`Claim`: our number, the
-published
-number, the rule applied, and a verdict. The rules are fixed here, before looking at any result,
-and printed beside every verdict:
+published number, the rule applied, and a verdict. The rules are fixed here, before looking at any
+result, and printed beside every verdict:
 
 * every comparison of two architectures on a task goes through the book's one beyond-noise rule
   (:func:`richneuron.stats.compare`, :func:`richneuron.stats.outcome`): A is better than B only
@@ -23,11 +22,12 @@ and printed beside every verdict:
 * a claim whose runs are absent (a quick build, a chapter re-run on fewer tasks) is
   **not tested**, never guessed.
 
-:func:`ledger` with a second evaluation sets each verdict beside the same claim evaluated on a
-disjoint set of seeds of the same size (the stability column, :func:`stability_rows`).
+:func:`richneuron.analysis.ledgers.ledger` with a second evaluation sets each verdict beside the
+same claim evaluated on a disjoint set of seeds of the same size (the stability column,
+:func:`richneuron.analysis.ledgers.stability_rows`).
 
 The published numbers come from ``data/published.json``, a verbatim copy of the study's numbers
-(:func:`load_published`).
+that the caller reads (:func:`richneuron.report.book.load_published`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .. import stats
 from ..formatting import format_ratio
 from ..neurons import ARCHITECTURES, VERSION_ORDER, get_arch
 from ..store.results import ResultSet
+from ..tasks import STANDARD_TASKS
 from .cost import _width_cost, headline_bits
 from .mechanisms import _v6_alpha, _v7_omega, _v11_phase
 from .rules import (
@@ -47,7 +48,6 @@ from .rules import (
     ADAPTIVE_FREQUENCY,
     MAGNITUDE_FACTOR,
     NO_FACTS,
-    STANDARD_TASKS,
     Claim,
     Facts,
     _directional,
@@ -94,16 +94,12 @@ PUBLISHED_VERDICTS = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Helpers over a result set.
-
-
-# ---------------------------------------------------------------------------------------------
 # The claims.
 
 
 def _ratio_claim(
     cid: str, number: int, task: str, key: str, finding: str
-) -> Callable[[ResultSet, dict], Claim]:
+) -> Callable[[ResultSet, dict, Facts], Claim]:
     def check(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
         rule = (
             f"vanilla / SinGLU test MSE on {task} with its 95% interval: replicated if the "
@@ -237,7 +233,7 @@ def _no_adaptive_majority(rs: ResultSet, published: dict, facts: Facts = NO_FACT
 
 def _win_claim(
     cid: str, arch: str, wins: Sequence[str], losses: Sequence[str], finding: str
-) -> Callable[[ResultSet, dict], Claim]:
+) -> Callable[[ResultSet, dict, Facts], Claim]:
     def check(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
         parts = [f"beats SinGLU on {t}" for t in wins] + [f"loses to it on {t}" for t in losses]
         rule = (
@@ -512,5 +508,3 @@ def evaluate(
         if cid not in CLAIMS:
             raise ValueError(f"unknown claim {cid!r}; valid claims: {', '.join(CLAIMS)}")
     return [CLAIMS[cid](rs, published, facts) for cid in ids]
-
-

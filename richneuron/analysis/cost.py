@@ -58,7 +58,7 @@ def fit_width_cost(rows: Sequence[dict]) -> dict:
 
 def _width_cost(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
     finding = "every extra matrix per neuron costs about 35% of hidden width at a fixed budget"
-    config = TrainConfig(**{k: v for k, v in rs.config.items() if k in TrainConfig.field_names()})
+    config = TrainConfig(**rs.config)
     rule = (
         f"fit width = w1 (1 - c)^(matrices - 1) over the matched widths on nested_2d at "
         f"{config.budget} parameters: replicated if c is within {WIDTH_COST_TOLERANCE:.0%} of "
@@ -87,8 +87,7 @@ HEADLINE_BITS_NUMBER = 12
 def published_ratio_worth(published: dict, params: int) -> dict:
     """What the published Memorize ratio is worth in bits: ``{"ratio", "bits"`` (per target
     value, :func:`richneuron.analysis.capacity.mse_ratio_bits`), ``"targets"`` (Memorize's points
-    times
-    outputs), ``"params"`` (vanilla's on Memorize: ``params``), ``"per_param"`` (bits times
+    times outputs), ``"params"`` (vanilla's on Memorize: ``params``), ``"per_param"`` (bits times
     targets over parameters: the most the ratio adds per parameter), ``"orders"`` (its whole
     orders of magnitude)``}``."""
     ratio = float(published["headline_claims"]["memorize_mse_ratio_vanilla_over_singlu"])
@@ -104,8 +103,7 @@ def published_ratio_worth(published: dict, params: int) -> dict:
 def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
     """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
     converted with :func:`richneuron.analysis.capacity.mse_ratio_bits`, beside vanilla's and
-    SinGLU's
-    capacity at the default budget from ``facts.capacity_sweep`` (a
+    SinGLU's capacity at the default budget from ``facts.capacity_sweep`` (a
     :class:`richneuron.experiments.specs.SweepResult` or its sets, as the caller read them;
     ``None``: no capacity runs, the claim is not established), per parameter of vanilla on
     Memorize (``facts.memorize_params``; ``None``: not tested)."""

@@ -7,12 +7,12 @@ choices at a time (:data:`FACTORS`), each a sweep of ``sweeps/`` committed in ``
 at the chapters' value of a factor the runs are the chapters' own, so nothing is trained
 twice. Every claim the panel can decide (:data:`CLAIMS`) is evaluated in every protocol by
 the ledger's own rule (:mod:`richneuron.analysis.claims`), and gets an overall verdict by a rule
-fixed
-here before any result was seen (:func:`robust_verdict`).
+fixed here before any result was seen (:func:`robust_verdict`).
 
     chapters = book.load_book_data("data")
     protocols = multiverse_sweeps.load(chapters)  # the protocols of the committed sweeps
-    evaluated = multiverse.evaluate(protocols, book.load_published())
+    published = book.load_published()
+    evaluated = multiverse.evaluate(protocols, published)
     rows = multiverse.robust_rows(claims.evaluate(chapters, published), evaluated)
 """
 
@@ -461,10 +461,6 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
             ]
         )
     return markdown_table(["protocol", "factor", "architectures", "runs"], body)
-
-
-# ---------------------------------------------------------------------------------------------
-# Budget scaling (chapter "Scaling"): the budget factor's protocols with the chapters' own.
 
 
 # ---------------------------------------------------------------------------------------------

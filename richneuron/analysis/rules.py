@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .. import stats
 from ..formatting import format_comparison, format_percent
 from ..store.results import ResultSet, versus
-from ..tasks import better, get_task
+from ..tasks import get_task
 
 __all__ = [
     "ADAPTIVE",
@@ -22,7 +22,6 @@ __all__ = [
     "MAGNITUDE_FACTOR",
     "OMEGA_NEAR",
     "PHASE_NEAR",
-    "STANDARD_TASKS",
     "VERDICTS",
     "Claim",
     "diagnostic_seeds",
@@ -30,10 +29,6 @@ __all__ = [
     "final_diagnostic",
     "published_metric",
 ]
-
-
-#: The six "standard" tasks of the study's win counts.
-STANDARD_TASKS = ("complex_4d", "nested_2d", "hifreq", "memorize", "spiral", "checkerboard")
 
 
 #: Adaptive variants of the study (v6-v15), in version order.
@@ -119,12 +114,6 @@ def _rows(rs: ResultSet) -> dict[tuple[str, str], dict]:
 
 def _has(rows: dict, *pairs: tuple[str, str]) -> bool:
     return all(p in rows and math.isfinite(rows[p]["mean"]) for p in pairs)
-
-
-def _better(rows: dict, a: str, b: str, task: str) -> bool:
-    """``a``'s mean is better than ``b``'s (no noise rule: for the text, never a verdict)."""
-    ra, rb = rows[(a, task)], rows[(b, task)]
-    return better(ra["mean"], rb["mean"], ra["metric"])
 
 
 def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:

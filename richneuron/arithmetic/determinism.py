@@ -55,6 +55,7 @@ __all__ = [
     "ARITHMETIC_ENV",
     "THREADS",
     "arithmetic",
+    "compiler_version",
     "check_arithmetic",
     "host",
     "is_pinned",

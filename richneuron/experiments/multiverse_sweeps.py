@@ -122,9 +122,8 @@ TUNING = "tuning"
 
 def _tuned(chapters: ResultSet, sweep_dir: str | Path) -> ResultSet | None:
     """The panel's tuned runs (:func:`~richneuron.experiments.tuning_results.tuned_set`) at the
-    chapters' seeds, or
-    None when the tuning file is not committed (it tunes every architecture; the multiverse
-    keeps the panel's)."""
+    chapters' seeds, or None when the tuning file is not committed (it tunes every architecture;
+    the multiverse keeps the panel's)."""
     path = Path(sweep_dir) / f"{TUNING}.json"
     if not path.is_file():
         return None
@@ -141,8 +140,7 @@ AROUND = "multiverse-tuned"
 
 def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> list[Protocol]:
     """The protocols around the tuned one (:class:`richneuron.experiments.tuning.Around`): the runs
-    of
-    each change, every (architecture, task) at its chosen setting so changed; none when the file
+    of each change, every (architecture, task) at its chosen setting so changed; none when the file
     is not committed. A change of a tuned hyperparameter that an architecture does not tune
     (omega for vanilla, bilinear and KAN) leaves that architecture's runs the ``tuned`` ones, as
     the chapters' runs stand in for the factors they cannot change.

@@ -1,6 +1,5 @@
 """What every experiment spec shares: a sweep (:class:`richneuron.experiments.study.Sweep`), a
-tuning and
-the protocols around it (:class:`richneuron.experiments.tuning.Tuning`,
+tuning and the protocols around it (:class:`richneuron.experiments.tuning.Tuning`,
 :class:`richneuron.experiments.tuning.Around`).
 
 The entries every spec kind validates alike (:func:`spec_header`, :func:`int_entry`,

@@ -1,8 +1,7 @@
 """What runs: a study (runs under one protocol) and a sweep (a grid of protocols).
 
-:func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in
-the run cache are read back, the rest are trained together
-(:func:`richneuron.train.pool.train_jobs`)
+:func:`run_study` produces the results of a list of runs under one :class:`TrainConfig`: runs in the
+run cache are read back, the rest are trained together (:func:`richneuron.train.pool.train_jobs`)
 and cached chunk by chunk as they finish, so an interrupted study loses at most the chunks in
 flight.
 
@@ -110,8 +109,7 @@ def run_study(
         runs: the runs to produce (no duplicates).
         config: the training protocol of every run.
         cache: where trained runs are kept; ``None`` trains everything.
-        progress: passed to :func:`richneuron.train.pool.train_jobs`: ``(done, total)`` of
-        misses.
+        progress: passed to :func:`richneuron.train.pool.train_jobs`: ``(done, total)`` of misses.
         on_results: called with each chunk's results as it is trained (after caching it).
         stored: results already made under ``config`` (a committed results file), by run;
             taken before the cache.
@@ -127,8 +125,7 @@ def run_study(
 
 def spec_from_dict(doc: object):
     """A :class:`Sweep`, a :class:`richneuron.experiments.tuning.Tuning` when the spec has
-    ``trials``, or a
-    :class:`richneuron.experiments.tuning.Around` when it has ``around``.
+    ``trials``, or a :class:`richneuron.experiments.tuning.Around` when it has ``around``.
 
     Raises:
         SweepError: naming the entry.
@@ -326,9 +323,8 @@ def run_sweep(
 ) -> SweepResult:
     """Train every run of ``sweep`` (taking what ``stored`` and the run cache hold), all
     protocols at once. A :class:`richneuron.experiments.tuning.Tuning` trains its trials, then its
-    chosen
-    settings; a :class:`richneuron.experiments.tuning.Around` needs ``tuned``, the results of its
-    tuning.
+    chosen settings; a :class:`richneuron.experiments.tuning.Around` needs ``tuned``, the results of
+    its tuning.
 
     Args:
         sweep: the sweep.

@@ -21,9 +21,9 @@ like every chapter's run. A tuning is written as a spec file::
 
 :func:`run_tuning` trains it (the trials, then the chosen settings' runs) and returns a
 :class:`richneuron.experiments.specs.SweepResult`, saved like a sweep
-(:func:`richneuron.experiments.study.save_sweep`)
-and audited by the drift gate like one. :func:`expected_best` is Dodge et al. (2019)'s
-expected best validation score after ``n`` trials.
+(:func:`richneuron.experiments.study.save_sweep`) and audited by the drift gate like one.
+:func:`richneuron.experiments.tuning_results.expected_best` is Dodge et al. (2019)'s expected best
+validation score after ``n`` trials.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from ..neurons import OMEGA_ARCHS
 from ..neurons.matching import BudgetError, match_width
 from ..store.cache import RunCache
 from ..store.schema import Run, RunResult, config_key
-from ..tasks import get_task
+from ..tasks import get_task, higher_is_better
 from .specs import (
     GRID_FIELDS,
     SweepError,
@@ -304,7 +304,7 @@ def trial_value(r: RunResult) -> float:
 
 
 def _lower_is_better(r: RunResult) -> bool:
-    return r.metric == "mse" or scored_on_training_points(r.run.task)
+    return not higher_is_better(r.metric) or scored_on_training_points(r.run.task)
 
 
 def _score(r: RunResult) -> float:
@@ -387,10 +387,6 @@ def run_tuning(
     return SweepResult(
         tuning, sets, trained=total - stored_or_cached, from_store=stored_or_cached
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# The chapter "Fair tuning".
 
 
 # ---------------------------------------------------------------------------------------------

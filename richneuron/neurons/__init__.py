@@ -4,8 +4,7 @@ the literature (part "Related neurons") as stackable layers.
 Every module here holds ``members`` independent networks at once: weights are ``[M, in, out]``,
 activations ``[M, N, features]``. With ``members=1`` a network is the plain reference model; the
 batched trainer (:mod:`richneuron.train.trainer`) trains many members of one shape together, which
-is
-exact because nothing here mixes members.
+is exact because nothing here mixes members.
 
 Notation (as in the book): ``g = Wg x``, ``v = Wv x``, ``phi = Wphi x`` are pre-activations with
 bias, ``omega`` is the fixed frequency of :class:`~richneuron.config.TrainConfig` (a ``[M, 1, 1]``

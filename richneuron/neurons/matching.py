@@ -15,7 +15,7 @@ from ..config import TrainConfig
 from ..neurons import ARCHITECTURES, KAN_GRID, Network, get_arch, layer_of
 from ..tasks import get_task
 
-__all__ = ["count_params", "match_width", "BudgetError"]
+__all__ = ["NOT_PER_MATRIX", "BudgetError", "count_params", "match_width", "width_rows"]
 
 #: Widest hidden layer searched; far beyond any width a ~5K budget allows.
 MAX_WIDTH = 4096

@@ -22,8 +22,7 @@ probability ``p`` per commit (:func:`inclusion`, estimated over many draws), so 
 commits with probability ``(1 - p) ** k`` (:func:`escape`). A change of arithmetic or code moves
 every run of a cell, and is caught within ``window`` commits for certain.
 
-Nothing here reads a file or imports torch: the gate (:mod:`richneuron.report.bookbuild`) gathers
-the
+Nothing here reads a file or imports torch: the gate (:mod:`richneuron.report.gate`) gathers the
 entries and trains the plan.
 """
 

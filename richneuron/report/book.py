@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..analysis.claims import PUBLISHED_VERDICTS
-from ..analysis.rules import Facts, final_diagnostic
+from ..analysis.rules import Facts
 from ..config import TrainConfig
 from ..formatting import compact, format_advantage, format_interval, format_metric
 from ..neurons import (
@@ -38,7 +38,7 @@ from ..store.results import (
     versus,
     volatile_free,
 )
-from ..tables import Cell, Latex, Markdown, Table, markdown_table
+from ..tables import Cell, Markdown, Table
 from ..tasks import TASKS, better
 
 __all__ = [
@@ -55,14 +55,7 @@ __all__ = [
     "count_losses",
     "count_ties",
     "count_wins",
-    "final_diagnostic",
-    "format_advantage",
-    "format_interval",
-    "format_metric",
-    "Latex",
     "load_book_data",
-    "Markdown",
-    "markdown_table",
     "metric_cell",
     "published_verdict",
     "results_rows",
@@ -73,10 +66,6 @@ __all__ = [
 
 #: Baselines every version chapter trains beside its own architecture.
 BASELINES = ("vanilla", "singlu")
-
-
-# ---------------------------------------------------------------------------------------------
-# Running a chapter.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,7 +323,7 @@ def claim_facts(rs: ResultSet, capacity_sweep=None) -> Facts:
     .Facts`), under its protocol: the matched widths on nested_2d
     (:func:`richneuron.neurons.matching.width_rows`), vanilla's parameter count on Memorize, and
     ``capacity_sweep`` (the capacity runs, as the caller read them; ``None``: none)."""
-    config = TrainConfig(**{k: v for k, v in rs.config.items() if k in TrainConfig.field_names()})
+    config = config_of(rs)
     _, params = match_width("vanilla", "memorize", config.budget_for("memorize"), config)
     return Facts(tuple(width_rows(config)), params, capacity_sweep)
 
@@ -384,8 +373,3 @@ def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
 def config_of(rs: ResultSet) -> TrainConfig:
     """The training protocol a result set was made under."""
     return TrainConfig(**rs.config)
-
-
-# ---------------------------------------------------------------------------------------------
-# The part "Related neurons".
-

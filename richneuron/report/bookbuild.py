@@ -1,41 +1,43 @@
-"""Building the book, and the drift gate (``python -m richneuron.report.bookbuild build|check``).
+"""The command line of the book's build and drift gate:
+``python -m richneuron.report.bookbuild build|check|stages``.
 
-:func:`build` executes every chapter of ``_toc.yml`` with papermill into ``<out>/exec/``, stages
-``<out>/src/`` (configuration, Markdown chapters, executed notebooks), builds the HTML with
-Jupyter Book (warnings are errors) and writes ``PAPER.md`` through :mod:`richneuron.report.paper`.
-Chapters run at their committed parameters, except where their results go: a chapter's ``out``
-and the synthesis's ``data_dir`` are pointed at the build's data folder.
+:func:`richneuron.report.build.build` executes every chapter of ``_toc.yml`` with papermill into
+``<out>/exec/``, stages ``<out>/src/`` (configuration, Markdown chapters, executed notebooks),
+builds the HTML with Jupyter Book (warnings are errors) and writes ``PAPER.md`` through
+:mod:`richneuron.report.paper`. Chapters run at their committed parameters, except where their
+results go: a chapter's ``out`` and the synthesis's ``data_dir`` are pointed at the build's data
+folder.
 
-Three kinds of build, one function:
+Three kinds of build, one function (:mod:`richneuron.report.build`):
 
-* ``make book`` (:data:`FULL`): results in ``data/``, HTML in ``_build/html``, ``PAPER.md`` and
+* ``make book`` (``FULL``): results in ``data/``, HTML in ``_build/html``, ``PAPER.md`` and
   ``paper_figures/`` at the root. ``data/`` is the store: a chapter keeps the runs its results
   file holds under its protocol, takes others from the run cache ``.cache/runs`` and trains only
   what is missing, so a fresh clone with a complete ``data/`` builds without training.
   ``make book RETRAIN=1`` (``--retrain``) trains everything again. A results file whose runs did
   not change is not rewritten, so an unchanged rebuild leaves the work tree clean.
-* ``--quick`` (:data:`QUICK`): a smoke test (few steps, one seed, two tasks per chapter);
+* ``--quick`` (``QUICK``): a smoke test (few steps, one seed, two tasks per chapter);
   everything under ``_build/quick``.
-* ``check`` (:data:`GATE`, run by ``make test``): first the arithmetic fingerprint
-  (:mod:`richneuron.train.fingerprint`): if this host computes other bits than the one that made
-  ``data/``, it stops there, naming the first architecture that differs. Otherwise every
-  results file is checked (:func:`check_store`), and every chapter runs again under
-  ``_build/gate`` from the committed results (copied there) with an empty run cache, training
-  nothing: a chapter that finds a run missing fails, naming it. :func:`check` then compares
-  each results file the chapters wrote with the committed one (:func:`richneuron.store.results
-  .compare`, tolerances per metric), and the new CSV files of ``data/``, ``PAPER.md`` and
-  figures with the committed ones, byte for byte; last, :func:`audit_runs` retrains a sample of
-  the committed runs within a budget (:mod:`richneuron.report.audit`). Any difference is printed as
-  a
-  table (or a diff) and fails the gate.
+* ``check`` (``GATE``, run by ``make test``; :func:`richneuron.report.gate.check`): first the
+  arithmetic fingerprint (:mod:`richneuron.train.fingerprint`): if this host computes other bits
+  than the one that made ``data/``, it stops there, naming the first architecture that differs.
+  Otherwise every results file is checked (:func:`richneuron.report.build.check_store`), and
+  every chapter runs again under ``_build/gate`` from the committed results (copied there) with
+  an empty run cache, training nothing: a chapter that finds a run missing fails, naming it. The
+  gate then compares each results file the chapters wrote with the committed one
+  (:func:`richneuron.store.drift.compare`, tolerances per metric), and the new CSV files of
+  ``data/``, ``PAPER.md`` and figures with the committed ones, byte for byte; last,
+  :func:`richneuron.report.gate.audit_runs` retrains a sample of the committed runs within a
+  budget (:mod:`richneuron.report.audit`). Any difference is printed as a table (or a diff) and
+  fails the gate.
+* ``stages``: the time of each stage of ``make test``.
 
-What a reader sees: before Jupyter Book renders, :func:`_stage` tags papermill's
-injected-parameters cell and every cell made only of ``glue(...)`` calls ``remove-cell``
-(:func:`hide_plumbing`), copies the build's CSV files for the pages' download links, and writes
-the execution report (per chapter: seconds, runs trained, runs from the store), which the
-``{execution-report}`` directive of :mod:`richneuron.report.sphinxext` shows on its own page. The
-build
-prints one line per chapter and a total.
+What a reader sees: before Jupyter Book renders, the build tags papermill's injected-parameters
+cell and every cell made only of ``glue(...)`` calls ``remove-cell``
+(:func:`richneuron.report.build.hide_plumbing`), copies the build's CSV files for the pages'
+download links, and writes the execution report (per chapter: seconds, runs trained, runs from
+the store), which the ``{execution-report}`` directive of :mod:`richneuron.report.sphinxext`
+shows on its own page. The build prints one line per chapter and a total.
 
 Nothing in the work tree is touched except by the full build (``data/``, ``PAPER.md``,
 ``paper_figures/``), and every file is written all or nothing.
@@ -51,19 +53,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..store.atomic import atomic_file
-from .build import FULL, GATE, QUICK, Layout, build
+from .build import FULL, GATE, QUICK, build
 from .gate import AUDIT_MODES, check
 
-__all__ = [
-    "FULL",
-    "GATE",
-    "QUICK",
-    "build",
-    "check",
-    "Layout",
-    "main",
-    "print_stages",
-]
+__all__ = ["main", "print_stages"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

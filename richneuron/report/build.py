@@ -37,7 +37,6 @@ __all__ = [
     "NOT_IN_PAPER",
     "QUICK",
     "QUICK_BANNER",
-    "SWEEPS",
     "build",
     "chapter_parameters",
     "check_store",
@@ -291,7 +290,7 @@ def check_store(root: str | os.PathLike = ".") -> list[str]:
                 load_results(path)
         except (ResultsError, ValueError, OSError) as err:
             problems.append(str(err) if isinstance(err, ResultsError) else f"{path}: {err}")
-    for path in sorted((root / SWEEPS).glob("*.json")):
+    for path in sorted((root / SWEEP_DIR).glob("*.json")):
         try:
             load_sweep(path)
         except (ResultsError, ValueError, OSError) as err:
@@ -451,4 +450,3 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
 
 
 #: Committed sweep results (``richneuron.sweep/1`` files), audited by the drift gate.
-SWEEPS = SWEEP_DIR

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..experiments.study import Sweep, lean_result, load_sweep
+from ..paths import SWEEP_DIR
 from ..progress import progress_bar
 from ..store.drift import compare, format_drift
 from ..store.results import ResultsError, ResultSet, git_output, load_results
@@ -24,7 +25,7 @@ from ..train import pool
 from ..train.pool import close_workers
 from . import audit
 from .audit import Entry, retrain_cost
-from .build import FULL, GATE, SWEEPS, Layout, build
+from .build import FULL, GATE, Layout, build
 
 __all__ = [
     "AUDIT_MODES",
@@ -103,8 +104,8 @@ class _Copy:
 
 def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
     """Every committed run, each once: ``(entries, copies)``, the
-    :class:`richneuron.report.audit.Entry`
-    of each distinct (run, protocol) and, by the same key, every file's copy of it.
+    :class:`richneuron.report.audit.Entry` of each distinct (run, protocol) and, by the same key,
+    every file's copy of it.
 
     A chapter's run is in the cell of its architecture under its chapter's protocol; a sweep's
     in the cell its sweep's ``audit_cell`` gives, within that sweep.
@@ -131,9 +132,9 @@ def committed_runs(root: str | os.PathLike = ".") -> tuple[list, dict]:
         for r in rs.runs:
             cell = ("chapters", *Sweep.audit_cell(r.run, config))
             add(source, rs.name, r.run, config, r, cell, lean=False)
-    for path in sorted((root / SWEEPS).glob("*.json")):
+    for path in sorted((root / SWEEP_DIR).glob("*.json")):
         result = load_sweep(path)
-        source = f"{SWEEPS}/{path.name}"
+        source = f"{SWEEP_DIR}/{path.name}"
         for r, config in result.stored():
             cell = (source, *result.sweep.audit_cell(r.run, config))
             add(source, source, r.run, config, r, cell, lean=True)
@@ -146,8 +147,7 @@ def audit_runs(
     """Retrain committed runs, chapters' and sweeps' alike, and compare them with the files.
 
     ``mode`` ``"sample"``: the plan of :func:`richneuron.report.audit.plan` for this commit (a
-    rotation
-    of the (architecture, setting) cells and a random share, within ``budget`` seconds of
+    rotation of the (architecture, setting) cells and a random share, within ``budget`` seconds of
     estimated retraining time, :func:`richneuron.report.audit.retrain_cost`; default
     :data:`richneuron.report.audit.DEFAULT_BUDGET`); ``"all"``: every run (for a
     cluster); ``"none"``: nothing. The chosen runs train afresh (no cache) in one

@@ -2,9 +2,8 @@
 
 Tasks chapter: :func:`plot_task`. Version chapters: :func:`plot_learning_curves` (training
 loss or test metric), :func:`plot_diagnostic`, :func:`plot_grad_norms`,
-:func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. Synthesis:
-:func:`plot_score_map` (every architecture on every task, from
-:func:`richneuron.report.book.comparison_rows`) and :func:`plot_rank_map`. No function sets a
+:func:`plot_metric_bars`. Width against richness: :func:`plot_widths`. The figures over many
+chapters and sweeps are in :mod:`richneuron.report.sweep_plots`. No function sets a
 title: the book puts captions in the notebook cell's metadata. Figures are drawn with pyplot so
 that a notebook's inline backend shows them; outside a notebook the Agg backend is chosen on the
 first call when no backend was set (``MPLBACKEND`` unset and pyplot not yet imported). The
@@ -339,7 +338,7 @@ def plot_widths(rows: Sequence[dict], fit: dict | None = None):
 
     Args:
         rows: dicts with ``arch``, ``matrices`` and ``width`` (e.g. from
-            :func:`richneuron.report.book.width_rows`).
+            :func:`richneuron.neurons.matching.width_rows`).
         fit: optional ``{"width_1": w, "cost": c}``: the fitted curve ``w (1 - c)^(k - 1)``.
 
     Returns:
@@ -452,5 +451,3 @@ def plot_omega_range(sets: Sequence[ResultSet], arch: str = "singlu", control: s
         ax.set_visible(False)
     fig.tight_layout()
     return fig, axes
-
-

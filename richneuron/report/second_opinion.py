@@ -4,20 +4,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..analysis.claims import evaluate
-from ..analysis.rules import STANDARD_TASKS
+from ..analysis.rules import Facts
 from ..experiments.study import load_sweep
 from ..paths import sweep_file
 from ..store.results import ResultsError, ResultSet
 from ..tables import Markdown, markdown_table
+from ..tasks import STANDARD_TASKS
 from .book import (
     chapter_tasks,
-    claim_facts,
     compare_to_baseline,
     config_of,
 )
@@ -97,19 +98,24 @@ def stability_ledgers(
     rs: ResultSet,
     second: ResultSet | None,
     published: dict,
+    facts: Facts,
     capacity_stability: str | os.PathLike = CAPACITY_STABILITY_PATH,
 ) -> tuple[list | None, list | None]:
     """The claims ledger on the disjoint seeds ``second`` alone and on both sets of seeds
-    pooled (:func:`pooled`), the capacity claim on ``capacity_stability``'s runs (and the
-    chapters' capacity sweep with them); ``(None, None)`` when ``second`` is None."""
+    pooled (:func:`pooled`), with the chapters' ``facts`` (:func:`~richneuron.report.book
+    .claim_facts`: ``second`` shares their protocol) and the capacity claim on
+    ``capacity_stability``'s runs (and, pooled, the chapters' capacity runs in ``facts`` with
+    them); ``(None, None)`` when ``second`` is None."""
     if second is None:
         return None, None
     second_capacity = load_sweep_sets(capacity_stability)
-    all_capacity = [*capacity_runs(), *second_capacity]
-    both = pooled(rs, second)
+    alone = dataclasses.replace(facts, capacity_sweep=second_capacity)
+    together = dataclasses.replace(
+        facts, capacity_sweep=[*(facts.capacity_sweep or []), *second_capacity]
+    )
     return (
-        evaluate(second, published, facts=claim_facts(second, second_capacity)),
-        evaluate(both, published, facts=claim_facts(both, all_capacity)),
+        evaluate(second, published, facts=alone),
+        evaluate(pooled(rs, second), published, facts=together),
     )
 
 
@@ -165,8 +171,7 @@ def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[R
 
 def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]:
     """The capacity sweep's result sets (:data:`CAPACITY_PATH`, or its
-    file
-    in ``sweep_dir``): the runs the headline claim's capacity comparison reads; empty where the
+    file in ``sweep_dir``): the runs the headline claim's capacity comparison reads; empty where the
     file does not exist."""
     path = CAPACITY_PATH if sweep_dir is None else Path(sweep_dir) / Path(CAPACITY_PATH).name
     return load_sweep_sets(path)
@@ -176,8 +181,7 @@ def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str
     """One paragraph on the second opinion: how many verdicts of the regime map
     (:func:`regime_rows` with a second set) and of the claims ledger
     (:func:`richneuron.analysis.ledgers.stability_rows`) flip on the disjoint seeds, naming them;
-    or,
-    with
+    or, with
     no second set (empty ``regime``), that the stability was not checked."""
     if not regime or "stability" not in regime[0]:
         return Markdown(

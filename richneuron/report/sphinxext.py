@@ -6,7 +6,7 @@
   MathJax 3.2's ``es5`` build); Sphinx copies them into the output as a static path at every
   build, and ``mathjax_path`` points at its ``tex-chtml.js``. Nothing is committed.
 * **The execution report.** The directive ``{execution-report}`` renders a table of the build's
-  ``execution-report.json`` (written into the staged sources by :mod:`richneuron.report.bookbuild`):
+  ``execution-report.json`` (written into the staged sources by :mod:`richneuron.report.build`):
   chapter, execution time, runs trained and taken from the store, status.
 """
 

@@ -80,10 +80,9 @@ def plot_rank_map(rs: ResultSet, archs: Sequence[str] | None = None):
 def plot_score_map(rows: Sequence[dict]):
     """Heat map of every architecture's score on every task, normalised per task.
 
-    ``rows`` are :func:`richneuron.report.book.comparison_rows`. A cell's colour is its ``score`` (1
-    =
-    the task's best mean, 0 its worst; log scale for MSE); its text is the mean to three
-    significant figures. The winner of each task has a black frame and bold text; a cell whose
+    ``rows`` are :func:`richneuron.report.synthesis.comparison_rows`. A cell's colour is its
+    ``score`` (1 = the task's best mean, 0 its worst; log scale for MSE); its text is the mean to
+    three significant figures. The winner of each task has a black frame and bold text; a cell whose
     mean is within noise of the winner's (the book's rule) is marked ``≈``; a
     task where every seed diverged is grey and reads ``div.``.
 
@@ -139,8 +138,7 @@ def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int |
     """Bits stored against the number of random points N, one line per architecture (the mean
     over seeds, a band: its 95% bootstrap interval), from
     :func:`richneuron.analysis.capacity.capacity_points` rows; the dotted line is the most the data
-    hold
-    (regression: every target value at :data:`richneuron.analysis.capacity.FLOAT32_BITS` bits;
+    hold (regression: every target value at :data:`richneuron.analysis.capacity.FLOAT32_BITS` bits;
     classification: log2 K bits per label).
 
     Args:
@@ -200,8 +198,8 @@ def plot_capacity(points: Sequence[dict], lrs: dict | None = None, budget: int |
 def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ()):
     """Each architecture's capacity in bits per parameter (bar: mean over seeds at the peak,
     error bar: its 95% bootstrap interval), from :func:`richneuron.analysis.capacity.capacity` rows
-    (one per
-    architecture), beside published anchors (dashed lines, ``{"source", "bits_per_param"}``).
+    (one per architecture), beside published anchors (dashed lines, ``{"source",
+    "bits_per_param"}``).
 
     Returns:
         ``(fig, ax)``.
@@ -232,8 +230,7 @@ def plot_bits_per_parameter(peaks: Sequence[dict], anchors: Sequence[dict] = ())
 def plot_capacity_scaling(fits: dict[str, dict]):
     """Capacity (bits at the peak, one point per seed) against trainable parameters for each
     architecture of ``fits`` (``{arch: richneuron.analysis.capacity.scaling(...)}``), with its
-    fitted
-    line.
+    fitted line.
 
     Returns:
         ``(fig, ax)``.
@@ -352,7 +349,7 @@ def plot_scaling(rows: Sequence[dict], archs: Sequence[str], tasks: Sequence[str
     over seeds with its 95% interval (error bars), log-scaled budgets.
 
     Args:
-        rows: :func:`richneuron.analysis.multiverse.scaling_rows` (``arch``, ``task``, ``budget``,
+        rows: :func:`richneuron.analysis.scaling.scaling_rows` (``arch``, ``task``, ``budget``,
             ``mean``, ``low``, ``high``, ``metric``).
 
     Returns:

@@ -243,7 +243,8 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
 def regime_table(rows: Sequence[dict], seeds: str = "") -> Markdown:
     """:func:`regime_rows` as a Markdown table: the best and the runner-up, the margin with its
     95% interval, the verdict, and for rows made with a second set of seeds (named by
-    ``seeds``, e.g. :func:`seed_span`) the verdict on them and whether it agrees."""
+    ``seeds``, e.g. :func:`richneuron.report.second_opinion.seed_span`) the verdict on them and
+    whether it agrees."""
     second = bool(rows) and "stability" in rows[0]
     header = ["task", "best", "runner-up", "margin [95% CI]", "verdict"]
     if second:

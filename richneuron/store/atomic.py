@@ -1,10 +1,9 @@
 """All-or-nothing writes: a file or a folder is either the old one or the complete new one.
 
 Used by the results store (:mod:`richneuron.store.results`), the compiled steps kept across
-processes
-(:mod:`richneuron.train.stepcache`) and the book build (:mod:`richneuron.report.bookbuild`,
-:mod:`richneuron.report.paper`):
-a killed process never leaves a half-written result, step, chapter or paper.
+processes (:mod:`richneuron.train.stepcache`) and the book build
+(:mod:`richneuron.report.bookbuild`, :mod:`richneuron.report.paper`): a killed process never leaves
+a half-written result, step, chapter or paper.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from .. import __version__
 from ..arithmetic.determinism import ARITHMETIC_ENV, arithmetic, is_pinned
 from ..config import TrainConfig
 from .results import (
-    CACHE_VERSION,
     ResultsError,
     read_json,
     result_from_dict,
@@ -25,6 +24,11 @@ from .schema import Run, RunResult
 __all__ = [
     "RunCache",
 ]
+
+
+#: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
+# 4: products by richneuron::bmm (richneuron.arithmetic.products); 5: per-member evaluation
+CACHE_VERSION = 5
 
 
 class RunCache:

@@ -1,4 +1,4 @@
-"""The results store: schema, atomic save, validating load, drift check, run cache (Method chapter).
+"""Results files: atomic save, validating load, provenance (Method chapter).
 
 A *results file* (``data/<chapter>.json``) holds one set of runs as one JSON document::
 
@@ -9,9 +9,9 @@ A *results file* (``data/<chapter>.json``) holds one set of runs as one JSON doc
 
 Runs are sorted by ``(arch, task, seed)`` so files diff cleanly. JSON has no NaN: non-finite
 floats are stored as the strings ``"nan"``, ``"inf"`` and ``"-inf"``. :func:`load_results`
-checks every field and names the file and the field it rejects; :func:`compare` lists what moved
-between a committed file and a fresh run; :class:`RunCache` keeps one file per trained run so a
-chapter re-trains only what changed.
+checks every field and names the file and the field it rejects. What moved between a committed
+file and a fresh run is :mod:`richneuron.store.drift`'s; the run cache, one file per trained
+run, is :mod:`richneuron.store.cache`'s.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from .atomic import atomic_file
 from .schema import Run, RunResult
 
 __all__ = [
-    "CACHE_VERSION",
     "SCHEMA",
     "check_output_path",
     "git_output",
@@ -57,9 +56,6 @@ __all__ = [
 
 #: Schema id of a results file; bump it when the layout changes.
 SCHEMA = "richneuron.results/1"
-#: Bump to invalidate every cached run (e.g. after a change to the trainer's arithmetic).
-# 4: products by richneuron::bmm (richneuron.arithmetic.products); 5: per-member evaluation
-CACHE_VERSION = 5
 
 
 class ResultsError(ValueError):
@@ -455,11 +451,7 @@ def results_from_doc(doc: object, where: str) -> ResultSet:
 
 
 # ---------------------------------------------------------------------------------------------
-# Drift between a committed result set and a fresh one.
-
-
-# ---------------------------------------------------------------------------------------------
-# Provenance and the run cache (a study runs through it: richneuron.experiments.study).
+# Provenance.
 
 
 def git_output(*args: str) -> str | None:
@@ -498,5 +490,3 @@ def provenance() -> dict:
         "host": host(),  # CPU vendor and model, MKL version and mode, compiler, C library
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-
-

@@ -16,8 +16,8 @@ gets no task, and one line names the setting. Every task checks again on its wor
 trains, so a result computed with other arithmetic cannot come back. Workers get the pinned
 arithmetic before torch is imported: a local cluster's worker processes start with
 :data:`richneuron.arithmetic.determinism.ARITHMETIC_ENV` in their environment and this module as
-their
-preload; on other machines, start workers with ``--preload richneuron.train.cluster`` (README).
+their preload; on other machines, start workers with ``--preload richneuron.train.cluster``
+(README).
 
 **Stopping.** :meth:`DaskBackend.close` (also on leaving ``with``) cancels what is left, closes
 the client and, for a local cluster, the cluster, then ends any of its processes still alive:
@@ -126,7 +126,8 @@ def dask_setup(worker: object = None) -> None:
     """Dask's preload hook (``dask worker --preload richneuron.train.cluster``): pin the arithmetic.
 
     Importing :mod:`richneuron` sets the pinned environment before torch is imported;
-    :func:`worker_arithmetic` then pins threads and Inductor's code generation.
+    :func:`worker_arithmetic` then pins threads (Inductor is pinned where a step compiles:
+:func:`richneuron.arithmetic.determinism.pin_compiler`).
     """
     worker_arithmetic()
 

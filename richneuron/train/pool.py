@@ -175,13 +175,13 @@ def train_jobs(
 ) -> list[RunResult]:
     """Train every ``(run, config)`` job; results in the order of ``jobs``.
 
-    Jobs that share a :func:`_chunk_key` are chunked together whatever their other settings,
-    so a sweep over ``lr`` or ``omega`` compiles one step per shape. With more than one worker
-    (default :data:`WORKERS`), the groups train in worker processes, the most expensive first,
-    each preferably where its step is compiled (see :func:`_schedule`); otherwise in this
-    process. With a ``backend`` (a :class:`richneuron.train.cluster.DaskBackend`), every chunk is a
-    task of its cluster instead, and ``workers`` is not used. ``progress(done, total)`` is
-    called after each chunk (each group, on the local workers), and ``on_results([(job,
+    Jobs that share a chunk key (:func:`richneuron.train.trainer._chunk_key`) are chunked together
+    whatever their other settings, so a sweep over ``lr`` or ``omega`` compiles one step per shape.
+    With more than one worker (default :data:`WORKERS`), the groups train in worker processes, the
+    most expensive first, each preferably where its step is compiled (see :func:`_schedule`);
+    otherwise in this process. With a ``backend`` (a :class:`richneuron.train.cluster.DaskBackend`),
+    every chunk is a task of its cluster instead, and ``workers`` is not used. ``progress(done,
+    total)`` is called after each chunk (each group, on the local workers), and ``on_results([(job,
     result), ...])`` with its results, so a caller can keep them before an interrupt.
     """
     jobs = list(jobs)

@@ -82,7 +82,8 @@ def _adam_settings(configs: Sequence[TrainConfig]) -> dict[str, Tensor]:
 
 def _member_losses(pred: Tensor, y: Tensor, is_clf: Tensor, multiclass: bool) -> Tensor:
     """Each member's training loss: :func:`cross_entropy_per_member` in a multi-class chunk,
-    :func:`loss_per_member` otherwise (a chunk is one or the other: :func:`_shape_key`)."""
+    :func:`loss_per_member` otherwise (a chunk is one or the other:
+    :func:`richneuron.train.trainer._shape_key`)."""
     return cross_entropy_per_member(pred, y) if multiclass else loss_per_member(pred, y, is_clf)
 
 

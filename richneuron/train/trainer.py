@@ -1,7 +1,8 @@
-"""Training: the plain reference loop and the fast batched trainer (Method chapter).
+"""The fast batched trainer: one chunk of runs trained together (:func:`train_chunk`; Method
+chapter).
 
-:func:`train_reference` is the readable ground truth: one network, ``torch.optim.Adam``, eager
-PyTorch. :func:`train_runs` trains many runs at once: runs of one shape (architecture, width,
+The readable ground truth is :func:`richneuron.train.reference.train_reference`: one network,
+``torch.optim.Adam``, eager PyTorch. Here runs of one shape (architecture, width,
 input/output dims, point count) are stacked into an ensemble of ``chunk`` members, and one
 compiled graph does forward, backward (``torch.autograd.grad``) and Adam for all of them. The
 loss is summed over members, so each member's gradient, and its Adam update, is exactly its
@@ -9,8 +10,9 @@ own: a run's result does not depend on the runs it was grouped with (tested bit 
 
 The settings that do not change a shape (``lr``, ``omega``, Adam's ``beta1``, ``beta2`` and
 ``eps``, and ``data_seed``) are per-member tensors, not constants of the compiled code: runs of
-one shape under different settings (a sweep, :func:`train_jobs`) train in one chunk through one
-compiled step, with the same bits as alone.
+one shape under different settings (a sweep, :func:`richneuron.train.pool.train_jobs`) train in
+one chunk through one compiled step (:mod:`richneuron.train.steps`), with the same bits as
+alone. Many chunks are spread over worker processes by :mod:`richneuron.train.pool`.
 """
 
 from __future__ import annotations
@@ -60,10 +62,9 @@ __all__ = [
 #: is padded up to the next size here. Compiling costs ~5 s per graph here, more than training a
 #: chunk, so there are few sizes; the runs of one shape in a chapter (architectures x tasks of
 #: one input and output size x five seeds) fill chunks of 4 with little padding. No size is 1,
-#: since
-#: compiled kernels special-case size-1 dimensions (and would change the bits); a member's bits
-#: are the same in a chunk of 3 or 4 (tested). Four members (two per core) measured faster per
-#: member than eight: their activations stay in the 2 MB per-core L2 cache.
+#: since compiled kernels special-case size-1 dimensions (and would change the bits); a member's
+#: bits are the same in a chunk of 3 or 4 (tested). Four members (two per core) measured faster
+#: per member than eight: their activations stay in the 2 MB per-core L2 cache.
 CHUNK_SIZES = (3, 4)
 CHUNK = CHUNK_SIZES[-1]
 
@@ -150,8 +151,7 @@ def train_chunk(
     members are trained and discarded. A member's arithmetic does not depend on its position,
     on the ensemble size or on the other members' settings (tested bit for bit), given the
     pinned MKL mode of :mod:`richneuron.arithmetic.determinism`: the compiled step vectorises every
-    member
-    alike, and the eager evaluations (test curve, final metrics, validation score) put each
+    member alike, and the eager evaluations (test curve, final metrics, validation score) put each
     member's last elements off the scalar tail of ATen's loops (:func:`_with_spare`).
     """
     pin_arithmetic()
@@ -386,5 +386,3 @@ def _internals(net: Network, params: dict[str, Tensor], x: Tensor) -> dict[str, 
         for k, p in net.named_parameters():
             p.copy_(params[k])
         return net.internals(x)
-
-
