@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .architectures import parse_archs
 from .config import TrainConfig
 from .experiments.specs import SweepError
 from .experiments.study import (
@@ -45,7 +46,7 @@ from .experiments.study import (
 )
 from .experiments.tuning import Around, Tuning
 from .experiments.tuning_results import format_choices
-from .neurons import ARCHITECTURES, parse_archs
+from .neurons import ARCHITECTURES
 from .neurons.matching import BudgetError, match_width
 from .paths import SWEEP_DIR
 from .progress import progress_bar

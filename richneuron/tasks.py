@@ -29,9 +29,12 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the tensors of TaskData; torch itself is imported by generate alone
+    import torch
 
 __all__ = [
     "GENERALISATION_TASKS",
@@ -44,7 +47,6 @@ __all__ = [
     "random_task",
     "better",
     "higher_is_better",
-    "task_error",
 ]
 
 PI = math.pi
@@ -139,6 +141,8 @@ class Task:
         """
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        import torch  # here, not at the top: the catalogue of tasks is read without torch
+
         entropy = [zlib.crc32(self.name.encode("utf-8")), int(seed)]
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
         arrays = self._sampler(rng, self.n_train, self.n_test)
@@ -534,42 +538,6 @@ def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
                 raise ValueError(f"task {name!r} selected twice in {spec!r}; {choices}")
             out.append(name)
     return tuple(out)
-
-
-def task_error(pred: torch.Tensor, target: torch.Tensor, metric: str) -> torch.Tensor:
-    """Scores predictions, reducing over the point and output dims.
-
-    Args:
-        pred: Model outputs (logits for accuracy), ``[..., N, out_dim]``.
-        target: Targets (labels in {-1, +1} for accuracy), ``[..., N, out_dim]``;
-            leading dims broadcast against ``pred``'s.
-        metric: ``"mse"``: mean squared error; ``"accuracy"``: with one output, the fraction
-            of points with ``sign(pred) == target``, where ``pred == 0`` counts as +1; with
-            several (one-hot targets), the fraction whose first largest logit is the target's
-            class.
-
-    Returns:
-        The error per leading index, ``[...]``.
-
-    Raises:
-        ValueError: On an unknown metric or mismatched ``[N, out_dim]`` dims.
-    """
-    if pred.dim() < 2 or target.dim() < 2 or pred.shape[-2:] != target.shape[-2:]:
-        raise ValueError(
-            f"pred {tuple(pred.shape)} and target {tuple(target.shape)} "
-            "must both end in the same [N, out_dim]"
-        )
-    if metric == "mse":
-        return (pred - target).square().mean(dim=(-2, -1))
-    if metric == "accuracy" and pred.shape[-1] > 1:
-        correct = pred.argmax(dim=-1) == target.argmax(dim=-1)
-        dtype = pred.dtype if pred.is_floating_point() else torch.float32
-        return correct.to(dtype).mean(dim=-1)
-    if metric == "accuracy":
-        correct = (pred >= 0) == (target > 0)
-        dtype = pred.dtype if pred.is_floating_point() else torch.float32
-        return correct.to(dtype).mean(dim=(-2, -1))
-    raise ValueError(f"unknown metric {metric!r}; valid metrics: mse, accuracy")
 
 
 def higher_is_better(metric: str) -> bool:

@@ -527,6 +527,8 @@ def test_omega_range_rows_best_omega_and_control():
     assert row == {
         "task": "hifreq", "best_omega": 4.0, "best_beats_control": True, "one_beats_control": False
     }
+    assert related.omega_wins([row]) == (0, 1)
+    assert related.omega_wins([row, {**row, "one_beats_control": True}]) == (1, 2)
 
 
 def test_sweep_omegas_lists_the_archs_frequencies():

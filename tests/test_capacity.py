@@ -20,8 +20,8 @@ from richneuron.experiments.study import Sweep, load_sweep
 from richneuron.report.book import claim_facts, load_published
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
-from richneuron.tasks import get_task, parse_tasks, task_error
-from richneuron.train.reference import train_reference
+from richneuron.tasks import get_task, parse_tasks
+from richneuron.train.reference import task_error, train_reference
 from richneuron.train.trainer import train_chunk
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from pathlib import Path
@@ -47,6 +48,46 @@ def test_no_visible_cell_shows_glue(doc):
         if cell.cell_type == "code" and HIDDEN_TAG not in cell.metadata.get("tags", []):
             assert "glue(" not in cell.source, f"{doc}: a shown cell calls glue: {cell.source!r}"
             assert "injected-parameters" not in cell.metadata.get("tags", [])
+
+
+#: What a chapter's cell may not hold: a chapter displays what the library computes, so a
+#: function written in a cell, or a loop over rows that builds values, belongs in the library.
+COMPUTING = {
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.FunctionDef: "a function definition",
+    ast.For: "a for loop",
+}
+
+
+def computing(source: str) -> list[str]:
+    """What in a cell's source computes rather than displays: ``"<kind> at line <n>"``."""
+    return [
+        f"{COMPUTING[type(node)]} at line {node.lineno}"
+        for node in ast.walk(ast.parse(source))
+        if type(node) in COMPUTING
+    ]
+
+
+@pytest.mark.parametrize("doc", NOTEBOOKS)
+def test_cells_display_what_the_library_computes(doc):
+    for i, cell in enumerate(_read(doc).cells):
+        if cell.cell_type == "code":
+            assert not computing(cell.source), f"{doc}, cell {i}: {computing(cell.source)}"
+
+
+def test_computing_finds_what_it_refuses():
+    assert computing('glue("n", len(rows), display=False)\nbook.table(rs)') == []
+    assert computing("ranked = sorted(peaks, key=lambda r: -r['x'])") == ["a lambda at line 1"]
+    assert computing("x = 1\nby = {r['a']: r for r in rows}") == ["a dict comprehension at line 2"]
+    assert computing("n = sum(r['w'] for r in rows)") == ["a generator expression at line 1"]
+    assert computing("[r for r in rows if r]") == ["a list comprehension at line 1"]
+    assert computing("{r['t'] for r in rows}") == ["a set comprehension at line 1"]
+    assert computing("def f(x):\n    return x") == ["a function definition at line 1"]
+    assert computing("for r in rows:\n    print(r)") == ["a for loop at line 1"]
 
 
 def test_is_glue_only():

@@ -6,7 +6,7 @@ import math
 import pytest
 from test_book import result  # a run with train_loss 0.1
 
-from richneuron.analysis import claims, ledgers
+from richneuron.analysis import claims, cost, ledgers
 from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
 from richneuron.neurons.matching import width_rows
@@ -78,6 +78,8 @@ def test_width_rows_with_and_without_the_related_neurons():
     assert [r for r in both if not r["related"]] == study
     kan = next(r for r in both if r["arch"] == "kan")
     assert kan["matrices"] == 10 and kan["width"] < min(r["width"] for r in study)
+    assert cost.fit_width_cost(both, related=False) == cost.fit_width_cost(study)
+    assert cost.fit_width_cost(both) != cost.fit_width_cost(study)
 
 
 # ---------------------------------------------------------------------------------------------

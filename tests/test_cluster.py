@@ -20,7 +20,7 @@ from richneuron.train.cluster import (
     arithmetic_difference,
     worker_arithmetic,
 )
-from richneuron.train.pool import train_jobs
+from richneuron.train.pool import Backend, InProcess, LocalWorkers, train_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,9 @@ def backend():
 
 
 def test_dask_gives_the_bits_of_one_process_and_of_the_pool(backend):
-    alone = train_jobs(JOBS, workers=1)
-    pooled = train_jobs(JOBS, workers=2)
+    assert all(isinstance(b, Backend) for b in (backend, InProcess(), LocalWorkers(2)))
+    alone = train_jobs(JOBS, backend=InProcess())
+    pooled = train_jobs(JOBS, backend=LocalWorkers(2))
     chunks = []
     on_dask = train_jobs(JOBS, backend=backend, on_results=chunks.append)
     assert [_bits(r) for r in on_dask] == [_bits(r) for r in alone] == [_bits(r) for r in pooled]

@@ -4,8 +4,9 @@ name; an import of the package inside a function says why beside it (``# layer: 
 
 The layers, lowest first (README, "The library"): the foundation without torch (configuration,
 paths, formatting, statistics, tables, progress); the pinned arithmetic (``arithmetic/``); the
-tasks; the neurons (``neurons/``, with width matching); the results store (``store/``);
-training (``train/``); analysis (``analysis/``: verdicts from results passed in); experiments
+data (the tasks and the catalogue of architectures, neither importing torch at the top); the
+neurons (``neurons/``, with width matching); the results store (``store/``); training
+(``train/``); analysis (``analysis/``: verdicts from results passed in, no torch); experiments
 (``experiments/``: specs, their runner, tuning, the multiverse's sweep files); the book
 (``report/``); the command line. A folder is one room: its modules may share private names.
 """
@@ -13,6 +14,8 @@ training (``train/``); analysis (``analysis/``: verdicts from results passed in)
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "richneuron"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("paths", "config", "formatting", "tables", "stats", "progress")),
     ("arithmetic", ("arithmetic",)),
-    ("data", ("tasks",)),
+    ("data", ("tasks", "architectures")),
     ("neurons", ("neurons",)),
     ("store", ("store",)),
     ("training", ("train",)),
@@ -239,3 +242,31 @@ def test_an_import_inside_a_function_says_why():
 )
 def test_each_check_finds_what_it_is_for(sources, check, expected):
     assert check(parse(sources)) == expected
+
+
+#: What must load without torch: analysis (verdicts from results passed in), the results store,
+#: the catalogue of architectures and the tasks' descriptions, and the foundation.
+TORCH_FREE = (
+    "richneuron.architectures",
+    "richneuron.config",
+    "richneuron.formatting",
+    "richneuron.stats",
+    "richneuron.tables",
+    "richneuron.tasks",
+    "richneuron.store.results",
+    "richneuron.store.cache",
+    *(f"richneuron.analysis.{p.stem}" for p in sorted((PACKAGE / "analysis").glob("[!_]*.py"))),
+)
+
+
+def _loads_torch(modules: tuple[str, ...]) -> bool:
+    code = f"import sys\nfor m in {list(modules)!r}: __import__(m)\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_analysis_and_the_store_load_without_torch():
+    assert len(TORCH_FREE) > 10  # every analysis module is listed
+    assert not _loads_torch(TORCH_FREE)
+    # ... and the check can fail: the neurons do load torch.
+    assert _loads_torch(("richneuron.neurons",))

@@ -128,7 +128,9 @@ def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
                 if c.budget == 2000 else [result(a, "memorize", s, 0.1 * (1 + 0.01 * s))
                                           for a in ("vanilla", "singlu") for s in range(3)])
     protocols = scaling.by_budget(multiverse_sweeps.load(base, tmp_path))
-    assert [p.config.budget for p in protocols] == [2000, 5000, 20000]
+    assert scaling.budgets(protocols) == [2000, 5000, 20000]
+    assert scaling.budgets_text(protocols) == "2,000, 5,000, 20,000"
+    assert scaling.largest_tolerance(protocols) == max(p.config.tolerance for p in protocols)
     rows = scaling.versus_rows(protocols, "singlu", "vanilla")
     assert [(r["budget"], r["outcome"]) for r in rows] == [(2000, 1), (5000, 1), (20000, 0)]
     assert scaling.tally_text(scaling.tally_versus(rows), 20000) == (

@@ -5,8 +5,11 @@ import math
 import pytest
 import torch
 
+from richneuron import neurons
+from richneuron.architectures import ARCHITECTURES as CATALOGUE
+from richneuron.architectures import RELATED_FAMILIES, parse_archs
 from richneuron.config import TrainConfig
-from richneuron.neurons import ARCHITECTURES, RELATED_FAMILIES, Network, get_arch, parse_archs
+from richneuron.neurons import ARCHITECTURES, Network, get_arch
 
 OMEGA, RANK = 1.7, 3
 
@@ -386,3 +389,23 @@ def test_kans_grid_is_a_setting_of_the_protocol():
             TrainConfig(kan_grid=bad)
         with pytest.raises(ValueError, match="invalid kan_grid"):
             kan_layer(bad)
+
+
+#: Layer classes that are frames for others (or a first layer), not architectures of their own.
+FRAMES = {"NeuronLayer", "GLU", "PhaseGLU", "SirenFirst"}
+
+
+def test_the_catalogue_names_every_layer_class_and_the_registry_binds_it():
+    classes = {
+        name
+        for name in neurons.__all__
+        if isinstance(getattr(neurons, name), type)
+        and issubclass(getattr(neurons, name), neurons.NeuronLayer)
+    }
+    assert {info.layer for info in CATALOGUE.values()} == classes - FRAMES
+    for arch, info in CATALOGUE.items():
+        spec = get_arch(arch)
+        assert spec.layer.__name__ == info.layer
+        assert (spec.id, spec.title, spec.family, spec.canonical) == (
+            info.id, info.title, info.family, info.canonical)
+    assert get_arch("v4_glu").canonical == "singlu"

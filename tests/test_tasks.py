@@ -19,8 +19,8 @@ from richneuron.tasks import (
     Task,
     get_task,
     parse_tasks,
-    task_error,
 )
+from richneuron.train.reference import task_error
 
 ALL = list(TASKS)
 PUBLIC_FIELDS = {

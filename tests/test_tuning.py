@@ -7,6 +7,7 @@ import torch
 from conftest import make_result
 
 from richneuron.analysis import multiverse
+from richneuron.architectures import FAMILIES
 from richneuron.config import TrainConfig
 from richneuron.experiments import multiverse_sweeps, tuning, tuning_results
 from richneuron.experiments.specs import SweepError
@@ -17,7 +18,7 @@ from richneuron.experiments.study import (
     run_sweep,
     save_sweep,
 )
-from richneuron.neurons import ARCHITECTURES, FAMILIES, OMEGA_ARCHS, Network, get_arch
+from richneuron.neurons import ARCHITECTURES, OMEGA_ARCHS, Network, get_arch
 from richneuron.store.results import ResultsError
 from richneuron.store.schema import Run
 from richneuron.tasks import get_task

@@ -37,8 +37,8 @@ import statistics
 from collections.abc import Callable, Sequence
 
 from .. import stats
+from ..architectures import ARCHITECTURES, VERSION_ORDER, arch_info
 from ..formatting import format_ratio
-from ..neurons import ARCHITECTURES, VERSION_ORDER, get_arch
 from ..store.results import ResultSet
 from ..tasks import STANDARD_TASKS
 from .cost import _width_cost, headline_bits
@@ -365,7 +365,7 @@ def _ood_degradation(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) ->
     periodic = [  # the study's periodic neurons (the related neurons are not its claim)
         a
         for a in ARCHITECTURES
-        if a != "vanilla" and get_arch(a).canonical == a and not get_arch(a).is_related
+        if a != "vanilla" and arch_info(a).canonical == a and not arch_info(a).is_related
     ]
     present = [a for a in periodic if rs.select(a, "ood_shift")]
     if not rs.select("vanilla", "ood_shift") or not present:

@@ -43,12 +43,14 @@ WIDTH_COST_PUBLISHED = 0.35
 WIDTH_COST_TOLERANCE = 0.05
 
 
-def fit_width_cost(rows: Sequence[dict]) -> dict:
-    """Least-squares fit of ``log width = log w1 + (k - 1) log(1 - cost)`` over ``rows``.
+def fit_width_cost(rows: Sequence[dict], related: bool = True) -> dict:
+    """Least-squares fit of ``log width = log w1 + (k - 1) log(1 - cost)`` over ``rows``
+    (with ``related=False``, over the study's own architectures alone).
 
     Returns:
         ``{"width_1": w1, "cost": cost}``: the fraction of width each extra matrix costs.
     """
+    rows = [r for r in rows if related or not r["related"]]
     ks = [r["matrices"] - 1 for r in rows]
     ys = [math.log(r["width"]) for r in rows]
     mk, my = statistics.fmean(ks), statistics.fmean(ys)

@@ -31,8 +31,10 @@ from .rules import VERDICTS, Claim
 __all__ = [
     "CLAIMS",
     "FACTORS",
+    "Factor",
     "NOT_IN_MULTIVERSE",
     "PANEL",
+    "Protocol",
     "ROBUST_FAILS",
     "ROBUST_HOLDS",
     "ROBUST_VERDICTS",
@@ -41,19 +43,22 @@ __all__ = [
     "changes",
     "count_factor_protocols",
     "curve",
+    "curve_titles",
+    "curves",
+    "default_protocol",
     "evaluate",
-    "Factor",
     "factor_labels",
     "factor_table",
     "findings",
+    "own_factors",
     "panel_differences",
     "panel_runs",
-    "Protocol",
     "protocol_table",
     "robust_counts",
     "robust_ledger",
     "robust_rows",
     "robust_verdict",
+    "shown_rows",
     "side_by_side",
     "tuned_text",
     "verdict_grid",
@@ -173,6 +178,23 @@ def _factor(name: str) -> Factor:
 def panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
     keep = set(archs)
     return [r for r in rs.runs if r.run.arch in keep]
+
+
+def default_protocol(rs: ResultSet, archs: Sequence[str]) -> Protocol:
+    """The chapters' protocol for the architectures ``archs``: the chapters' runs of them."""
+    return Protocol(
+        "default", None, ResultSet(rs.name, rs.config, rs.provenance, panel_runs(rs, archs))
+    )
+
+
+def own_factors() -> list[str]:
+    """The factors this chapter varies: all but the budget (the Scaling chapter's)."""
+    return [f.field for f in FACTORS if f.field != "budget"]
+
+
+def shown_rows(robust: Sequence[dict]) -> list[dict]:
+    """The rows of :func:`robust_rows` for the claims the multiverse tests (:data:`CLAIMS`)."""
+    return [r for r in robust if r["id"] in CLAIMS]
 
 
 def evaluate(
@@ -398,6 +420,16 @@ def curve(pairs: Sequence[tuple[Protocol, Claim]]) -> list[dict]:
         if c.verdict != "not tested"
     ]
     return sorted(rows, key=lambda r: (math.isnan(r["value"]), r["value"]))
+
+
+def curves(evaluated: dict[str, list[tuple[Protocol, Claim]]]) -> dict[str, list[dict]]:
+    """Every claim's specification curve (:func:`curve`), by claim id."""
+    return {cid: curve(pairs) for cid, pairs in evaluated.items()}
+
+
+def curve_titles(claims: Sequence[Claim]) -> dict[str, str]:
+    """The title of each claim's panel of the specification curves: ``#number id``."""
+    return {c.id: f"#{c.number} {c.id}" for c in claims}
 
 
 def factor_table(protocols: Sequence[Protocol]) -> Markdown:

@@ -13,7 +13,10 @@ from ..tasks import TASKS, get_task, higher_is_better
 from .multiverse import Protocol
 
 __all__ = [
+    "budgets",
+    "budgets_text",
     "by_budget",
+    "largest_tolerance",
     "overtakes",
     "overtakes_text",
     "scaling_rows",
@@ -30,6 +33,21 @@ def by_budget(protocols: Sequence[Protocol]) -> list[Protocol]:
     """The protocols that differ in the budget alone, the chapters' among them, by budget."""
     chosen = [p for p in protocols if p.factor in ("default", "budget")]
     return sorted(chosen, key=lambda p: p.config.budget)
+
+
+def budgets(protocols: Sequence[Protocol]) -> list[int]:
+    """The budgets of ``protocols``, in their order."""
+    return [p.config.budget for p in protocols]
+
+
+def budgets_text(protocols: Sequence[Protocol]) -> str:
+    """The budgets as text: ``"1,000, 2,000, 4,000"``."""
+    return ", ".join(f"{b:,}" for b in budgets(protocols))
+
+
+def largest_tolerance(protocols: Sequence[Protocol]) -> float:
+    """The widest budget tolerance any of ``protocols`` allows."""
+    return max(p.config.tolerance for p in protocols)
 
 
 def scaling_rows(protocols: Sequence[Protocol]) -> list[dict]:

@@ -16,17 +16,19 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..architectures import parse_archs
 from ..config import TrainConfig
-from ..neurons import parse_archs
 from ..neurons.matching import BudgetError, match_width
 from ..store.cache import RunCache
 from ..store.results import ResultSet, provenance, run_key
 from ..store.schema import Run, RunResult, config_key
 from ..tasks import parse_tasks
 from ..train import pool
+from ..train.pool import Backend
 
 __all__ = [
     "GRID_FIELDS",
+    "Coverage",
     "SweepError",
     "SweepResult",
     "check_grid",
@@ -139,7 +141,7 @@ def train_missing(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     stored: Mapping[Run, RunResult] | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
 ) -> tuple[list[RunResult], int]:
     """Results of ``jobs`` in order, and how many were not trained: those in ``stored`` (results
     of the jobs' own protocol) or in the run cache are read back, the rest trained in one
@@ -165,6 +167,37 @@ def train_missing(
         for i, res in zip(misses, trained, strict=True):
             found[i] = res
     return found, len(jobs) - len(misses)  # type: ignore[return-value]
+
+
+class Coverage:
+    """What every spec (:class:`~richneuron.experiments.study.Sweep`,
+    :class:`~richneuron.experiments.tuning.Tuning`, :class:`~richneuron.experiments.tuning.Around`)
+    shares: its seeds run ``first_seed .. first_seed + seeds - 1``, and its ``archs``, ``seeds``
+    and ``first_seed`` only say which runs it covers, so two specs that differ in nothing else
+    train the same runs where they overlap (a results file of one can be the other's store)."""
+
+    #: The entries of a spec's document that say which runs it covers, not how they train.
+    COVERAGE = ("seeds", "first_seed", "archs")
+
+    @property
+    def seed_range(self) -> range:
+        """The spec's seeds: ``first_seed .. first_seed + seeds - 1``."""
+        return range(self.first_seed, self.first_seed + self.seeds)  # type: ignore[attr-defined]
+
+    def protocol_doc(self, shared: set[str]) -> dict:
+        """The spec's document without its coverage, for the architectures ``shared`` with
+        another spec (a spec whose entries name architectures keeps only theirs)."""
+        doc = self.to_dict()  # type: ignore[attr-defined]
+        for name in self.COVERAGE:
+            doc.pop(name, None)
+        return doc
+
+    def same_but_coverage(self, other: object) -> bool:
+        """Whether ``other`` is this spec with other seeds or other architectures."""
+        if type(other) is not type(self):
+            return False
+        shared = set(self.archs) & set(other.archs)  # type: ignore[attr-defined]
+        return self.protocol_doc(shared) == other.protocol_doc(shared)  # type: ignore[attr-defined]
 
 
 @dataclass

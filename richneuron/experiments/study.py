@@ -58,8 +58,10 @@ from ..store.results import (
 )
 from ..store.schema import Run, RunResult, config_key
 from ..tasks import TASKS
+from ..train.pool import Backend
 from .specs import (
     GRID_FIELDS,
+    Coverage,
     SweepError,
     SweepResult,
     check_grid,
@@ -100,7 +102,7 @@ def run_study(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     stored: Mapping[Run, RunResult] | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
 ) -> ResultSet:
     """Results of ``runs``: stored or cached ones read back, the rest trained together and cached.
 
@@ -163,7 +165,7 @@ def load_spec(path: str | os.PathLike):
 
 
 @dataclass(frozen=True)
-class Sweep:
+class Sweep(Coverage):
     """Architectures x tasks x seeds x a grid over :class:`TrainConfig` fields.
 
     ``grid`` maps field names to their values; every run takes every combination. An entry of
@@ -179,11 +181,6 @@ class Sweep:
     overrides: dict[str, dict[str, tuple]] = field(default_factory=dict)
     base: TrainConfig = field(default_factory=TrainConfig)
     first_seed: int = 0
-
-    @property
-    def seed_range(self) -> range:
-        """The sweep's seeds: ``first_seed .. first_seed + seeds - 1``."""
-        return range(self.first_seed, self.first_seed + self.seeds)
 
     @classmethod
     def from_dict(cls, doc: object) -> Sweep:
@@ -253,19 +250,12 @@ class Sweep:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_coverage(self, other: object) -> bool:
-        """Whether ``other`` is this sweep with other seeds or other architectures (every
-        protocol of an architecture both train is the same, so the runs they share are the same
-        runs: a results file of one can be the store of the other)."""
-        if not isinstance(other, Sweep):
-            return False
-        shared = set(self.archs) & set(other.archs)
-        mine, theirs = self.to_dict(), other.to_dict()
-        for doc in (mine, theirs):
-            for name in ("seeds", "first_seed", "archs"):
-                doc.pop(name, None)
-            doc["overrides"] = {a: g for a, g in doc["overrides"].items() if a in shared}
-        return mine == theirs
+    def protocol_doc(self, shared: set[str]) -> dict:
+        """The sweep's document without its coverage, and the overrides of ``shared`` alone
+        (every protocol of an architecture both train is then the same)."""
+        doc = super().protocol_doc(shared)
+        doc["overrides"] = {a: g for a, g in doc["overrides"].items() if a in shared}
+        return doc
 
     def settings(self, arch: str) -> list[dict[str, object]]:
         """Every combination of ``arch``'s grid (the sweep's, with its overrides), in order."""
@@ -317,7 +307,7 @@ def run_sweep(
     sweep: Sweep,
     cache: RunCache | None,
     progress: Callable[[int, int, int], None] | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
     stored: SweepResult | None = None,
     tuned: SweepResult | None = None,
 ) -> SweepResult:

@@ -44,8 +44,10 @@ from ..neurons.matching import BudgetError, match_width
 from ..store.cache import RunCache
 from ..store.schema import Run, RunResult, config_key
 from ..tasks import get_task, higher_is_better
+from ..train.pool import Backend
 from .specs import (
     GRID_FIELDS,
+    Coverage,
     SweepError,
     SweepResult,
     check_job_budgets,
@@ -150,8 +152,12 @@ def _draw(
 
 
 @dataclass(frozen=True)
-class Tuning:
-    """Random search per (architecture, task), then the chosen setting at ``seeds`` seeds."""
+class Tuning(Coverage):
+    """Random search per (architecture, task), then the chosen setting at ``seeds`` seeds.
+
+    An architecture's trials are drawn by its name and the task alone, so two tunings that
+    differ only in their coverage (:class:`~richneuron.experiments.specs.Coverage`) have the
+    same trials, choices and final runs for the architectures both tune."""
 
     name: str
     archs: tuple[str, ...]
@@ -161,10 +167,6 @@ class Tuning:
     validation: float
     base: TrainConfig = field(default_factory=TrainConfig)
     first_seed: int = 0
-
-    @property
-    def seed_range(self) -> range:
-        return range(self.first_seed, self.first_seed + self.seeds)
 
     @classmethod
     def from_dict(cls, doc: object) -> Tuning:
@@ -214,21 +216,21 @@ class Tuning:
             doc["first_seed"] = self.first_seed
         return doc
 
-    def same_but_coverage(self, other: object) -> bool:
-        """Whether ``other`` is this tuning with other final seeds or other architectures (an
-        architecture's trials are drawn by its name and the task alone, so the architectures
-        both tune have the same trials, choices and final runs)."""
-        if not isinstance(other, Tuning):
-            return False
-        mine, theirs = self.to_dict(), other.to_dict()
-        for d in (mine, theirs):
-            for name in ("seeds", "first_seed", "archs"):
-                d.pop(name, None)
-        return mine == theirs
-
     def size(self) -> int:
         """Runs in all: every trial and every final run."""
         return len(self.archs) * len(self.tasks) * (self.trials + self.seeds)
+
+    def trial_count(self) -> int:
+        """Trials in all: ``trials`` for each (architecture, task)."""
+        return len(self.archs) * len(self.tasks) * self.trials
+
+    def omega_archs(self) -> str:
+        """The architectures of this tuning whose search includes omega, as text."""
+        return ", ".join(a for a in self.archs if "omega" in space(a))
+
+    def fit_tasks(self) -> str:
+        """This tuning's tasks scored on their training points, as text ("none" if none)."""
+        return ", ".join(t for t in self.tasks if scored_on_training_points(t)) or "none"
 
     def settings(self, arch: str) -> list[dict]:
         """Every trial setting of ``arch`` (over all tasks)."""
@@ -337,7 +339,7 @@ def run_tuning(
     tuning: Tuning,
     cache: RunCache | None,
     progress: Callable[[int, int, int], None] | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
     stored=None,
 ):
     """Train a tuning: its trials, then each (architecture, task)'s chosen setting at every
@@ -399,7 +401,7 @@ RELATIVE = tuple(k for k in SEARCH if k not in INTEGER)
 
 
 @dataclass(frozen=True)
-class Around:
+class Around(Coverage):
     """The multiverse around a tuning (``around``: its stem in the same folder): every
     (architecture, task) at its chosen setting with one factor changed, at ``seeds`` seeds.
     ``vary`` maps a :class:`TrainConfig` field to its values: factors on the chosen value for
@@ -421,10 +423,6 @@ class Around:
     seeds: int
     vary: dict[str, tuple]
     first_seed: int = 0
-
-    @property
-    def seed_range(self) -> range:
-        return range(self.first_seed, self.first_seed + self.seeds)
 
     @classmethod
     def from_dict(cls, doc: object) -> Around:
@@ -478,16 +476,6 @@ class Around:
         if self.first_seed:
             doc["first_seed"] = self.first_seed
         return doc
-
-    def same_but_coverage(self, other: object) -> bool:
-        """Whether ``other`` is this sweep with other seeds or other architectures."""
-        if not isinstance(other, Around):
-            return False
-        mine, theirs = self.to_dict(), other.to_dict()
-        for d in (mine, theirs):
-            for name in ("seeds", "first_seed", "archs"):
-                d.pop(name, None)
-        return mine == theirs
 
     def changes(self, arch: str) -> list[tuple[str, float]]:
         """``arch``'s (field, value) changes: a tuned hyperparameter only where it tunes it."""

@@ -9,9 +9,9 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 
+from ..architectures import FAMILIES, arch_info
 from ..config import TrainConfig
 from ..formatting import format_advantage, format_interval, format_metric
-from ..neurons import FAMILIES, get_arch
 from ..store.results import ResultSet, provenance, versus
 from ..store.schema import Run, RunResult
 from ..tables import Markdown, markdown_table, summary_cells, text_columns
@@ -35,8 +35,10 @@ __all__ = [
     "comparison_table",
     "expected_best",
     "expected_best_rows",
+    "families",
     "family",
     "format_choices",
+    "pair_count",
     "rising_table",
     "space_table",
     "still_rising",
@@ -244,12 +246,22 @@ def still_rising(rows: Sequence[dict]) -> list[tuple[str, str]]:
 
 
 def family(arch: str) -> str:
-    """The family of ``arch`` (:data:`richneuron.neurons.FAMILIES`).
+    """The family of ``arch`` (:data:`richneuron.architectures.FAMILIES`).
 
     Raises:
         ValueError: on an unknown architecture (naming the valid ones).
     """
-    return get_arch(arch).family
+    return arch_info(arch).family
+
+
+def families(archs: Sequence[str]) -> dict[str, str]:
+    """The family of each of ``archs`` (:func:`family`)."""
+    return {a: family(a) for a in archs}
+
+
+def pair_count(rows: Sequence[dict]) -> int:
+    """How many (architecture, task) pairs ``rows`` cover."""
+    return len({(r["arch"], r["task"]) for r in rows})
 
 
 def rising_table(rising: Sequence[tuple[str, str]], archs: Sequence[str],

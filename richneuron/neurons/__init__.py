@@ -13,8 +13,9 @@ of one layer are fused into one :class:`StackedLinear` and split with ``chunk``.
 
 The package's rooms mirror the book's parts: :mod:`.base` (the shared frame and the network),
 :mod:`.study` (chapters v1-v15), :mod:`.periodic`, :mod:`.gated` and :mod:`.learned` (part
-"Related neurons"), and :mod:`.registry` (every architecture's id, layer, chapter and family).
-To add a neuron, subclass :class:`NeuronLayer` in the room of its kind and register it.
+"Related neurons"), and :mod:`.registry` (the catalogue of :mod:`richneuron.architectures`
+bound to the layer classes). To add a neuron, subclass :class:`NeuronLayer` in the room of its
+kind, add its entry to the catalogue and its class to the registry.
 """
 
 from .base import Network, NeuronLayer, StackedLinear
@@ -36,15 +37,10 @@ from .learned import (
 from .periodic import FourierFeatures, Siren, SirenFirst, Snake
 from .registry import (
     ARCHITECTURES,
-    BASELINE_CHAPTER,
-    FAMILIES,
     OMEGA_ARCHS,
-    RELATED_FAMILIES,
-    VERSION_ORDER,
     ArchSpec,
     get_arch,
     layer_of,
-    parse_archs,
 )
 from .study import (
     PhaseGLU,
@@ -67,9 +63,7 @@ from .study import (
 __all__ = [
     "ARCHITECTURES",
     "ArchSpec",
-    "BASELINE_CHAPTER",
     "Bilinear",
-    "FAMILIES",
     "FourierFeatures",
     "GEGLU",
     "GLU",
@@ -82,7 +76,6 @@ __all__ = [
     "PAU_NUMERATOR",
     "PhaseGLU",
     "PolyNorm",
-    "RELATED_FAMILIES",
     "Rational",
     "ReGLU",
     "SHAPE_KEYS",
@@ -105,7 +98,6 @@ __all__ = [
     "V7Frequency",
     "V8PhaseGate",
     "V9Controlled",
-    "VERSION_ORDER",
     "Vanilla",
     "b_spline_bases",
     "get_arch",
@@ -113,5 +105,4 @@ __all__ = [
     "kan_knots",
     "kan_layer",
     "layer_of",
-    "parse_archs",
 ]

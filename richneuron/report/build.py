@@ -6,11 +6,13 @@ before any chapter runs (:func:`check_store`).
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -341,7 +343,6 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
     """
     root = Path(root).resolve()
     out = root / layout.out
-    exec_dir, src_dir = out / "exec", out / "src"
     docs = toc_documents(root / "_toc.yml")
     sources = [_source(root, d) for d in docs]
     if not layout.quick:  # every results file the chapters read, checked before the first runs
@@ -349,66 +350,10 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
         if problems:
             more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise RuntimeError(f"{problems[0]}{more}; no chapter was executed")
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV, NO_TRAIN_ENV)}
-    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
-    retrain = retrain or (layout.fresh_cache and not layout.from_store)
-    os.environ.pop(RETRAIN_ENV, None)
-    os.environ.pop(NO_TRAIN_ENV, None)
-    if retrain:
-        os.environ[RETRAIN_ENV] = "1"  # the chapters do not read their results files
-    if layout.from_store:  # the committed results are the store, and a missing run an error
-        _seed_store(root, root / layout.data)
-        os.environ[NO_TRAIN_ENV] = "1"
-    if layout.cache is not None or retrain:
-        cache = root / (layout.cache or RETRAIN_CACHE)
-        if retrain or layout.fresh_cache:
-            shutil.rmtree(cache, ignore_errors=True)
-        os.environ[CACHE_ENV] = str(cache)
     start = time.perf_counter()
-    cache_dir = Path(os.environ.get(CACHE_ENV) or root / CACHE_DIR)
-    chapters: list[dict] = []
-    outs: set[str] = set()  # the results files the chapters write
-    try:
+    with _chapter_mode(root, layout, retrain) as cache_dir:
         notebooks = [(d, s) for d, s in zip(docs, sources, strict=True) if s.suffix == ".ipynb"]
-        for i, (doc, source) in enumerate(notebooks, 1):
-            t0 = time.perf_counter()
-            name = source.relative_to(root)
-            params = chapter_parameters(source, layout)
-            print(f"[{i}/{len(notebooks)}] {name} ", end="", flush=True)
-            before = _cached_runs(cache_dir)
-            try:
-                _execute(source, exec_dir / f"{doc}.ipynb", root, params)
-            except Exception as err:
-                print("FAILED", flush=True)
-                # papermill's error carries the notebook's traceback; its last line is the one
-                # a reader needs (the library's errors name the parameter, run or file).
-                why = getattr(err, "evalue", None) or err
-                raise RuntimeError(f"{name} failed: {why}") from None
-            row = {"chapter": str(name), "seconds": round(time.perf_counter() - t0, 1)}
-            row.update(_run_counts(root, params, _cached_runs(cache_dir) - before))
-            row["status"] = "executed"
-            chapters.append(row)
-            if params.get("out"):
-                outs.add(Path(params["out"]).name)
-            print(
-                f"{row['seconds']:.1f} s"
-                + (
-                    f", {row['trained']} runs trained, {row['from_store']} from the store"
-                    if row["trained"] is not None
-                    else ""
-                ),
-                flush=True,
-            )
-        if layout.from_store:  # a committed file no chapter wrote is not left as if made
-            for path in (root / layout.data).glob("*.json"):
-                if path.name not in outs:
-                    path.unlink()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        chapters = _execute_chapters(root, layout, notebooks, out / "exec", cache_dir)
     trained = sum(r["trained"] or 0 for r in chapters)
     stored = sum(r["from_store"] or 0 for r in chapters)
     print(
@@ -418,8 +363,87 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
     )
     report = {"layout": layout.name, "chapters": chapters}
     out.mkdir(parents=True, exist_ok=True)
-    _stage(root, docs, exec_dir, src_dir, root / layout.data, report)
+    _stage(root, docs, out / "exec", out / "src", root / layout.data, report)
+    _html_and_paper(root, layout, docs)
+    print(f"book built in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+@contextlib.contextmanager
+def _chapter_mode(root: Path, layout: Layout, retrain: bool) -> Iterator[Path]:
+    """The chapters' mode for the build, in the environment their kernels (and the kernels'
+    worker processes) inherit: retrain, train nothing (the committed results are the store),
+    the run cache (yielded). The environment is restored on the way out."""
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV, NO_TRAIN_ENV)}
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
+    retrain = retrain or (layout.fresh_cache and not layout.from_store)
+    os.environ.pop(RETRAIN_ENV, None)
+    os.environ.pop(NO_TRAIN_ENV, None)
+    try:
+        if retrain:
+            os.environ[RETRAIN_ENV] = "1"  # the chapters do not read their results files
+        if layout.from_store:  # the committed results are the store, and a missing run an error
+            _seed_store(root, root / layout.data)
+            os.environ[NO_TRAIN_ENV] = "1"
+        if layout.cache is not None or retrain:
+            cache = root / (layout.cache or RETRAIN_CACHE)
+            if retrain or layout.fresh_cache:
+                shutil.rmtree(cache, ignore_errors=True)
+            os.environ[CACHE_ENV] = str(cache)
+        yield Path(os.environ.get(CACHE_ENV) or root / CACHE_DIR)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _execute_chapters(
+    root: Path, layout: Layout, notebooks: list[tuple[str, Path]], exec_dir: Path,
+    cache_dir: Path,
+) -> list[dict]:
+    """Execute each chapter into ``exec_dir``, printing a line each; the execution report's
+    rows. A layout ``from_store`` then removes the committed results files no chapter wrote."""
+    chapters: list[dict] = []
+    outs: set[str] = set()  # the results files the chapters write
+    for i, (doc, source) in enumerate(notebooks, 1):
+        t0 = time.perf_counter()
+        name = source.relative_to(root)
+        params = chapter_parameters(source, layout)
+        print(f"[{i}/{len(notebooks)}] {name} ", end="", flush=True)
+        before = _cached_runs(cache_dir)
+        try:
+            _execute(source, exec_dir / f"{doc}.ipynb", root, params)
+        except Exception as err:
+            print("FAILED", flush=True)
+            # papermill's error carries the notebook's traceback; its last line is the one
+            # a reader needs (the library's errors name the parameter, run or file).
+            why = getattr(err, "evalue", None) or err
+            raise RuntimeError(f"{name} failed: {why}") from None
+        row = {"chapter": str(name), "seconds": round(time.perf_counter() - t0, 1)}
+        row.update(_run_counts(root, params, _cached_runs(cache_dir) - before))
+        row["status"] = "executed"
+        chapters.append(row)
+        if params.get("out"):
+            outs.add(Path(params["out"]).name)
+        counts = (
+            f", {row['trained']} runs trained, {row['from_store']} from the store"
+            if row["trained"] is not None
+            else ""
+        )
+        print(f"{row['seconds']:.1f} s{counts}", flush=True)
+    if layout.from_store:  # a committed file no chapter wrote is not left as if made
+        for path in (root / layout.data).glob("*.json"):
+            if path.name not in outs:
+                path.unlink()
+    return chapters
+
+
+def _html_and_paper(root: Path, layout: Layout, docs: list[str]) -> None:
+    """The HTML book, then the Markdown build joined into PAPER.md with its figures."""
+    out = root / layout.out
     path_output = root if layout.out == "_build" else out
+    src_dir = out / "src"
     t0 = time.perf_counter()
     shutil.rmtree(layout.html(root), ignore_errors=True)
     n = _jupyter_book(root, src_dir, path_output)
@@ -446,7 +470,6 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
         f"{time.perf_counter() - t0:.1f} s, {n} warnings",
         flush=True,
     )
-    print(f"book built in {time.perf_counter() - start:.1f} s", flush=True)
 
 
 #: Committed sweep results (``richneuron.sweep/1`` files), audited by the drift gate.

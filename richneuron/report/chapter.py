@@ -9,11 +9,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..architectures import parse_archs
 from ..config import TrainConfig
 from ..experiments.study import run_study
-from ..neurons import (
-    parse_archs,
-)
 from ..neurons.matching import BudgetError, match_width
 from ..paths import CACHE_DIR, CACHE_ENV, NO_TRAIN_ENV, RETRAIN_ENV
 from ..store.cache import RunCache

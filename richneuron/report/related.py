@@ -25,6 +25,7 @@ from .book import BASELINES, chapter_tasks, compare_to_baseline, config_of
 __all__ = [
     "initial_shape",
     "omega_range_rows",
+    "omega_wins",
     "relatives_table",
     "seed_agreement",
     "shape_change",
@@ -125,3 +126,9 @@ def omega_range_rows(
             }
         )
     return out
+
+
+def omega_wins(rows: Sequence[dict]) -> tuple[int, int]:
+    """Of :func:`omega_range_rows`: on how many tasks the architecture beats the control at
+    ``omega = 1``, and at its best frequency."""
+    return sum(r["one_beats_control"] for r in rows), sum(r["best_beats_control"] for r in rows)

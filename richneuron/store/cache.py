@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from ..architectures import arch_info
 from ..arithmetic.determinism import ARITHMETIC_ENV, arithmetic, is_pinned
 from ..config import TrainConfig
 from .results import (
@@ -44,10 +45,8 @@ class RunCache:
 
     @staticmethod
     def key_material(run: Run, config: TrainConfig) -> dict:
-        from ..neurons import get_arch  # layer: keeps torch out of reading results
-
         return {
-            "arch": get_arch(run.arch).canonical,
+            "arch": arch_info(run.arch).canonical,
             "task": run.task,
             "seed": run.seed,
             "config": config.to_dict(),

@@ -148,7 +148,8 @@ def _refusal(address: str, difference: str) -> str:
 
 
 class DaskBackend:
-    """Trains the trainer's chunks on a Dask cluster (see the module docstring).
+    """Trains the trainer's chunks on a Dask cluster (see the module docstring): a
+    :class:`richneuron.train.pool.Backend`.
 
     Make one with :meth:`local` or :meth:`connect`, pass it as ``backend=`` to
     :func:`richneuron.train.pool.train_jobs` (or ``run_study``, ``run_sweep``), and close it.

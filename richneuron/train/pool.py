@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from ..arithmetic.determinism import is_pinned
 from ..config import TrainConfig
@@ -24,6 +25,9 @@ from .trainer import _groups, _per_run, _shape_key, ensemble_size, train_chunk
 
 __all__= [
     "WORKERS",
+    "Backend",
+    "InProcess",
+    "LocalWorkers",
     "close_workers",
     "group_cost",
     "train_jobs",
@@ -165,13 +169,55 @@ def _schedule(
         raise
 
 
+#: Called by a backend as each chunk's results arrive: ``finish(parts, results)``, ``parts``
+#: the chunk's job indices (a list of parts), ``results`` their results in that order.
+Finish = Callable[[list[list[int]], list[RunResult]], None]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Where :func:`train_jobs` trains: this process (:class:`InProcess`), local worker
+    processes (:class:`LocalWorkers`) or a Dask cluster
+    (:class:`richneuron.train.cluster.DaskBackend`). A run's bits do not depend on which."""
+
+    def schedule(
+        self, groups: list[list[list[int]]], jobs: Sequence[Job], compile: bool, finish: Finish
+    ) -> None:
+        """Train every chunk of ``groups`` (per group, its chunks; per chunk, indices into
+        ``jobs``), calling ``finish`` with each chunk's results."""
+        ...
+
+
+class InProcess:
+    """Every chunk in this process, one after the other."""
+
+    def schedule(
+        self, groups: list[list[list[int]]], jobs: Sequence[Job], compile: bool, finish: Finish
+    ) -> None:
+        for parts in groups:
+            for part in parts:
+                finish([part], train_parts([[jobs[i] for i in part]], compile))
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalWorkers:
+    """The groups on ``workers`` persistent local worker processes (see :func:`_schedule`)."""
+
+    workers: int
+
+    def schedule(
+        self, groups: list[list[list[int]]], jobs: Sequence[Job], compile: bool, finish: Finish
+    ) -> None:
+        _schedule(groups, jobs, compile, _pools(self.workers), finish)
+
+
 def train_jobs(
     jobs: Sequence[Job],
     compile: bool = True,
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[tuple[Job, RunResult]]], None] | None = None,
     workers: int | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
 ) -> list[RunResult]:
     """Train every ``(run, config)`` job; results in the order of ``jobs``.
 
@@ -179,8 +225,9 @@ def train_jobs(
     whatever their other settings, so a sweep over ``lr`` or ``omega`` compiles one step per shape.
     With more than one worker (default :data:`WORKERS`), the groups train in worker processes, the
     most expensive first, each preferably where its step is compiled (see :func:`_schedule`);
-    otherwise in this process. With a ``backend`` (a :class:`richneuron.train.cluster.DaskBackend`),
-    every chunk is a task of its cluster instead, and ``workers`` is not used. ``progress(done,
+    otherwise in this process. With a ``backend`` (:class:`Backend`, e.g. a
+    :class:`richneuron.train.cluster.DaskBackend`), it trains every chunk instead, and ``workers``
+    is not used. ``progress(done,
     total)`` is called after each chunk (each group, on the local workers), and ``on_results([(job,
     result), ...])`` with its results, so a caller can keep them before an interrupt.
     """
@@ -217,14 +264,9 @@ def train_jobs(
 
     unique = [jobs[i] for i in firsts]
     groups = [[[firsts[i] for i in part] for part in parts] for parts in _groups(unique)]
-    if backend is not None:
-        backend.schedule(groups, jobs, compile, finish)  # type: ignore[attr-defined]
-    elif workers == 1 or len(groups) == 1:
-        for parts in groups:
-            for part in parts:
-                finish([part], train_parts([[jobs[i] for i in part]], compile))
-    else:
-        _schedule(groups, jobs, compile, _pools(workers), finish)
+    if backend is None:
+        backend = InProcess() if workers == 1 or len(groups) == 1 else LocalWorkers(workers)
+    backend.schedule(groups, jobs, compile, finish)
     return results  # type: ignore[return-value]
 
 
@@ -235,7 +277,7 @@ def train_runs(
     progress: Callable[[int, int], None] | None = None,
     on_results: Callable[[list[RunResult]], None] | None = None,
     workers: int | None = None,
-    backend: object | None = None,
+    backend: Backend | None = None,
 ) -> list[RunResult]:
     """Train every run under ``config`` (one for all, or one per run); results in the order of
     ``runs``. ``on_results(results)`` is called with each chunk's results; see

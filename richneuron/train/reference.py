@@ -24,6 +24,7 @@ __all__ = [
     "loss_per_member",
     "n_validation",
     "split_validation",
+    "task_error",
     "train_reference",
 ]
 
@@ -158,3 +159,39 @@ def train_reference(
 def _float32(values: Sequence[float]) -> Tensor:
     """Python floats as float32 (each correctly rounded from double), shaped ``[..., 1, 1]``."""
     return torch.tensor(values, dtype=torch.float64).to(torch.float32)[..., None, None]
+
+
+def task_error(pred: Tensor, target: Tensor, metric: str) -> Tensor:
+    """Scores predictions, reducing over the point and output dims.
+
+    Args:
+        pred: Model outputs (logits for accuracy), ``[..., N, out_dim]``.
+        target: Targets (labels in {-1, +1} for accuracy), ``[..., N, out_dim]``;
+            leading dims broadcast against ``pred``'s.
+        metric: ``"mse"``: mean squared error; ``"accuracy"``: with one output, the fraction
+            of points with ``sign(pred) == target``, where ``pred == 0`` counts as +1; with
+            several (one-hot targets), the fraction whose first largest logit is the target's
+            class.
+
+    Returns:
+        The error per leading index, ``[...]``.
+
+    Raises:
+        ValueError: On an unknown metric or mismatched ``[N, out_dim]`` dims.
+    """
+    if pred.dim() < 2 or target.dim() < 2 or pred.shape[-2:] != target.shape[-2:]:
+        raise ValueError(
+            f"pred {tuple(pred.shape)} and target {tuple(target.shape)} "
+            "must both end in the same [N, out_dim]"
+        )
+    if metric == "mse":
+        return (pred - target).square().mean(dim=(-2, -1))
+    if metric == "accuracy" and pred.shape[-1] > 1:
+        correct = pred.argmax(dim=-1) == target.argmax(dim=-1)
+        dtype = pred.dtype if pred.is_floating_point() else torch.float32
+        return correct.to(dtype).mean(dim=-1)
+    if metric == "accuracy":
+        correct = (pred >= 0) == (target > 0)
+        dtype = pred.dtype if pred.is_floating_point() else torch.float32
+        return correct.to(dtype).mean(dim=(-2, -1))
+    raise ValueError(f"unknown metric {metric!r}; valid metrics: mse, accuracy")

@@ -33,12 +33,13 @@ from ..config import TrainConfig
 from ..neurons import Network, layer_of
 from ..neurons.matching import match_width
 from ..store.schema import Job, Run, RunResult
-from ..tasks import Task, TaskData, get_task, task_error
+from ..tasks import Task, TaskData, get_task
 from .reference import (
     _build,
     _scale_init,
     n_validation,
     split_validation,
+    task_error,
 )
 from .steps import (
     _adam_scalars,
