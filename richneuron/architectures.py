@@ -2,8 +2,8 @@
 that computes it, its title, the chapter that presents it, its family and its weight matrices
 per neuron.
 
-It imports no torch, so that analysis, the results store and the command line's listings read
-it without loading the layers; :mod:`richneuron.neurons.registry` binds each entry to its layer
+It imports no torch, so that analysis and the results store read it without loading the
+layers; :mod:`richneuron.neurons.registry` binds each entry to its layer
 class (and a test holds the two together). To add a neuron, write its layer in the room of its
 kind under :mod:`richneuron.neurons`, then add its entry here and its class to the registry.
 """

@@ -389,7 +389,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="architectures and tasks, with their equations")
-    run = sub.add_parser("run", help="train architectures on tasks and summarise")
+    _add_run(sub.add_parser("run", help="train architectures on tasks and summarise"))
+    _add_sweep(
+        sub.add_parser(
+            "sweep",
+            help="train architectures x tasks x seeds x a grid of settings (a spec file or flags)",
+        )
+    )
+    _add_fingerprint(
+        sub.add_parser(
+            "fingerprint",
+            help="train the arithmetic fingerprint workload; compare it with the committed one",
+        )
+    )
+    return parser
+
+
+def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--arch", required=True, help="ids, comma-separated, or 'all'")
     run.add_argument(
         "--tasks",
@@ -399,8 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
     run.add_argument("--out", help="write the results file here (JSON)")
     run.add_argument("--name", default="cli", help="name stored in the results file")
-    run.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
-    run.add_argument("--no-cache", action="store_true", help="train everything afresh")
+    _add_cache(run)
     for name, kind in (
         ("steps", int),
         ("lr", float),
@@ -413,10 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
             type=kind,
             help=f"override TrainConfig.{name} (default: {getattr(TrainConfig(), name)})",
         )
-    sw = sub.add_parser(
-        "sweep",
-        help="train architectures x tasks x seeds x a grid of settings (a spec file or flags)",
-    )
+    _add_cluster(run)
+
+
+def _add_sweep(sw: argparse.ArgumentParser) -> None:
     sw.add_argument("spec", nargs="?", help="a YAML spec file (see richneuron.experiments.study)")
     sw.add_argument("--arch", help="ids, comma-separated, or 'all' (instead of a spec file)")
     sw.add_argument("--tasks", default="all", help="ids, comma-separated, or a group")
@@ -432,24 +447,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--name", default="sweep", help="name stored in the results file")
     sw.add_argument("--out", help="write the sweep's results here (JSON)")
-    sw.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
-    sw.add_argument("--no-cache", action="store_true", help="train everything afresh")
-    for p in (run, sw):
-        p.add_argument(
-            "--dask",
-            type=int,
-            metavar="N",
-            help="train on a local Dask cluster of N single-thread workers",
-        )
-        p.add_argument(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT)",
-        )
-    fp = sub.add_parser(
-        "fingerprint",
-        help="train the arithmetic fingerprint workload; compare it with the committed one",
+    _add_cache(sw)
+    _add_cluster(sw)
+
+
+def _add_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache", default=DEFAULT_CACHE, help=f"run cache (default: {DEFAULT_CACHE})")
+    p.add_argument("--no-cache", action="store_true", help="train everything afresh")
+
+
+def _add_cluster(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dask",
+        type=int,
+        metavar="N",
+        help="train on a local Dask cluster of N single-thread workers",
     )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT)",
+    )
+
+
+def _add_fingerprint(fp: argparse.ArgumentParser) -> None:
     fp.add_argument("--out", help="write the fingerprint here instead of comparing")
     fp.add_argument(
         "--against",
@@ -467,7 +488,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="worker processes (default: the trainer's; use 1 under qemu-x86_64)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

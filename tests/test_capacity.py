@@ -342,3 +342,23 @@ def test_capacity_figures_draw_what_they_are_given():
 
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_the_capacity_chapters_findings_from_the_committed_sweeps():
+    """The Capacity chapter's findings, from its committed sweeps, say what PAPER.md says."""
+    from richneuron.analysis import capacity_findings
+    from richneuron.experiments.study import load_sweep
+
+    sweeps = [load_sweep(ROOT / "data" / "sweeps" / f"capacity{name}.json")
+              for name in ("-lr", "", "-budgets", "-steps", "-labels")]
+    found = capacity_findings.findings(*sweeps)
+    paper = (ROOT / "PAPER.md").read_text(encoding="utf-8")
+    assert f"trained at {found.other_budgets} parameters" in paper
+    assert f"SinGLU’s lead over vanilla {found.steps_order})" in paper
+    assert f"ranking of the seven peaks is {found.steps_ranking} at both" in paper
+    assert f"on random labels: {found.direction} information per parameter" in paper
+    best, worst = found.ranked[0], found.ranked[-1]
+    assert (f"range from {worst['per_param']:.2f} ({worst['arch']}) to "
+            f"{best['per_param']:.2f} ({best['arch']}) bits per parameter") in paper
+    assert f"SinGLU stores {found.singlu_over_vanilla:.2f} times vanilla’s" in paper
+    assert len(found.peaks) == 7 and found.n_min < found.n_max

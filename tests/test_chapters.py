@@ -59,7 +59,11 @@ COMPUTING = {
     ast.DictComp: "a dict comprehension",
     ast.GeneratorExp: "a generator expression",
     ast.FunctionDef: "a function definition",
+    ast.AsyncFunctionDef: "a function definition",
+    ast.ClassDef: "a class definition",
     ast.For: "a for loop",
+    ast.AsyncFor: "a for loop",
+    ast.While: "a while loop",
 }
 
 
@@ -88,6 +92,8 @@ def test_computing_finds_what_it_refuses():
     assert computing("{r['t'] for r in rows}") == ["a set comprehension at line 1"]
     assert computing("def f(x):\n    return x") == ["a function definition at line 1"]
     assert computing("for r in rows:\n    print(r)") == ["a for loop at line 1"]
+    assert computing("while x:\n    x -= 1") == ["a while loop at line 1"]
+    assert computing("class C:\n    pass") == ["a class definition at line 1"]
 
 
 def test_is_glue_only():

@@ -142,29 +142,14 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         f"Memorize ratio {format_ratio(ours_ratio)} = {ours_bits:+.1f} bits per target value "
         f"({ours_bits * targets / params:+.2f} per parameter)"
     )
-    peaks = {}
-    if facts.capacity_sweep is not None:
-        sets = getattr(facts.capacity_sweep, "sets", facts.capacity_sweep)
-        peaks = {
-            r["arch"]: r
-            for r in capacity(capacity_points(sets))
-            if r["budget"] == DEFAULT_BUDGET
-        }
+    peaks = _default_budget_peaks(facts.capacity_sweep)
     if "vanilla" not in peaks or "singlu" not in peaks:
         return Claim(
             "headline_bits", HEADLINE_BITS_NUMBER, finding, rule,
             f"{said}; no capacity sweep of vanilla and SinGLU", theirs, "not tested",
         )
     v, g = peaks["vanilla"], peaks["singlu"]
-    gain = g["per_param"] - v["per_param"]
-    if len(g["bits"]) > 1 and len(v["bits"]) > 1:
-        interval = stats.difference_interval(
-            [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]]
-        )
-        gain_text = f"{gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
-    else:
-        interval = stats.UNKNOWN
-        gain_text = f"{gain:+.2f} (one seed)"
+    gain, interval, gain_text = _capacity_gain(g, v)
     ours = (
         f"{said}; capacity: SinGLU {g['per_param']:.2f} "
         f"[{g['per_param_low']:.2f}, {g['per_param_high']:.2f}], vanilla {v['per_param']:.2f} "
@@ -175,3 +160,26 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
     return Claim(
         "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs, verdict, gain
     )
+
+
+def _default_budget_peaks(capacity_sweep: object) -> dict[str, dict]:
+    """Each architecture's capacity at the default budget in ``capacity_sweep`` (a sweep's
+    results or its sets; ``None``: none)."""
+    if capacity_sweep is None:
+        return {}
+    sets = getattr(capacity_sweep, "sets", capacity_sweep)
+    return {
+        r["arch"]: r for r in capacity(capacity_points(sets)) if r["budget"] == DEFAULT_BUDGET
+    }
+
+
+def _capacity_gain(g: dict, v: dict) -> tuple[float, stats.Interval, str]:
+    """SinGLU's (``g``) capacity minus vanilla's (``v``) in bits per parameter, its 95%
+    interval over seeds (unknown with one seed) and both as text."""
+    gain = g["per_param"] - v["per_param"]
+    if len(g["bits"]) > 1 and len(v["bits"]) > 1:
+        interval = stats.difference_interval(
+            [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]]
+        )
+        return gain, interval, f"{gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
+    return gain, stats.UNKNOWN, f"{gain:+.2f} (one seed)"

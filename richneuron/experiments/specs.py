@@ -29,6 +29,7 @@ from ..train.pool import Backend
 __all__ = [
     "GRID_FIELDS",
     "Coverage",
+    "Runner",
     "SweepError",
     "SweepResult",
     "check_grid",
@@ -167,6 +168,58 @@ def train_missing(
         for i, res in zip(misses, trained, strict=True):
             found[i] = res
     return found, len(jobs) - len(misses)  # type: ignore[return-value]
+
+
+class Runner:
+    """The one runner of every spec: keeps the runs a stored result holds (``kept``, by
+    :func:`stored_runs`), reads the run cache, trains the rest (:func:`train_missing`), and
+    reports ``progress(done, from_store, total)`` over the spec's ``total`` runs, once before
+    training and after each chunk (``done`` counts the runs from the store too).
+    :meth:`train` may be called more than once (a tuning's trials, then its chosen settings)."""
+
+    def __init__(
+        self,
+        kept: Mapping[tuple[Run, str], RunResult],
+        cache: RunCache | None,
+        total: int,
+        progress: Callable[[int, int, int], None] | None = None,
+        backend: Backend | None = None,
+    ) -> None:
+        self.kept, self.cache, self.total = kept, cache, total
+        self.progress, self.backend = progress, backend
+        self.done = 0  # runs done, from the store or trained (for the progress line)
+        self.hits = 0  # runs expected from the store (for the progress line)
+        self.from_store = 0  # runs read back, from the stored result or the run cache
+
+    def train(self, jobs: Sequence[tuple[Run, TrainConfig]]) -> list[RunResult]:
+        """The results of ``jobs`` in order: kept, cached or trained in one call."""
+        keys = [config_key(c) for _, c in jobs]
+        have = {
+            i: self.kept[(run, key)]
+            for i, ((run, _), key) in enumerate(zip(jobs, keys))
+            if (run, key) in self.kept
+        }
+        rest = [job for i, job in enumerate(jobs) if i not in have]
+        ahead = len(have) + (
+            sum(self.cache.path(r, c).is_file() for r, c in rest) if self.cache else 0
+        )
+        self.done += ahead
+        self.hits += ahead
+        self._report()
+
+        def counted(results: list[RunResult]) -> None:
+            self.done += len(results)
+            self._report()
+
+        # Every miss in one training call: runs of one shape share chunks across protocols.
+        fresh, cached = train_missing(rest, self.cache, on_results=counted, backend=self.backend)
+        self.from_store += len(have) + cached
+        it = iter(fresh)
+        return [have[i] if i in have else next(it) for i in range(len(jobs))]
+
+    def _report(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.hits, self.total)
 
 
 class Coverage:

@@ -62,6 +62,7 @@ from ..train.pool import Backend
 from .specs import (
     GRID_FIELDS,
     Coverage,
+    Runner,
     SweepError,
     SweepResult,
     check_grid,
@@ -115,8 +116,9 @@ def run_study(
         on_results: called with each chunk's results as it is trained (after caching it).
         stored: results already made under ``config`` (a committed results file), by run;
             taken before the cache.
-        backend: a :class:`richneuron.train.cluster.DaskBackend` to train on; ``None``: this
-            machine's worker processes.
+        backend: where to train (:class:`richneuron.train.pool.Backend`, e.g. a
+            :class:`richneuron.train.cluster.DaskBackend`); ``None``: this machine's worker
+            processes.
     """
     if len(set(runs)) != len(runs):
         raise ValueError(f"{name}: duplicate runs")
@@ -326,8 +328,9 @@ def run_sweep(
             are kept as they are.
         progress: ``(done, from_store, total)`` after the store is read and after each chunk;
             ``done`` counts runs from the store too.
-        backend: a :class:`richneuron.train.cluster.DaskBackend` to train on; ``None``: this
-            machine's worker processes.
+        backend: where to train (:class:`richneuron.train.pool.Backend`, e.g. a
+            :class:`richneuron.train.cluster.DaskBackend`); ``None``: this machine's worker
+            processes.
 
     Returns:
         A :class:`SweepResult` whose sets follow the sweep's protocols in order.
@@ -345,32 +348,13 @@ def run_sweep(
     else:
         sweep.check_budgets()
         jobs = sweep.expand()
-    total = len(jobs)
     kept = stored_runs(stored, sweep, "sweep {name}, not this one")
-    keys = [config_key(c) for _, c in jobs]
-    from_file = {i for i, ((run, _), key) in enumerate(zip(jobs, keys)) if (run, key) in kept}
-    rest = [job for i, job in enumerate(jobs) if i not in from_file]
-    hits = len(from_file) + (sum(cache.path(r, c).is_file() for r, c in rest) if cache else 0)
-    done = hits
-    if progress:
-        progress(done, hits, total)
-
-    def counted(results: list[RunResult]) -> None:
-        nonlocal done
-        done += len(results)
-        if progress:
-            progress(done, hits, total)
-
-    # Every miss in one training call: runs of one shape share chunks across protocols.
-    fresh, hits = train_missing(rest, cache, on_results=counted, backend=backend)
-    hits += len(from_file)
-    fresh_iter = iter(fresh)
-    results = [
-        kept[(jobs[i][0], keys[i])] if i in from_file else next(fresh_iter)
-        for i in range(total)
-    ]
+    runner = Runner(kept, cache, len(jobs), progress, backend)
+    results = runner.train(jobs)
     sets = protocol_sets(sweep.name, jobs, results)
-    return SweepResult(sweep, sets, trained=total - hits, from_store=hits)
+    return SweepResult(
+        sweep, sets, trained=len(jobs) - runner.from_store, from_store=runner.from_store
+    )
 
 
 def sweep_rows(

@@ -48,6 +48,7 @@ from ..train.pool import Backend
 from .specs import (
     GRID_FIELDS,
     Coverage,
+    Runner,
     SweepError,
     SweepResult,
     check_job_budgets,
@@ -56,7 +57,6 @@ from .specs import (
     protocol_sets,
     spec_header,
     stored_runs,
-    train_missing,
 )
 
 __all__ = [
@@ -357,37 +357,15 @@ def run_tuning(
     """
     tuning.check_budgets()
     kept = stored_runs(stored, tuning, "{name}, not this tuning")
+    runner = Runner(kept, cache, tuning.size(), progress, backend)
     trial_jobs = tuning.trial_jobs()
-    total = tuning.size()
-    done = stored_or_cached = 0
-
-    def train(jobs: list[tuple[Run, TrainConfig]]) -> list[RunResult]:
-        nonlocal done, stored_or_cached
-        keys = [config_key(c) for _, c in jobs]
-        have = {i: kept[(r, k)] for i, ((r, _), k) in enumerate(zip(jobs, keys)) if (r, k) in kept}
-        rest = [job for i, job in enumerate(jobs) if i not in have]
-
-        def counted(results: list[RunResult]) -> None:
-            nonlocal done
-            done += len(results)
-            if progress:
-                progress(done, 0, total)
-
-        fresh, cached = train_missing(rest, cache, on_results=counted, backend=backend)
-        stored_or_cached += len(have) + cached
-        done += len(have) + cached
-        it = iter(fresh)
-        return [have[i] if i in have else next(it) for i in range(len(jobs))]
-
-    if progress:
-        progress(0, 0, total)
-    trial_results = train(trial_jobs)
+    trial_results = runner.train(trial_jobs)
     chosen = choices([(r, c, res) for (r, c), res in zip(trial_jobs, trial_results)])
     final_jobs = tuning.final_jobs(chosen)
-    final_results = train(final_jobs)
+    final_results = runner.train(final_jobs)
     sets = protocol_sets(tuning.name, [*trial_jobs, *final_jobs], [*trial_results, *final_results])
     return SweepResult(
-        tuning, sets, trained=total - stored_or_cached, from_store=stored_or_cached
+        tuning, sets, trained=tuning.size() - runner.from_store, from_store=runner.from_store
     )
 
 

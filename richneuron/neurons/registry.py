@@ -29,16 +29,22 @@ from .study import (
     Vanilla,
 )
 
+#: The layer classes the catalogue names.
+_CLASSES: tuple[type[NeuronLayer], ...] = (
+    Vanilla, SinGLU, V1Rich, V4LowRank, V4Shared, V6Routing, V7Frequency, V8PhaseGate,
+    V9Controlled, V10FreePhase, V11DisciplinedPhase, V12FrequencyModulation, V13AlignedPhase,
+    V15DualPhase, Siren, Snake, FourierFeatures, Bilinear, ReGLU, GEGLU, SwiGLU, KAN, Rational,
+    PolyNorm,
+)
 #: Every layer class the catalogue names, by its name.
-_LAYERS: dict[str, type[NeuronLayer]] = {
-    c.__name__: c
-    for c in (
-        Vanilla, SinGLU, V1Rich, V4LowRank, V4Shared, V6Routing, V7Frequency, V8PhaseGate,
-        V9Controlled, V10FreePhase, V11DisciplinedPhase, V12FrequencyModulation,
-        V13AlignedPhase, V15DualPhase, Siren, Snake, FourierFeatures, Bilinear, ReGLU, GEGLU,
-        SwiGLU, KAN, Rational, PolyNorm,
+LAYERS: dict[str, type[NeuronLayer]] = {c.__name__: c for c in _CLASSES}
+if len(LAYERS) != len(_CLASSES):  # two classes of one name: the catalogue could not tell them
+    raise RuntimeError("richneuron.neurons.registry: two layer classes share a name")
+if set(LAYERS) != {info.layer for info in CATALOGUE.values()}:
+    raise RuntimeError(
+        "richneuron.neurons.registry: the catalogue and the layer classes differ: "
+        f"{sorted(set(LAYERS) ^ {info.layer for info in CATALOGUE.values()})}"
     )
-}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class ArchSpec:
 
 #: Every architecture of the catalogue, bound to its layer class.
 ARCHITECTURES: dict[str, ArchSpec] = {
-    a: ArchSpec(info, _LAYERS[info.layer]) for a, info in CATALOGUE.items()
+    a: ArchSpec(info, LAYERS[info.layer]) for a, info in CATALOGUE.items()
 }
 
 #: The architectures whose equation the protocol's ``omega`` reaches (SIREN keeps its authors'

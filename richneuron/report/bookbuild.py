@@ -60,61 +60,9 @@ __all__ = ["main", "print_stages"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m richneuron.report.bookbuild build [--quick] | check``; returns the exit
-    status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m richneuron.report.bookbuild",
-        description="Build the book (execute, HTML, PAPER.md), or check it for drift.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="execute every chapter, build HTML and PAPER.md")
-    b.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke test: every chapter with quick=True, everything under _build/quick",
-    )
-    b.add_argument(
-        "--retrain",
-        action="store_true",
-        help="train every run again: ignore data/ and the run cache (make book RETRAIN=1)",
-    )
-    b.add_argument("--root", default=".", help="repository root (default: .)")
-    c = sub.add_parser(
-        "check",
-        help="the drift gate: the fingerprint; the book built from data/ under _build/gate, "
-        "training nothing, compared with data/, PAPER.md and paper_figures/; a sample of the "
-        "committed runs retrained within a budget",
-    )
-    c.add_argument("--root", default=".", help="repository root (default: .)")
-    c.add_argument("--no-rebuild", action="store_true", help="compare an existing _build/gate only")
-    c.add_argument(
-        "--no-fingerprint", action="store_true", help="skip the arithmetic fingerprint check"
-    )
-    c.add_argument(
-        "--audit",
-        choices=AUDIT_MODES,
-        default="sample",
-        help="committed runs to retrain: a sample within the budget, drawn from the commit "
-        "(default), all (for a cluster), none",
-    )
-    c.add_argument(
-        "--budget",
-        type=_seconds,
-        default=None,
-        help="the audit's budget in seconds of estimated retraining time: each run's stored "
-        "training time and richneuron.report.audit.RUN_OVERHEAD (default: "
-        "richneuron.report.audit.DEFAULT_BUDGET)",
-    )
-    c.add_argument(
-        "--times",
-        default=None,
-        help="write each stage's seconds to this JSON file (make test prints them)",
-    )
-    t = sub.add_parser("stages", help="print the time of each stage of make test")
-    t.add_argument("--times", help="the gate's stage times (check --times)")
-    for stage in ("setup", "lint", "gate", "tests"):
-        t.add_argument(f"--{stage}", type=float, default=None, help=f"seconds of {stage}")
-    args = parser.parse_args(argv)
+    """``python -m richneuron.report.bookbuild build [--quick] | check | stages``; returns the
+    exit status."""
+    args = build_parser().parse_args(argv)
     if args.command == "stages":
         print_stages(args.times, args.setup, args.lint, args.gate, args.tests)
         return 0
@@ -150,6 +98,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``build``, ``check`` (the drift gate) and ``stages``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m richneuron.report.bookbuild",
+        description="Build the book (execute, HTML, PAPER.md), or check it for drift.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute every chapter, build HTML and PAPER.md")
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: every chapter with quick=True, everything under _build/quick",
+    )
+    b.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train every run again: ignore data/ and the run cache (make book RETRAIN=1)",
+    )
+    b.add_argument("--root", default=".", help="repository root (default: .)")
+    _add_check(
+        sub.add_parser(
+            "check",
+            help="the drift gate: the fingerprint; the book built from data/ under _build/gate, "
+            "training nothing, compared with data/, PAPER.md and paper_figures/; a sample of "
+            "the committed runs retrained within a budget",
+        )
+    )
+    t = sub.add_parser("stages", help="print the time of each stage of make test")
+    t.add_argument("--times", help="the gate's stage times (check --times)")
+    for stage in ("setup", "lint", "gate", "tests"):
+        t.add_argument(f"--{stage}", type=float, default=None, help=f"seconds of {stage}")
+    return parser
+
+
+def _add_check(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--root", default=".", help="repository root (default: .)")
+    c.add_argument("--no-rebuild", action="store_true", help="compare an existing _build/gate only")
+    c.add_argument(
+        "--no-fingerprint", action="store_true", help="skip the arithmetic fingerprint check"
+    )
+    c.add_argument(
+        "--audit",
+        choices=AUDIT_MODES,
+        default="sample",
+        help="committed runs to retrain: a sample within the budget, drawn from the commit "
+        "(default), all (for a cluster), none",
+    )
+    c.add_argument(
+        "--budget",
+        type=_seconds,
+        default=None,
+        help="the audit's budget in seconds of estimated retraining time: each run's stored "
+        "training time and richneuron.report.audit.RUN_OVERHEAD (default: "
+        "richneuron.report.audit.DEFAULT_BUDGET)",
+    )
+    c.add_argument(
+        "--times",
+        default=None,
+        help="write each stage's seconds to this JSON file (make test prints them)",
+    )
 
 
 def _seconds(text: str) -> float:

@@ -350,8 +350,8 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
         if problems:
             more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise RuntimeError(f"{problems[0]}{more}; no chapter was executed")
-    start = time.perf_counter()
     with _chapter_mode(root, layout, retrain) as cache_dir:
+        start = time.perf_counter()
         notebooks = [(d, s) for d, s in zip(docs, sources, strict=True) if s.suffix == ".ipynb"]
         chapters = _execute_chapters(root, layout, notebooks, out / "exec", cache_dir)
     trained = sum(r["trained"] or 0 for r in chapters)

@@ -176,13 +176,26 @@ def audit_runs(
     with progress_bar() as bar:
         fresh = pool.train_jobs(jobs, progress=bar) if jobs else []
     seconds = time.perf_counter() - start
+    problems = _compare_retrained(entries, copies, chosen.chosen, fresh)
+    estimate = chosen.cell_cost + chosen.random_cost
+    print(
+        f"audit: {len(jobs)} of {len(entries)} committed runs (estimated {estimate:.0f} s; "
+        f"{_how(chosen, mode, draw, budget)}) retrained in {seconds:.0f} s",
+        flush=True,
+    )
+    return problems
+
+
+def _compare_retrained(entries: list, copies: dict, chosen: list[int], fresh: list) -> list[str]:
+    """Each file's copy of every retrained run against the fresh result (a sweep's lean copy
+    with the lean result), a line printed per results file; one problem per file that drifted."""
     problems: list[str] = []
     per_file: dict[str, list[int]] = {}  # source -> [runs held, runs retrained]
     for held in copies.values():
         for c in held:
             per_file.setdefault(c.source, [0, 0])[0] += 1
     drifts: dict[str, list] = {}
-    for i, res in zip(chosen.chosen, fresh, strict=True):
+    for i, res in zip(chosen, fresh, strict=True):
         e = entries[i]
         for c in copies[(e.run, config_key(e.config))]:
             per_file[c.source][1] += 1
@@ -200,24 +213,21 @@ def audit_runs(
         )
         if moved:
             problems.append(f"{source}: {len(moved)} value(s) drifted:\n{format_drift(moved)}")
-    estimate = chosen.cell_cost + chosen.random_cost
-    if mode == "all":
-        how = "every run"
-    else:
-        how = (
-            f"cells of group {chosen.group + 1} of {chosen.window} (each of the {chosen.cells} "
-            f"(architecture, setting) cells is retrained "
-            + ("by every commit" if chosen.window == 1 else
-               f"in any {chosen.window} consecutive commits")
-            + f") and a share drawn from commit {draw[:12]}, within a budget of "
-            f"{budget:.0f} s"
-        )
-    print(
-        f"audit: {len(jobs)} of {len(entries)} committed runs (estimated {estimate:.0f} s; "
-        f"{how}) retrained in {seconds:.0f} s",
-        flush=True,
-    )
     return problems
+
+
+def _how(chosen, mode: str, draw: str, budget: float) -> str:
+    """How the audit chose its runs, for its summary line."""
+    if mode == "all":
+        return "every run"
+    return (
+        f"cells of group {chosen.group + 1} of {chosen.window} (each of the {chosen.cells} "
+        f"(architecture, setting) cells is retrained "
+        + ("by every commit" if chosen.window == 1 else
+           f"in any {chosen.window} consecutive commits")
+        + f") and a share drawn from commit {draw[:12]}, within a budget of "
+        f"{budget:.0f} s"
+    )
 
 
 def check(
@@ -264,8 +274,23 @@ def check(
     t0 = time.perf_counter()
     if rebuild:
         build(root, layout)
+    problems = _compare_results(root / FULL.data, root / layout.data)
+    problems += _compare_csv(root / FULL.data, root / layout.data)
+    problems += _compare_paper(root, layout)
+    for line in _differing_files(root / FULL.figures, root / layout.figures):
+        problems.append(f"{FULL.figures}/{line}")
+    if timings is not None:
+        timings["book"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    problems += audit_runs(root, audit, budget)
+    if timings is not None:
+        timings["audit"] = time.perf_counter() - t0
+    return problems
+
+
+def _compare_results(committed_dir: Path, new_dir: Path) -> list[str]:
+    """Every results file of the rebuild against the committed one, run by run."""
     problems: list[str] = []
-    committed_dir, new_dir = root / FULL.data, root / layout.data
     names = sorted(
         {p.name for p in committed_dir.glob("*.json")} | {p.name for p in new_dir.glob("*.json")}
     )
@@ -285,6 +310,12 @@ def check(
             problems.append(str(err))
     if drifts:
         problems.append(f"{len(drifts)} value(s) drifted from data/:\n{format_drift(drifts)}")
+    return problems
+
+
+def _compare_csv(committed_dir: Path, new_dir: Path) -> list[str]:
+    """Every CSV file of the rebuild against the committed one, byte for byte."""
+    problems = []
     for csv in sorted(
         {p.name for p in committed_dir.glob("*.csv")} | {p.name for p in new_dir.glob("*.csv")}
     ):
@@ -295,27 +326,25 @@ def check(
             problems.append(f"data/{csv}: committed but no chapter produced it")
         elif old.read_bytes() != new.read_bytes():
             problems.append(f"data/{csv}: differs from the rebuild ({new})")
+    return problems
+
+
+def _compare_paper(root: Path, layout: Layout) -> list[str]:
+    """The rebuilt PAPER.md against the committed one, byte for byte (the first 60 diff lines
+    shown)."""
     committed_paper, new_paper = root / FULL.paper, root / layout.paper
     if not committed_paper.exists():
-        problems.append("PAPER.md: not committed")
-    elif committed_paper.read_bytes() != new_paper.read_bytes():
-        diff = difflib.unified_diff(
-            committed_paper.read_text(encoding="utf-8").splitlines(),
-            new_paper.read_text(encoding="utf-8").splitlines(),
-            "PAPER.md (committed)",
-            f"{layout.paper} (rebuilt)",
-            lineterm="",
-            n=1,
-        )
-        shown = list(diff)
-        more = f"\n... {len(shown) - 60} more diff lines" if len(shown) > 60 else ""
-        problems.append("PAPER.md differs from the rebuild:\n" + "\n".join(shown[:60]) + more)
-    for line in _differing_files(root / FULL.figures, root / layout.figures):
-        problems.append(f"{FULL.figures}/{line}")
-    if timings is not None:
-        timings["book"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    problems += audit_runs(root, audit, budget)
-    if timings is not None:
-        timings["audit"] = time.perf_counter() - t0
-    return problems
+        return ["PAPER.md: not committed"]
+    if committed_paper.read_bytes() == new_paper.read_bytes():
+        return []
+    diff = difflib.unified_diff(
+        committed_paper.read_text(encoding="utf-8").splitlines(),
+        new_paper.read_text(encoding="utf-8").splitlines(),
+        "PAPER.md (committed)",
+        f"{layout.paper} (rebuilt)",
+        lineterm="",
+        n=1,
+    )
+    shown = list(diff)
+    more = f"\n... {len(shown) - 60} more diff lines" if len(shown) > 60 else ""
+    return ["PAPER.md differs from the rebuild:\n" + "\n".join(shown[:60]) + more]

@@ -205,6 +205,10 @@ class LocalWorkers:
 
     workers: int
 
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers: must be an int >= 1, got {self.workers!r}")
+
     def schedule(
         self, groups: list[list[list[int]]], jobs: Sequence[Job], compile: bool, finish: Finish
     ) -> None:

@@ -1,6 +1,6 @@
 """The reference loop: one network at a time with nn.Module and torch.optim.Adam
-(:func:`train_reference`), the per-member losses every path shares, and the seeded validation
-split.
+(:func:`train_reference`), the per-member losses every path shares, the seeded validation
+split, and :func:`task_error` (a task's score of predictions).
 """
 
 from __future__ import annotations
