@@ -38,7 +38,7 @@ class ArchInfo:
     """One architecture: its id, its layer class's name, and where the book presents it."""
 
     id: str
-    layer: str  # the name of its layer class in richneuron.neurons
+    layer_name: str  # the name of its layer class in richneuron.neurons
     title: str
     chapter: str
     matrices: int  # weight matrices per neuron (low-rank factors count as one matrix)
@@ -58,7 +58,7 @@ class ArchInfo:
     @property
     def canonical(self) -> str:
         """Id of the first architecture with the same layer: aliases share cached results."""
-        return next(a.id for a in ARCHITECTURES.values() if a.layer == self.layer)
+        return next(a.id for a in ARCHITECTURES.values() if a.layer_name == self.layer_name)
 
 
 ARCHITECTURES: dict[str, ArchInfo] = {

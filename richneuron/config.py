@@ -105,6 +105,11 @@ class TrainConfig:
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
+    def changes(self) -> dict[str, object]:
+        """The settings that differ from the default protocol's (a spec's ``base``)."""
+        default = TrainConfig()
+        return {k: v for k, v in self.to_dict().items() if getattr(default, k) != v}
+
     def to_dict(self) -> dict[str, object]:
         """Every setting, except those added after results were first stored
         (:data:`LATER_FIELDS`) while they hold their default: a protocol made before they

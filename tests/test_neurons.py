@@ -402,7 +402,7 @@ def test_the_catalogue_names_every_layer_class_and_the_registry_binds_it():
         if isinstance(getattr(neurons, name), type)
         and issubclass(getattr(neurons, name), neurons.NeuronLayer)
     }
-    assert {info.layer for info in CATALOGUE.values()} == classes - FRAMES
+    assert {info.layer_name for info in CATALOGUE.values()} == classes - FRAMES
     assert get_arch("v4_glu").layer is get_arch("singlu").layer is neurons.SinGLU
     assert get_arch("v4_glu").canonical == "singlu" and get_arch("kan").layer is neurons.KAN
     assert get_arch("siren").equation == neurons.Siren.equation != ""

@@ -98,28 +98,32 @@ def versus_table(rows: Sequence[dict], a: str, b: str) -> Markdown:
     standing against ``b`` beyond noise (**better**, *worse*, ≈ within noise) with the
     comparison's estimate (``b / a`` MSE ratio, or ``a − b`` accuracy points)."""
     budgets = sorted({r["budget"] for r in rows})
+    return _task_grid(rows, "budget", budgets, _versus_cell)
+
+
+def _versus_cell(r: dict) -> str:
+    e = r["interval"].estimate
+    size = (
+        ""
+        if not math.isfinite(e)
+        else (f" {e:.3g}x" if r["metric"] == "mse" else f" {100 * e:+.1f}")
+    )
+    word = _SIGN[r["outcome"]]
+    word = f"**{word}**" if r["outcome"] == 1 else (f"*{word}*" if r["outcome"] else word)
+    return word + size
+
+
+def _task_grid(rows: Sequence[dict], key: str, columns: Sequence, cell) -> Markdown:
+    """A table of a row per task (in the book's order) and a column per value of ``key``
+    (``columns``, in order): ``cell(row)`` where a row has the pair, else ``-``."""
     tasks = sorted({r["task"] for r in rows}, key=_task_order)
-    cell = {(r["task"], r["budget"]): r for r in rows}
-    body = []
-    for task in tasks:
-        line = [task]
-        for budget in budgets:
-            r = cell.get((task, budget))
-            if r is None:
-                line.append("-")
-                continue
-            e = r["interval"].estimate
-            size = (
-                ""
-                if not math.isfinite(e)
-                else (f" {e:.3g}x" if r["metric"] == "mse" else f" {100 * e:+.1f}")
-            )
-            word = _SIGN[r["outcome"]]
-            word = f"**{word}**" if r["outcome"] == 1 else (f"*{word}*" if r["outcome"] else word)
-            line.append(word + size)
-        body.append(line)
-    header = ["task", *[f"{b:,}" for b in budgets]]
-    return markdown_table(header, body)
+    at = {(r["task"], r[key]): r for r in rows}
+    body = [
+        [task, *(cell(at[(task, c)]) if (task, c) in at else "-" for c in columns)]
+        for task in tasks
+    ]
+    names = [f"{c:,}" if isinstance(c, int) else str(c) for c in columns]
+    return markdown_table(["task", *names], body)
 
 
 def tally_versus(rows: Sequence[dict]) -> dict[int, tuple[int, int, int]]:
@@ -169,20 +173,10 @@ def winner_table(rows: Sequence[dict]) -> Markdown:
     """:func:`winners` as a table: a row per task, a column per protocol, the best architecture
     (in bold when it leads the runner-up beyond noise, else with the runner-up)."""
     columns = list(dict.fromkeys(r["column"] for r in rows))
-    tasks = sorted({r["task"] for r in rows}, key=_task_order)
-    cell = {(r["task"], r["column"]): r for r in rows}
-    body = []
-    for task in tasks:
-        line = [task]
-        for c in columns:
-            r = cell.get((task, c))
-            if r is None:
-                line.append("-")
-            else:
-                line.append(f"**{r['best']}**" if r["clear"] else f"{r['best']} ≈ {r['second']}")
-        body.append(line)
-    names = [f"{c:,}" if isinstance(c, int) else str(c) for c in columns]
-    return markdown_table(["task", *names], body)
+    return _task_grid(
+        rows, "column", columns,
+        lambda r: f"**{r['best']}**" if r["clear"] else f"{r['best']} ≈ {r['second']}",
+    )
 
 
 def overtakes(

@@ -238,13 +238,12 @@ class Sweep(Coverage):
 
     def to_dict(self) -> dict:
         """The spec as a document (:meth:`from_dict` reads it back to an equal sweep)."""
-        base = {k: v for k, v in self.base.to_dict().items() if getattr(TrainConfig(), k) != v}
         doc = {
             "name": self.name,
             "archs": list(self.archs),
             "tasks": list(self.tasks),
             "seeds": self.seeds,
-            "base": base,
+            "base": self.base.changes(),
             "grid": {k: list(v) for k, v in self.grid.items()},
             "overrides": {a: {k: list(v) for k, v in g.items()} for a, g in self.overrides.items()},
         }

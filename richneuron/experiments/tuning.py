@@ -202,7 +202,6 @@ class Tuning(Coverage):
 
     def to_dict(self) -> dict:
         """The spec as a document (:meth:`from_dict` reads it back to an equal tuning)."""
-        base = {k: v for k, v in self.base.to_dict().items() if getattr(TrainConfig(), k) != v}
         doc = {
             "name": self.name,
             "archs": list(self.archs),
@@ -210,7 +209,7 @@ class Tuning(Coverage):
             "trials": self.trials,
             "seeds": self.seeds,
             "validation": self.validation,
-            "base": base,
+            "base": self.base.changes(),
         }
         if self.first_seed:
             doc["first_seed"] = self.first_seed

@@ -4,6 +4,7 @@ title, chapter, family, matrices) bound to its layer class, and what the classes
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..architectures import ARCHITECTURES as CATALOGUE
@@ -40,48 +41,19 @@ _CLASSES: tuple[type[NeuronLayer], ...] = (
 LAYERS: dict[str, type[NeuronLayer]] = {c.__name__: c for c in _CLASSES}
 if len(LAYERS) != len(_CLASSES):  # two classes of one name: the catalogue could not tell them
     raise RuntimeError("richneuron.neurons.registry: two layer classes share a name")
-if set(LAYERS) != {info.layer for info in CATALOGUE.values()}:
+if set(LAYERS) != {info.layer_name for info in CATALOGUE.values()}:
     raise RuntimeError(
         "richneuron.neurons.registry: the catalogue and the layer classes differ: "
-        f"{sorted(set(LAYERS) ^ {info.layer for info in CATALOGUE.values()})}"
+        f"{sorted(set(LAYERS) ^ {info.layer_name for info in CATALOGUE.values()})}"
     )
 
 
 @dataclass(frozen=True)
-class ArchSpec:
-    """One architecture of the catalogue (:class:`richneuron.architectures.ArchInfo`, as
-    :attr:`info`) with its layer class."""
+class ArchSpec(ArchInfo):
+    """One architecture of the catalogue (:class:`richneuron.architectures.ArchInfo`: id,
+    title, chapter, family, matrices) with its layer class."""
 
-    info: ArchInfo
     layer: type[NeuronLayer]
-
-    @property
-    def id(self) -> str:
-        return self.info.id
-
-    @property
-    def title(self) -> str:
-        return self.info.title
-
-    @property
-    def chapter(self) -> str:
-        return self.info.chapter
-
-    @property
-    def matrices(self) -> int:
-        return self.info.matrices
-
-    @property
-    def family(self) -> str:
-        return self.info.family
-
-    @property
-    def is_related(self) -> bool:
-        return self.info.is_related
-
-    @property
-    def canonical(self) -> str:
-        return self.info.canonical
 
     @property
     def equation(self) -> str:
@@ -90,7 +62,8 @@ class ArchSpec:
 
 #: Every architecture of the catalogue, bound to its layer class.
 ARCHITECTURES: dict[str, ArchSpec] = {
-    a: ArchSpec(info, LAYERS[info.layer]) for a, info in CATALOGUE.items()
+    a: ArchSpec(**dataclasses.asdict(info), layer=LAYERS[info.layer_name])
+    for a, info in CATALOGUE.items()
 }
 
 #: The architectures whose equation the protocol's ``omega`` reaches (SIREN keeps its authors'
