@@ -1,5 +1,7 @@
 """Shared test helpers (tests import them as ``from conftest import ...``)."""
 
+import math
+
 from richneuron.store.schema import Run, RunResult
 
 
@@ -39,4 +41,16 @@ def make_result(
         diagnostics={} if diagnostics is None else diagnostics,
         wall_time=wall_time,
         extra={} if extra is None else extra,
+    )
+
+
+def result(arch, task, seed, value, diverged=False):
+    """A chapter's run of ``Run(arch, task, seed)`` scoring ``value`` (accuracy on spiral and
+    checkerboard, mse elsewhere), train_loss 0.1, 5,000 parameters; ``diverged`` makes it a
+    diverged run with a NaN score."""
+    metric = "accuracy" if task in ("spiral", "checkerboard") else "mse"
+    return make_result(
+        arch, task, seed, metric=metric, test_metric=math.nan if diverged else value, params=5000,
+        diverged=diverged, diverged_step=3 if diverged else None, loss_curve=[1.0, 0.5],
+        test_curve=[0.9, 0.6], diagnostics={"phase_abs": [0.1, 0.3]}, wall_time=0.1,
     )

@@ -26,7 +26,7 @@ from richneuron.report.build import GATE
 from richneuron.report.gate import check
 from richneuron.train import fingerprint as fp
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / fp.FINGERPRINT_PATH
 CPUS = fp.EMULATED_CPUS
 

@@ -1,7 +1,7 @@
 """The protocol multiverse: protocols from sweep files, claims in each, the robust rule."""
 
 import pytest
-from test_book import result  # a run with train_loss 0.1
+from conftest import result  # a run with train_loss 0.1
 
 from richneuron.analysis import multiverse, scaling
 from richneuron.config import TrainConfig

@@ -24,7 +24,7 @@ from richneuron.tasks import get_task, parse_tasks
 from richneuron.train.reference import task_error, train_reference
 from richneuron.train.trainer import train_chunk
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # --- the random-data tasks
 

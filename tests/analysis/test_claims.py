@@ -4,7 +4,7 @@ to give it, and what the study's claims leave out."""
 import math
 
 import pytest
-from test_book import result  # a run with train_loss 0.1
+from conftest import result  # a run with train_loss 0.1
 
 from richneuron.analysis import claims, cost, ledgers
 from richneuron.analysis.rules import Facts

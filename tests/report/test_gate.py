@@ -33,7 +33,7 @@ from richneuron.store.results import load_results, result_to_dict
 from richneuron.store.schema import Run
 from richneuron.train.pool import train_runs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "book/mini"
 DATA = "data/mini.json"
 STEPS, SEEDS, TASKS = 60, 2, ["spiral", "complex_4d"]

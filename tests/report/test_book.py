@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import make_result
+from conftest import result
 
 import richneuron.paths as paths
 import richneuron.report.book as book
@@ -26,7 +26,7 @@ from richneuron.store.schema import Run
 from richneuron.tables import markdown_table
 from richneuron.tasks import TASKS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 CHAPTERS = sorted((ROOT / "book").glob("*.md")) + NOTEBOOKS
 VERSION_PARAMETERS = {"seeds", "steps", "budget", "tasks", "out", "quick"}
@@ -329,15 +329,6 @@ def test_chapter_runs_puts_the_chapter_first_and_does_not_repeat_a_baseline():
 
 # ---------------------------------------------------------------------------------------------
 # Tables and verdicts.
-
-
-def result(arch, task, seed, value, diverged=False):
-    metric = "accuracy" if task in ("spiral", "checkerboard") else "mse"
-    return make_result(
-        arch, task, seed, metric=metric, test_metric=math.nan if diverged else value, params=5000,
-        diverged=diverged, diverged_step=3 if diverged else None, loss_curve=[1.0, 0.5],
-        test_curve=[0.9, 0.6], diagnostics={"phase_abs": [0.1, 0.3]}, wall_time=0.1,
-    )
 
 
 @pytest.fixture

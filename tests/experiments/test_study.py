@@ -528,7 +528,7 @@ def test_a_sweep_from_a_first_seed_and_one_grown_from_its_results_file(tmp_path,
         run_sweep(Sweep.from_dict({**SPEC, "tasks": ["spiral"]}), None, stored=small)
 
 
-SPECS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
+SPECS = sorted((Path(__file__).resolve().parents[2] / "sweeps").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)

@@ -14,7 +14,7 @@ import pytest
 
 from richneuron.report.build import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = [d for d in toc_documents(ROOT / "_toc.yml") if (ROOT / f"{d}.ipynb").is_file()]
 HINT = re.compile(r"^# Re-run: papermill (\S+\.ipynb) run\.ipynb((?: -p \w+ \S+)+)$")
 

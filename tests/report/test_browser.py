@@ -38,7 +38,7 @@ import pytest
 
 from richneuron.report.build import QUICK, build, toc_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
