@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Test-only extras: the related neurons' reference implementations (tests/test_peers.py),
+# Test-only extras: the related neurons' reference implementations (tests/neurons/test_peers.py),
 # without their declared dependencies (see requirements-peers.lock).
 peers: $(PEERS)
 

@@ -240,35 +240,8 @@ def _sweep(args: argparse.Namespace) -> None:
         raise UsageError(f"spec: {err}" if args.spec else str(err)) from None
 
     tuning = isinstance(sweep, Tuning)
-    if tuning:
-        print(
-            f"tuning {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures x "
-            f"{len(sweep.tasks)} tasks x ({sweep.trials} trials on {sweep.validation:.0%} of "
-            f"the training points held out + {sweep.seeds} seeds of the chosen setting)",
-            file=sys.stderr,
-        )
-    else:
-        n_settings = sum(len(sweep.settings(a)) for a in sweep.archs)
-        print(
-            f"sweep {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures, "
-            f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
-            f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})",
-            file=sys.stderr,
-        )
-    tuned = None
-
-    if isinstance(sweep, Around):  # its tuning's results lie beside its own
-        where = Path(args.out).parent if args.out else Path(SWEEP_DIR)
-        try:
-            tuned = load_sweep(where / f"{sweep.around}.json")
-        except (OSError, ResultsError) as err:
-            raise UsageError(f"spec: around: {err}") from None
-    stored = None
-    if args.out and Path(args.out).is_file():  # the results file is the store (grown or not)
-        try:
-            stored = load_sweep(args.out)
-        except ResultsError as err:
-            raise UsageError(f"--out: {err}") from None
+    print(_describe(sweep), file=sys.stderr)
+    tuned, stored = _stored(args, sweep)
     cache = None if args.no_cache else RunCache(args.cache)
     with _backend(args) as backend, progress_bar() as bar:
         result = run_sweep(
@@ -287,6 +260,41 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.out:
         save_sweep(result, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _describe(sweep: Sweep) -> str:
+    """The line a sweep or a tuning starts with: how many runs, and of what."""
+    if isinstance(sweep, Tuning):
+        return (
+            f"tuning {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures x "
+            f"{len(sweep.tasks)} tasks x ({sweep.trials} trials on {sweep.validation:.0%} of "
+            f"the training points held out + {sweep.seeds} seeds of the chosen setting)"
+        )
+    n_settings = sum(len(sweep.settings(a)) for a in sweep.archs)
+    return (
+        f"sweep {sweep.name!r}: {sweep.size()} runs: {len(sweep.archs)} architectures, "
+        f"{n_settings} (architecture, setting) pairs, {len(sweep.tasks)} tasks, "
+        f"{sweep.seeds} seeds ({sweep.first_seed}..{sweep.seed_range[-1]})"
+    )
+
+
+def _stored(args: argparse.Namespace, sweep: Sweep) -> tuple:
+    """What a sweep reads before it trains: an around-sweep's tuning results (beside its own
+    results file), and ``--out`` where it exists (the results file is the store, grown or not);
+    ``None`` for either where there is none. A file that does not load is a usage error."""
+    tuned = stored = None
+    if isinstance(sweep, Around):
+        where = Path(args.out).parent if args.out else Path(SWEEP_DIR)
+        try:
+            tuned = load_sweep(where / f"{sweep.around}.json")
+        except (OSError, ResultsError) as err:
+            raise UsageError(f"spec: around: {err}") from None
+    if args.out and Path(args.out).is_file():
+        try:
+            stored = load_sweep(args.out)
+        except ResultsError as err:
+            raise UsageError(f"--out: {err}") from None
+    return tuned, stored
 
 
 def _check_backend(args: argparse.Namespace) -> None:

@@ -2,6 +2,10 @@
 
 import math
 
+import pytest
+
+from richneuron.config import TrainConfig
+from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run, RunResult
 
 
@@ -54,3 +58,36 @@ def result(arch, task, seed, value, diverged=False):
         diverged=diverged, diverged_step=3 if diverged else None, loss_curve=[1.0, 0.5],
         test_curve=[0.9, 0.6], diagnostics={"phase_abs": [0.1, 0.3]}, wall_time=0.1,
     )
+
+
+def bits(result):
+    """What a run's training decides, the time left out: curves, final metric and loss,
+    gradient norms and diagnostics (two runs with the same bits trained the same)."""
+    return (
+        result.loss_curve,
+        result.test_curve,
+        result.test_metric,
+        result.train_loss,
+        result.grad_norms,
+        result.diagnostics,
+    )
+
+
+@pytest.fixture
+def rs():
+    """Two seeds of v10, SinGLU and vanilla on Spiral (vanilla diverged) and on Nested 2-D."""
+    runs = [
+        result("v10", "spiral", 0, 0.90),
+        result("v10", "spiral", 1, 0.92),
+        result("singlu", "spiral", 0, 0.80),
+        result("singlu", "spiral", 1, 0.84),
+        result("vanilla", "spiral", 0, 0.70, diverged=True),
+        result("vanilla", "spiral", 1, 0.70, diverged=True),
+        result("v10", "nested_2d", 0, 0.010),
+        result("v10", "nested_2d", 1, 0.030),
+        result("singlu", "nested_2d", 0, 0.018),
+        result("singlu", "nested_2d", 1, 0.020),
+        result("vanilla", "nested_2d", 0, 0.5),
+        result("vanilla", "nested_2d", 1, 0.7, diverged=True),
+    ]
+    return ResultSet("test", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)

@@ -1,34 +1,9 @@
-"""The tables' number format and the two forms of a table (HTML book, PAPER.md)."""
+"""The two forms of a table (HTML book, PAPER.md) and their escaping (richneuron.tables)."""
 
-import math
 
 import pytest
 
-from richneuron.formatting import compact
 from richneuron.tables import Cell, Table, markdown_table
-
-
-@pytest.mark.parametrize(
-    "value,metric,text",
-    [
-        (5.41e-4, "mse", "5.41e-4"),
-        (0.000540, "mse", "5.4e-4"),
-        (0.0312, "mse", "0.0312"),
-        (0.01, "mse", "0.01"),
-        (41.66, "mse", "41.7"),
-        (999.4, "mse", "999"),
-        (2.2e5, "mse", "2.2e5"),
-        (1.234e-11, "mse", "1.23e-11"),
-        (0.0, "mse", "0"),
-        (0.9123, "accuracy", "91.2%"),
-        (1.0, "accuracy", "100%"),
-        (0.00346, "accuracy", "0.346%"),
-        (math.nan, "mse", "nan"),
-        (math.inf, "accuracy", "inf"),
-    ],
-)
-def test_compact_gives_three_significant_figures(value, metric, text):
-    assert compact(value, metric) == text
 
 
 def test_table_has_an_html_and_a_markdown_form():
@@ -52,3 +27,5 @@ def test_table_rows_must_match_the_header():
 
 def test_markdown_table_escapes_pipes_and_newlines():
     assert markdown_table(["a"], [["x\ny|z"]]) == "| a |\n|---|\n| x y\\|z |\n"
+
+    assert markdown_table(["a", "b"], [["x|y", 1]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |\n"

@@ -181,7 +181,7 @@ def kan_layer(grid: int) -> type[KAN]:
 
 #: The safe Pade activation unit's initial coefficients, degrees (5, 4), approximating leaky
 #: ReLU on [-3, 3]: the authors' values (rational_activations' ``rationals_config.json``,
-#: version A, ``leaky_relu``; compared with the package in tests/test_neurons.py).
+#: version A, ``leaky_relu``; compared with the package in tests/neurons/test_neurons.py).
 PAU_NUMERATOR = (
     0.029792778657264946, 0.6183735264987601, 2.323309062531321,
     3.051936237265109, 1.4854203263828845, 0.2510244961111299,

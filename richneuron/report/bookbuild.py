@@ -46,6 +46,7 @@ Nothing in the work tree is touched except by the full build (``data/``, ``PAPER
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -174,8 +175,6 @@ def _seconds(text: str) -> float:
 
 
 def _write_times(path: Path, timings: dict[str, float]) -> None:
-    import json
-
     with atomic_file(path) as f:
         f.write(json.dumps({k: round(v, 1) for k, v in timings.items()}) + "\n")
 
@@ -189,8 +188,6 @@ def print_stages(
 ) -> None:
     """``make test``'s closing table: seconds of setup, lint, the gate's fingerprint, book and
     audit (from the gate's ``--times`` file, where it ran that far), the tests, and the total."""
-    import json
-
     parts: dict[str, float | None] = {}
     try:
         gate_parts = json.loads(Path(times).read_text(encoding="utf-8")) if times else {}

@@ -181,18 +181,23 @@ def run_chapter(
     runs = chapter_runs(arch, tasks, seeds)
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_ENV, CACHE_DIR)
-    stored = {}  # the committed results file is the store: its runs of this protocol are kept
-    previous = None
-    if os.environ.get(RETRAIN_ENV) != "1" and out.is_file():
-        previous = load_results(out)  # a corrupt file stops here, naming it: never overwritten
-        if config_of(previous) == config:
-            stored = {r.run: r for r in previous.runs}
+    previous, stored = _stored(out, config)
     if os.environ.get(NO_TRAIN_ENV) == "1":
         _refuse_missing(name, runs, stored, out, previous, config)
     cache = RunCache(cache_dir) if cache_dir else None
     rs = run_study(name, runs, config, cache, stored=stored)
     save_results(rs, out, keep_same=True)
     return rs
+
+
+def _stored(out: Path, config: TrainConfig) -> tuple[ResultSet | None, dict]:
+    """The chapter's results file (``None`` where there is none, or under
+    ``RICHNEURON_RETRAIN=1``) and its runs made under ``config``: the committed results file
+    is the store, and its runs of this protocol are kept."""
+    if os.environ.get(RETRAIN_ENV) == "1" or not out.is_file():
+        return None, {}
+    previous = load_results(out)  # a corrupt file stops here, naming it: never overwritten
+    return previous, ({r.run: r for r in previous.runs} if config_of(previous) == config else {})
 
 
 def _refuse_missing(

@@ -274,47 +274,14 @@ class DaskBackend:
                 closed, and Dask's loggers stay silent until :meth:`close`.
             ClusterError: no worker with this process's arithmetic.
         """
-        from distributed import wait
-
         chunks = [[part] for parts in groups for part in parts]
-
-        def as_jobs(parts: list[list[int]]) -> list:
-            return [[jobs[i] for i in part] for part in parts]
-
-        def submit(parts: list[list[int]], workers: set[str]):
-            return self.client.submit(
-                _train_checked,
-                as_jobs(parts),
-                compile,
-                self.expected,
-                pure=False,
-                workers=sorted(workers),
-                allow_other_workers=False,
-                priority=pool.group_cost(as_jobs(parts)),
-            )
-
+        submit = functools.partial(self._submit, jobs, compile)
         running: dict = {}
         self._silence()
         try:
             accepted = self.check_workers()
             running = {submit(parts, accepted): parts for parts in chunks}
-            while running:
-                try:
-                    done, _ = wait(list(running), timeout=POLL, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    done = set()
-                for future in done:
-                    parts = running.pop(future)
-                    try:
-                        trained = future.result()
-                    except ArithmeticMismatch as err:  # a worker changed under us
-                        raise ClusterError(str(err)) from None
-                    finish(parts, trained)
-                    self.finished += len(trained)
-                if not done:
-                    if self.client.status != "running":  # lost between two waits
-                        raise SchedulerLost(self.address, self.finished)
-                    accepted = self._resubmit_if_stranded(running, accepted, submit)
+            self._collect(running, accepted, submit, finish)
         except BaseException as err:
             if isinstance(err, SchedulerLost) or self._lost(err):
                 # Its futures are cancelled already and there is no scheduler to tell; the
@@ -327,6 +294,51 @@ class DaskBackend:
             self._unsilence()
             raise
         self._unsilence()
+
+    def _submit(self, jobs: Sequence, compile: bool, parts: list[list[int]], workers: set[str]):
+        """One chunk (``parts``: job indices) onto the accepted ``workers``, the most expensive
+        first (its :func:`~richneuron.train.pool.group_cost` as the priority)."""
+        chunk = [[jobs[i] for i in part] for part in parts]
+        return self.client.submit(
+            _train_checked,
+            chunk,
+            compile,
+            self.expected,
+            pure=False,
+            workers=sorted(workers),
+            allow_other_workers=False,
+            priority=pool.group_cost(chunk),
+        )
+
+    def _collect(
+        self,
+        running: dict,
+        accepted: set[str],
+        submit: Callable,
+        finish: Callable[[list[list[int]], list], None],
+    ) -> None:
+        """Hand each chunk's results to ``finish`` as they arrive, until ``running`` (futures
+        to their chunks, emptied here) is empty; between arrivals, notice a lost scheduler and
+        resubmit chunks stranded on workers that left."""
+        from distributed import wait  # dask's client loads only where a cluster is used
+
+        while running:
+            try:
+                done, _ = wait(list(running), timeout=POLL, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for future in done:
+                parts = running.pop(future)
+                try:
+                    trained = future.result()
+                except ArithmeticMismatch as err:  # a worker changed under us
+                    raise ClusterError(str(err)) from None
+                finish(parts, trained)
+                self.finished += len(trained)
+            if not done:
+                if self.client.status != "running":  # lost between two waits
+                    raise SchedulerLost(self.address, self.finished)
+                accepted = self._resubmit_if_stranded(running, accepted, submit)
 
     def _lost(self, err: BaseException) -> bool:
         """Whether ``err`` comes from losing the scheduler (or the connection to it)."""

@@ -5,9 +5,6 @@ import math
 import pytest
 import torch
 
-from richneuron import neurons
-from richneuron.architectures import ARCHITECTURES as CATALOGUE
-from richneuron.architectures import RELATED_FAMILIES, parse_archs
 from richneuron.config import TrainConfig
 from richneuron.neurons import ARCHITECTURES, Network, get_arch
 
@@ -234,24 +231,6 @@ def test_v7_frequency_equals_omega_at_zero():
     assert torch.allclose(layer.frequency(torch.zeros(3)), torch.full((3,), 2.5))
 
 
-def test_registry_and_parsing():
-    assert len(ARCHITECTURES) == 25
-    assert get_arch("v4_glu").canonical == "singlu"
-    assert get_arch("v10").canonical == "v10"
-    assert parse_archs("v10, singlu") == ("v10", "singlu")
-    assert parse_archs("all") == tuple(ARCHITECTURES)
-    with pytest.raises(ValueError, match="unknown architecture 'v99'.*vanilla"):
-        parse_archs("v10,v99")
-    with pytest.raises(ValueError, match="duplicate"):
-        parse_archs("v10,v10")
-    with pytest.raises(ValueError, match="empty"):
-        parse_archs("")
-    for spec in ARCHITECTURES.values():
-        assert spec.layer.__doc__ and spec.equation
-        assert spec.chapter.startswith("v") or spec.chapter in RELATED_FAMILIES
-        assert spec.is_related == (spec.chapter in RELATED_FAMILIES)
-
-
 def test_siren_init_is_the_authors():
     net = Network(get_arch("siren").layer, 3, 1, 200, depth=2, members=2)
     net.reset([0, 1])
@@ -392,17 +371,3 @@ def test_kans_grid_is_a_setting_of_the_protocol():
 
 
 #: Layer classes that are frames for others (or a first layer), not architectures of their own.
-FRAMES = {"NeuronLayer", "GLU", "PhaseGLU", "SirenFirst"}
-
-
-def test_the_catalogue_names_every_layer_class_and_the_registry_binds_it():
-    classes = {
-        name
-        for name in neurons.__all__
-        if isinstance(getattr(neurons, name), type)
-        and issubclass(getattr(neurons, name), neurons.NeuronLayer)
-    }
-    assert {info.layer_name for info in CATALOGUE.values()} == classes - FRAMES
-    assert get_arch("v4_glu").layer is get_arch("singlu").layer is neurons.SinGLU
-    assert get_arch("v4_glu").canonical == "singlu" and get_arch("kan").layer is neurons.KAN
-    assert get_arch("siren").equation == neurons.Siren.equation != ""

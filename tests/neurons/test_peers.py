@@ -4,9 +4,10 @@ same outputs; where the parameterisations differ, the part they share. A package
 installed skips its test and says why.
 
 No package installs for the others, so they are checked against their closed forms in
-tests/test_neurons.py only: PolyNorm (PolyCom publishes no package; liger-kernel's needs Triton
-and a GPU), Fourier features (Tancik et al. publish JAX notebooks), the GLU family (Shazeer 2020
-publishes no code) and efficient-kan (not on PyPI; KAN's bases are checked against pykan's).
+tests/neurons/test_neurons.py only: PolyNorm (PolyCom publishes no package; liger-kernel's needs
+Triton and a GPU), Fourier features (Tancik et al. publish JAX notebooks), the GLU family
+(Shazeer 2020 publishes no code) and efficient-kan (not on PyPI; KAN's bases are checked against
+pykan's).
 """
 
 import importlib.util

@@ -1,9 +1,12 @@
-"""The committed chapters as sources: re-run hints, plumbing hidden, text form with jupytext."""
+"""The committed chapters as sources: each in the table of contents, a parameters cell of
+literals, imports of richneuron only, no outputs, captioned figures, every glue reference
+glued, re-run hints that work, no computing in cells, a text form with jupytext."""
 
 from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +15,9 @@ import nbformat
 import papermill
 import pytest
 
+import richneuron.report.build as build
+import richneuron.report.chapter as chapter
+from richneuron.config import TrainConfig
 from richneuron.report.build import HIDDEN_TAG, hide_plumbing, is_glue_only, toc_documents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +146,176 @@ def test_mathjax_comes_from_the_pinned_package():
     assert (static / MATHJAX_SCRIPT).stat().st_size > 100_000
     fonts = static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
     assert len(list(fonts.glob("MathJax_*.woff"))) > 10  # CommonHTML's fonts, served locally
+
+
+
+
+NOTEBOOK_FILES = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+CHAPTERS = sorted((ROOT / "book").glob("*.md")) + NOTEBOOK_FILES
+
+
+VERSION_PARAMETERS = {"seeds", "steps", "budget", "tasks", "out", "quick"}
+
+
+ALLOWED_IMPORTS = {"richneuron", "myst_nb"}
+
+
+# {glue}`key`, {glue:text}`doc.ipynb::key:.2f`, and ```{glue:md} key directives.
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
+
+
+GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
+
+
+def cells(path, kind):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [c for c in nb["cells"] if c["cell_type"] == kind]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def glued_keys(path):
+    """Keys passed as a literal first argument to ``glue(...)`` in the notebook's code."""
+    keys = set()
+    for cell in cells(path, "code"):
+        for node in ast.walk(ast.parse(source(cell))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "glue"
+                and node.args
+            ):
+                if isinstance(node.args[0], ast.Constant):
+                    keys.add(node.args[0].value)
+    return keys
+
+
+def referenced_keys(text):
+    """``(document or None, key)`` for every glue reference in Markdown ``text``."""
+    refs = GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text)
+    out = []
+    for ref in refs:
+        doc, _, key = ref.rpartition("::")
+        out.append((doc or None, key.split(":")[0]))
+    return out
+
+
+def markdown_text(path):
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    return "\n".join(source(c) for c in cells(path, "markdown"))
+
+
+def parameters_cell(path):
+    tagged = [c for c in cells(path, "code") if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
+    return tagged[0]
+
+
+def parameters(path):
+    values = {}
+    for stmt in ast.parse(source(parameters_cell(path))).body:
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, (
+            f"{path.name}: parameters cell holds a statement other than `name = literal`"
+        )
+        assert isinstance(stmt.targets[0], ast.Name)
+        values[stmt.targets[0].id] = ast.literal_eval(stmt.value)  # raises if not a literal
+    return values
+
+
+def test_every_notebook_is_a_chapter_of_the_toc_and_every_chapter_a_notebook():
+    docs = build.toc_documents(ROOT / "_toc.yml")
+    chapters = {d for d in docs if (ROOT / f"{d}.ipynb").is_file()}
+    assert {f"book/{p.stem}" for p in NOTEBOOK_FILES} == chapters
+    assert all((ROOT / f"{d}.md").is_file() for d in set(docs) - chapters)
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_parameters_cell_is_literals_with_quick(path):
+    values = parameters(path)
+    assert isinstance(values.get("quick"), bool), f"{path.name}: no boolean `quick` parameter"
+    if re.match(r"\d+-v\d+-", path.name):
+        assert VERSION_PARAMETERS <= set(values), f"{path.name}: missing parameters"
+        assert values["out"] == f"data/{path.stem}.json"
+        assert values["quick"] is False
+        # The Method chapter prints TrainConfig's defaults as the protocol: the chapters
+        # must train with them.
+        defaults = TrainConfig()
+        for name in ("steps", "lr", "budget"):
+            if name in values:
+                assert values[name] == getattr(defaults, name), f"{path.name}: {name}"
+    if "seeds" in values:  # the Method chapter states this number and the rule built on it
+        assert values["seeds"] == chapter.DEFAULT_SEEDS, f"{path.name}: seeds"
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_imports_only_richneuron_and_myst_nb_and_no_definitions(path):
+    for cell in cells(path, "code"):
+        for node in ast.walk(ast.parse(source(cell))):
+            if isinstance(node, ast.Import):
+                roots = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]} if node.level == 0 else {""}
+            else:
+                roots = set()
+            assert roots <= ALLOWED_IMPORTS, f"{path.name}: imports {roots - ALLOWED_IMPORTS}"
+            assert not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef), (
+                f"{path.name}: defines {node.name!r}; put it in richneuron/"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_no_outputs_committed(path):
+    for cell in cells(path, "code"):
+        assert cell["outputs"] == [] and cell["execution_count"] is None, (
+            f"{path.name}: committed outputs; clear them"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_figures_have_caption_and_name_and_one_plot_call(path):
+    for cell in cells(path, "code"):
+        calls = [
+            n
+            for n in ast.walk(ast.parse(source(cell)))
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and getattr(n.func.value, "id", "") == "plots"
+        ]
+        if not calls:
+            continue
+        assert len(calls) == 1, f"{path.name}: {len(calls)} plot calls in one cell"
+        figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+        assert figure.get("caption") and figure.get("name"), f"{path.name}: figure metadata"
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    docs = build.toc_documents(ROOT / "_toc.yml")
+    listed = {str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS}
+    assert listed == set(docs)
+    assert len(docs) == len(set(docs))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_glue_reference_is_glued(path):
+    refs = referenced_keys(markdown_text(path))
+    for doc, key in refs:
+        target = path if doc is None else (path.parent / doc)
+        assert target.suffix == ".ipynb" and target.exists(), f"{path.name}: glue from {doc}"
+        assert key in glued_keys(target), f"{path.name}: {key!r} is never glued in {target.name}"
+
+
+def test_glue_reference_parser():
+    text = (
+        "a {glue:text}`v10_spiral_accuracy:.1%` b {glue}`k2` "
+        "{glue:text}`20-v10-free-phase.ipynb::v10_n_wins`\n```{glue:md} v10_verdict\n```"
+    )
+    assert referenced_keys(text) == [
+        (None, "v10_spiral_accuracy"),
+        (None, "k2"),
+        ("20-v10-free-phase.ipynb", "v10_n_wins"),
+        (None, "v10_verdict"),
+    ]

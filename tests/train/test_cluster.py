@@ -9,7 +9,7 @@ import time
 
 import psutil
 import pytest
-from test_trainer import _bits as _trainer_bits
+from conftest import bits as _trainer_bits
 
 from richneuron.cli import main
 from richneuron.config import TrainConfig
@@ -236,10 +236,3 @@ def test_a_lost_scheduler_ends_the_sweep_with_one_line_and_keeps_the_finished_ru
     assert done.returncode == 1
     assert not out.exists()
     assert took < 60
-
-
-def test_local_workers_refuse_a_count_below_one():
-    for bad in (0, -1, True, 1.5):
-        with pytest.raises(ValueError, match="workers: must be an int >= 1"):
-            LocalWorkers(bad)
-    assert isinstance(LocalWorkers(1), Backend) and not isinstance(object(), Backend)
