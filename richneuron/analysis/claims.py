@@ -54,6 +54,7 @@ from .rules import (
     _fmt,
     _has,
     _interval,
+    _learned,
     _magnitude_ok,
     _margin,
     _not_tested,
@@ -63,6 +64,7 @@ from .rules import (
     _rows,
     _settled,
     _split,
+    _untestable,
     published_metric,
 )
 
@@ -324,6 +326,10 @@ def _fixed_frequency(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) ->
     pairs = [(a, "freq_gen") for a in ("singlu", *ADAPTIVE_FREQUENCY)]
     if not _has(rows, *pairs):
         return _not_tested("fixed_frequency", 7, finding, rule, theirs, "freq_gen runs")
+    claim = ("fixed_frequency", 7, finding, rule, theirs)
+    untestable = _untestable(claim, rows, facts, "freq_gen", [a for a, _ in pairs])
+    if untestable:
+        return untestable
     out = {a: _outcome(rows, "singlu", a, "freq_gen") for a in ADAPTIVE_FREQUENCY}
     ours = "; ".join(
         f"{a} {rows[(a, 'freq_gen')]['mean']:.3g}" for a in ("singlu", *ADAPTIVE_FREQUENCY)
@@ -370,6 +376,10 @@ def _ood_degradation(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) ->
     present = [a for a in periodic if rs.select(a, "ood_shift")]
     if not rs.select("vanilla", "ood_shift") or not present:
         return _not_tested("ood_degradation", 8, finding, rule, theirs, "ood_shift runs")
+    claim = ("ood_degradation", 8, finding, rule, theirs)
+    untestable = _untestable(claim, _rows(rs), facts, "ood_shift", ["vanilla", *present])
+    if untestable:
+        return untestable
     base_values = _degradations(rs, "vanilla")
     base = _degradation(rs, "vanilla")
     ratios = {a: _degradation(rs, a) for a in present}
@@ -409,17 +419,23 @@ SINE_CONTROL_NUMBER = 11
 def _sine_control(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
     finding = "SinGLU beats its sine-free control (bilinear, y = g v)"
     rule = (
-        "on every task trained, SinGLU against bilinear by the beyond-noise rule: replicated if "
-        "SinGLU is better beyond noise on a majority of the tasks, not replicated if it is not "
-        "even counting its ties as wins, otherwise not established"
+        "on every task trained that SinGLU or bilinear learns, SinGLU against bilinear by the "
+        "beyond-noise rule: replicated if SinGLU is better beyond noise on a majority of those "
+        "tasks, not replicated if it is not even counting its ties as wins, otherwise not "
+        "established"
     )
     theirs = "not tested: the sine is SinGLU's premise"
     rows = _rows(rs)
-    tasks = [t for (a, t) in rows if a == "singlu" and _has(rows, ("bilinear", t), ("singlu", t))]
-    if not tasks:
+    trained = [t for (a, t) in rows if a == "singlu" and _has(rows, ("bilinear", t), ("singlu", t))]
+    if not trained:
         return _not_tested(
             "sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs, "SinGLU and bilinear runs"
         )
+    tasks = [t for t in trained if _learned(rows, facts, t, ("singlu", "bilinear"))]
+    skipped = [t for t in trained if t not in tasks]
+    if not tasks:
+        claim = ("sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs)
+        return _untestable(claim, rows, facts, trained[0], ("singlu", "bilinear"))
     out = {t: _outcome(rows, "singlu", "bilinear", t) for t in tasks}
     wins = [t for t, o in out.items() if o == 1]
     losses = [t for t, o in out.items() if o == -1]
@@ -430,6 +446,7 @@ def _sine_control(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         + f", bilinear on {len(losses)}"
         + (f" ({', '.join(losses)})" if losses else "")
         + f", within noise on {ties}"
+        + (f"; not testable on {', '.join(skipped)} (neither learns it)" if skipped else "")
     )
     verdict = _settled(2 * (len(wins) + ties) > len(tasks), 2 * len(wins) > len(tasks))
     return Claim(

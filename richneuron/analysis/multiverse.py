@@ -19,14 +19,14 @@ fixed here before any result was seen (:func:`robust_verdict`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..store.results import ResultSet
 from ..tables import Markdown, markdown_table
 from . import claims as claims_mod
-from .rules import VERDICTS, Claim
+from .rules import NO_FACTS, UNTESTED, VERDICTS, Claim, Facts
 
 __all__ = [
     "CLAIMS",
@@ -198,10 +198,16 @@ def shown_rows(robust: Sequence[dict]) -> list[dict]:
 
 
 def evaluate(
-    protocols: Sequence[Protocol], published: dict, ids: Sequence[str] = CLAIMS
+    protocols: Sequence[Protocol],
+    published: dict,
+    ids: Sequence[str] = CLAIMS,
+    facts: Callable[[ResultSet], Facts] | None = None,
 ) -> dict[str, list[tuple[Protocol, Claim]]]:
     """Each claim of ``ids`` (default :data:`CLAIMS`) in every protocol: ``{id: [(protocol,
-    claim), ...]}`` in the protocols' order.
+    claim), ...]}`` in the protocols' order. ``facts(results)`` gives each protocol's
+    :class:`~richneuron.analysis.rules.Facts` (its reference predictors, so that a claim no
+    network learns reads "not testable" there as in the ledger:
+    :func:`richneuron.report.book.reference_facts`); without it, none.
 
     Raises:
         ValueError: on a claim the multiverse does not evaluate (naming the valid ones).
@@ -209,17 +215,28 @@ def evaluate(
     for cid in ids:
         if cid not in CLAIMS:
             raise ValueError(f"claim: {cid!r} is not evaluated here; valid: {', '.join(CLAIMS)}")
+    return _judge(protocols, published, ids, facts)
+
+
+def _judge(
+    protocols: Sequence[Protocol],
+    published: dict,
+    ids: Sequence[str],
+    facts: Callable[[ResultSet], Facts] | None,
+) -> dict[str, list[tuple[Protocol, Claim]]]:
     out: dict[str, list] = {cid: [] for cid in ids}
     for p in protocols:
-        for c in claims_mod.evaluate(p.results, published, list(ids)):
+        known = facts(p.results) if facts else NO_FACTS
+        for c in claims_mod.evaluate(p.results, published, list(ids), known):
             out[c.id].append((p, c))
     return out
 
 
 def robust_verdict(verdicts: Sequence[str]) -> str:
     """The overall verdict of a claim from its verdicts in the protocols (:data:`ROBUST_RULE`):
-    the share that are ``"replicated"`` among those tested (``"not tested"`` ones are left
-    out). ``"not in the multiverse"`` when none is tested.
+    the share that are ``"replicated"`` among those tested (``"not tested"`` and ``"not
+    testable"`` ones, :data:`~richneuron.analysis.rules.UNTESTED`, are left out). ``"not in
+    the multiverse"`` when none is tested.
 
     Raises:
         ValueError: on a verdict not in :data:`richneuron.analysis.rules.VERDICTS`.
@@ -227,7 +244,7 @@ def robust_verdict(verdicts: Sequence[str]) -> str:
     for v in verdicts:
         if v not in VERDICTS:
             raise ValueError(f"verdict: unknown {v!r}; valid: {', '.join(VERDICTS)}")
-    tested = [v for v in verdicts if v != "not tested"]
+    tested = [v for v in verdicts if v not in UNTESTED]
     if not tested:
         return "not in the multiverse"
     share = sum(v == "replicated" for v in tested) / len(tested)
@@ -262,7 +279,7 @@ def robust_rows(
     rows = []
     for c in single:
         pairs = evaluated.get(c.id, [])
-        tested = [(p, x) for p, x in pairs if x.verdict != "not tested"]
+        tested = [(p, x) for p, x in pairs if x.verdict not in UNTESTED]
         holds = [p.name for p, x in tested if x.verdict == "replicated"]
         row = {
             "id": c.id,
@@ -286,6 +303,7 @@ _MARK = {
     "partly replicated": "~",
     "not replicated": "✗",
     "not established": "?",
+    "not testable": "○",
     "not tested": "-",
 }
 
@@ -417,7 +435,7 @@ def curve(pairs: Sequence[tuple[Protocol, Claim]]) -> list[dict]:
             "measure": c.measure,
         }
         for p, c in pairs
-        if c.verdict != "not tested"
+        if c.verdict not in UNTESTED
     ]
     return sorted(rows, key=lambda r: (math.isnan(r["value"]), r["value"]))
 
@@ -504,16 +522,18 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
 TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
 
 
-def findings(default: ResultSet, tuned: ResultSet, published: dict) -> dict[str, list]:
+def findings(
+    default: ResultSet,
+    tuned: ResultSet,
+    published: dict,
+    facts: Callable[[ResultSet], Facts] | None = None,
+) -> dict[str, list]:
     """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
     runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.analysis.claims.evaluate`), as
-    :func:`evaluate` gives them: ``{id: [(protocol, claim), ...]}``."""
+    :func:`evaluate` gives them (``facts`` as there): ``{id: [(protocol, claim), ...]}``."""
     ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
-    out: dict[str, list] = {cid: [] for cid in ids}
-    for p in (Protocol("default", None, default), Protocol("tuned", None, tuned)):
-        for c in claims_mod.evaluate(p.results, published, ids):
-            out[c.id].append((p, c))
-    return out
+    protocols = (Protocol("default", None, default), Protocol("tuned", None, tuned))
+    return _judge(protocols, published, ids, facts)
 
 
 def changed_findings(evaluated: Mapping[str, list]) -> list[str]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .. import stats
-from ..formatting import format_comparison, format_percent
+from ..formatting import compact, format_comparison, format_percent
 from ..store.results import ResultSet, versus
+from ..store.schema import Reference
 from ..tasks import get_task
+from .references import NOT_TESTABLE, learners, reference_text
 
 __all__ = [
     "ADAPTIVE",
@@ -22,6 +24,7 @@ __all__ = [
     "MAGNITUDE_FACTOR",
     "OMEGA_NEAR",
     "PHASE_NEAR",
+    "UNTESTED",
     "VERDICTS",
     "Claim",
     "diagnostic_seeds",
@@ -53,7 +56,18 @@ OMEGA_NEAR = 0.1  # relative change of mean omega(x) below this: "stays near its
 PHASE_NEAR = 0.05  # mean |phase shift| (radians) below this: "stays near 0"
 
 
-VERDICTS = ("replicated", "partly replicated", "not replicated", "not established", "not tested")
+VERDICTS = (
+    "replicated",
+    "partly replicated",
+    "not replicated",
+    "not established",
+    "not testable",
+    "not tested",
+)
+#: The verdicts of a claim that was not put to the test: its runs are missing ("not tested"), or
+#: no network it compares learns its task ("not testable": they all lose to predicting the
+#: training mean or the majority class, :mod:`richneuron.analysis.references`).
+UNTESTED = ("not testable", "not tested")
 
 
 @dataclass(frozen=True)
@@ -67,11 +81,15 @@ class Facts:
         memorize_params: Vanilla's parameter count on Memorize, for what the published ratio
             is worth per parameter.
         capacity_sweep: The capacity runs (a sweep result or its sets), for claim 12.
+        references: The reference predictors of each task under the results' protocol
+            (:func:`richneuron.report.book.task_references`): a comparative claim on a task
+            that none of the networks it compares learns reads "not testable".
     """
 
     widths: tuple[dict, ...] = ()
     memorize_params: int | None = None
     capacity_sweep: object = None
+    references: Mapping[str, Reference] = field(default_factory=dict)
 
 
 #: No facts: the claims that need them read "not tested".
@@ -167,6 +185,34 @@ def _split(outcomes: dict[str, int]) -> str:
 
 def _not_tested(cid: str, number: int, finding: str, rule: str, published: str, need: str) -> Claim:
     return Claim(cid, number, finding, rule, f"needs {need}", published, "not tested")
+
+
+def _learned(rows: dict, facts: Facts, task: str, archs: Sequence[str]) -> bool:
+    """Whether one of ``archs`` learns ``task`` (True where ``facts`` has no reference for it)."""
+    reference = facts.references.get(task)
+    return reference is None or bool(learners(rows, archs, reference))
+
+
+def _untestable(
+    claim: tuple[str, int, str, str, str], rows: dict, facts: Facts, task: str, archs: Sequence[str]
+) -> Claim | None:
+    """The claim ``(id, number, finding, rule, published)`` as "not testable" when none of
+    ``archs`` learns ``task`` (:func:`richneuron.analysis.references.learners`), with the
+    numbers; None when one does, or when ``facts`` carries no reference for the task."""
+    if _learned(rows, facts, task, archs):
+        return None
+    reference = facts.references[task]
+    compared = ", ".join(
+        f"{a} {compact(rows[(a, task)]['mean'], reference.metric)}"
+        for a in archs
+        if (a, task) in rows
+    )
+    ours = (
+        f"{NOT_TESTABLE} ({task}): no network it compares beats the best reference predictor, "
+        f"{reference_text(reference)}, beyond noise ({compared})"
+    )
+    cid, number, finding, rule, published = claim
+    return Claim(cid, number, finding, rule, ours, published, "not testable")
 
 
 def _magnitude_ok(ours: float, theirs: float) -> bool:

@@ -22,6 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..analysis.claims import PUBLISHED_VERDICTS
+from ..analysis.references import (
+    NOT_LEARNED,
+    NOT_TESTABLE,
+    beats,
+    learners,
+    reference_text,
+    skill_text,
+)
 from ..analysis.rules import Facts
 from ..config import TrainConfig
 from ..formatting import compact, format_advantage, format_interval, format_metric
@@ -38,21 +46,29 @@ from ..store.results import (
     versus,
     volatile_free,
 )
+from ..store.schema import REFERENCE_TITLES, Reference
 from ..tables import Cell, Markdown, Table
 from ..tasks import TASKS, better
+from ..train.predictors import reference_for, references
 
 __all__ = [
     "claim_facts",
+    "reference_facts",
     "PUBLISHED_PATH",
     "load_published",
     "BASELINES",
     "archs_of",
+    "best_of_task",
+    "reference_cell",
+    "task_references",
     "chapter_tasks",
     "claim_sentence",
     "claim_verdict",
     "compare_to_baseline",
     "config_of",
+    "protocol_draw",
     "count_losses",
+    "count_untestable",
     "count_ties",
     "count_wins",
     "load_book_data",
@@ -109,8 +125,19 @@ def results_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[dict
     return rows
 
 
-def _best_of_task(summary: dict, archs: Sequence[str], task: str) -> str | None:
-    """The architecture with the best mean on ``task`` (None when none has a finite mean)."""
+def task_references(rs: ResultSet) -> dict[str, Reference]:
+    """The reference predictors on each task of ``rs``, on the draw its protocol trains on."""
+    return references(chapter_tasks(rs), config_of(rs))
+
+
+def best_of_task(
+    summary: dict, archs: Sequence[str], task: str, reference: Reference | None = None
+) -> str | None:
+    """The architecture with the best mean on ``task``: None when none has a finite mean, or,
+    given the task's ``reference``, when no architecture of ``archs`` beats it beyond noise
+    (:func:`richneuron.analysis.references.learners`): no winner among failures."""
+    if reference is not None and not learners(summary, archs, reference):
+        return None
     best = None
     for a in archs:
         s = summary.get((a, task))
@@ -121,9 +148,10 @@ def _best_of_task(summary: dict, archs: Sequence[str], task: str) -> str | None:
     return best
 
 
-def metric_cell(row: dict | None, bold: bool = False) -> Cell:
+def metric_cell(row: dict | None, bold: bool = False, reference: Reference | None = None) -> Cell:
     """One summary row as a compact table cell: the mean, its 95% bootstrap interval below
-    (``[low, high]``), divergence noted.
+    (``[low, high]``), divergence noted, and given the task's ``reference`` the skill score
+    (:func:`richneuron.analysis.references.skill_text`).
 
     Three significant figures (:func:`richneuron.formatting.compact`); ``-`` when absent.
     """
@@ -139,29 +167,47 @@ def metric_cell(row: dict | None, bold: bool = False) -> Cell:
         if math.isfinite(low) and math.isfinite(high)
         else "[no interval]"
     )
+    notes = [skill_text(reference, row["mean"]) if reference else "", f"(diverged {bad}/{n})"
+             if bad else ""]
     return Cell(
         compact(row["mean"], metric),
         sub=interval,
         bold=bold,
-        note=f"(diverged {bad}/{n})" if bad else "",
+        note=" ".join(n for n in notes if n),
+    )
+
+
+def reference_cell(reference: Reference, learned: bool) -> Cell:
+    """The best reference predictor of a task as a table cell: its score, its name below, and
+    :data:`~richneuron.analysis.references.NOT_LEARNED` where no network of the table beats it."""
+    name, value = reference.best
+    return Cell(
+        compact(value, reference.metric),
+        sub=f"({REFERENCE_TITLES[name]})",
+        note="" if learned else f"({NOT_LEARNED})",
     )
 
 
 def results_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
     """Tasks as rows, architectures as columns: the mean over seeds with its 95% bootstrap
-    interval, the best mean in bold.
+    interval and its skill score, beside the best reference predictor of the task
+    (:func:`task_references`); the best mean in bold, where some network beats the reference
+    beyond noise (else the reference reads "no network learns this task here").
 
     Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = rs.summary_by_key()
+    refs = task_references(rs)
     rows = []
     for row in results_rows(rs, archs):
         task = row["task"]
-        best = _best_of_task(summary, archs, task)
-        cells = [metric_cell(summary.get((a, task)), bold=a == best) for a in archs]
-        rows.append([task, row["metric"], *cells])
-    return Table(["task", "metric", *archs], rows)
+        ref = refs[task]
+        best = best_of_task(summary, archs, task, ref)
+        cells = [metric_cell(summary.get((a, task)), a == best, ref) for a in archs]
+        learned = bool(learners(summary, archs, ref))
+        rows.append([task, row["metric"], reference_cell(ref, learned), *cells])
+    return Table(["task", "metric", "best reference", *archs], rows)
 
 
 def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "singlu") -> dict:
@@ -174,7 +220,11 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         diverged side loses); ``interval`` is :func:`richneuron.stats.compare` of ``arch``
         against ``baseline`` (a ratio of MSEs, a difference of accuracies); ``outcome`` is +1
         (``arch`` better beyond noise), -1 (``baseline`` better beyond noise) or 0 (within
-        noise, or fewer than two seeds a side); ``clear`` is ``outcome != 0``.
+        noise, or fewer than two seeds a side); ``clear`` is ``outcome != 0``; ``testable`` is
+        whether either side learns the task (beats its best reference predictor beyond noise,
+        :func:`richneuron.analysis.references.beats`), and ``reference`` that predictor. Where
+        neither does, the comparison ranks two failures: the counts leave it out and
+        :func:`verdict` reads "not testable on this task".
 
     Raises:
         KeyError: if ``rs`` lacks either architecture on ``task``.
@@ -185,6 +235,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
     s, b = summary[(arch, task)], summary[(baseline, task)]
     interval, result = versus(s, b)
+    reference = reference_for(task, *protocol_draw(rs))
     return {
         "task": task,
         "metric": s["metric"],
@@ -201,7 +252,15 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         "interval": interval,
         "outcome": result,
         "clear": result != 0,
+        "testable": beats(s, reference) or beats(b, reference),
+        "reference": reference,
     }
+
+
+def protocol_draw(rs: ResultSet) -> tuple[int, float]:
+    """The data seed and held-out share of the protocol of ``rs``: the draw its runs saw."""
+    config = config_of(rs)
+    return config.data_seed, config.validation
 
 
 def chapter_tasks(rs: ResultSet, arch: str | None = None) -> list[str]:
@@ -215,28 +274,40 @@ def seed_count(rs: ResultSet) -> int:
     return len({r.run.seed for r in rs.runs})
 
 
+def _outcomes(rs: ResultSet, arch: str, baseline: str) -> list[int | None]:
+    """Per task of ``arch``: the outcome against ``baseline`` (+1, 0, -1), None where the
+    comparison is not testable (neither learns the task)."""
+    rows = (compare_to_baseline(rs, arch, t, baseline) for t in chapter_tasks(rs, arch))
+    return [c["outcome"] if c["testable"] else None for c in rows]
+
+
 def count_wins(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
-    """Tasks of ``rs`` on which ``arch`` beats ``baseline`` beyond noise (the book's rule)."""
-    tasks = chapter_tasks(rs, arch)
-    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == 1 for t in tasks)
+    """Tasks of ``rs`` on which ``arch`` beats ``baseline`` beyond noise (the book's rule), of
+    those either learns."""
+    return _outcomes(rs, arch, baseline).count(1)
 
 
 def count_losses(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
-    """Tasks of ``rs`` on which ``baseline`` beats ``arch`` beyond noise."""
-    tasks = chapter_tasks(rs, arch)
-    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == -1 for t in tasks)
+    """Tasks of ``rs`` on which ``baseline`` beats ``arch`` beyond noise, of those either
+    learns."""
+    return _outcomes(rs, arch, baseline).count(-1)
 
 
 def count_ties(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
-    """Tasks of ``rs`` on which ``arch`` and ``baseline`` are within noise of each other."""
-    tasks = chapter_tasks(rs, arch)
-    return sum(compare_to_baseline(rs, arch, t, baseline)["outcome"] == 0 for t in tasks)
+    """Tasks of ``rs`` on which ``arch`` and ``baseline`` are within noise of each other, of
+    those either learns."""
+    return _outcomes(rs, arch, baseline).count(0)
+
+
+def count_untestable(rs: ResultSet, arch: str, baseline: str = "singlu") -> int:
+    """Tasks of ``rs`` that neither ``arch`` nor ``baseline`` learns: not compared."""
+    return _outcomes(rs, arch, baseline).count(None)
 
 
 def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
     """One bullet per task: both means with their 95% intervals, the interval of the comparison
     (a ratio of MSEs or a difference of accuracies) and the book's reading of it: better beyond
-    noise, or within noise."""
+    noise, within noise, or not testable (neither learns the task)."""
     lines = []
     for task in chapter_tasks(rs, arch):
         c = compare_to_baseline(rs, arch, task, baseline)
@@ -247,7 +318,12 @@ def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
             f"{format_interval(c['base_low'], c['base_high'], fmt)}"
         )
         gap = format_advantage(c["interval"], fmt, arch, baseline)
-        if c["outcome"] == 0:
+        if not c["testable"]:
+            how = (
+                f"{NOT_TESTABLE} (neither beats its best reference predictor, "
+                f"{reference_text(c['reference'])}, beyond noise)"
+            )
+        elif c["outcome"] == 0:
             how = "within noise (the interval includes " + (
                 "1)" if fmt == "mse" else "0)"
             )
@@ -321,11 +397,19 @@ def load_published(path: str | os.PathLike = PUBLISHED_PATH) -> dict:
 def claim_facts(rs: ResultSet, capacity_sweep=None) -> Facts:
     """What the claims need beyond the results of ``rs`` (:class:`~richneuron.analysis.rules
     .Facts`), under its protocol: the matched widths on nested_2d
-    (:func:`richneuron.neurons.matching.width_rows`), vanilla's parameter count on Memorize, and
-    ``capacity_sweep`` (the capacity runs, as the caller read them; ``None``: none)."""
+    (:func:`richneuron.neurons.matching.width_rows`), vanilla's parameter count on Memorize,
+    ``capacity_sweep`` (the capacity runs, as the caller read them; ``None``: none) and the
+    tasks' reference predictors (:func:`task_references`)."""
     config = config_of(rs)
     _, params = match_width("vanilla", "memorize", config.budget_for("memorize"), config)
-    return Facts(tuple(width_rows(config)), params, capacity_sweep)
+    return Facts(tuple(width_rows(config)), params, capacity_sweep, task_references(rs))
+
+
+def reference_facts(rs: ResultSet) -> Facts:
+    """The facts every comparative claim needs under the protocol of ``rs``: its tasks' reference
+    predictors (:func:`task_references`), so that a claim no network learns reads "not
+    testable". What :func:`richneuron.analysis.multiverse.evaluate` takes per protocol."""
+    return Facts(references=task_references(rs))
 
 
 def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:

@@ -1,6 +1,6 @@
 """The Tasks and Method chapters' tables, from the library (no number typed by hand): equations and
-implementations, task formulas, budgets, the pinned arithmetic, the fingerprint and the gate,
-tolerances, assumptions.
+implementations, task formulas, the reference predictors, budgets, the pinned arithmetic, the
+fingerprint and the gate, tolerances, assumptions.
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ from collections.abc import Sequence
 from .. import neurons
 from ..arithmetic.determinism import ARITHMETIC_ENV, SIMDLEN, THREADS
 from ..config import TrainConfig, assumptions_table
+from ..formatting import compact
 from ..neurons import (
     ARCHITECTURES,
     get_arch,
 )
 from ..neurons.matching import match_width
 from ..store.drift import DEFAULT_ATOL, DEFAULT_RTOL
+from ..store.schema import REFERENCE_TITLES
 from ..tables import Latex, Markdown, markdown_table
 from ..tasks import TASKS, get_task
 from ..train import fingerprint as fp
+from ..train.predictors import reference_for
 from . import audit
 from .gate import committed_runs
 
@@ -31,6 +34,7 @@ __all__ = [
     "fingerprint_facts",
     "gate_facts",
     "implementation",
+    "reference_table",
     "task_formula",
     "task_table",
     "tolerance_table",
@@ -71,6 +75,29 @@ def task_table(tasks: Sequence[str] | None = None) -> Markdown:
             [name, t.title, t.group, t.metric, f"{t.in_dim} → {t.out_dim}", t.n_train, t.n_test]
         )
     return markdown_table(["task", "title", "group", "metric", "in → out", "train", "test"], rows)
+
+
+def reference_table(data_seed: int = 0, tasks: Sequence[str] | None = None) -> Markdown:
+    """Every reference predictor's test score on each task's draw ``data_seed``
+    (:func:`richneuron.train.predictors.reference_for`): the constant, the linear one, five
+    nearest neighbours, and the best of the first two, which a network must beat to learn."""
+    rows = []
+    for name in tasks or TASKS:
+        ref = reference_for(name, data_seed)
+        constant, linear = ref.counted
+        best, _ = ref.best
+        rows.append(
+            [
+                name,
+                ref.metric,
+                f"{compact(ref.scores[constant], ref.metric)} ({REFERENCE_TITLES[constant]})",
+                f"{compact(ref.scores[linear], ref.metric)} ({REFERENCE_TITLES[linear]})",
+                compact(ref.scores["knn"], ref.metric),
+                REFERENCE_TITLES[best],
+            ]
+        )
+    header = ["task", "metric", "constant", "linear", "5 nearest neighbours", "best reference"]
+    return markdown_table(header, rows)
 
 
 def budget_table(

@@ -19,11 +19,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..config import TrainConfig
 from ..experiments.study import sweep_rows
 from ..neurons import SHAPE_KEYS, SHAPE_POINTS
 from ..stats import band
 from ..store.results import ResultSet, rows_by_key
+from ..store.schema import REFERENCE_TITLES
 from ..tasks import TASKS, get_task
+from ..train.predictors import references
 
 __all__ = [
     "logged_steps",
@@ -262,8 +265,10 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
     """Test metric per architecture, one panel per task: mean over seeds, its 95% bootstrap
     interval as error bar.
 
-    MSE panels use a logarithmic axis; accuracy panels a linear one from 0 to 1 with the chance
-    level (0.5) dashed. Architectures whose every seed diverged get no bar.
+    MSE panels use a logarithmic axis, accuracy panels a linear one from 0 to 1; each panel draws
+    the task's best reference predictor as a dashed line (the training mean or least squares,
+    the majority class or logistic regression: :mod:`richneuron.train.predictors`), which a bar
+    must clear to have learned anything. Architectures whose every seed diverged get no bar.
 
     Args:
         rs: a result set.
@@ -282,6 +287,7 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
     fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.8 * rows_n), squeeze=False)
     axes = axes.ravel()
     by_key = rows_by_key(summary)
+    refs = references(tasks, TrainConfig(**rs.config))
     for ax, task in zip(axes, tasks):
         metric = get_task(task).metric
         for i, arch in enumerate(archs):
@@ -296,7 +302,9 @@ def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
             ax.set_yscale("log")
         else:
             ax.set_ylim(0, 1)
-            ax.axhline(0.5, color="k", ls="--", lw=0.8)
+        name, value = refs[task].best
+        ax.axhline(value, color="k", ls="--", lw=0.8, label=REFERENCE_TITLES[name])
+        ax.legend(fontsize="x-small", loc="best")
     for ax in axes[len(tasks) :]:
         ax.set_visible(False)
     fig.tight_layout()

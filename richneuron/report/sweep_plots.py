@@ -84,7 +84,9 @@ def plot_score_map(rows: Sequence[dict]):
     ``score`` (1 = the task's best mean, 0 its worst; log scale for MSE); its text is the mean to
     three significant figures. The winner of each task has a black frame and bold text; a cell whose
     mean is within noise of the winner's (the book's rule) is marked ``≈``; a
-    task where every seed diverged is grey and reads ``div.``.
+    task where every seed diverged is grey and reads ``div.``. A cell whose architecture does not
+    beat the task's best reference predictor beyond noise (``learns`` false) is hatched, and a
+    task no architecture learns is labelled "not learned" and has no winner.
 
     Returns:
         ``(fig, ax)``.
@@ -123,7 +125,17 @@ def plot_score_map(rows: Sequence[dict]):
         )
         if r["winner"]:
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.8, ec="black"))
-    labels = [f"{t}\n({'acc.' if get_task(t).metric == 'accuracy' else 'MSE'})" for t in tasks]
+        if not r.get("learns", True):  # no better than the task's best reference predictor
+            ax.add_patch(
+                Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=0, hatch="///", ec="#ffffff80")
+            )
+    learned = {t: any(r.get("learns", True) for r in rows if r["task"] == t) for t in tasks}
+    labels = [
+        f"{t}\n({'acc.' if get_task(t).metric == 'accuracy' else 'MSE'}"
+        + ("" if learned[t] else ", not learned")
+        + ")"
+        for t in tasks
+    ]
     ax.set_xticks(range(len(tasks)), labels, rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(len(archs)), archs, fontsize=8)
     ax.tick_params(length=0)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import stats
+from ..analysis.references import NOT_TESTABLE, beats, learners, reference_text
 from ..analysis.rules import published_metric
 from ..formatting import format_advantage, format_metric
 from ..store.atomic import atomic_file
@@ -18,11 +19,13 @@ from ..store.results import ResultSet, versus
 from ..tables import Markdown, Table, markdown_table
 from ..tasks import TASKS, get_task, higher_is_better
 from .book import (
-    _best_of_task,
     _format_row,
     archs_of,
+    best_of_task,
     chapter_tasks,
     metric_cell,
+    reference_cell,
+    task_references,
 )
 
 __all__ = [
@@ -58,18 +61,23 @@ def environment_table(rs: ResultSet) -> Markdown:
 
 
 def summary_table(rs: ResultSet, archs: Sequence[str] | None = None) -> Table:
-    """Architectures as rows and tasks as columns (mean, 95% interval), the best mean of each task
-    in bold.
+    """Architectures as rows and tasks as columns (mean, 95% interval, skill score), the best
+    reference predictor of each task as the last row, and the best mean of each task in bold
+    where some network beats that reference beyond noise.
 
     Three significant figures; in the HTML book the interval is on a second, smaller line.
     """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = rs.summary_by_key()
     tasks = chapter_tasks(rs)
-    best = {t: _best_of_task(summary, archs, t) for t in tasks}
+    refs = task_references(rs)
+    best = {t: best_of_task(summary, archs, t, refs[t]) for t in tasks}
     rows = [
-        [a, *[metric_cell(summary.get((a, t)), bold=best[t] == a) for t in tasks]] for a in archs
+        [a, *[metric_cell(summary.get((a, t)), best[t] == a, refs[t]) for t in tasks]]
+        for a in archs
     ]
+    learned = {t: bool(learners(summary, archs, refs[t])) for t in tasks}
+    rows.append(["best reference", *[reference_cell(refs[t], learned[t]) for t in tasks]])
     return Table(["architecture", *tasks], rows)
 
 
@@ -86,10 +94,14 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     One dict per pair present, in architecture then task order: the :meth:`ResultSet.summary`
     fields (``arch, task, metric, n_seeds, n_diverged, mean, std, params``), the per-seed test
     metrics ``values`` (seed order; NaN for a diverged seed), ``winner`` (best mean of the
-    task), ``within_noise`` (the winner itself, or a mean within noise of the winner's: not
-    :func:`richneuron.store.results.versus`) and ``score``: the mean normalised
+    task, where some architecture beats the task's best reference predictor beyond noise; none
+    on a task no network learns), ``within_noise`` (the winner itself, or a mean within noise of
+    the winner's: :func:`richneuron.store.results.versus`), ``score``: the mean normalised
     per task to [0, 1], 1 the best and 0 the worst (on log10 scale for MSE, linear for
-    accuracy; NaN when every seed diverged; 1 when all architectures tie).
+    accuracy; NaN when every seed diverged; 1 when all architectures tie), ``reference`` and
+    ``reference_name`` (the task's best reference predictor, :func:`book.task_references`),
+    ``skill`` (:meth:`richneuron.store.schema.Reference.skill` of the mean) and ``learns``
+    (:func:`richneuron.analysis.references.beats`).
     """
     archs = list(archs) if archs is not None else archs_of(rs)
     summary = rs.summary_by_key()
@@ -97,24 +109,17 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
     for r in sorted(rs.runs, key=lambda r: r.run.seed):
         v = math.nan if r.diverged else r.test_metric
         values.setdefault((r.run.arch, r.run.task), []).append(v)
-    def position(row: dict) -> float:  # where a mean lies on its task's scale, higher better
-        m = row["mean"]
-        return (-math.log10(m) if m > 0 else math.inf) if row["metric"] == "mse" else m
-
     tasks = chapter_tasks(rs)
-    best = {t: _best_of_task(summary, archs, t) for t in tasks}
-    scale = {}
-    for t in tasks:
-        ok = [position(summary[(a, t)]) for a in archs if (a, t) in summary]
-        ok = [p for p in ok if not math.isnan(p)]
-        scale[t] = (min(ok), max(ok)) if ok else (math.nan, math.nan)
+    refs = task_references(rs)
+    best = {t: best_of_task(summary, archs, t, refs[t]) for t in tasks}
+    scale = {t: _scale(summary, archs, t) for t in tasks}
     rows = []
     for a in archs:
         for t in tasks:
             s = summary.get((a, t))
             if s is None:
                 continue
-            (lo, hi), x = scale[t], position(s)
+            (lo, hi), x = scale[t], _position(s)
             if math.isnan(x):
                 score = math.nan
             elif x == math.inf or not hi > lo:
@@ -131,17 +136,35 @@ def comparison_rows(rs: ResultSet, archs: Sequence[str] | None = None) -> list[d
                     "winner": winner,
                     "within_noise": winner or tie,
                     "score": score,
+                    "reference": refs[t].best[1],
+                    "reference_name": refs[t].best[0],
+                    "skill": refs[t].skill(s["mean"]),
+                    "learns": beats(s, refs[t]),
                 }
             )
     return rows
+
+
+def _position(row: dict) -> float:
+    """Where a mean lies on its task's scale, higher better: -log10 of an MSE, an accuracy."""
+    m = row["mean"]
+    return (-math.log10(m) if m > 0 else math.inf) if row["metric"] == "mse" else m
+
+
+def _scale(summary: dict, archs: Sequence[str], task: str) -> tuple[float, float]:
+    """The lowest and highest :func:`_position` of ``archs`` on ``task`` (NaN where none)."""
+    ok = [_position(summary[(a, task)]) for a in archs if (a, task) in summary]
+    ok = [p for p in ok if not math.isnan(p)]
+    return (min(ok), max(ok)) if ok else (math.nan, math.nan)
 
 
 def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     """:func:`comparison_rows` as a CSV file (written atomically; full float precision).
 
     Columns: ``arch, task, metric, n_seeds, n_diverged, mean, low, high`` (the 95% bootstrap
-    interval of the mean), ``std, params, winner, within_noise, score`` and one ``seed_<i>``
-    column per seed (empty for a diverged seed).
+    interval of the mean), ``std, params, winner, within_noise, score``, ``reference,
+    reference_name, skill, learns`` (the task's best reference predictor and the mean's skill
+    against it) and one ``seed_<i>`` column per seed (empty for a diverged seed).
     The file is rewritten only when its bytes change.
 
     Returns:
@@ -154,7 +177,8 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     n = max((len(r["values"]) for r in rows), default=0)
     fields = ["arch", "task", "metric", "n_seeds", "n_diverged", "mean", "low", "high", "std"]
     fields += ["params"]
-    fields += ["winner", "within_noise", "score", *[f"seed_{i}" for i in range(n)]]
+    fields += ["winner", "within_noise", "score", "reference", "reference_name", "skill", "learns"]
+    fields += [f"seed_{i}" for i in range(n)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fields)
@@ -169,6 +193,8 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
             + [number(r["mean"]), number(r["low"]), number(r["high"])]
             + [number(r["std"]), number(r["params"])]
             + [str(r["winner"]).lower(), str(r["within_noise"]).lower(), number(r["score"])]
+            + [number(r["reference"]), r["reference_name"], number(r["skill"])]
+            + [str(r["learns"]).lower()]
             + seeds
         )
     text = buffer.getvalue()
@@ -183,8 +209,12 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
     margin between them.
 
     Each row has ``task, metric, best, best_value, runner_up, runner_up_value``, ``interval``
-    (:func:`richneuron.stats.compare` of the best against the runner-up), ``clear`` (the margin
-    is beyond noise) and ``verdict``: the best's id when ``clear``, else ``"within noise"``.
+    (:func:`richneuron.stats.compare` of the best against the runner-up), ``reference`` (the
+    task's best reference predictor, :func:`richneuron.report.book.task_references`),
+    ``learned`` (some architecture beats it beyond noise), ``clear`` (the task is learned and
+    the margin is beyond noise) and ``verdict``: the best's id when ``clear``, ``"within
+    noise"``, or :data:`~richneuron.analysis.references.NOT_TESTABLE` where no architecture
+    learns the task (no winner is named among networks that all lose to the reference).
     With ``second`` (the same architectures and tasks on a disjoint set of seeds), also
     ``second_verdict`` (the verdict recomputed there) and ``stability``
     (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
@@ -192,6 +222,7 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
     summary = rs.summary_by_key()
     others = regime_rows(second) if second is not None else []
     other = {r["task"]: r for r in others}
+    refs = task_references(rs)
     rows = []
     for task in chapter_tasks(rs):
         ranked = [
@@ -204,7 +235,9 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
         ranked.sort(key=lambda a: sign * summary[(a, task)]["mean"])
         best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
         interval, outcome = versus(best, runner)
-        clear = outcome != 0
+        learned = bool(learners(summary, archs_of(rs), refs[task]))
+        clear = learned and outcome != 0
+        verdict = (ranked[0] if clear else "within noise") if learned else NOT_TESTABLE
         row = {
             "task": task,
             "metric": metric,
@@ -213,8 +246,10 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
             "runner_up": ranked[1],
             "runner_up_value": runner["mean"],
             "interval": interval,
+            "reference": refs[task],
+            "learned": learned,
             "clear": clear,
-            "verdict": ranked[0] if clear else "within noise",
+            "verdict": verdict,
         }
         if second is not None:
             row["second_verdict"] = other[task]["verdict"] if task in other else "not run"
@@ -241,18 +276,20 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
 
 
 def regime_table(rows: Sequence[dict], seeds: str = "") -> Markdown:
-    """:func:`regime_rows` as a Markdown table: the best and the runner-up, the margin with its
-    95% interval, the verdict, and for rows made with a second set of seeds (named by
-    ``seeds``, e.g. :func:`richneuron.report.second_opinion.seed_span`) the verdict on them and
-    whether it agrees."""
+    """:func:`regime_rows` as a Markdown table: the task's best reference predictor, the best
+    and the runner-up, the margin with its 95% interval, the verdict, and for rows made with a
+    second set of seeds (named by ``seeds``, e.g.
+    :func:`richneuron.report.second_opinion.seed_span`) the verdict on them and whether it
+    agrees."""
     second = bool(rows) and "stability" in rows[0]
-    header = ["task", "best", "runner-up", "margin [95% CI]", "verdict"]
+    header = ["task", "best reference", "best", "runner-up", "margin [95% CI]", "verdict"]
     if second:
         header += [f"on seeds {seeds}" if seeds else "on the other seeds", "stability"]
     body = []
     for r in rows:
         cells = [
             r["task"],
+            reference_text(r["reference"]),
             f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
             f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
             format_advantage(r["interval"], r["metric"]),

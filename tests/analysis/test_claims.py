@@ -11,6 +11,7 @@ from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
 from richneuron.neurons.matching import width_rows
 from richneuron.store.results import ResultSet
+from richneuron.store.schema import Reference
 
 
 def pair(task, singlu, bilinear):
@@ -153,3 +154,34 @@ def test_a_claim_whose_facts_are_missing_is_not_tested():
     facts = Facts(widths=tuple(width_rows()))
     assert claims.evaluate(ledger_of(runs), {}, ["width_cost"], facts)[0].verdict in (
         "replicated", "not replicated")
+
+
+FREQ = Reference("freq_gen", "mse", {"mean": 0.459, "linear": 0.77, "knn": 0.88})
+ADAPTIVE_AND_SINGLU = ("singlu", "v7", "v9", "v10", "v12", "v15")
+
+
+def freq_runs(means):
+    return ledger_of(
+        [result(a, "freq_gen", s, m + d) for a, m in means.items() for s, d in ((0, -0.01),
+                                                                                 (1, 0.01))]
+    )
+
+
+def test_a_claim_no_network_it_compares_learns_is_not_testable():
+    """Freq-gen's training mean scores 0.459: when SinGLU and every adaptive variant do worse,
+    the fixed-against-adaptive claim ranks failures and reads "not testable", with the numbers;
+    when one of them beats the mean beyond noise, the ledger's rule decides as before."""
+    facts = Facts(references={"freq_gen": FREQ})
+    worse = freq_runs({a: 0.6 + 0.1 * i for i, a in enumerate(ADAPTIVE_AND_SINGLU)})
+    (claim,) = claims.evaluate(worse, {"results": {}}, ["fixed_frequency"], facts)
+    assert claim.verdict == "not testable"
+    assert claim.ours.startswith(
+        "not testable on this task (freq_gen): no network it compares beats the best reference "
+        "predictor, 0.459 (training mean), beyond noise (singlu 0.6, v7 0.7,"
+    )
+    learned = freq_runs({a: 0.1 + 0.1 * i for i, a in enumerate(ADAPTIVE_AND_SINGLU)})
+    (claim,) = claims.evaluate(learned, {"results": {}}, ["fixed_frequency"], facts)
+    assert claim.verdict == "replicated"  # SinGLU 0.1 beats every adaptive variant
+    (claim,) = claims.evaluate(worse, {"results": {}}, ["fixed_frequency"])  # no references
+    assert claim.verdict == "replicated"
+    assert ledgers.tally([claim], "not testable") == 0

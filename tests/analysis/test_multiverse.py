@@ -4,11 +4,13 @@ import pytest
 from conftest import result  # a run with train_loss 0.1
 
 from richneuron.analysis import multiverse, scaling
+from richneuron.analysis.rules import UNTESTED, Facts
 from richneuron.config import TrainConfig
 from richneuron.experiments import multiverse_sweeps
 from richneuron.experiments.specs import SweepResult
 from richneuron.experiments.study import Sweep, save_sweep
 from richneuron.store.results import ResultsError, ResultSet
+from richneuron.store.schema import Reference
 
 
 def chapters(runs):
@@ -86,6 +88,9 @@ def test_a_sweep_that_is_not_one_factor_is_refused(tmp_path):
         # protocols where the claim is not tested are not counted
         (["replicated"] * 4 + ["not tested"] * 6, "robustly replicated"),
         (["not tested"] * 3, "not in the multiverse"),
+        # nor those where no network it compares learns the task
+        (["replicated"] * 4 + ["not testable"] * 6, "robustly replicated"),
+        (["not testable"] * 2 + ["not tested"], "not in the multiverse"),
     ],
 )
 def test_the_robust_rule(verdicts, robust):
@@ -119,6 +124,30 @@ def test_each_claim_in_each_protocol_and_its_robust_row(tmp_path):
     assert "protocol-dependent here: it holds in 2 of 3" in multiverse.changes([row])
     with pytest.raises(ValueError, match="claim: 'width_cost' is not evaluated here"):
         multiverse.evaluate(protocols, published, ["width_cost"])
+
+
+def test_each_protocol_gets_its_own_facts():
+    """The reference predictors come per protocol through ``facts``: a claim whose task no
+    compared network learns reads "not testable" in that protocol alone."""
+    ood = Reference("ood_shift", "mse", {"mean": 0.0922, "linear": 5.05, "knn": 0.39})
+
+    def protocol(name, base):
+        runs = [result(a, "ood_shift", s, base * (i + 1) + 0.001 * s)
+                for i, a in enumerate(("vanilla", "v10")) for s in range(2)]
+        return multiverse.Protocol(name, None, chapters(runs))
+
+    protocols = [protocol("learns", 0.01), protocol("fails", 0.5)]
+    seen = []
+
+    def facts(results):
+        seen.append(results)
+        return Facts(references={"ood_shift": ood})
+
+    evaluated = multiverse.evaluate(protocols, {"results": {}}, ["ood_degradation"], facts)
+    learns, fails = (c for _, c in evaluated["ood_degradation"])
+    assert learns.verdict not in UNTESTED and fails.verdict == "not testable"
+    assert "vanilla 0.5, v10 1" in fails.ours
+    assert seen == [p.results for p in protocols]
 
 
 def test_budget_protocols_rank_and_compare_the_panel(tmp_path):

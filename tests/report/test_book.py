@@ -2,9 +2,11 @@
 
 
 import pytest
+from conftest import result
 
 import richneuron.report.book as book
 from richneuron.analysis.rules import final_diagnostic
+from richneuron.store.results import ResultSet
 
 
 def test_results_rows_mean_interval_and_divergence(rs):
@@ -20,17 +22,36 @@ def test_results_rows_mean_interval_and_divergence(rs):
 def test_results_table_is_compact_with_the_best_in_bold(rs):
     table = book.results_table(rs)
     lines = str(table).strip().splitlines()
-    assert lines[0] == "| task | metric | v10 | vanilla | singlu |"
+    assert lines[0] == "| task | metric | best reference | v10 | vanilla | singlu |"
     assert lines[2] == (
-        "| nested_2d | mse | 0.02 [0.01, 0.03] | 0.5 [no interval] (diverged 1/2) "
-        "| **0.019** [0.018, 0.02] |"
+        "| nested_2d | mse | 0.227 (training mean) | 0.02 [0.01, 0.03] skill 0.912 "
+        "| 0.5 [no interval] skill -1.2 (diverged 1/2) | **0.019** [0.018, 0.02] skill 0.916 |"
     )
-    spiral = "| spiral | accuracy | **91%** [90%, 92%] | diverged (2/2 seeds) | 82% [80%, 84%] |"
+    spiral = (
+        "| spiral | accuracy | 62.8% (logistic regression) | **91%** [90%, 92%] skill +41.0 pts "
+        "| diverged (2/2 seeds) | 82% [80%, 84%] skill +32.0 pts |"
+    )
     assert spiral in lines
     assert table._repr_markdown_() == str(table)
     html = table._repr_html_()  # the HTML book: the interval on a second, smaller line
-    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">[0.018, 0.02]</span></td>" in html
+    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">[0.018, 0.02]</span>" in html
     assert html.count("<tr>") == 3
+
+
+def test_no_winner_on_a_task_no_network_learns(rs):
+    """Nested 2-D's training mean scores 0.227: networks that all do worse (or reach it within
+    their interval) are not ranked, and the reference says so."""
+    worse = ResultSet(
+        "t", rs.config, {},
+        [result(a, "nested_2d", s, v) for a, s, v in (
+            ("v10", 0, 0.3), ("v10", 1, 0.32), ("singlu", 0, 0.2), ("singlu", 1, 0.24))],
+    )
+    line = str(book.results_table(worse)).strip().splitlines()[2]
+    assert line == (
+        "| nested_2d | mse | 0.227 (training mean) (no network learns this task here) "
+        "| 0.31 [0.3, 0.32] skill -0.366 | 0.22 [0.2, 0.24] skill 0.0304 |"
+    )
+    assert "**" not in line
 
 
 def test_compare_verdict_and_wins(rs):
@@ -57,3 +78,26 @@ def test_final_diagnostic_and_counts(rs):
     assert book.chapter_tasks(rs, "v10") == ["nested_2d", "spiral"]
     with pytest.raises(KeyError):
         final_diagnostic(rs, "v10", "omega_mean")
+
+
+def test_a_comparison_of_two_networks_that_learn_nothing_is_not_counted(rs):
+    """On Nested 2-D (training mean 0.227) v10 loses to SinGLU beyond noise when both learn it;
+    when both do worse than the mean, the comparison is not testable and no count takes it."""
+    worse = ResultSet(
+        "t", rs.config, {},
+        [result(a, "nested_2d", s, v) for a, s, v in (
+            ("v10", 0, 0.5), ("v10", 1, 0.51), ("singlu", 0, 0.3), ("singlu", 1, 0.31))]
+        + [r for r in rs.runs if r.run.task == "spiral" and r.run.arch != "vanilla"],
+    )
+    nested = book.compare_to_baseline(worse, "v10", "nested_2d")
+    assert nested["outcome"] == -1 and not nested["testable"]  # beyond noise, among failures
+    assert book.compare_to_baseline(worse, "v10", "spiral")["testable"]
+    counts = [f(worse, "v10") for f in (book.count_wins, book.count_losses, book.count_ties,
+                                        book.count_untestable)]
+    assert counts == [1, 0, 0, 1]
+    text = str(book.verdict(worse, "v10"))
+    assert "**nested_2d** (mse)" in text and (
+        "not testable on this task (neither beats its best reference predictor, "
+        "0.227 (training mean), beyond noise)." in text
+    )
+    assert "v10 is better beyond noise." in text  # spiral

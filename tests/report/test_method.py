@@ -26,3 +26,14 @@ def test_equation_and_tables_come_from_the_library():
     assert r"\sin(16\pi x)" in method.task_formula("hifreq")
     assert "| memorize |" in method.task_table()
     assert "| optimiser |" in method.assumptions()
+
+
+def test_reference_table_shows_every_predictor_and_the_one_to_beat():
+    lines = str(method.reference_table(0, ["spiral", "freq_gen"])).strip().splitlines()
+    assert lines[0] == (
+        "| task | metric | constant | linear | 5 nearest neighbours | best reference |"
+    )
+    assert lines[2].startswith("| spiral | accuracy | 50% (majority class) | 62.8% (logistic")
+    assert lines[2].endswith("| logistic regression |")
+    assert lines[3].startswith("| freq_gen | mse | 0.459 (training mean) |")
+    assert lines[3].endswith("| training mean |")

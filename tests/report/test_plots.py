@@ -82,6 +82,10 @@ def test_metric_bars_one_panel_per_task(rs):
     heights = [p.get_height() for p in visible[1].patches]
     np.testing.assert_allclose(heights, [0.7, 0.85])  # singlu (one seed left), v10
     assert visible[0].get_yscale() == "log" and visible[1].get_ylim() == (0, 1)
+    # each panel's best reference predictor, dashed: spiral's logistic regression, 62.8%
+    (line,) = [ln for ln in visible[1].get_lines() if ln.get_label() == "logistic regression"]
+    assert line.get_linestyle() == "--"
+    assert line.get_ydata()[0] == pytest.approx(0.628)
 
 
 def test_score_map_frames_winners_and_marks_ties():
@@ -177,3 +181,25 @@ def test_scaling_one_panel_per_task_log_budgets():
     assert len(axes[0].lines) >= 2
     with pytest.raises(ValueError, match="no runs"):
         sweep_plots.plot_scaling([], ["vanilla"], ["hifreq"])
+
+
+def test_score_map_hatches_the_networks_that_learn_nothing():
+    """A cell no better than its task's best reference is hatched; a task no network learns has
+    no winner and says so under its name."""
+    from matplotlib.patches import Rectangle
+
+    rows = [
+        {"arch": "v10", "task": "freq_gen", "metric": "mse", "mean": 0.9, "score": 1.0,
+         "winner": False, "within_noise": False, "learns": False},
+        {"arch": "singlu", "task": "freq_gen", "metric": "mse", "mean": 9.0, "score": 0.0,
+         "winner": False, "within_noise": False, "learns": False},
+        {"arch": "v10", "task": "spiral", "metric": "accuracy", "mean": 0.9, "score": 1.0,
+         "winner": True, "within_noise": True, "learns": True},
+        {"arch": "singlu", "task": "spiral", "metric": "accuracy", "mean": 0.6, "score": 0.0,
+         "winner": False, "within_noise": False, "learns": False},
+    ]
+    fig, ax = sweep_plots.plot_score_map(rows)
+    hatched = [p.get_xy() for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert sorted(hatched) == [(-0.5, 0.5), (0.5, -0.5), (0.5, 0.5)]  # (task, arch) corners
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["spiral\n(acc.)", "freq_gen\n(MSE, not learned)"]

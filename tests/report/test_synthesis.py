@@ -5,14 +5,19 @@ import math
 import os
 
 import pytest
+from conftest import result
 
 import richneuron.report.synthesis as synthesis
+from richneuron.store.results import ResultSet
 
 
 def test_summary_table_has_architectures_as_rows(rs):
     lines = str(synthesis.summary_table(rs)).strip().splitlines()
     assert lines[0] == "| architecture | nested_2d | spiral |"
-    assert lines[2] == "| v10 | 0.02 [0.01, 0.03] | **91%** [90%, 92%] |"
+    assert lines[2] == (
+        "| v10 | 0.02 [0.01, 0.03] skill 0.912 | **91%** [90%, 92%] skill +41.0 pts |"
+    )
+    assert lines[-1] == "| best reference | 0.227 (training mean) | 62.8% (logistic regression) |"
 
 
 def test_comparison_rows_mark_winners_ties_and_scores(rs):
@@ -49,6 +54,9 @@ def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp
     assert float(first["low"]) <= float(first["mean"]) <= float(first["high"])
     assert float(first["mean"]) == rows[0]["mean"]  # full precision, read back exactly
     assert [first["seed_0"], first["seed_1"]] == ["0.01", "0.03"]
+    # the task's best reference predictor and the mean's skill against the training mean
+    assert (first["reference_name"], first["learns"]) == ("mean", "true")
+    assert float(first["skill"]) == pytest.approx(1 - 0.02 / float(first["reference"]))
     diverged = next(r for r in table if r["arch"] == "vanilla" and r["task"] == "nested_2d")
     assert diverged["seed_1"] == "" and diverged["n_diverged"] == "1"
     mtime = path.stat().st_mtime_ns
@@ -65,3 +73,22 @@ def test_tie_counts_count_the_non_winners_and_those_within_noise():
         {"winner": False, "within_noise": False},
     ]
     assert synthesis.tie_counts(rows) == {"cells": 3, "ties": 1}
+
+
+def test_the_regime_map_names_no_winner_on_a_task_no_network_learns(rs):
+    """Nested 2-D's training mean (0.227) beats every network below: not testable; spiral's
+    winner beats logistic regression beyond noise and keeps its verdict."""
+    worse = [
+        result(a, "nested_2d", s, v)
+        for a, s, v in (("v10", 0, 0.3), ("v10", 1, 0.32), ("singlu", 0, 0.4), ("singlu", 1, 0.5))
+    ]
+    spiral = [r for r in rs.runs if r.run.task == "spiral" and r.run.arch != "vanilla"]
+    mixed = ResultSet("t", rs.config, {}, worse + spiral)
+    rows = {r["task"]: r for r in synthesis.regime_rows(mixed)}
+    assert rows["nested_2d"]["verdict"] == "not testable on this task"
+    assert not rows["nested_2d"]["learned"] and not rows["nested_2d"]["clear"]
+    assert rows["spiral"]["verdict"] == "v10" and rows["spiral"]["learned"]
+    table = str(synthesis.regime_table(list(rows.values())))
+    assert "| nested_2d | 0.227 (training mean) | v10 (0.31) |" in table
+    nested = [r for r in synthesis.comparison_rows(mixed) if r["task"] == "nested_2d"]
+    assert nested and not any(r["winner"] for r in nested)
