@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from .. import stats
 from ..tables import Markdown, markdown_table
 from .rules import (
-    UNTESTED,
     VERDICTS,
     Claim,
     published_metric,
@@ -75,7 +74,7 @@ def stability_rows(
             "second_ours": b.ours,
             "stability": (
                 "not checked"
-                if b.verdict in UNTESTED and a.verdict not in UNTESTED
+                if b.verdict == "not tested" and a.verdict != "not tested"
                 else stats.agreement(a.verdict, b.verdict)
             ),
         }

@@ -12,8 +12,9 @@ fixed here before any result was seen (:func:`robust_verdict`).
     chapters = book.load_book_data("data")
     protocols = multiverse_sweeps.load(chapters)  # the protocols of the committed sweeps
     published = book.load_published()
-    evaluated = multiverse.evaluate(protocols, published)
-    rows = multiverse.robust_rows(claims.evaluate(chapters, published), evaluated)
+    evaluated = multiverse.evaluate(protocols, published, facts=book.reference_facts)
+    single = claims.evaluate(chapters, published, facts=book.claim_facts(chapters))
+    rows = multiverse.robust_rows(single, evaluated)
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ ROBUST_VERDICTS = (
 ROBUST_RULE = (
     f"a claim holds in a protocol when the ledger's rule calls it replicated there (beyond "
     f"noise, at the published size where the claim names one); robustly replicated if it holds "
-    f"in at least {ROBUST_HOLDS:.0%} of the protocols, robustly not replicated if in at most "
-    f"{ROBUST_FAILS:.0%}, protocol-dependent otherwise"
+    f"in at least {ROBUST_HOLDS:.0%} of the protocols in which it is tested, robustly not "
+    f"replicated if in at most {ROBUST_FAILS:.0%}, protocol-dependent otherwise; a protocol in "
+    f"which its runs are missing (not tested) or no network it compares learns its task (not "
+    f"testable) is left out"
 )
 
 

@@ -4,7 +4,9 @@ A network *learns* a task here when it beats the best reference predictor
 (:attr:`richneuron.store.schema.Reference.best`: the constant or the linear one) beyond noise:
 none of its seeds diverged, and the whole 95% interval of its mean over seeds lies on the
 better side of the reference's score (the reference is fitted in closed form on the same draw,
-so it has no spread over seeds). A task that no network of a table learns is labelled
+so it has no spread over seeds). With one seed there is no interval, so no network learns
+anything: a quick build (one seed) reads "not testable" wherever it compares. A task that no
+network of a table learns is labelled
 :data:`NOT_LEARNED`, and no winner is named on it: ranking networks that all lose to predicting
 the mean would rank failures.
 """

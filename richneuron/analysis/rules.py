@@ -193,6 +193,22 @@ def _learned(rows: dict, facts: Facts, task: str, archs: Sequence[str]) -> bool:
     return reference is None or bool(learners(rows, archs, reference))
 
 
+def _untestable_on(
+    claim: tuple[str, int, str, str, str],
+    rows: dict,
+    facts: Facts,
+    tasks: Sequence[str],
+    archs: Sequence[str],
+) -> Claim | None:
+    """:func:`_untestable` on the first of ``tasks`` that none of ``archs`` learns: a claim
+    that rests on every one of them is not testable when one of them is not learned."""
+    for task in tasks:
+        claim_there = _untestable(claim, rows, facts, task, archs)
+        if claim_there:
+            return claim_there
+    return None
+
+
 def _untestable(
     claim: tuple[str, int, str, str, str], rows: dict, facts: Facts, task: str, archs: Sequence[str]
 ) -> Claim | None:

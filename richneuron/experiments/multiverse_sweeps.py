@@ -157,6 +157,7 @@ def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> lis
     chosen, base = chosen_settings(tuned_result), tuned_result.sweep.base
     seeds = {r.run.seed for r in chapters.runs}
     groups: dict[tuple[str, str], list] = {}
+    shared: dict[tuple[str, str], TrainConfig] = {}
     for rs in result.sets:
         config = TrainConfig(**rs.config)
         for r in rs.runs:
@@ -172,14 +173,18 @@ def _around(chapters: ResultSet, tuned: ResultSet, sweep_dir: str | Path) -> lis
             else:
                 value = getattr(config, f)
                 label = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+                shared[(f, label)] = base.replace(**{f: value})
             groups.setdefault((f, label), []).append(r)
     protocols = []
     for (f, label), runs in groups.items():
         if f in RELATIVE:
             runs = runs + [r for r in tuned.runs if f not in space(r.run.arch)]
+        # a setting every run shares (the data seed) is the protocol's; a relative one
+        # (x3 each run's own lr) has no single value, and the base stands for it
+        config = shared.get((f, label), base)
         protocols.append(
             Protocol(
-                f"tuned {f}", label, ResultSet(f"tuned {f} {label}", base.to_dict(), {}, runs)
+                f"tuned {f}", label, ResultSet(f"tuned {f} {label}", config.to_dict(), {}, runs)
             )
         )
     return protocols

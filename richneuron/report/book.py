@@ -133,11 +133,12 @@ def task_references(rs: ResultSet) -> dict[str, Reference]:
 def best_of_task(
     summary: dict, archs: Sequence[str], task: str, reference: Reference | None = None
 ) -> str | None:
-    """The architecture with the best mean on ``task``: None when none has a finite mean, or,
-    given the task's ``reference``, when no architecture of ``archs`` beats it beyond noise
-    (:func:`richneuron.analysis.references.learners`): no winner among failures."""
-    if reference is not None and not learners(summary, archs, reference):
-        return None
+    """The architecture with the best mean on ``task``: None when none has a finite mean.
+    Given the task's ``reference``, the best of those that beat it beyond noise
+    (:func:`richneuron.analysis.references.learners`), None when none does: no winner among
+    failures."""
+    if reference is not None:
+        archs = learners(summary, archs, reference)
     best = None
     for a in archs:
         s = summary.get((a, task))

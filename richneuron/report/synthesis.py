@@ -163,8 +163,9 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
 
     Columns: ``arch, task, metric, n_seeds, n_diverged, mean, low, high`` (the 95% bootstrap
     interval of the mean), ``std, params, winner, within_noise, score``, ``reference,
-    reference_name, skill, learns`` (the task's best reference predictor and the mean's skill
-    against it) and one ``seed_<i>`` column per seed (empty for a diverged seed).
+    reference_name`` (the task's best reference predictor), ``skill`` (the mean's skill against
+    the constant predictor: 1 - MSE / MSE of the training mean, or the accuracy above the
+    majority class), ``learns`` and one ``seed_<i>`` column per seed (empty for a diverged seed).
     The file is rewritten only when its bytes change.
 
     Returns:
@@ -233,9 +234,13 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
         metric = summary[(ranked[0], task)]["metric"]
         sign = -1.0 if higher_is_better(metric) else 1.0
         ranked.sort(key=lambda a: sign * summary[(a, task)]["mean"])
+        able = learners(summary, ranked, refs[task])
+        learned = bool(able)
+        if learned:  # the best is the best of those that learn the task, the runner-up any
+            ranked.remove(able[0])
+            ranked.insert(0, able[0])
         best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
         interval, outcome = versus(best, runner)
-        learned = bool(learners(summary, archs_of(rs), refs[task]))
         clear = learned and outcome != 0
         verdict = (ranked[0] if clear else "within noise") if learned else NOT_TESTABLE
         row = {
@@ -259,7 +264,8 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
 
 
 def clear_wins(rs: ResultSet) -> int:
-    """Tasks whose best architecture leads the runner-up beyond noise."""
+    """Tasks some architecture learns whose best architecture leads the runner-up beyond noise
+    (:func:`regime_rows`' ``clear``)."""
     return sum(r["clear"] for r in regime_rows(rs))
 
 

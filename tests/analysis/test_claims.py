@@ -1,6 +1,7 @@
 """The claims ledger's checks that concern the related neurons: each verdict on runs made up
 to give it, and what the study's claims leave out."""
 
+import dataclasses
 import math
 
 import pytest
@@ -185,3 +186,26 @@ def test_a_claim_no_network_it_compares_learns_is_not_testable():
     (claim,) = claims.evaluate(worse, {"results": {}}, ["fixed_frequency"])  # no references
     assert claim.verdict == "replicated"
     assert ledgers.tally([claim], "not testable") == 0
+
+
+def test_a_verdict_that_becomes_not_testable_on_other_seeds_flips():
+    """Only missing runs ("not tested") leave a verdict unchecked; a claim replicated on the
+    first seeds and not testable on the second has not survived them."""
+    replicated = claims.Claim("c", 1, "f", "r", "ours", "theirs", "replicated")
+    untestable = dataclasses.replace(replicated, verdict="not testable")
+    missing = dataclasses.replace(replicated, verdict="not tested")
+    rows = ledgers.stability_rows([replicated] * 3, [untestable, missing, replicated])
+    assert [r["stability"] for r in rows] == ["flips", "not checked", "agrees"]
+
+
+def test_every_claim_resting_on_an_unlearned_task_is_not_testable():
+    """Memorize's best reference scores 1.0: a ratio of two networks that both do worse is not
+    tested against the published one; once SinGLU beats the reference, the ratio decides."""
+    memorize = Reference("memorize", "mse", {"mean": 1.06, "linear": 1.0, "knn": 0.78})
+    facts = Facts(references={"memorize": memorize})
+    both_fail = ledger_of(seeds("vanilla", "memorize", 20.0) + seeds("singlu", "memorize", 2.0))
+    (claim,) = claims.evaluate(both_fail, PUBLISHED, ["memorize_ratio"], facts)
+    assert claim.verdict == "not testable" and "(vanilla 20, singlu 2)" in claim.ours
+    one_learns = ledger_of(seeds("vanilla", "memorize", 20.0) + seeds("singlu", "memorize", 0.2))
+    (claim,) = claims.evaluate(one_learns, PUBLISHED, ["memorize_ratio"], facts)
+    assert claim.verdict == "partly replicated"  # 100x, beyond noise, far from 168,327x

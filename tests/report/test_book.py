@@ -101,3 +101,20 @@ def test_a_comparison_of_two_networks_that_learn_nothing_is_not_counted(rs):
         "0.227 (training mean), beyond noise)." in text
     )
     assert "v10 is better beyond noise." in text  # spiral
+
+
+def test_the_winner_of_a_task_is_one_that_learns_it():
+    """A best mean with a diverged seed has not learned the task: the winner is the best of
+    those that have."""
+    from richneuron.store.schema import Reference
+
+    ref = Reference("nested_2d", "mse", {"mean": 0.227, "linear": 0.227, "knn": 0.05})
+    summary = {
+        ("a", "nested_2d"): {"mean": 0.01, "low": 0.005, "high": 0.02, "n_diverged": 1,
+                             "metric": "mse"},
+        ("b", "nested_2d"): {"mean": 0.05, "low": 0.04, "high": 0.06, "n_diverged": 0,
+                             "metric": "mse"},
+    }
+    assert book.best_of_task(summary, ["a", "b"], "nested_2d") == "a"  # by its mean alone
+    assert book.best_of_task(summary, ["a", "b"], "nested_2d", ref) == "b"
+    assert book.best_of_task(summary, ["a"], "nested_2d", ref) is None

@@ -319,3 +319,38 @@ def test_glue_reference_parser():
         ("20-v10-free-phase.ipynb", "v10_n_wins"),
         (None, "v10_verdict"),
     ]
+
+
+def _judging_calls(source: str) -> list[ast.Call]:
+    """Calls of ``claims.evaluate``, ``multiverse.evaluate`` and ``multiverse.findings``."""
+    return [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and (node.func.value.id, node.func.attr)
+        in {("claims", "evaluate"), ("multiverse", "evaluate"), ("multiverse", "findings")}
+    ]
+
+
+def _passes_facts(call: ast.Call) -> bool:
+    return any(k.arg == "facts" for k in call.keywords) or len(call.args) >= 4
+
+
+@pytest.mark.parametrize("doc", NOTEBOOKS)
+def test_every_claim_is_judged_with_the_reference_predictors(doc):
+    """One verdict per claim: a chapter that judges a claim without the reference predictors
+    would miss that its task is unlearned, and print another verdict than the ledger."""
+    for cell in _read(doc).cells:
+        if cell.cell_type != "code":
+            continue
+        for call in _judging_calls(cell.source):
+            assert _passes_facts(call), f"{doc}: {ast.unparse(call)} passes no facts"
+
+
+def test_the_facts_check_finds_a_call_without_facts():
+    calls = _judging_calls("c = claims.evaluate(rs, published, ['x'])\nmultiverse.evaluate(p, q)")
+    assert [_passes_facts(c) for c in calls] == [False, False]
+    calls = _judging_calls("claims.evaluate(rs, p, ids, f)\nmultiverse.findings(a, b, c, facts=g)")
+    assert [_passes_facts(c) for c in calls] == [True, True]

@@ -6,7 +6,7 @@ import pytest
 
 from richneuron.config import TrainConfig
 from richneuron.tasks import get_task
-from richneuron.train.predictors import reference_for, references
+from richneuron.train.predictors import logistic_model, reference_for, references
 from richneuron.train.reference import split_validation
 
 
@@ -64,3 +64,14 @@ def test_references_follow_the_protocol_and_repeat_bit_for_bit():
     assert references(["hifreq"], config)["hifreq"] == refs["hifreq"]
     with pytest.raises(ValueError, match="unknown task"):
         reference_for("spirl")
+
+
+@pytest.mark.parametrize("task", ["spiral", "checkerboard"])
+def test_no_test_point_lies_so_near_the_logistic_boundary_that_another_cpu_could_flip_it(task):
+    """Solved to 1e-10 on one thread, the fit differs between CPUs' BLAS kernels by far less
+    than the smallest margin of a test point, so the accuracy is the same bits everywhere."""
+    x, y, x_test, _ = _draw(task)
+    model = logistic_model(x, (y[:, 0] > 0).astype(int))
+    margins = np.abs(model.decision_function(x_test))
+    assert margins.min() > 1e-6 * margins.max()
+    assert model.n_iter_[0] < 100_000  # converged, not stopped
