@@ -180,21 +180,7 @@ def test_expected_best_after_n_trials():
 
 
 def test_a_tuning_trains_saves_and_reads_back(tmp_path, monkeypatch):
-    import richneuron.train.pool
-
-    def fake(jobs, progress=None, on_results=None, **kwargs):
-        out = []
-        for run, config in jobs:
-            val = abs(math.log(config.lr / 3e-3)) if config.validation else math.nan
-            r = _result(run, val, "accuracy" if run.task == "spiral" else "mse")
-            if not config.validation:
-                r.extra = {}
-            out.append(r)
-        if on_results:
-            on_results(list(zip(jobs, out)))
-        return out
-
-    monkeypatch.setattr(richneuron.train.pool, "train_jobs", fake)
+    _fake_training(monkeypatch, by_depth=False)
     t = tuning.Tuning.from_dict(SPEC)
     result = run_sweep(t, None)
     path = tmp_path / "t.json"
@@ -237,9 +223,10 @@ def test_a_tuning_grown_by_architectures_trains_only_theirs(tmp_path, monkeypatc
         run_sweep(other, None, stored=small)
 
 
-def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
-    """The trainer replaced by a function of the run and its config; returns the list of the
-    jobs it trains."""
+def _fake_training(monkeypatch, by_depth: bool = True) -> list[tuple[Run, TrainConfig]]:
+    """The trainer replaced by a function of the run and its config (the validation score is
+    ``|log(lr / 3e-3)|``, plus ``depth / 100`` with ``by_depth``); returns the list of the jobs
+    it trains."""
     import richneuron.train.pool
 
     trained: list[tuple[Run, TrainConfig]] = []
@@ -248,7 +235,7 @@ def _fake_training(monkeypatch) -> list[tuple[Run, TrainConfig]]:
         out = []
         trained.extend(jobs)
         for run, config in jobs:
-            val = abs(math.log(config.lr / 3e-3)) + config.depth / 100
+            val = abs(math.log(config.lr / 3e-3)) + (config.depth / 100 if by_depth else 0.0)
             r = _result(run, val if config.validation else math.nan,
                         "accuracy" if run.task == "spiral" else "mse")
             if not config.validation:
