@@ -70,7 +70,6 @@ from .rules import (
     _settled,
     _split,
     _untestable,
-    _untestable_on,
     published_metric,
 )
 
@@ -116,11 +115,10 @@ def _ratio_claim(
         )
         theirs = float(published["headline_claims"][key])
         rows = _rows(rs)
-        if not _has(rows, ("vanilla", task), ("singlu", task)):
-            return _not_tested(cid, number, finding, rule, format_ratio(theirs), f"{task} runs")
         claim = (cid, number, finding, rule, format_ratio(theirs))
-        untestable = _untestable(claim, rows, facts, task, ("vanilla", "singlu"))
-        if untestable:
+        if not _has(rows, ("vanilla", task), ("singlu", task)):
+            return _not_tested(*claim, f"{task} runs")
+        if untestable := _untestable(claim, rows, facts, [task], ("vanilla", "singlu")):
             return untestable
         interval = _interval(rows, "singlu", "vanilla", task)
         ratio = rows[("vanilla", task)]["mean"] / rows[("singlu", task)]["mean"]
@@ -154,11 +152,10 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
         published["headline_claims"]["checkerboard_acc_gain_points_singlu_minus_vanilla"]
     )
     rows = _rows(rs)
-    if not _has(rows, ("vanilla", "checkerboard"), ("singlu", "checkerboard")):
-        return _not_tested("checkerboard_gain", 3, finding, rule, f"+{theirs} points", "runs")
     claim = ("checkerboard_gain", 3, finding, rule, f"+{theirs:.1f} points")
-    untestable = _untestable(claim, rows, facts, "checkerboard", ("vanilla", "singlu"))
-    if untestable:
+    if not _has(rows, ("vanilla", "checkerboard"), ("singlu", "checkerboard")):
+        return _not_tested(*claim, "runs")
+    if untestable := _untestable(claim, rows, facts, ["checkerboard"], ("vanilla", "singlu")):
         return untestable
     gain = 100 * (
         rows[("singlu", "checkerboard")]["mean"] - rows[("vanilla", "checkerboard")]["mean"]
@@ -189,12 +186,11 @@ def _singlu_wins(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cla
         "not established if that depends on the comparisons within noise"
     )
     theirs = "5 of 6 (loses Spiral: 44.2% vs 85.1%)"
+    claim = ("singlu_wins", 4, finding, rule, theirs)
     rows = _rows(rs)
     if not _has(rows, *[(a, t) for a in ("vanilla", "singlu") for t in STANDARD_TASKS]):
-        return _not_tested("singlu_wins", 4, finding, rule, theirs, "all six standard tasks")
-    claim = ("singlu_wins", 4, finding, rule, theirs)
-    untestable = _untestable_on(claim, rows, facts, STANDARD_TASKS, ("vanilla", "singlu"))
-    if untestable:
+        return _not_tested(*claim, "all six standard tasks")
+    if untestable := _untestable(claim, rows, facts, STANDARD_TASKS, ("vanilla", "singlu")):
         return untestable
     out = {t: _outcome(rows, "singlu", "vanilla", t) for t in STANDARD_TASKS}
     others = [o for t, o in out.items() if t != "spiral"]
@@ -273,12 +269,11 @@ def _win_claim(
             f"{_fmt(published_metric(published, 'singlu', t), t)}"
             for t in tasks
         )
+        claim = (cid, 6, finding, rule, theirs)
         rows = _rows(rs)
         if not _has(rows, *[(a, t) for a in (arch, "singlu") for t in tasks]):
-            return _not_tested(cid, 6, finding, rule, theirs, f"{arch} and SinGLU on {tasks}")
-        claim = (cid, 6, finding, rule, theirs)
-        untestable = _untestable_on(claim, rows, facts, tasks, (arch, "singlu"))
-        if untestable:
+            return _not_tested(*claim, f"{arch} and SinGLU on {tasks}")
+        if untestable := _untestable(claim, rows, facts, tasks, (arch, "singlu")):
             return untestable
         out = {t: _outcome(rows, arch, "singlu", t) for t in tasks}
         want = {**{t: 1 for t in wins}, **{t: -1 for t in losses}}
@@ -317,11 +312,10 @@ def _v15_first_hifreq(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -
     )
     rows = _rows(rs)
     earlier = [a for a in VERSION_ORDER[:-1] if _has(rows, (a, "hifreq"))]
-    if not _has(rows, ("v15", "hifreq"), ("singlu", "hifreq")):
-        return _not_tested("v15_hifreq", 6, finding, rule, theirs, "v15 and SinGLU on hifreq")
     claim = ("v15_hifreq", 6, finding, rule, theirs)
-    untestable = _untestable(claim, rows, facts, "hifreq", ("v15", "singlu"))
-    if untestable:
+    if not _has(rows, ("v15", "hifreq"), ("singlu", "hifreq")):
+        return _not_tested(*claim, "v15 and SinGLU on hifreq")
+    if untestable := _untestable(claim, rows, facts, ["hifreq"], ("v15", "singlu")):
         return untestable
     own = _outcome(rows, "v15", "singlu", "hifreq")
     before = {a: _outcome(rows, a, "singlu", "hifreq") for a in earlier}
@@ -357,11 +351,10 @@ def _fixed_frequency(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) ->
     )
     rows = _rows(rs)
     pairs = [(a, "freq_gen") for a in ("singlu", *ADAPTIVE_FREQUENCY)]
-    if not _has(rows, *pairs):
-        return _not_tested("fixed_frequency", 7, finding, rule, theirs, "freq_gen runs")
     claim = ("fixed_frequency", 7, finding, rule, theirs)
-    untestable = _untestable(claim, rows, facts, "freq_gen", [a for a, _ in pairs])
-    if untestable:
+    if not _has(rows, *pairs):
+        return _not_tested(*claim, "freq_gen runs")
+    if untestable := _untestable(claim, rows, facts, ["freq_gen"], [a for a, _ in pairs]):
         return untestable
     out = {a: _outcome(rows, "singlu", a, "freq_gen") for a in ADAPTIVE_FREQUENCY}
     ours = "; ".join(
@@ -407,11 +400,10 @@ def _ood_degradation(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) ->
         if a != "vanilla" and arch_info(a).canonical == a and not arch_info(a).is_related
     ]
     present = [a for a in periodic if rs.select(a, "ood_shift")]
-    if not rs.select("vanilla", "ood_shift") or not present:
-        return _not_tested("ood_degradation", 8, finding, rule, theirs, "ood_shift runs")
     claim = ("ood_degradation", 8, finding, rule, theirs)
-    untestable = _untestable(claim, _rows(rs), facts, "ood_shift", ["vanilla", *present])
-    if untestable:
+    if not rs.select("vanilla", "ood_shift") or not present:
+        return _not_tested(*claim, "ood_shift runs")
+    if untestable := _untestable(claim, _rows(rs), facts, ["ood_shift"], ["vanilla", *present]):
         return untestable
     base_values = _degradations(rs, "vanilla")
     base = _degradation(rs, "vanilla")
@@ -460,15 +452,13 @@ def _sine_control(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
     theirs = "not tested: the sine is SinGLU's premise"
     rows = _rows(rs)
     trained = [t for (a, t) in rows if a == "singlu" and _has(rows, ("bilinear", t), ("singlu", t))]
+    claim = ("sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs)
     if not trained:
-        return _not_tested(
-            "sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs, "SinGLU and bilinear runs"
-        )
+        return _not_tested(*claim, "SinGLU and bilinear runs")
     tasks = [t for t in trained if _learned(rows, facts, t, ("singlu", "bilinear"))]
     skipped = [t for t in trained if t not in tasks]
     if not tasks:
-        claim = ("sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs)
-        return _untestable_on(claim, rows, facts, trained, ("singlu", "bilinear"))
+        return _untestable(claim, rows, facts, trained, ("singlu", "bilinear"))
     out = {t: _outcome(rows, "singlu", "bilinear", t) for t in tasks}
     wins = [t for t, o in out.items() if o == 1]
     losses = [t for t, o in out.items() if o == -1]

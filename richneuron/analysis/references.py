@@ -20,7 +20,15 @@ from ..formatting import compact
 from ..store.schema import REFERENCE_TITLES, Reference
 from ..tasks import better
 
-__all__ = ["NOT_LEARNED", "NOT_TESTABLE", "beats", "learners", "reference_text", "skill_text"]
+__all__ = [
+    "NOT_LEARNED",
+    "NOT_TESTABLE",
+    "beats",
+    "learners",
+    "reference_text",
+    "skill_text",
+    "testable",
+]
 
 #: The label of a task on which no network of a table beats the best reference beyond noise.
 NOT_LEARNED = "no network learns this task here"
@@ -45,6 +53,12 @@ def learners(
 ) -> list[str]:
     """The architectures of ``archs`` that learn ``reference.task`` (see :func:`beats`)."""
     return [a for a in archs if beats(summary.get((a, reference.task)), reference)]
+
+
+def testable(rows: Sequence[Mapping | None], reference: Reference) -> bool:
+    """Whether a comparison of these summary rows can say anything: one of them learns the
+    task (:func:`beats`). Two networks that both lose to the reference rank failures."""
+    return any(beats(row, reference) for row in rows)
 
 
 def reference_text(reference: Reference) -> str:

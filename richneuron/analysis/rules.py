@@ -15,7 +15,7 @@ from ..formatting import compact, format_comparison, format_percent
 from ..store.results import ResultSet, versus
 from ..store.schema import Reference
 from ..tasks import get_task
-from .references import NOT_TESTABLE, learners, reference_text
+from .references import NOT_TESTABLE, reference_text, testable
 
 __all__ = [
     "ADAPTIVE",
@@ -190,32 +190,22 @@ def _not_tested(cid: str, number: int, finding: str, rule: str, published: str, 
 def _learned(rows: dict, facts: Facts, task: str, archs: Sequence[str]) -> bool:
     """Whether one of ``archs`` learns ``task`` (True where ``facts`` has no reference for it)."""
     reference = facts.references.get(task)
-    return reference is None or bool(learners(rows, archs, reference))
+    return reference is None or testable([rows.get((a, task)) for a in archs], reference)
 
 
-def _untestable_on(
+def _untestable(
     claim: tuple[str, int, str, str, str],
     rows: dict,
     facts: Facts,
     tasks: Sequence[str],
     archs: Sequence[str],
 ) -> Claim | None:
-    """:func:`_untestable` on the first of ``tasks`` that none of ``archs`` learns: a claim
-    that rests on every one of them is not testable when one of them is not learned."""
-    for task in tasks:
-        claim_there = _untestable(claim, rows, facts, task, archs)
-        if claim_there:
-            return claim_there
-    return None
-
-
-def _untestable(
-    claim: tuple[str, int, str, str, str], rows: dict, facts: Facts, task: str, archs: Sequence[str]
-) -> Claim | None:
-    """The claim ``(id, number, finding, rule, published)`` as "not testable" when none of
-    ``archs`` learns ``task`` (:func:`richneuron.analysis.references.learners`), with the
-    numbers; None when one does, or when ``facts`` carries no reference for the task."""
-    if _learned(rows, facts, task, archs):
+    """The claim ``(id, number, finding, rule, published)`` as "not testable" on the first of
+    ``tasks`` that none of ``archs`` learns (:func:`richneuron.analysis.references.learners`),
+    with the numbers: a claim that rests on every one of them cannot be tested without it. None
+    when each is learned, or when ``facts`` carries no reference for it."""
+    task = next((t for t in tasks if not _learned(rows, facts, t, archs)), None)
+    if task is None:
         return None
     reference = facts.references[task]
     compared = ", ".join(

@@ -25,10 +25,10 @@ from ..analysis.claims import PUBLISHED_VERDICTS
 from ..analysis.references import (
     NOT_LEARNED,
     NOT_TESTABLE,
-    beats,
     learners,
     reference_text,
     skill_text,
+    testable,
 )
 from ..analysis.rules import Facts
 from ..config import TrainConfig
@@ -221,7 +221,8 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         diverged side loses); ``interval`` is :func:`richneuron.stats.compare` of ``arch``
         against ``baseline`` (a ratio of MSEs, a difference of accuracies); ``outcome`` is +1
         (``arch`` better beyond noise), -1 (``baseline`` better beyond noise) or 0 (within
-        noise, or fewer than two seeds a side); ``clear`` is ``outcome != 0``; ``testable`` is
+        noise, or fewer than two seeds a side); ``clear`` is a testable ``outcome != 0``;
+        ``testable`` is
         whether either side learns the task (beats its best reference predictor beyond noise,
         :func:`richneuron.analysis.references.beats`), and ``reference`` that predictor. Where
         neither does, the comparison ranks two failures: the counts leave it out and
@@ -237,6 +238,7 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
     s, b = summary[(arch, task)], summary[(baseline, task)]
     interval, result = versus(s, b)
     reference = reference_for(task, *protocol_draw(rs))
+    able = testable([s, b], reference)
     return {
         "task": task,
         "metric": s["metric"],
@@ -252,8 +254,8 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         "better": better(s["mean"], b["mean"], s["metric"]),
         "interval": interval,
         "outcome": result,
-        "clear": result != 0,
-        "testable": beats(s, reference) or beats(b, reference),
+        "clear": able and result != 0,
+        "testable": able,
         "reference": reference,
     }
 

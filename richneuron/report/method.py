@@ -83,7 +83,7 @@ def reference_table(data_seed: int = 0, tasks: Sequence[str] | None = None) -> M
     nearest neighbours, and the best of the first two, which a network must beat to learn."""
     rows = []
     for name in tasks or TASKS:
-        ref = reference_for(name, data_seed)
+        ref = reference_for(name, data_seed, 0.0)  # the key every caller uses
         constant, linear = ref.counted
         best, _ = ref.best
         rows.append(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..analysis.references import beats
+from ..analysis.references import testable
 from ..experiments.study import sweep_rows
 from ..neurons import (
     PAU_DENOMINATOR,
@@ -136,8 +136,7 @@ def omega_range_rows(
 
 def _wins(row: dict | None, control: dict, reference: Reference) -> bool:
     """Whether ``row`` beats ``control`` beyond noise on a task one of the two learns."""
-    learned = beats(row, reference) or beats(control, reference)
-    return row is not None and learned and versus(row, control)[1] == 1
+    return row is not None and testable([row, control], reference) and versus(row, control)[1] == 1
 
 
 def omega_wins(rows: Sequence[dict]) -> tuple[int, int]:

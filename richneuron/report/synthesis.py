@@ -28,7 +28,12 @@ from .book import (
     task_references,
 )
 
+#: The regime map's verdict where the runner-up, which does not learn the task, leads the best
+#: architecture that does beyond noise.
+NO_CLEAR_WINNER = "no clear winner"
+
 __all__ = [
+    "NO_CLEAR_WINNER",
     "clear_wins",
     "comparison_rows",
     "environment_table",
@@ -215,7 +220,9 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
     ``learned`` (some architecture beats it beyond noise), ``clear`` (the task is learned and
     the margin is beyond noise) and ``verdict``: the best's id when ``clear``, ``"within
     noise"``, or :data:`~richneuron.analysis.references.NOT_TESTABLE` where no architecture
-    learns the task (no winner is named among networks that all lose to the reference).
+    learns the task (no winner is named among networks that all lose to the reference), or
+    :data:`NO_CLEAR_WINNER` where a runner-up that does not learn the task (a diverged seed) is
+    ahead of the best that does, beyond noise.
     With ``second`` (the same architectures and tasks on a disjoint set of seeds), also
     ``second_verdict`` (the verdict recomputed there) and ``stability``
     (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
@@ -241,8 +248,12 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
             ranked.insert(0, able[0])
         best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
         interval, outcome = versus(best, runner)
-        clear = learned and outcome != 0
-        verdict = (ranked[0] if clear else "within noise") if learned else NOT_TESTABLE
+        clear = learned and outcome == 1  # the best learner ahead of the runner-up
+        verdict = (
+            NOT_TESTABLE
+            if not learned
+            else ranked[0] if clear else "within noise" if outcome == 0 else NO_CLEAR_WINNER
+        )
         row = {
             "task": task,
             "metric": metric,

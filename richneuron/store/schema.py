@@ -6,6 +6,7 @@ read results without importing the trainer (:mod:`richneuron.store.results` writ
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..config import TrainConfig
@@ -75,7 +76,7 @@ class Reference:
 
     task: str
     metric: str
-    scores: dict[str, float]  # by predictor name: mean, linear, knn or majority, logistic, knn
+    scores: Mapping[str, float]  # by predictor name: mean, linear, knn or majority, logistic, knn
 
     @property
     def trivial(self) -> str:

@@ -92,3 +92,17 @@ def test_the_regime_map_names_no_winner_on_a_task_no_network_learns(rs):
     assert "| nested_2d | 0.227 (training mean) | v10 (0.31) |" in table
     nested = [r for r in synthesis.comparison_rows(mixed) if r["task"] == "nested_2d"]
     assert nested and not any(r["winner"] for r in nested)
+
+
+def test_a_runner_up_that_learns_nothing_but_leads_leaves_no_clear_winner(rs):
+    """v10 has the best mean on Nested 2-D but a diverged seed: it has not learned the task.
+    SinGLU, the best that has, leads the table; v10 ahead of it beyond noise is no clear win."""
+    runs = [
+        result("v10", "nested_2d", 0, 0.010), result("v10", "nested_2d", 1, 0.011),
+        result("v10", "nested_2d", 2, 0.5, diverged=True),
+        result("singlu", "nested_2d", 0, 0.10), result("singlu", "nested_2d", 1, 0.11),
+        result("singlu", "nested_2d", 2, 0.105),
+    ]
+    (row,) = synthesis.regime_rows(ResultSet("t", rs.config, {}, runs))
+    assert (row["best"], row["runner_up"], row["learned"]) == ("singlu", "v10", True)
+    assert not row["clear"] and row["verdict"] == synthesis.NO_CLEAR_WINNER
