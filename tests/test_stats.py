@@ -23,14 +23,15 @@ def test_intervals_are_deterministic_and_contain_the_estimate():
     assert first == second
     assert first.estimate == pytest.approx(np.mean(values))
     assert first.low <= first.estimate <= first.high
-    assert first.low >= min(values) and first.high <= max(values)
+    percentile = stats.percentile_interval(values)  # the studentised interval is the wider
+    assert first.low < percentile.low and first.high > percentile.high
 
 
 def test_ratio_interval_is_on_the_log_scale_and_symmetric_in_its_sides():
     a, b = [1e-3, 2e-3, 1.5e-3], [1e-6, 3e-6, 2e-6]
     forward, backward = stats.ratio_interval(a, b), stats.ratio_interval(b, a)
     assert forward.null == 1.0 and stats.beyond_noise(forward)
-    assert forward.estimate == pytest.approx(np.mean(a) / np.mean(b))
+    assert forward.estimate == pytest.approx(stats.geometric_mean(a) / stats.geometric_mean(b))
     assert forward.low == pytest.approx(1 / backward.high, rel=1e-9)
     assert forward.high == pytest.approx(1 / backward.low, rel=1e-9)
 
@@ -77,7 +78,8 @@ def test_the_rule_calls_a_real_gap_real_and_an_overlapping_one_within_noise():
 
 def test_compare_leaves_out_diverged_seeds_and_needs_two_a_side():
     kept = stats.compare([1.0, math.nan, 2.0, 1.5], [3.0, 4.0, 5.0], "mse")
-    assert kept.estimate == pytest.approx(4.0 / 1.5)
+    centres = stats.geometric_mean([3, 4, 5]), stats.geometric_mean([1, 2, 1.5])
+    assert kept.estimate == pytest.approx(centres[0] / centres[1])
     one = stats.compare([1.0, math.inf], [3.0, 4.0], "mse")
     assert math.isnan(one.estimate) and stats.outcome(one) == 0
     with pytest.raises(ValueError, match="metric: must be 'mse' or 'accuracy'"):
@@ -103,3 +105,48 @@ def test_band_is_the_interval_of_the_mean_at_every_point():
     assert all((a == b).all() for a, b in zip((mean, low, high), again))  # seeded
     single = stats.band([[1.0, 2.0]])
     assert single[1].tolist() == single[0].tolist() == [1.0, 2.0]
+
+
+def _coverage(n: int, draw, truth: float, interval, trials: int = 400) -> float:
+    """The share of ``trials`` simulated samples of ``n`` seeds whose ``interval`` holds
+    ``truth``."""
+    rng = np.random.default_rng(20261207)
+    hits = 0
+    for _ in range(trials):
+        ci = interval(draw(rng, n))
+        hits += ci.low < truth < ci.high
+    return hits / trials
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_the_studentised_interval_covers_near_its_nominal_level(n):
+    """At five and ten seeds of normal data the studentised bootstrap covers the true mean at
+    least 92% of the time for a nominal 95% (400 simulated samples: a standard error of about
+    1%), where the percentile method it replaced covers less."""
+    coverage = stats.simulated_coverage(n)
+    assert coverage["studentised"] >= 0.92
+    assert coverage["percentile"] < 0.92 < coverage["studentised"]  # what the change is for
+    with pytest.raises(ValueError, match="n: must be an integer >= 2"):
+        stats.simulated_coverage(1)
+
+
+def test_the_difference_and_ratio_intervals_cover_near_their_nominal_level():
+    def pair(rng, size):  # two samples of unequal spread and the same mean
+        return rng.normal(1.0, 0.5, size), rng.normal(1.0, 2.0, size)
+
+    assert _coverage(5, pair, 0.0, lambda s: stats.difference_interval(*s), 300) >= 0.92
+
+    def mses(rng, size):  # log-normal MSEs of the same geometric mean, a factor e^1 apart
+        return rng.lognormal(-3.0, 1.0, size), rng.lognormal(-3.0, 1.0, size)
+
+    assert _coverage(10, mses, 1.0, lambda s: stats.ratio_interval(*s), 300) >= 0.92
+
+
+def test_an_mse_is_centred_on_the_log_scale():
+    values = [1e-4, 1e-3, 1e-2]
+    ci = stats.log_mean_interval(values)
+    assert ci.estimate == pytest.approx(1e-3) and ci.low < 1e-3 < ci.high and ci.low > 0
+    assert stats.geometric_mean(values) == pytest.approx(1e-3)
+    assert math.isnan(stats.geometric_mean([1.0, 0.0]))
+    with pytest.raises(ValueError, match="values"):
+        stats.log_mean_interval([1.0, -1.0])

@@ -9,10 +9,14 @@ result, and printed beside every verdict:
   (:func:`richneuron.stats.compare`, :func:`richneuron.stats.outcome`): A is better than B only
   if the 95% bootstrap interval over seeds of their ratio of MSEs (or difference of accuracies)
   excludes 1 (or 0); otherwise the two are *within noise*;
-* a *ratio* or *gain* claim is **replicated** when the direction holds beyond noise and our
-  estimate is within a factor :data:`MAGNITUDE_FACTOR` of the published one (for ratios; for
-  gains, at least half of it), **partly replicated** when only the direction holds, **not
-  replicated** when the opposite direction holds beyond noise;
+* every comparative claim has a *direction* (:data:`~richneuron.analysis.rules.DIRECTIONS`:
+  beyond noise as claimed, within noise, or beyond noise against) and a claim with a published
+  size a *size* (:func:`~richneuron.analysis.rules.size_of`: our interval against the band a
+  factor :data:`MAGNITUDE_FACTOR` either way of a published ratio, :data:`GAIN_FACTOR` of a
+  published gain: of the published order, larger or smaller than published). Such a claim is
+  **replicated** when the direction holds and the effect is not smaller than published (a
+  larger one says "larger than published" in its size), **partly replicated** when only the
+  direction holds, **not replicated** when it holds the other way;
 * a claim made of several comparisons (win counts, "A beats B on T and loses on U") is read twice,
   with every within-noise comparison resolved for it and against it
   (:func:`richneuron.stats.settle`): **replicated** if it holds even at worst, **not replicated**
@@ -37,8 +41,9 @@ that the caller reads (:func:`richneuron.report.book.load_published`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-import statistics
 from collections.abc import Callable, Sequence
 
 from .. import stats
@@ -51,8 +56,11 @@ from .mechanisms import _v6_alpha, _v7_omega, _v11_phase
 from .rules import (
     ADAPTIVE,
     ADAPTIVE_FREQUENCY,
+    GAIN_FACTOR,
     MAGNITUDE_FACTOR,
     NO_FACTS,
+    NO_SIZE,
+    UNTESTED,
     Claim,
     Facts,
     _directional,
@@ -60,7 +68,6 @@ from .rules import (
     _has,
     _interval,
     _learned,
-    _magnitude_ok,
     _margin,
     _not_tested,
     _outcome,
@@ -70,7 +77,10 @@ from .rules import (
     _settled,
     _split,
     _untestable,
+    direction_of,
     published_metric,
+    settled_direction,
+    size_of,
 )
 
 __all__ = [
@@ -103,15 +113,33 @@ PUBLISHED_VERDICTS = {
 # ---------------------------------------------------------------------------------------------
 # The claims.
 
+Check = Callable[[ResultSet, dict, Facts], Claim]
 
-def _ratio_claim(
-    cid: str, number: int, task: str, key: str, finding: str
-) -> Callable[[ResultSet, dict, Facts], Claim]:
+
+def _several(check: Check) -> Check:
+    """A claim made of several comparisons, with its direction read from its settled verdict
+    (:func:`~richneuron.analysis.rules.settled_direction`) and no size: it names none."""
+
+    @functools.wraps(check)
+    def checked(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
+        claim = check(rs, published, facts)
+        if claim.verdict in UNTESTED:
+            return claim
+        return dataclasses.replace(
+            claim, direction=settled_direction(claim.verdict), size=NO_SIZE
+        )
+
+    return checked
+
+
+def _ratio_claim(cid: str, number: int, task: str, key: str, finding: str) -> Check:
     def check(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
         rule = (
-            f"vanilla / SinGLU test MSE on {task} with its 95% interval: replicated if the "
-            f"interval lies above 1 and the ratio is within {MAGNITUDE_FACTOR:g}x of the "
-            "published one, partly if only above 1, not established if it includes 1"
+            f"vanilla / SinGLU test MSE on {task} with its 95% interval: direction as claimed "
+            "if it lies above 1, against if below, within noise if it includes 1; size against "
+            f"the published ratio within {MAGNITUDE_FACTOR:g}x either way (of the published "
+            "order, larger or smaller than published). Replicated if the direction holds and "
+            "the size is not smaller, partly if only the direction holds"
         )
         theirs = float(published["headline_claims"][key])
         rows = _rows(rs)
@@ -122,8 +150,11 @@ def _ratio_claim(
             return untestable
         interval = _interval(rows, "singlu", "vanilla", task)
         ratio = rows[("vanilla", task)]["mean"] / rows[("singlu", task)]["mean"]
-        verdict = _directional(stats.outcome(interval), _magnitude_ok(ratio, theirs))
-        ours = _ratio_ci(interval) if math.isfinite(interval.estimate) else format_ratio(ratio)
+        if not math.isfinite(interval.estimate):
+            interval = stats.Interval(ratio, math.nan, math.nan, 1.0)
+        size = size_of(interval, theirs, MAGNITUDE_FACTOR)
+        result = stats.outcome(interval)
+        ours = _ratio_ci(interval) if math.isfinite(interval.low) else format_ratio(ratio)
         return Claim(
             cid,
             number,
@@ -131,11 +162,13 @@ def _ratio_claim(
             rule,
             ours,
             format_ratio(theirs),
-            verdict,
+            _directional(result, size),
             ratio,
             interval.low,
             interval.high,
             f"vanilla / SinGLU test MSE on {task}",
+            direction_of(result),
+            size,
         )
 
     return check
@@ -145,8 +178,10 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
     finding = "SinGLU beats vanilla on Checkerboard by a wide margin"
     rule = (
         "SinGLU minus vanilla test accuracy on checkerboard, in points, with its 95% interval: "
-        "replicated if the interval lies above 0 and the gain is at least half the published "
-        "one, partly if only above 0, not established if it includes 0"
+        "direction as claimed if it lies above 0, against if below, within noise if it "
+        f"includes 0; size against the published gain within {GAIN_FACTOR:g}x either way. "
+        "Replicated if the direction holds and the size is not smaller, partly if only the "
+        "direction holds"
     )
     theirs = float(
         published["headline_claims"]["checkerboard_acc_gain_points_singlu_minus_vanilla"]
@@ -161,7 +196,13 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
         rows[("singlu", "checkerboard")]["mean"] - rows[("vanilla", "checkerboard")]["mean"]
     )
     interval = _interval(rows, "singlu", "vanilla", "checkerboard")
-    verdict = _directional(stats.outcome(interval), gain >= theirs / 2)
+    points = (
+        stats.Interval(gain, 100 * interval.low, 100 * interval.high, 0.0)
+        if math.isfinite(interval.estimate)
+        else stats.Interval(gain, math.nan, math.nan, 0.0)
+    )
+    size = size_of(points, theirs, GAIN_FACTOR)
+    result = stats.outcome(interval)
     ours = _points_ci(interval) if math.isfinite(interval.estimate) else f"{gain:+.1f} points"
     return Claim(
         "checkerboard_gain",
@@ -170,11 +211,13 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
         rule,
         ours,
         f"+{theirs:.1f} points",
-        verdict,
+        _directional(result, size),
         gain,
         100 * interval.low,
         100 * interval.high,
         "SinGLU − vanilla accuracy on checkerboard (points)",
+        direction_of(result),
+        size,
     )
 
 
@@ -256,7 +299,7 @@ def _no_adaptive_majority(rs: ResultSet, published: dict, facts: Facts = NO_FACT
 
 def _win_claim(
     cid: str, arch: str, wins: Sequence[str], losses: Sequence[str], finding: str
-) -> Callable[[ResultSet, dict, Facts], Claim]:
+) -> Check:
     def check(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
         parts = [f"beats SinGLU on {t}" for t in wins] + [f"loses to it on {t}" for t in losses]
         rule = (
@@ -380,9 +423,9 @@ def _degradations(rs: ResultSet, arch: str) -> list[float]:
 
 
 def _degradation(rs: ResultSet, arch: str) -> float:
-    """Mean over seeds of OOD test MSE / final training MSE on ``ood_shift``."""
-    values = _degradations(rs, arch)
-    return statistics.fmean(values) if values else math.nan
+    """Geometric mean over seeds of OOD test MSE / final training MSE on ``ood_shift`` (the
+    ratio's centre on the log scale, as :func:`richneuron.stats.compare` compares it)."""
+    return stats.geometric_mean(_degradations(rs, arch))
 
 
 def _ood_degradation(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
@@ -486,7 +529,7 @@ def _sine_control(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
 
 
 #: Every claim of the ledger, in the order of study.md, then the ledger's own.
-CLAIMS: dict[str, Callable[[ResultSet, dict, Facts], Claim]] = {
+CLAIMS: dict[str, Check] = {
     "memorize_ratio": _ratio_claim(
         "memorize_ratio",
         1,
@@ -502,30 +545,30 @@ CLAIMS: dict[str, Callable[[ResultSet, dict, Facts], Claim]] = {
         "SinGLU beats vanilla on Nested by a large factor",
     ),
     "checkerboard_gain": _checkerboard_gain,
-    "singlu_wins": _singlu_wins,
-    "no_adaptive_majority": _no_adaptive_majority,
-    "v10_spiral_complex": _win_claim(
+    "singlu_wins": _several(_singlu_wins),
+    "no_adaptive_majority": _several(_no_adaptive_majority),
+    "v10_spiral_complex": _several(_win_claim(
         "v10_spiral_complex",
         "v10",
         ("spiral", "complex_4d"),
         (),
         "v10 wins Spiral and Complex against SinGLU",
-    ),
-    "v13_checkerboard_spiral": _win_claim(
+    )),
+    "v13_checkerboard_spiral": _several(_win_claim(
         "v13_checkerboard_spiral",
         "v13",
         ("checkerboard",),
         ("spiral",),
         "v13 wins Checkerboard but loses Spiral",
-    ),
-    "v15_hifreq": _v15_first_hifreq,
-    "fixed_frequency": _fixed_frequency,
-    "ood_degradation": _ood_degradation,
+    )),
+    "v15_hifreq": _several(_v15_first_hifreq),
+    "fixed_frequency": _several(_fixed_frequency),
+    "ood_degradation": _several(_ood_degradation),
     "v6_alpha": _v6_alpha,
     "v7_omega": _v7_omega,
     "v11_phase": _v11_phase,
     "width_cost": _width_cost,
-    "sine_control": _sine_control,
+    "sine_control": _several(_sine_control),
     "headline_bits": headline_bits,
 }
 

@@ -21,9 +21,10 @@ from .rules import (
     Facts,
     _directional,
     _has,
-    _magnitude_ok,
     _not_tested,
     _rows,
+    direction_of,
+    size_of,
 )
 
 __all__ = [
@@ -114,9 +115,10 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
         "targets over vanilla's parameters, the most it adds per parameter. SinGLU minus "
         "vanilla capacity on random data (bits per parameter at each one's best learning rate "
-        "and peak point count, per seed) with its 95% interval: replicated if the interval lies "
-        f"above 0 and the gain is within {MAGNITUDE_FACTOR:g}x of what the published ratio is "
-        "worth, partly if only above 0, not replicated if below, otherwise not established"
+        "and peak point count, per seed) with its 95% interval: direction as claimed if it "
+        "lies above 0, against if below, within noise if it includes 0; size against what the "
+        f"published ratio is worth within {MAGNITUDE_FACTOR:g}x either way. Replicated if the "
+        "direction holds and the size is not smaller, partly if only the direction holds"
     )
     if facts.memorize_params is None:
         return _not_tested(
@@ -156,9 +158,12 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         f"[{v['per_param_low']:.2f}, {v['per_param_high']:.2f}] bits per parameter, "
         f"SinGLU − vanilla {gain_text}"
     )
-    verdict = _directional(stats.outcome(interval), _magnitude_ok(gain, theirs_per_param))
+    size = size_of(interval, theirs_per_param, MAGNITUDE_FACTOR)
+    result = stats.outcome(interval)
     return Claim(
-        "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs, verdict, gain
+        "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs,
+        _directional(result, size), gain, interval.low, interval.high,
+        direction=direction_of(result), size=size,
     )
 
 
@@ -182,4 +187,4 @@ def _capacity_gain(g: dict, v: dict) -> tuple[float, stats.Interval, str]:
             [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]]
         )
         return gain, interval, f"{gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
-    return gain, stats.UNKNOWN, f"{gain:+.2f} (one seed)"
+    return gain, stats.Interval(gain, math.nan, math.nan), f"{gain:+.2f} (one seed)"

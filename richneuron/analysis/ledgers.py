@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from .. import stats
 from ..tables import Markdown, markdown_table
 from .rules import (
+    NO_SIZE,
     VERDICTS,
     Claim,
     published_metric,
@@ -22,19 +23,36 @@ __all__ = [
 ]
 
 
-def ledger(claims: Sequence[Claim], second: Sequence[Claim] | None = None, seeds: str = ""):
-    """The claims ledger as a Markdown table (finding, check, ours, published, verdict); with
-    ``second`` (the same claims evaluated on a disjoint set of seeds, named by ``seeds``) two
-    more columns: the verdict there and the stability (``agrees``, or ``flips`` in bold)."""
-    header = ["#", "finding", "check", "ours", "published", "verdict"]
+def ledger(
+    claims: Sequence[Claim],
+    first: Sequence[Claim] | None = None,
+    second: Sequence[Claim] | None = None,
+    seeds: tuple[str, str] = ("", ""),
+):
+    """The claims ledger as a Markdown table (finding, check, ours, published, direction, size,
+    verdict; a dash where a claim compares nothing, or names no size); with ``first`` and
+    ``second`` (the same claims evaluated on each half of the seeds alone, named by ``seeds``)
+    three more columns: the verdict on each half and the stability (``agrees``, or ``flips`` in
+    bold: the halves disagree)."""
+    header = ["#", "finding", "check", "ours", "published", "direction", "size", "verdict"]
     rows = [
-        [c.number, c.finding, c.rule, c.ours, c.published, f"**{c.verdict}**"] for c in claims
+        [
+            c.number,
+            c.finding,
+            c.rule,
+            c.ours,
+            c.published,
+            c.direction or "—",
+            c.size if c.size and c.size != NO_SIZE else "—",
+            f"**{c.verdict}**",
+        ]
+        for c in claims
     ]
-    if second is not None:
-        where = f"on seeds {seeds}" if seeds else "on the other seeds"
-        header += [f"verdict {where}", "stability"]
-        for row, r in zip(rows, stability_rows(claims, second)):
+    if first is not None and second is not None:
+        header += [f"on seeds {seeds[0]}", f"on seeds {seeds[1]}", "stability"]
+        for row, r in zip(rows, stability_rows(claims, first, second)):
             row += [
+                f"{r['first_verdict']}: {r['first_ours']}",
                 f"{r['second_verdict']}: {r['second_ours']}",
                 "**flips**" if r["stability"] == "flips" else r["stability"],
             ]
@@ -42,46 +60,43 @@ def ledger(claims: Sequence[Claim], second: Sequence[Claim] | None = None, seeds
 
 
 def stability_rows(
-    first: Sequence[Claim],
+    claims: Sequence[Claim],
+    first: Sequence[Claim] | None,
     second: Sequence[Claim] | None,
-    pooled: Sequence[Claim] | None = None,
 ) -> list[dict]:
-    """Each claim's verdict beside its verdict on a disjoint set of seeds of the same size:
-    ``{"id", "number", "finding", "verdict", "ours", "second_verdict", "second_ours",
-    "stability"}`` (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``; ``"not
-    checked"`` when the second evaluation lacks the runs the claim needs). With ``pooled`` (the
-    same claims on both sets of seeds together), also ``"pooled_verdict"`` and ``"pooled_ours"``.
+    """Each claim's verdict (on every seed) beside its verdicts on two disjoint halves of the
+    seeds: ``{"id", "number", "finding", "verdict", "ours", "first_verdict", "first_ours",
+    "second_verdict", "second_ours", "stability"}``, the stability the halves' agreement
+    (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``; ``"not checked"`` when
+    one half lacks the runs the claim needs and the other does not).
 
-    Empty when ``second`` is None (no disjoint seeds stored).
+    Empty when either half is None (no second opinion stored).
 
     Raises:
         ValueError: if the lists are not the same claims in the same order.
     """
-    if second is None:
+    if first is None or second is None:
         return []
-    if [c.id for c in first] != [c.id for c in second]:
-        raise ValueError("second: must hold the same claims as first, in the same order")
-    if pooled is not None and [c.id for c in first] != [c.id for c in pooled]:
-        raise ValueError("pooled: must hold the same claims as first, in the same order")
-    rows = [
-        {
-            "id": a.id,
-            "number": a.number,
-            "finding": a.finding,
-            "verdict": a.verdict,
-            "ours": a.ours,
-            "second_verdict": b.verdict,
-            "second_ours": b.ours,
-            "stability": (
-                "not checked"
-                if b.verdict == "not tested" and a.verdict != "not tested"
-                else stats.agreement(a.verdict, b.verdict)
-            ),
-        }
-        for a, b in zip(first, second)
-    ]
-    for row, c in zip(rows, pooled or []):
-        row.update(pooled_verdict=c.verdict, pooled_ours=c.ours)
+    for name, other in (("first", first), ("second", second)):
+        if [c.id for c in claims] != [c.id for c in other]:
+            raise ValueError(f"{name}: must hold the same claims as claims, in the same order")
+    rows = []
+    for c, a, b in zip(claims, first, second):
+        unchecked = (a.verdict == "not tested") != (b.verdict == "not tested")
+        rows.append(
+            {
+                "id": c.id,
+                "number": c.number,
+                "finding": c.finding,
+                "verdict": c.verdict,
+                "ours": c.ours,
+                "first_verdict": a.verdict,
+                "first_ours": a.ours,
+                "second_verdict": b.verdict,
+                "second_ours": b.ours,
+                "stability": "not checked" if unchecked else stats.agreement(a.verdict, b.verdict),
+            }
+        )
     return rows
 
 

@@ -272,7 +272,8 @@ def robust_rows(
 ) -> list[dict]:
     """The robust ledger: for every claim of the single-protocol ledger ``single`` (its
     verdict under the chapters' protocol with every architecture), the protocols in which it
-    holds, in which its direction holds (replicated or partly), and its robust verdict.
+    holds, in which its direction holds beyond noise (replicated, or partly: smaller than
+    published), and its robust verdict.
 
     Returns:
         ``{"id", "number", "finding", "verdict", "tested", "holds", "direction", "robust",
@@ -291,7 +292,7 @@ def robust_rows(
             "verdict": c.verdict,
             "tested": len(tested),
             "holds": len(holds),
-            "direction": sum(x.verdict in ("replicated", "partly replicated") for _, x in tested),
+            "direction": sum(x.direction == "as claimed" for _, x in tested),
             "robust": robust_verdict([x.verdict for _, x in pairs]),
             "where": holds,
             "not_where": [p.name for p, x in tested if x.verdict != "replicated"],

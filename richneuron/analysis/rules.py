@@ -21,16 +21,24 @@ __all__ = [
     "ADAPTIVE",
     "ADAPTIVE_FREQUENCY",
     "ALPHA_NEAR",
+    "DIRECTIONS",
+    "GAIN_FACTOR",
     "MAGNITUDE_FACTOR",
     "OMEGA_NEAR",
     "PHASE_NEAR",
+    "SIZES",
+    "SPREAD_NEAR",
     "UNTESTED",
     "VERDICTS",
     "Claim",
     "diagnostic_seeds",
     "Facts",
+    "NO_SIZE",
+    "direction_of",
     "final_diagnostic",
     "published_metric",
+    "settled_direction",
+    "size_of",
 ]
 
 
@@ -42,18 +50,42 @@ ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")
 ADAPTIVE_FREQUENCY = ("v7", "v9", "v10", "v12", "v15")
 
 
-#: A replicated size is within this factor of the published one.
+#: A ratio of the published order lies within this factor of the published one (either way).
 MAGNITUDE_FACTOR = 10.0
+
+
+#: A gain (a difference, in points or bits) of the published order lies within this factor of
+#: the published one (either way).
+GAIN_FACTOR = 2.0
+
+
+#: A comparative claim's direction: beyond noise the way the finding says, within noise, or
+#: beyond noise the other way (:func:`direction_of`).
+DIRECTIONS = ("as claimed", "within noise", "against")
+
+
+#: A sized claim's size: our interval against the published size's band (:func:`size_of`);
+#: "no size claimed" where the finding names no number to match.
+SIZES = ("of the published order", "larger than published", "smaller than published")
+NO_SIZE = "no size claimed"
 
 
 #: "Near" thresholds of the diagnostic claims (finding 9).
 ALPHA_NEAR = 0.1  # |mean alpha - 0.5| below this: alpha "stays near 0.5"
 
 
+#: A learned quantity's spread across inputs "stays" if its relative change from step 0 to the
+#: end of training lies within this (v6: whether alpha varies with the input).
+SPREAD_NEAR = 0.1
+
+
 OMEGA_NEAR = 0.1  # relative change of mean omega(x) below this: "stays near its initial value"
 
 
-PHASE_NEAR = 0.05  # mean |phase shift| (radians) below this: "stays near 0"
+#: v11's phase shift "stays near 0" while the sine it shifts moves by at most a tenth of the
+#: value branch: |sin(θ + δ) − sin θ| ≤ |δ|, so mean |δ| below 0.1 rad. The equation bounds |δ|
+#: by 0.1·ω, which is this band at ω = 1 (there it holds by construction).
+PHASE_NEAR = 0.1
 
 
 VERDICTS = (
@@ -111,6 +143,8 @@ class Claim:
     low: float = math.nan  # the 95% interval of ``value`` (NaN where it has none)
     high: float = math.nan
     measure: str = ""  # what ``value`` is (the specification curves' axis)
+    direction: str = ""  # a comparative claim's: one of DIRECTIONS ("" where none is compared)
+    size: str = ""  # a comparative claim's: one of SIZES or NO_SIZE ("" where none is compared)
 
     @property
     def holds(self) -> bool:
@@ -155,11 +189,48 @@ def _settled(at_best: bool, at_worst: bool) -> str:
     }[stats.settle(at_best, at_worst)]
 
 
-def _directional(result: int, size_ok: bool) -> str:
-    """A ratio or gain claim's verdict from its direction's outcome and whether the size is
-    near the published one."""
+def direction_of(result: int) -> str:
+    """The direction word of a comparison's outcome (+1 as claimed, 0, -1; :data:`DIRECTIONS`)."""
+    return {1: "as claimed", 0: "within noise", -1: "against"}[result]
+
+
+def settled_direction(verdict: str) -> str:
+    """The direction of a claim made of several comparisons, from its settled verdict: as
+    claimed if it holds even at worst, against if it fails even at best, otherwise within
+    noise ("" for a claim that was not put to the test)."""
+    return {
+        "replicated": "as claimed",
+        "not replicated": "against",
+        "not established": "within noise",
+    }.get(verdict, "")
+
+
+def size_of(interval: stats.Interval, published: float, factor: float) -> str:
+    """Our interval against the published size's band, ``published / factor`` to
+    ``published * factor`` (in the interval's units: a ratio, or a gain in points or bits):
+    larger (or smaller) than published if the whole interval lies above (below) the band,
+    otherwise of the published order (:data:`SIZES`). A claim with no interval is read at its
+    estimate; :data:`NO_SIZE` where the published size is not positive."""
+    low, high = interval.low, interval.high
+    if not (math.isfinite(low) and math.isfinite(high)):
+        low = high = interval.estimate
+    if not (published > 0 and math.isfinite(low)):
+        return NO_SIZE
+    if low > published * factor:
+        return "larger than published"
+    if high < published / factor:
+        return "smaller than published"
+    return "of the published order"
+
+
+def _directional(result: int, size: str) -> str:
+    """A ratio or gain claim's verdict from its direction's outcome and its size
+    (:func:`size_of`): replicated when the direction holds beyond noise and the effect is not
+    smaller than published (a larger one says so in its size), partly replicated when only the
+    direction holds, not replicated when the opposite holds beyond noise, otherwise not
+    established."""
     if result == 1:
-        return "replicated" if size_ok else "partly replicated"
+        return "partly replicated" if size == "smaller than published" else "replicated"
     return "not replicated" if result == -1 else "not established"
 
 
@@ -219,10 +290,6 @@ def _untestable(
     )
     cid, number, finding, rule, published = claim
     return Claim(cid, number, finding, rule, ours, published, "not testable")
-
-
-def _magnitude_ok(ours: float, theirs: float) -> bool:
-    return ours > 0 and theirs > 0 and abs(math.log(ours / theirs)) <= math.log(MAGNITUDE_FACTOR)
 
 
 def _margin(rows: dict, a: str, b: str, task: str) -> str:

@@ -30,7 +30,7 @@ from ..analysis.references import (
     skill_text,
     testable,
 )
-from ..analysis.rules import Facts
+from ..analysis.rules import NO_SIZE, Facts
 from ..config import TrainConfig
 from ..formatting import compact, format_advantage, format_interval, format_metric
 from ..neurons import (
@@ -50,6 +50,7 @@ from ..store.schema import REFERENCE_TITLES, Reference
 from ..tables import Cell, Markdown, Table
 from ..tasks import TASKS, better
 from ..train.predictors import reference_for, references
+from .seeds import pool_second
 
 __all__ = [
     "claim_facts",
@@ -350,10 +351,15 @@ def published_verdict(version: str) -> Markdown:
 
 
 def claim_sentence(claim) -> Markdown:
-    """One claim as a sentence: our number, the published one, the verdict (for ``glue:md``)."""
+    """One claim as a sentence: our number, the published one, the verdict with a comparative
+    claim's direction and size (for ``glue:md``)."""
+    parts = [f"direction {claim.direction}"] if claim.direction else []
+    if claim.size and claim.size != NO_SIZE:
+        parts.append(f"size {claim.size}")
+    read = f" ({'; '.join(parts)})" if parts else ""
     return Markdown(
         f"{claim.finding}: ours {claim.ours}, published {claim.published}; "
-        f"**{claim.verdict}** (check: {claim.rule})."
+        f"**{claim.verdict}**{read} (check: {claim.rule})."
     )
 
 
@@ -415,8 +421,14 @@ def reference_facts(rs: ResultSet) -> Facts:
     return Facts(references=task_references(rs))
 
 
-def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
-    """Every chapter's results file in ``data_dir`` merged into one result set.
+def load_book_data(
+    data_dir: str | os.PathLike = DATA_DIR, second: str | os.PathLike | None = None
+) -> ResultSet:
+    """Every chapter's results file in ``data_dir`` merged into one result set, with the runs
+    of the second opinion ``second`` (:data:`richneuron.report.seeds.STABILITY_PATH`: seeds
+    5-9 of every architecture and task, :func:`richneuron.report.seeds.pool_second`) when it is
+    given: the book's estimate on ten seeds. A quick build, whose protocol is another, passes
+    None.
 
     Runs that several chapters trained (the baselines) appear once; they must agree bit for
     bit, as the trainer is deterministic. An alias (``v4_glu``, the same neuron as ``singlu``)
@@ -424,9 +436,15 @@ def load_book_data(data_dir: str | os.PathLike = DATA_DIR) -> ResultSet:
 
     Raises:
         ResultsError: naming the file, when a file is corrupt, when two files were made under
-            different protocols, or when one run has two different results.
+            different protocols (``second`` included), or when one run has two different
+            results.
         FileNotFoundError: when ``data_dir`` holds no results file.
     """
+    return pool_second(_merged(data_dir), second)
+
+
+def _merged(data_dir: str | os.PathLike) -> ResultSet:
+    """The chapters' results files in ``data_dir``, merged (:func:`load_book_data`)."""
     paths = sorted(p for p in Path(data_dir).glob("*.json") if p.name != "published.json")
     if not paths:
         raise FileNotFoundError(f"data_dir: no results files in {data_dir}")

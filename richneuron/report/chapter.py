@@ -19,6 +19,7 @@ from ..store.results import ResultSet, check_output_path, load_results, save_res
 from ..store.schema import Run
 from ..tasks import parse_tasks
 from .book import BASELINES, config_of
+from .seeds import CHAPTER_SEEDS, STABILITY_PATH, pool_second
 
 __all__ = [
     "DEFAULT_SEEDS",
@@ -36,8 +37,8 @@ __all__ = [
 #: Seeds every version chapter trains by default (seeds 0..4): with fewer, the 95% intervals of
 #: the book's comparisons are too wide to call most differences (see the Synthesis, "How many
 #: seeds"); the verdicts' second opinion trains as many again (seeds 5..9,
-#: ``sweeps/stability.yaml``).
-DEFAULT_SEEDS = 5
+#: ``sweeps/stability.yaml``), and every estimate pools the ten (:mod:`.seeds`).
+DEFAULT_SEEDS = CHAPTER_SEEDS
 
 
 #: Quick mode, a smoke test of the whole pipeline: few steps, one seed, the chapter's first two
@@ -140,10 +141,14 @@ def run_chapter(
     quick: bool = False,
     cache_dir: str | os.PathLike | None = None,
     lr: float | None = None,
+    second: str | os.PathLike | None = STABILITY_PATH,
 ) -> ResultSet:
     """Produce a version chapter's runs and save them: the runs of its results file ``out``
     made under the same protocol are kept, the rest come from the run cache or are trained.
-    With ``RICHNEURON_RETRAIN=1`` the results file is not read.
+    With ``RICHNEURON_RETRAIN=1`` the results file is not read. What it returns pools them
+    with the second opinion's runs of the same architectures and tasks (seeds 5-9,
+    :func:`richneuron.report.seeds.pool_second`): every chapter's estimate rests on the ten
+    seeds the Synthesis reports; the results file holds the chapter's own.
 
     Every parameter is checked before anything trains. With ``quick``, the chapter runs as a
     smoke test: at most :data:`QUICK_STEPS` steps logged every :data:`QUICK_LOG_EVERY`, one
@@ -163,9 +168,11 @@ def run_chapter(
         cache_dir: the run cache (default: ``$RICHNEURON_CACHE_DIR``, else :data:`CACHE_DIR`);
             ``""`` trains everything afresh.
         lr: learning rate (default: the protocol's, :attr:`TrainConfig.lr`).
+        second: the second opinion's sweep file (None: the chapter's seeds alone; left out in
+            quick mode and wherever it was made under another protocol).
 
     Returns:
-        The :class:`ResultSet` that was saved.
+        The :class:`ResultSet` that was saved, pooled with ``second``'s runs.
 
     Raises:
         ValueError: naming the parameter: unknown ``arch`` or task, ``seeds``, ``steps`` or
@@ -187,7 +194,7 @@ def run_chapter(
     cache = RunCache(cache_dir) if cache_dir else None
     rs = run_study(name, runs, config, cache, stored=stored)
     save_results(rs, out, keep_same=True)
-    return rs
+    return pool_second(rs, None if quick else second, other_protocol="skip")
 
 
 def _stored(out: Path, config: TrainConfig) -> tuple[ResultSet | None, dict]:

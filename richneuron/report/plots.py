@@ -84,10 +84,20 @@ def _archs_of(rs: ResultSet) -> list[str]:
 
 
 def _runs_of(rs: ResultSet, arch: str, task: str) -> list:
+    """``arch``'s runs on ``task`` that keep their curves in full (:func:`_complete`)."""
     runs = rs.select(arch, task)
     if not runs:
         raise ValueError(f"{rs.name}: no run of {arch!r} on task {task!r}")
-    return runs
+    return _complete(rs, runs)
+
+
+def _complete(rs: ResultSet, runs: Sequence) -> list:
+    """The runs whose curves have a point at every logged step: the chapters' own seeds. The
+    second opinion's seeds, pooled into every estimate, come from a sweep file that keeps a few
+    points of each curve (:func:`richneuron.experiments.study.lean_result`) and no gradient
+    norms, so a curve figure draws the chapters' seeds alone (its legend counts them)."""
+    points = len(logged_steps(rs.config))
+    return [r for r in runs if len(r.loss_curve) == points] or list(runs)
 
 
 def _seed_band(ax, steps: np.ndarray, series: Sequence, colour: str, label: str) -> None:
@@ -236,7 +246,7 @@ def plot_diagnostic(
         ValueError: if no run of ``arch`` (on ``task``) records ``key``.
     """
     plt = _pyplot()
-    runs = rs.recording(arch, [key], task)
+    runs = _complete(rs, rs.recording(arch, [key], task))
     steps = logged_steps(rs.config)
     tasks = list(dict.fromkeys(r.run.task for r in runs))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))

@@ -1,5 +1,6 @@
-"""The second opinion: the verdicts on seeds 5-9 (sweeps/stability.yaml) beside the chapters' seeds
-0-4, pooled, and how wide the intervals are at each seed count.
+"""The second opinion: every verdict recomputed on each half of the ten pooled seeds (the
+chapters' seeds 0-4 and the stability sweep's 5-9, :mod:`richneuron.report.seeds`), and how wide
+the intervals are at each seed count.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,147 +16,100 @@ from ..analysis.claims import evaluate
 from ..analysis.rules import Facts
 from ..experiments.study import load_sweep
 from ..paths import sweep_file
-from ..store.results import ResultsError, ResultSet
+from ..store.results import ResultSet
 from ..tables import Markdown, markdown_table
 from ..tasks import STANDARD_TASKS
 from .book import (
     chapter_tasks,
     compare_to_baseline,
-    config_of,
 )
-from .synthesis import clear_wins, regime_rows
+from .seeds import STABILITY_PATH, halves, seed_span
+from .synthesis import clear_wins
 
 __all__ = [
     "CAPACITY_STABILITY_PATH",
-    "STABILITY_PATH",
     "capacity_runs",
     "flip_table",
+    "half_spans",
     "interval_width_table",
     "interval_widths",
-    "load_second",
     "load_sweep_sets",
-    "pooled",
-    "pooled_regime",
-    "seed_span",
+    "pooled_facts",
     "stability_ledgers",
     "stability_summary",
-    "with_seeds",
 ]
 
 
 #: The capacity sweep of the chapters' seeds (chapter "Capacity in bits"), which claim 12 reads.
 CAPACITY_PATH = sweep_file("capacity")
 
-#: The second opinion: every architecture on every task on seeds disjoint from the chapters'.
-STABILITY_PATH = sweep_file("stability")
-
 
 #: The same for the capacity claim: vanilla and SinGLU's capacity runs on disjoint seeds.
 CAPACITY_STABILITY_PATH = sweep_file("capacity-stability")
 
 
-def load_second(path: str | os.PathLike, rs: ResultSet | None = None) -> ResultSet | None:
-    """The one result set of a sweep file of disjoint seeds (:data:`STABILITY_PATH`), or None
-    when the file does not exist (a fresh fork that has not trained it yet).
-
-    With ``rs``, its protocol must be ``rs``'s and its seeds disjoint from ``rs``'s.
-
-    Raises:
-        ResultsError: naming the file: corrupt, more than one protocol, another protocol than
-            ``rs``'s, or seeds shared with ``rs``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return None
-    result = load_sweep(path)
-    if len(result.sets) != 1:
-        raise ResultsError(f"{path}: expected one protocol, found {len(result.sets)}")
-    second = result.sets[0]
-    if rs is not None:
-        if config_of(second) != config_of(rs):
-            raise ResultsError(f"{path}: its protocol differs from the chapters'")
-        shared = {r.run.seed for r in second.runs} & {r.run.seed for r in rs.runs}
-        if shared:
-            raise ResultsError(
-                f"{path}: seeds {sorted(shared)} are also the chapters': not a disjoint set"
-            )
-    return second
+def half_spans(rs: ResultSet) -> tuple[str, str]:
+    """The seeds of each half of ``rs`` (:func:`~richneuron.report.seeds.halves`) as text,
+    ``("0–4", "5–9")``; ``("none", "none")`` when it has too few seeds to split."""
+    split = halves(rs)
+    return (seed_span(split[0]), seed_span(split[1])) if split else ("none", "none")
 
 
-def pooled(rs: ResultSet, second: ResultSet) -> ResultSet:
-    """``rs`` and ``second`` (the same protocol, disjoint seeds) as one result set: every
-    verdict recomputed on twice the seeds.
-
-    Raises:
-        ValueError: if the two share a run.
-    """
-    keys = {(r.run.arch, r.run.task, r.run.seed) for r in rs.runs}
-    if any((r.run.arch, r.run.task, r.run.seed) in keys for r in second.runs):
-        raise ValueError("second: shares runs with rs; pooling needs disjoint seeds")
-    return ResultSet(rs.name, rs.config, rs.provenance, [*rs.runs, *second.runs])
+def pooled_facts(
+    facts: Facts, capacity_stability: str | os.PathLike | None = CAPACITY_STABILITY_PATH
+) -> Facts:
+    """``facts`` (the chapters' seeds' capacity runs) with the capacity runs of the disjoint
+    seeds ``capacity_stability`` beside them: the headline claim on every seed (``facts``
+    itself for None, a quick build)."""
+    if capacity_stability is None:
+        return facts
+    more = load_sweep_sets(capacity_stability)
+    return dataclasses.replace(facts, capacity_sweep=[*(facts.capacity_sweep or []), *more])
 
 
 def stability_ledgers(
     rs: ResultSet,
-    second: ResultSet | None,
     published: dict,
     facts: Facts,
     capacity_stability: str | os.PathLike = CAPACITY_STABILITY_PATH,
 ) -> tuple[list | None, list | None]:
-    """The claims ledger on the disjoint seeds ``second`` alone and on both sets of seeds
-    pooled (:func:`pooled`), with the chapters' ``facts`` (:func:`~richneuron.report.book
-    .claim_facts`: ``second`` shares their protocol) and the capacity claim on
-    ``capacity_stability``'s runs (and, pooled, the chapters' capacity runs in ``facts`` with
-    them); ``(None, None)`` when ``second`` is None."""
-    if second is None:
+    """The claims ledger on each half of ``rs``'s seeds alone (:func:`~richneuron.report.seeds
+    .halves`), with the chapters' ``facts`` (:func:`~richneuron.report.book.claim_facts`; the
+    halves share their protocol) and the capacity claim on the chapters' capacity runs (in
+    ``facts``) for the first half and on ``capacity_stability``'s for the second;
+    ``(None, None)`` when ``rs`` has too few seeds to split."""
+    split = halves(rs)
+    if split is None:
         return None, None
-    second_capacity = load_sweep_sets(capacity_stability)
-    alone = dataclasses.replace(facts, capacity_sweep=second_capacity)
-    together = dataclasses.replace(
-        facts, capacity_sweep=[*(facts.capacity_sweep or []), *second_capacity]
-    )
-    return (
-        evaluate(second, published, facts=alone),
-        evaluate(pooled(rs, second), published, facts=together),
-    )
+    first, second = split
+    alone = dataclasses.replace(facts, capacity_sweep=load_sweep_sets(capacity_stability))
+    return evaluate(first, published, facts=facts), evaluate(second, published, facts=alone)
 
 
-def pooled_regime(rs: ResultSet, second: ResultSet | None) -> list[dict]:
-    """:func:`regime_rows` on both sets of seeds together; empty when ``second`` is None."""
-    return regime_rows(pooled(rs, second)) if second is not None else []
-
-
-def flip_table(
-    regime: Sequence[dict], regime_pooled: Sequence[dict], ledger: Sequence[dict]
-) -> Markdown:
-    """Every verdict that flips on the disjoint seeds (:func:`regime_rows` with a second set and
-    :func:`richneuron.analysis.ledgers.stability_rows` with a pooled evaluation), beside the verdict
-    on
-    both sets of seeds together (``regime_pooled``: :func:`regime_rows` of :func:`pooled`)."""
-    pooled_by_task = {r["task"]: r for r in regime_pooled}
+def flip_table(regime: Sequence[dict], ledger: Sequence[dict], seeds: tuple[str, str]) -> Markdown:
+    """Every verdict on which the two halves of the seeds disagree (:func:`regime_rows` with
+    halves and :func:`richneuron.analysis.ledgers.stability_rows`), beside the verdict on all
+    the seeds together, which the book reports."""
     rows = [
-        [
-            f"regime map: {r['task']}",
-            r["verdict"],
-            r["second_verdict"],
-            pooled_by_task[r["task"]]["verdict"] if r["task"] in pooled_by_task else "not run",
-        ]
+        [f"regime map: {r['task']}", r["verdict"], r["first_verdict"], r["second_verdict"]]
         for r in regime
         if r.get("stability") == "flips"
     ]
     rows += [
         [
             f"claim {r['number']}: {r['finding']}",
-            r["verdict"],
+            f"{r['verdict']}: {r['ours']}",
+            r["first_verdict"],
             r["second_verdict"],
-            f"{r['pooled_verdict']}: {r['pooled_ours']}" if "pooled_verdict" in r else "-",
         ]
         for r in ledger
         if r["stability"] == "flips"
     ]
     if not rows:
         return Markdown("No verdict flips.\n")
-    return markdown_table(["verdict", "the book's seeds", "the other seeds", "all seeds"], rows)
+    return markdown_table(
+        ["verdict", "all seeds (the book's)", f"seeds {seeds[0]}", f"seeds {seeds[1]}"], rows
+    )
 
 
 def load_sweep_sets(path: str | os.PathLike = CAPACITY_STABILITY_PATH) -> list[ResultSet]:
@@ -177,12 +132,14 @@ def capacity_runs(sweep_dir: str | os.PathLike | None = None) -> list[ResultSet]
     return load_sweep_sets(path)
 
 
-def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str) -> Markdown:
+def stability_summary(
+    regime: Sequence[dict], ledger: Sequence[dict], seeds: tuple[str, str]
+) -> Markdown:
     """One paragraph on the second opinion: how many verdicts of the regime map
-    (:func:`regime_rows` with a second set) and of the claims ledger
-    (:func:`richneuron.analysis.ledgers.stability_rows`) flip on the disjoint seeds, naming them;
-    or, with
-    no second set (empty ``regime``), that the stability was not checked."""
+    (:func:`regime_rows` with halves) and of the claims ledger
+    (:func:`richneuron.analysis.ledgers.stability_rows`) differ between the two halves of the
+    seeds, naming them; or, without halves (empty ``regime``), that the stability was not
+    checked."""
     if not regime or "stability" not in regime[0]:
         return Markdown(
             f"No disjoint set of seeds is stored ({STABILITY_PATH}), so this build does not "
@@ -193,22 +150,16 @@ def stability_summary(regime: Sequence[dict], ledger: Sequence[dict], seeds: str
     unchecked = [f"{r['id']} (#{r['number']})" for r in ledger if r["stability"] == "not checked"]
     checked = len(ledger) - len(unchecked)
     text = (
-        f"On seeds {seeds}, {len(flipped_tasks)} of the {len(regime)} verdicts of the regime map "
-        "flip"
+        f"Between seeds {seeds[0]} and seeds {seeds[1]}, each on its own, "
+        f"{len(flipped_tasks)} of the {len(regime)} verdicts of the regime map flip"
         + (f" ({', '.join(flipped_tasks)})" if flipped_tasks else "")
         + f", and {len(flipped_claims)} of the {checked} claim verdicts checked"
         + (f" ({', '.join(flipped_claims)})" if flipped_claims else "")
         + "."
     )
     if unchecked:
-        text += f" Not checked for want of runs on those seeds: {', '.join(unchecked)}."
+        text += f" Not checked for want of runs on one half: {', '.join(unchecked)}."
     return Markdown(text)
-
-
-def with_seeds(rs: ResultSet, seeds: Sequence[int]) -> ResultSet:
-    """``rs`` restricted to the runs of ``seeds``."""
-    keep = set(seeds)
-    return ResultSet(rs.name, rs.config, rs.provenance, [r for r in rs.runs if r.run.seed in keep])
 
 
 def interval_widths(rs: ResultSet) -> dict:
@@ -217,8 +168,6 @@ def interval_widths(rs: ResultSet) -> dict:
     the regime map's tasks whose winner leads beyond noise, and the standard tasks on which
     SinGLU and vanilla differ beyond noise. ``{"seeds", "mse_factor", "accuracy_points",
     "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
-    import statistics
-
     mse, acc = [], []
     for row in rs.summary():
         if not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
@@ -263,13 +212,3 @@ def interval_width_table(rows: Sequence[dict]) -> Markdown:
             for r in rows
         ],
     )
-
-
-def seed_span(rs: ResultSet) -> str:
-    """The seeds of ``rs`` as text: ``"5-9"`` for a run of consecutive seeds, else a list."""
-    seeds = sorted({r.run.seed for r in rs.runs})
-    if not seeds:
-        return "none"
-    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
-        return f"{seeds[0]}–{seeds[-1]}"
-    return ", ".join(map(str, seeds))

@@ -210,7 +210,9 @@ def write_comparison_csv(rows: Sequence[dict], path: str | os.PathLike) -> Path:
     return path
 
 
-def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
+def regime_rows(
+    rs: ResultSet, halves: tuple[ResultSet, ResultSet] | None = None
+) -> list[dict]:
     """Per task: the best architecture (best mean), the runner-up, and the book's reading of the
     margin between them.
 
@@ -223,13 +225,15 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
     learns the task (no winner is named among networks that all lose to the reference), or
     :data:`NO_CLEAR_WINNER` where a runner-up that does not learn the task (a diverged seed) is
     ahead of the best that does, beyond noise.
-    With ``second`` (the same architectures and tasks on a disjoint set of seeds), also
-    ``second_verdict`` (the verdict recomputed there) and ``stability``
-    (:func:`richneuron.stats.agreement`: ``"agrees"`` or ``"flips"``).
+    With ``halves`` (``rs``'s seeds split in two disjoint sets,
+    :func:`richneuron.report.seeds.halves`), also ``first_verdict`` and ``second_verdict``
+    (the verdict recomputed on each) and ``stability`` (:func:`richneuron.stats.agreement` of
+    the two: ``"agrees"`` or ``"flips"``).
     """
     summary = rs.summary_by_key()
-    others = regime_rows(second) if second is not None else []
-    other = {r["task"]: r for r in others}
+    first, other = (
+        [{r["task"]: r for r in regime_rows(half)} for half in halves] if halves else ({}, {})
+    )
     refs = task_references(rs)
     rows = []
     for task in chapter_tasks(rs):
@@ -267,9 +271,10 @@ def regime_rows(rs: ResultSet, second: ResultSet | None = None) -> list[dict]:
             "clear": clear,
             "verdict": verdict,
         }
-        if second is not None:
+        if halves is not None:
+            row["first_verdict"] = first[task]["verdict"] if task in first else "not run"
             row["second_verdict"] = other[task]["verdict"] if task in other else "not run"
-            row["stability"] = stats.agreement(row["verdict"], row["second_verdict"])
+            row["stability"] = stats.agreement(row["first_verdict"], row["second_verdict"])
         rows.append(row)
     return rows
 
@@ -292,16 +297,15 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
     raise KeyError(f"{rs.name}: no runs of {arch!r} on task {task!r}")
 
 
-def regime_table(rows: Sequence[dict], seeds: str = "") -> Markdown:
+def regime_table(rows: Sequence[dict], seeds: tuple[str, str] = ("", "")) -> Markdown:
     """:func:`regime_rows` as a Markdown table: the task's best reference predictor, the best
-    and the runner-up, the margin with its 95% interval, the verdict, and for rows made with a
-    second set of seeds (named by ``seeds``, e.g.
-    :func:`richneuron.report.second_opinion.seed_span`) the verdict on them and whether it
-    agrees."""
+    and the runner-up, the margin with its 95% interval, the verdict, and for rows made with
+    halves of the seeds (named by ``seeds``, e.g. :func:`richneuron.report.seeds.seed_span`)
+    the verdict on each half and whether the two agree."""
     second = bool(rows) and "stability" in rows[0]
     header = ["task", "best reference", "best", "runner-up", "margin [95% CI]", "verdict"]
     if second:
-        header += [f"on seeds {seeds}" if seeds else "on the other seeds", "stability"]
+        header += [f"on seeds {seeds[0]}", f"on seeds {seeds[1]}", "stability"]
     body = []
     for r in rows:
         cells = [
@@ -314,7 +318,7 @@ def regime_table(rows: Sequence[dict], seeds: str = "") -> Markdown:
         ]
         if second:
             mark = "**flips**" if r["stability"] == "flips" else "agrees"
-            cells += [r["second_verdict"], mark]
+            cells += [r["first_verdict"], r["second_verdict"], mark]
         body.append(cells)
     return markdown_table(header, body)
 

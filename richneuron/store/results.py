@@ -261,9 +261,14 @@ class ResultSet:
 
         Rows have ``arch, task, metric, n_seeds, n_diverged, mean, std`` (sample std, ``ddof=1``;
         0.0 for one seed; ``mean`` and ``std`` NaN when every seed diverged), ``low, high`` (the
-        95% bootstrap interval of the mean, :func:`richneuron.stats.mean_interval`; NaN with
-        fewer than two seeds that did not diverge), ``values`` (those seeds' test metrics, in
-        seed order), ``params`` (mean over all seeds) and ``widths`` (of the first seed).
+        95% bootstrap interval of the mean; NaN with fewer than two seeds that did not diverge),
+        ``values`` (those seeds' test metrics, in seed order), ``params`` (mean over all seeds)
+        and ``widths`` (of the first seed).
+
+        An MSE's ``mean`` is the geometric mean over seeds, with the interval of
+        :func:`richneuron.stats.log_mean_interval` (MSEs are compared on the log scale, so a
+        ratio of two rows' means is the ratio :func:`richneuron.stats.compare` reports); an
+        accuracy's is the arithmetic mean, with :func:`richneuron.stats.mean_interval`'s.
         """
         groups: dict[tuple[str, str], list[RunResult]] = {}
         for r in sorted(self.runs, key=run_key):
@@ -271,9 +276,8 @@ class ResultSet:
         rows = []
         for (arch, task), rs in groups.items():
             ok = [r.test_metric for r in rs if not r.diverged]
-            mean = statistics.fmean(ok) if ok else math.nan
+            mean, ci = _centre(ok, rs[0].metric)
             std = statistics.stdev(ok) if len(ok) > 1 else (0.0 if ok else math.nan)
-            ci = stats.mean_interval(ok) if len(ok) > 1 else None
             rows.append(
                 {
                     "arch": arch,
@@ -295,6 +299,20 @@ class ResultSet:
     def summary_by_key(self) -> dict[tuple[str, str], dict]:
         """The rows of :meth:`summary` keyed by ``(arch, task)``."""
         return rows_by_key(self.summary())
+
+
+def _centre(values: list[float], metric: str) -> tuple[float, stats.Interval | None]:
+    """The mean of one (arch, task)'s seeds and its interval (None with fewer than two): the
+    geometric mean of MSEs (NaN, and no interval, if one is not positive), the arithmetic mean
+    of anything else."""
+    if not values:
+        return math.nan, None
+    if metric != "mse":
+        return statistics.fmean(values), stats.mean_interval(values) if len(values) > 1 else None
+    mean = stats.geometric_mean(values)
+    if len(values) < 2 or not math.isfinite(mean):
+        return mean, None
+    return mean, stats.log_mean_interval(values)
 
 
 def rows_by_key(rows: Sequence[dict]) -> dict[tuple[str, str], dict]:

@@ -5,12 +5,14 @@ import dataclasses
 import math
 
 import pytest
-from conftest import result  # a run with train_loss 0.1
+from conftest import make_result, result  # a run with train_loss 0.1
 
-from richneuron.analysis import claims, cost, ledgers
+from richneuron import stats
+from richneuron.analysis import claims, cost, ledgers, rules
 from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
 from richneuron.neurons.matching import width_rows
+from richneuron.report import book
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Reference
 
@@ -101,19 +103,96 @@ def seeds(arch, task, mean, spread=SPREAD):
 
 
 @pytest.mark.parametrize(
-    "vanilla,singlu,spread,verdict",
-    [
-        (1e-1, 1e-6, SPREAD, "replicated"),  # 100,000x, every seed apart: near the published
-        (1e-1, 1e-2, SPREAD, "partly replicated"),  # 10x beyond noise, far from 168,327x
-        (1e-2, 1e-1, SPREAD, "not replicated"),  # vanilla lower beyond noise
-        (1e-2, 1.1e-2, (0.1, 3.0, 0.2, 2.5, 0.3), "not established"),  # seeds straddle
+    "vanilla,singlu,spread,verdict,direction,size",
+    [  # the published ratio is 168,327x; its band 16,833x to 1,683,270x
+        (1e-1, 1e-6, SPREAD, "replicated", "as claimed", "of the published order"),
+        (1e-1, 1e-9, SPREAD, "replicated", "as claimed", "larger than published"),  # 1e8x
+        (1e-1, 1e-2, SPREAD, "partly replicated", "as claimed", "smaller than published"),
+        (1e-2, 1e-1, SPREAD, "not replicated", "against", "smaller than published"),
+        (1e-2, 1.1e-2, (0.1, 3.0, 0.2, 2.5, 0.3), "not established", "within noise",
+         "smaller than published"),  # the seeds straddle 1
     ],
 )
-def test_ratio_claim_verdicts_follow_the_interval(vanilla, singlu, spread, verdict):
+def test_ratio_claim_reads_direction_and_size_apart(
+    vanilla, singlu, spread, verdict, direction, size
+):
     runs = seeds("vanilla", "memorize", vanilla, spread) + seeds("singlu", "memorize", singlu)
     claim = claims.evaluate(ledger_of(runs), PUBLISHED, ["memorize_ratio"])[0]
-    assert claim.verdict == verdict
+    assert (claim.verdict, claim.direction, claim.size) == (verdict, direction, size)
     assert "[" in claim.ours  # our ratio with its 95% interval
+
+
+def test_a_larger_effect_than_published_is_replicated_and_says_so():
+    runs = seeds("vanilla", "memorize", 1e-1) + seeds("singlu", "memorize", 1e-9)
+    claim = claims.evaluate(ledger_of(runs), PUBLISHED, ["memorize_ratio"])[0]
+    table = str(ledgers.ledger([claim]))
+    assert "| as claimed | larger than published | **replicated** |" in table
+    assert "size larger than published" in str(book.claim_sentence(claim))
+
+
+@pytest.mark.parametrize(
+    "published,low,high,size",
+    [
+        (100.0, 5.0, 50.0, "of the published order"),  # overlaps 10 to 1,000
+        (100.0, 1_001.0, 5_000.0, "larger than published"),
+        (100.0, 2.0, 9.9, "smaller than published"),
+        (100.0, 9.9, 1_001.0, "of the published order"),  # spans the whole band
+        (0.0, 1.0, 2.0, rules.NO_SIZE),
+    ],
+)
+def test_size_sets_our_interval_against_the_published_band(published, low, high, size):
+    interval = stats.Interval((low + high) / 2, low, high, 1.0)
+    assert rules.size_of(interval, published, 10.0) == size
+
+
+def test_a_claim_of_several_comparisons_has_a_direction_and_no_size():
+    runs = []
+    for task in ("complex_4d", "nested_2d", "hifreq", "memorize"):
+        runs += seeds("vanilla", task, 1e-1) + seeds("singlu", task, 1e-2)
+    runs += seeds("vanilla", "spiral", 0.8) + seeds("singlu", "spiral", 0.5)
+    runs += seeds("vanilla", "checkerboard", 0.70) + seeds("singlu", "checkerboard", 0.95)
+    claim = claims.evaluate(ledger_of(runs), {}, ["singlu_wins"])[0]
+    assert (claim.verdict, claim.direction, claim.size) == (
+        "replicated", "as claimed", rules.NO_SIZE
+    )
+    assert "| as claimed | — | **replicated** |" in str(ledgers.ledger([claim]))
+
+
+def diagnostic_runs(arch, key, start, end, other=None):
+    """Five seeds of ``arch`` on spiral whose diagnostic ``key`` goes from ``start`` to ``end``
+    (``other``: a second diagnostic, ``(key, start, end)``)."""
+    runs = []
+    for seed in range(len(SPREAD)):
+        diagnostics = {key: [start, end * (0.99 + 0.005 * seed)]}
+        if other:
+            diagnostics[other[0]] = [other[1], other[2] * (0.99 + 0.005 * seed)]
+        runs.append(make_result(arch, "spiral", seed, metric="accuracy", test_metric=0.9,
+                                diagnostics=diagnostics))
+    return runs
+
+
+@pytest.mark.parametrize(
+    "spread_end,verdict",
+    [(0.09, "replicated"), (0.28, "not replicated")],  # from 0.09: unchanged, or tripled
+)
+def test_v6_alpha_checks_whether_alpha_varies_with_the_input(spread_end, verdict):
+    runs = diagnostic_runs("v6", "alpha_mean", 0.5, 0.5, ("alpha_std", 0.09, spread_end))
+    claim = claims.evaluate(ledger_of(runs), {}, ["v6_alpha"])[0]
+    assert claim.verdict == verdict  # the mean stays at 0.5 either way
+    assert "a uniform alpha on [0, 1] has 0.289" in claim.ours
+
+
+@pytest.mark.parametrize(
+    "phase,verdict",
+    [(0.054, "replicated"), (0.2, "not replicated")],  # 0.2 rad: possible at omega = 2
+)
+def test_v11_phase_band_is_a_tenth_of_the_value_branch(phase, verdict):
+    runs = diagnostic_runs("v11", "phase_abs", 0.026, phase)
+    claim = claims.evaluate(ledger_of(runs), {}, ["v11_phase"])[0]
+    assert claim.verdict == verdict
+    assert "0.026 at step 0" in claim.ours
+    assert "sin(θ + δ) − sin θ is at most δ in size" in claim.rule
+    assert "|" not in claim.rule  # PAPER.md's tables do not escape a bar
 
 
 def test_win_count_claim_is_not_established_when_ties_decide_it():
@@ -135,15 +214,17 @@ def test_win_count_claim_is_not_established_when_ties_decide_it():
 def test_stability_rows_mark_a_flip_and_a_claim_not_checked():
     strong = seeds("vanilla", "memorize", 1e-1) + seeds("singlu", "memorize", 1e-6)
     flipped = seeds("vanilla", "memorize", 1e-2) + seeds("singlu", "memorize", 1e-1)
-    first = claims.evaluate(ledger_of(strong), PUBLISHED, ["memorize_ratio", "nested_ratio"])
-    second = claims.evaluate(ledger_of(flipped), PUBLISHED, ["memorize_ratio", "nested_ratio"])
-    rows = ledgers.stability_rows(first, second, pooled=second)
+    ids = ["memorize_ratio", "nested_ratio"]
+    first = claims.evaluate(ledger_of(strong), PUBLISHED, ids)
+    second = claims.evaluate(ledger_of(flipped), PUBLISHED, ids)
+    every = claims.evaluate(ledger_of(strong), PUBLISHED, ids)  # stands in for all seeds
+    rows = ledgers.stability_rows(every, first, second)
     assert [r["stability"] for r in rows] == ["flips", "agrees"]  # nested: not tested twice
-    assert rows[0]["pooled_verdict"] == "not replicated"
-    table = ledgers.ledger(first, second, "5–9")
-    assert "verdict on seeds 5–9" in table and "**flips**" in table
+    assert rows[0]["verdict"] == "replicated" and rows[0]["second_verdict"] == "not replicated"
+    table = ledgers.ledger(every, first, second, ("0–4", "5–9"))
+    assert "| on seeds 0–4 | on seeds 5–9 | stability |" in table and "**flips**" in table
     with pytest.raises(ValueError, match="second: must hold the same claims"):
-        ledgers.stability_rows(first, second[:1])
+        ledgers.stability_rows(every, first, second[:1])
 
 
 def test_a_claim_whose_facts_are_missing_is_not_tested():
@@ -194,7 +275,8 @@ def test_a_verdict_that_becomes_not_testable_on_other_seeds_flips():
     replicated = claims.Claim("c", 1, "f", "r", "ours", "theirs", "replicated")
     untestable = dataclasses.replace(replicated, verdict="not testable")
     missing = dataclasses.replace(replicated, verdict="not tested")
-    rows = ledgers.stability_rows([replicated] * 3, [untestable, missing, replicated])
+    rows = ledgers.stability_rows([replicated] * 3, [replicated] * 3,
+                                  [untestable, missing, replicated])
     assert [r["stability"] for r in rows] == ["flips", "not checked", "agrees"]
 
 
@@ -205,7 +287,7 @@ def test_every_claim_resting_on_an_unlearned_task_is_not_testable():
     facts = Facts(references={"memorize": memorize})
     both_fail = ledger_of(seeds("vanilla", "memorize", 20.0) + seeds("singlu", "memorize", 2.0))
     (claim,) = claims.evaluate(both_fail, PUBLISHED, ["memorize_ratio"], facts)
-    assert claim.verdict == "not testable" and "(vanilla 20, singlu 2)" in claim.ours
+    assert claim.verdict == "not testable" and "(vanilla 19.8, singlu 1.98)" in claim.ours
     one_learns = ledger_of(seeds("vanilla", "memorize", 20.0) + seeds("singlu", "memorize", 0.2))
     (claim,) = claims.evaluate(one_learns, PUBLISHED, ["memorize_ratio"], facts)
     assert claim.verdict == "partly replicated"  # 100x, beyond noise, far from 168,327x

@@ -12,11 +12,11 @@ from richneuron.store.results import ResultSet
 def test_results_rows_mean_interval_and_divergence(rs):
     rows = {r["task"]: r for r in book.results_rows(rs)}
     assert list(rows) == ["nested_2d", "spiral"]  # registry order
-    # two seeds: the bootstrap interval of their mean runs from one to the other
-    assert rows["spiral"]["v10"] == "91.0% [90.0%, 92.0%]"
-    assert rows["spiral"]["vanilla"] == "diverged (2/2)"
-    assert rows["nested_2d"]["singlu"] == "0.019 [0.018, 0.02]"
-    assert rows["nested_2d"]["vanilla"] == "0.5 [no interval] (diverged 1/2)"
+    # four seeds: the studentised bootstrap interval of their mean; MSE on the log scale
+    assert rows["spiral"]["v10"] == "91.0% [89.8%, 92.2%]"
+    assert rows["spiral"]["vanilla"] == "diverged (4/4)"
+    assert rows["nested_2d"]["singlu"] == "0.019 [0.0178, 0.0202]"
+    assert rows["nested_2d"]["vanilla"] == "0.5 [no interval] (diverged 3/4)"
 
 
 def test_results_table_is_compact_with_the_best_in_bold(rs):
@@ -24,17 +24,17 @@ def test_results_table_is_compact_with_the_best_in_bold(rs):
     lines = str(table).strip().splitlines()
     assert lines[0] == "| task | metric | best reference | v10 | vanilla | singlu |"
     assert lines[2] == (
-        "| nested_2d | mse | 0.227 (training mean) | 0.02 [0.01, 0.03] skill 0.912 "
-        "| 0.5 [no interval] skill -1.2 (diverged 1/2) | **0.019** [0.018, 0.02] skill 0.916 |"
+        "| nested_2d | mse | 0.227 (training mean) | 0.0207 [0.0101, 0.0323] skill 0.909 "
+        "| 0.5 [no interval] skill -1.2 (diverged 3/4) | **0.019** [0.0178, 0.0202] skill 0.916 |"
     )
     spiral = (
-        "| spiral | accuracy | 62.8% (logistic regression) | **91%** [90%, 92%] skill +41.0 pts "
-        "| diverged (2/2 seeds) | 82% [80%, 84%] skill +32.0 pts |"
+        "| spiral | accuracy | 62.8% (logistic regression) | **91%** [89.8%, 92.2%] skill +41.0 "
+        "pts | diverged (4/4 seeds) | 82% [79.6%, 84.4%] skill +32.0 pts |"
     )
     assert spiral in lines
     assert table._repr_markdown_() == str(table)
     html = table._repr_html_()  # the HTML book: the interval on a second, smaller line
-    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">[0.018, 0.02]</span>" in html
+    assert "<td><strong>0.019</strong><br><span class=\"rn-sub\">[0.0178, 0.0202]</span>" in html
     assert html.count("<tr>") == 3
 
 
@@ -43,13 +43,14 @@ def test_no_winner_on_a_task_no_network_learns(rs):
     their interval) are not ranked, and the reference says so."""
     worse = ResultSet(
         "t", rs.config, {},
-        [result(a, "nested_2d", s, v) for a, s, v in (
-            ("v10", 0, 0.3), ("v10", 1, 0.32), ("singlu", 0, 0.2), ("singlu", 1, 0.24))],
+        [result(a, "nested_2d", s, v) for a, values in (
+            ("v10", (0.30, 0.32, 0.31, 0.31)), ("singlu", (0.20, 0.24, 0.22, 0.22)))
+         for s, v in enumerate(values)],
     )
     line = str(book.results_table(worse)).strip().splitlines()[2]
     assert line == (
         "| nested_2d | mse | 0.227 (training mean) (no network learns this task here) "
-        "| 0.31 [0.3, 0.32] skill -0.366 | 0.22 [0.2, 0.24] skill 0.0304 |"
+        "| 0.31 [0.298, 0.322] skill -0.366 | 0.22 [0.196, 0.245] skill 0.0324 |"
     )
     assert "**" not in line
 
@@ -63,10 +64,10 @@ def test_compare_verdict_and_wins(rs):
     assert book.count_wins(rs, "v10") == 1
     text = book.verdict(rs, "v10")
     assert (
-        "- **spiral** (accuracy): v10 91.0% [90.0%, 92.0%] vs singlu 82.0% [80.0%, 84.0%]; "
-        "v10 − singlu +9.0 [+6.0, +12.0] points: v10 is better beyond noise." in text
+        "- **spiral** (accuracy): v10 91.0% [89.8%, 92.2%] vs singlu 82.0% [79.6%, 84.4%]; "
+        "v10 − singlu +9.0 [+6.9, +11.1] points: v10 is better beyond noise." in text
     )
-    assert "singlu / v10 MSE 0.95x [0.6x, 2x]: within noise (the interval includes 1)" in text
+    assert "singlu / v10 MSE 0.916x [0.586x, 1.99x]: within noise (the interval includes 1)" in text
     assert book.count_losses(rs, "v10") == 0 and book.count_ties(rs, "v10") == 1
     with pytest.raises(KeyError):
         book.compare_to_baseline(rs, "v11", "spiral")
@@ -74,7 +75,7 @@ def test_compare_verdict_and_wins(rs):
 
 def test_final_diagnostic_and_counts(rs):
     assert final_diagnostic(rs, "v10", "phase_abs") == pytest.approx(0.3)
-    assert book.seed_count(rs) == 2
+    assert book.seed_count(rs) == 4
     assert book.chapter_tasks(rs, "v10") == ["nested_2d", "spiral"]
     with pytest.raises(KeyError):
         final_diagnostic(rs, "v10", "omega_mean")

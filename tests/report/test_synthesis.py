@@ -8,6 +8,7 @@ import pytest
 from conftest import result
 
 import richneuron.report.synthesis as synthesis
+from richneuron import stats
 from richneuron.store.results import ResultSet
 
 
@@ -15,7 +16,7 @@ def test_summary_table_has_architectures_as_rows(rs):
     lines = str(synthesis.summary_table(rs)).strip().splitlines()
     assert lines[0] == "| architecture | nested_2d | spiral |"
     assert lines[2] == (
-        "| v10 | 0.02 [0.01, 0.03] skill 0.912 | **91%** [90%, 92%] skill +41.0 pts |"
+        "| v10 | 0.0207 [0.0101, 0.0323] skill 0.909 | **91%** [89.8%, 92.2%] skill +41.0 pts |"
     )
     assert lines[-1] == "| best reference | 0.227 (training mean) | 62.8% (logistic regression) |"
 
@@ -26,13 +27,15 @@ def test_comparison_rows_mark_winners_ties_and_scores(rs):
     nested, spiral = "nested_2d", "spiral"
     assert rows[("singlu", nested)]["winner"] and rows[("v10", spiral)]["winner"]
     assert sum(r["winner"] for r in rows.values()) == 2  # one per task
-    # v10's 0.02 ± 0.014 overlaps singlu's 0.019 ± 0.0014: a tie within noise
+    # v10's 0.0207 [0.0101, 0.0323] overlaps singlu's 0.019 [0.0178, 0.0202]: within noise
     assert rows[("v10", nested)]["within_noise"] and not rows[("v10", nested)]["winner"]
-    # singlu 82% ± 2.8% vs v10 91% ± 1.4%: beyond noise
+    # singlu 82% [79.6%, 84.4%] vs v10 91% [89.8%, 92.2%]: beyond noise
     assert not rows[("singlu", spiral)]["within_noise"]
     # scores: 1 for the best, 0 for the worst, log scale for MSE, NaN when all seeds diverged
     assert rows[("singlu", nested)]["score"] == 1.0 and rows[("vanilla", nested)]["score"] == 0.0
-    expected = (math.log10(0.5) - math.log10(0.02)) / (math.log10(0.5) - math.log10(0.019))
+    v10 = stats.geometric_mean([0.012, 0.032, 0.020, 0.024])  # MSEs on the log scale
+    singlu = stats.geometric_mean([0.018, 0.020, 0.019, 0.019])
+    expected = (math.log10(0.5) - math.log10(v10)) / (math.log10(0.5) - math.log10(singlu))
     assert rows[("v10", nested)]["score"] == pytest.approx(expected)
     assert math.isnan(rows[("vanilla", spiral)]["score"])
     assert not rows[("vanilla", spiral)]["within_noise"]
@@ -53,12 +56,13 @@ def test_comparison_csv_has_every_number_and_is_rewritten_only_on_change(rs, tmp
     ]
     assert float(first["low"]) <= float(first["mean"]) <= float(first["high"])
     assert float(first["mean"]) == rows[0]["mean"]  # full precision, read back exactly
-    assert [first["seed_0"], first["seed_1"]] == ["0.01", "0.03"]
+    assert [first["seed_0"], first["seed_1"]] == ["0.012", "0.032"]
     # the task's best reference predictor and the mean's skill against the training mean
     assert (first["reference_name"], first["learns"]) == ("mean", "true")
-    assert float(first["skill"]) == pytest.approx(1 - 0.02 / float(first["reference"]))
+    centre = stats.geometric_mean([0.012, 0.032, 0.020, 0.024])
+    assert float(first["skill"]) == pytest.approx(1 - centre / float(first["reference"]))
     diverged = next(r for r in table if r["arch"] == "vanilla" and r["task"] == "nested_2d")
-    assert diverged["seed_1"] == "" and diverged["n_diverged"] == "1"
+    assert diverged["seed_1"] == "" and diverged["n_diverged"] == "3"
     mtime = path.stat().st_mtime_ns
     os.utime(path, ns=(mtime - 10**9, mtime - 10**9))
     synthesis.write_comparison_csv(rows, path)  # same bytes: not rewritten
