@@ -82,6 +82,23 @@ def format_advantage(interval: _Interval, metric: str, a: str = "", b: str = "")
     return name + format_comparison(interval, metric)
 
 
+def format_detectable(effect: float, metric: str) -> str:
+    """:func:`richneuron.stats.detectable` as the book prints it: ``a factor of 2.3`` (MSE) or
+    ``4.1 points`` (accuracy); ``unknown`` where it is NaN."""
+    if not math.isfinite(effect):
+        return "unknown"
+    if metric == "mse":
+        return f"a factor of {format_ratio(effect).rstrip('x')}"
+    return f"{100 * effect:.1f} points"
+
+
+def format_p(p: float) -> str:
+    """A p-value, ``p = 0.031`` or ``p < 0.0001``; ``no p-value`` where it is NaN."""
+    if not math.isfinite(p):
+        return "no p-value"
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"
+
+
 def compact(value: float, metric: str = "mse") -> str:
     """``value`` to three significant figures, short, for a table cell: accuracy in percent,
     MSE as ``5.41e-4``.

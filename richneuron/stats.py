@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,8 +39,12 @@ import numpy as np
 
 __all__ = [
     "CONFIDENCE",
+    "COVERAGE_FLOOR",
     "COVERAGE_TRIALS",
+    "EXACT_SPLITS",
+    "FALSE_DISCOVERY_RATE",
     "MIN_BOOTSTRAP",
+    "POWER",
     "RESAMPLES",
     "SEED",
     "Interval",
@@ -47,12 +52,15 @@ __all__ = [
     "band",
     "beyond_noise",
     "compare",
+    "detectable",
     "difference_interval",
+    "discoveries",
     "geometric_mean",
     "log_mean_interval",
     "mean_interval",
     "outcome",
     "percentile_interval",
+    "permutation_p",
     "ratio_interval",
     "settle",
     "simulated_coverage",
@@ -93,21 +101,30 @@ def _sample(name: str, values: Sequence[float], positive: bool = False) -> np.nd
 
 
 def _t_interval(
-    estimate: float, se: float, star: np.ndarray, star_se: np.ndarray, null: float
+    estimate: float, se: float, star: np.ndarray, star_se: np.ndarray, null: float, df: float
 ) -> Interval:
     """The studentised interval from the resamples' estimates ``star`` and standard errors
-    ``star_se`` (resamples with no spread left out)."""
-    keep = star_se > 0
-    t = (star[keep] - estimate) / star_se[keep]
+    ``star_se``. A resample with no spread has an infinite t (or none, where its estimate is
+    the sample's); where more than the interval's tail share of them have none, ties in the
+    data leave the bootstrap t undefined (accuracies at a ceiling), and the interval takes
+    Student's t quantiles with ``df`` degrees of freedom instead."""
+    flat = star_se == 0
+    if np.count_nonzero(flat) > (1 - CONFIDENCE) / 2 * star.size:
+        return _student(estimate, se, df, null)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (star - estimate) / star_se
+    t = t[~(flat & (star == estimate))]  # 0/0: no t
     low_q, high_q = np.quantile(t, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
     return Interval(estimate, float(estimate - high_q * se), float(estimate - low_q * se), null)
 
 
-def _draws(x: np.ndarray) -> np.ndarray:
+def _draws(x: np.ndarray, salt: bytes = b"") -> np.ndarray:
     """:data:`RESAMPLES` resamples of ``x`` with replacement, one per row, drawn from a
-    generator seeded by :data:`SEED` and ``x``'s own bytes: a sample is resampled the same way
-    whatever it is set against, so swapping the sides of a comparison mirrors its interval."""
-    digest = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float64).tobytes()).digest()
+    generator seeded by :data:`SEED` and ``x``'s own bytes (and ``salt``): a sample is
+    resampled the same way whatever it is set against, so swapping the sides of a comparison
+    mirrors its interval."""
+    data = np.ascontiguousarray(x, dtype=np.float64).tobytes() + salt
+    digest = hashlib.sha256(data).digest()
     rng = np.random.default_rng([SEED, *np.frombuffer(digest, dtype=np.uint32).tolist()])
     return x[rng.integers(0, x.size, size=(RESAMPLES, x.size))]
 
@@ -139,7 +156,7 @@ def _studentised_mean(x: np.ndarray, null: float) -> Interval:
     if x.size < MIN_BOOTSTRAP:
         return _student(estimate, se, x.size - 1, null)
     star, star_var = _mean_se(_draws(x))
-    return _t_interval(estimate, se, star, np.sqrt(star_var), null)
+    return _t_interval(estimate, se, star, np.sqrt(star_var), null, x.size - 1)
 
 
 def _studentised_difference(x: np.ndarray, y: np.ndarray) -> Interval:
@@ -148,11 +165,12 @@ def _studentised_difference(x: np.ndarray, y: np.ndarray) -> Interval:
         return Interval(estimate, estimate, estimate, 0.0)
     vx, vy = float(np.var(x, ddof=1)) / x.size, float(np.var(y, ddof=1)) / y.size
     se = math.sqrt(vx + vy)
-    if min(x.size, y.size) < MIN_BOOTSTRAP:  # Welch-Satterthwaite degrees of freedom
-        df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))  # Welch-Satterthwaite
+    if min(x.size, y.size) < MIN_BOOTSTRAP:
         return _student(estimate, se, df, 0.0)
-    (mx, sx), (my, sy) = _mean_se(_draws(x)), _mean_se(_draws(y))
-    return _t_interval(estimate, se, mx - my, np.sqrt(sx + sy), 0.0)
+    same = np.array_equal(x, y)  # two equal samples must not be resampled alike
+    (mx, sx), (my, sy) = _mean_se(_draws(x)), _mean_se(_draws(y, b"second" if same else b""))
+    return _t_interval(estimate, se, mx - my, np.sqrt(sx + sy), 0.0, df)
 
 
 def mean_interval(values: Sequence[float]) -> Interval:
@@ -249,6 +267,10 @@ def percentile_interval(values: Sequence[float]) -> Interval:
 COVERAGE_TRIALS = 400
 
 
+#: The least coverage the tests accept of a nominal 95% interval at five and ten seeds.
+COVERAGE_FLOOR = 0.92
+
+
 def simulated_coverage(n: int, trials: int = COVERAGE_TRIALS) -> dict[str, float]:
     """How often the 95% interval of a mean holds the true mean, over ``trials`` samples of
     ``n`` seeds drawn from a normal distribution (seeded): ``{"studentised": share,
@@ -269,6 +291,118 @@ def simulated_coverage(n: int, trials: int = COVERAGE_TRIALS) -> dict[str, float
             ci = interval(sample)
             hits[name] += ci.low < 0.0 < ci.high
     return {name: count / trials for name, count in hits.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Multiplicity (issue 33): p-values over seeds, families, detectable effects.
+
+#: The false discovery rate each family of comparisons is held to (Benjamini-Hochberg).
+FALSE_DISCOVERY_RATE = 0.05
+
+
+#: The statistical power at which :func:`detectable` reads the smallest effect.
+POWER = 0.8
+
+
+#: Above this many splits of the pooled seeds, :func:`permutation_p` draws :data:`RESAMPLES`
+#: of them (seeded) instead of enumerating every one (ten seeds a side give 184,756).
+EXACT_SPLITS = 200_000
+
+
+def _scale(values: Sequence[float], metric: str, name: str) -> np.ndarray:
+    """``values`` on the scale they are compared on: the logarithm of an MSE, an accuracy as is."""
+    array = _sample(name, values, positive=metric == "mse")
+    return np.log(array) if metric == "mse" else array
+
+
+@functools.lru_cache(maxsize=8)
+def _splits(n: int, m: int) -> np.ndarray:
+    """Every way of taking ``n`` of ``n + m`` pooled values as the first sample: one row of 0/1
+    per split (``C(n + m, n)`` rows)."""
+    chosen = np.array(list(itertools.combinations(range(n + m), n)), dtype=np.intp)
+    mask = np.zeros((len(chosen), n + m))
+    np.put_along_axis(mask, chosen, 1.0, axis=1)
+    mask.setflags(write=False)
+    return mask
+
+
+def permutation_p(a: Sequence[float], b: Sequence[float], metric: str) -> float:
+    """The two-sided permutation p-value of mean(a) − mean(b) (of log MSEs for ``"mse"``) over
+    every split of the pooled seeds into two samples of their sizes: the seeds of two
+    architectures are independent initialisations, so under no difference any split is as
+    likely. Two-sided as ``scipy.stats.permutation_test`` reads it (twice the smaller tail);
+    exact up to :data:`EXACT_SPLITS` splits, a seeded draw of :data:`RESAMPLES` beyond.
+
+    Raises:
+        ValueError: naming ``metric``, ``a`` or ``b``: an unknown metric, fewer than 2 values,
+            a non-finite one, or a non-positive MSE.
+    """
+    if metric not in ("mse", "accuracy"):
+        raise ValueError(f"metric: must be 'mse' or 'accuracy', got {metric!r}")
+    return _permutation_p(tuple(map(float, a)), tuple(map(float, b)), metric)
+
+
+@functools.lru_cache(maxsize=65536)
+def _permutation_p(a: tuple[float, ...], b: tuple[float, ...], metric: str) -> float:
+    x, y = _scale(a, metric, "a"), _scale(b, metric, "b")
+    pooled = np.concatenate([x, y])
+    n, m = x.size, y.size
+    if math.comb(n + m, n) <= EXACT_SPLITS:
+        first = _splits(n, m) @ pooled
+    else:
+        rng = np.random.default_rng(SEED)
+        picks = np.argsort(rng.random((RESAMPLES, n + m)), axis=1)[:, :n]
+        first = pooled[picks].sum(axis=1)
+    null = first / n - (pooled.sum() - first) / m
+    observed = float(np.mean(x) - np.mean(y))
+    slack = 1e-12 * max(1.0, abs(observed))  # sums in another order: the same split
+    greater = np.count_nonzero(null >= observed - slack)
+    less = np.count_nonzero(null <= observed + slack)
+    if math.comb(n + m, n) > EXACT_SPLITS:  # a draw: count the observed split itself
+        return min(1.0, 2 * (min(greater, less) + 1) / (null.size + 1))
+    return min(1.0, 2 * min(greater, less) / null.size)
+
+
+def detectable(a: Sequence[float], b: Sequence[float], metric: str) -> float:
+    """The smallest difference the seeds at hand would detect with :data:`POWER` power at 95%
+    confidence, by Welch's t approximation on the compared scale: a factor of MSE (at least 1)
+    or a difference of accuracy (a fraction). NaN with fewer than two values a side.
+
+    Raises:
+        ValueError: naming ``metric`` if it is neither ``"mse"`` nor ``"accuracy"``.
+    """
+    from scipy.stats import t
+
+    if metric not in ("mse", "accuracy"):
+        raise ValueError(f"metric: must be 'mse' or 'accuracy', got {metric!r}")
+    x = [float(v) for v in a if math.isfinite(v) and (metric != "mse" or v > 0)]
+    y = [float(v) for v in b if math.isfinite(v) and (metric != "mse" or v > 0)]
+    if len(x) < 2 or len(y) < 2:
+        return math.nan
+    x, y = _scale(x, metric, "a"), _scale(y, metric, "b")
+    vx, vy = float(np.var(x, ddof=1)) / x.size, float(np.var(y, ddof=1)) / y.size
+    if vx + vy == 0:
+        return 1.0 if metric == "mse" else 0.0
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    effect = (t.ppf((1 + CONFIDENCE) / 2, df) + t.ppf(POWER, df)) * math.sqrt(vx + vy)
+    return math.exp(effect) if metric == "mse" else effect
+
+
+def discoveries(pvalues: Sequence[float]) -> list[bool]:
+    """Which of a family's p-values are discoveries at :data:`FALSE_DISCOVERY_RATE` by the
+    Benjamini-Hochberg procedure (``scipy.stats.false_discovery_control``: a discovery's
+    adjusted p-value is at most the rate); a NaN p-value (a comparison that could not be made)
+    is none, and does not count in the family."""
+    from scipy.stats import false_discovery_control
+
+    values = [float(p) for p in pvalues]
+    known = [i for i, p in enumerate(values) if math.isfinite(p)]
+    out = [False] * len(values)
+    if known:
+        adjusted = false_discovery_control([values[i] for i in known], method="bh")
+        for i, q in zip(known, np.atleast_1d(adjusted)):
+            out[i] = bool(q <= FALSE_DISCOVERY_RATE)
+    return out
 
 
 def beyond_noise(interval: Interval) -> bool:

@@ -124,8 +124,8 @@ def test_the_studentised_interval_covers_near_its_nominal_level(n):
     least 92% of the time for a nominal 95% (400 simulated samples: a standard error of about
     1%), where the percentile method it replaced covers less."""
     coverage = stats.simulated_coverage(n)
-    assert coverage["studentised"] >= 0.92
-    assert coverage["percentile"] < 0.92 < coverage["studentised"]  # what the change is for
+    assert stats.COVERAGE_FLOOR == 0.92 and coverage["studentised"] >= stats.COVERAGE_FLOOR
+    assert coverage["percentile"] < stats.COVERAGE_FLOOR  # what the change is for
     with pytest.raises(ValueError, match="n: must be an integer >= 2"):
         stats.simulated_coverage(1)
 
@@ -150,3 +150,35 @@ def test_an_mse_is_centred_on_the_log_scale():
     assert math.isnan(stats.geometric_mean([1.0, 0.0]))
     with pytest.raises(ValueError, match="values"):
         stats.log_mean_interval([1.0, -1.0])
+
+
+def test_ties_at_a_ceiling_and_equal_samples_keep_a_two_sided_interval():
+    """Accuracies at a ceiling leave most resamples without spread (no bootstrap t): the
+    interval falls back to Student's t rather than collapsing onto the estimate; two equal
+    samples are not resampled alike, so their ratio's interval is not a point."""
+    ceiling = stats.mean_interval([1.0, 1.0, 1.0, 1.0, 0.99])
+    assert ceiling.low < ceiling.estimate < ceiling.high
+    gap = stats.difference_interval([1.0, 1.0, 1.0, 1.0, 0.99], [1.0] * 5)
+    assert gap.low < gap.estimate < gap.high and gap.high > 0
+    same = stats.ratio_interval([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0])
+    assert same.low < 1.0 < same.high
+
+
+def test_permutation_p_is_scipys_exact_test_and_families_are_corrected():
+    from scipy.stats import permutation_test
+
+    a, b = [0.91, 0.93, 0.90, 0.92, 0.94], [0.88, 0.90, 0.89, 0.87, 0.91]
+    exact = permutation_test((np.array(a), np.array(b)),
+                             lambda x, y, axis: np.mean(x, axis=axis) - np.mean(y, axis=axis),
+                             permutation_type="independent", n_resamples=np.inf, vectorized=True)
+    assert stats.permutation_p(a, b, "accuracy") == pytest.approx(exact.pvalue, abs=1e-12)
+    mse = stats.permutation_p([1e-3, 2e-3, 3e-3], [1e-2, 2e-2, 3e-2], "mse")
+    assert mse == pytest.approx(2 / 20)  # the most extreme of C(6, 3) splits, on the log scale
+    # Benjamini-Hochberg: 0.001 and 0.02 of four survive (0.02 <= 2/4 * 0.05), 0.04 does not
+    assert stats.discoveries([0.001, 0.02, 0.04, math.nan, 0.5]) == [True, True, False, False,
+                                                                     False]
+    assert stats.detectable([0.9, 0.92, 0.91, 0.93], [0.8, 0.82, 0.81, 0.83], "accuracy") > 0
+    assert stats.detectable([1e-3, 2e-3], [1e-3, 3e-3], "mse") > 1
+    assert math.isnan(stats.detectable([1.0], [1.0, 2.0], "accuracy"))
+    with pytest.raises(ValueError, match="metric: must be 'mse' or 'accuracy'"):
+        stats.permutation_p(a, b, "r2")

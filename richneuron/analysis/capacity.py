@@ -291,7 +291,7 @@ def capacity(points: Sequence[dict]) -> list[dict]:
 
 def lead(a: dict, b: dict) -> stats.Interval:
     """How many times ``a``'s capacity exceeds ``b``'s (two :func:`capacity` rows): the ratio of
-    their mean bits per parameter with its 95% bootstrap interval over seeds (resampled on the
+    their geometric mean bits per parameter with its 95% bootstrap interval over seeds (on the
     log scale, :func:`richneuron.stats.ratio_interval`); unknown (NaN) with fewer than two seeds
     a side or a seed that stored nothing."""
     x = [v / a["params"] for v in a["bits"]]

@@ -47,15 +47,16 @@ import math
 from collections.abc import Callable, Sequence
 
 from .. import stats
-from ..architectures import ARCHITECTURES, VERSION_ORDER, arch_info
+from ..architectures import VERSION_ORDER
 from ..formatting import format_ratio
 from ..store.results import ResultSet
 from ..tasks import STANDARD_TASKS
 from .cost import _width_cost, headline_bits
+from .generalisation import _fixed_frequency, _ood_degradation
 from .mechanisms import _v6_alpha, _v7_omega, _v11_phase
 from .rules import (
     ADAPTIVE,
-    ADAPTIVE_FREQUENCY,
+    FAMILY,
     GAIN_FACTOR,
     MAGNITUDE_FACTOR,
     NO_FACTS,
@@ -63,6 +64,7 @@ from .rules import (
     UNTESTED,
     Claim,
     Facts,
+    Family,
     _directional,
     _fmt,
     _has,
@@ -77,6 +79,7 @@ from .rules import (
     _settled,
     _split,
     _untestable,
+    decided,
     direction_of,
     published_metric,
     settled_direction,
@@ -87,6 +90,7 @@ __all__ = [
     "CLAIMS",
     "PUBLISHED_VERDICTS",
     "evaluate",
+    "ledger_family",
 ]
 
 
@@ -153,7 +157,8 @@ def _ratio_claim(cid: str, number: int, task: str, key: str, finding: str) -> Ch
         if not math.isfinite(interval.estimate):
             interval = stats.Interval(ratio, math.nan, math.nan, 1.0)
         size = size_of(interval, theirs, MAGNITUDE_FACTOR)
-        result = stats.outcome(interval)
+        va, vs = rows[("vanilla", task)]["values"], rows[("singlu", task)]["values"]
+        result = decided(vs, va, "mse", interval)
         ours = _ratio_ci(interval) if math.isfinite(interval.low) else format_ratio(ratio)
         return Claim(
             cid,
@@ -202,7 +207,12 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
         else stats.Interval(gain, math.nan, math.nan, 0.0)
     )
     size = size_of(points, theirs, GAIN_FACTOR)
-    result = stats.outcome(interval)
+    result = decided(
+        rows[("singlu", "checkerboard")]["values"],
+        rows[("vanilla", "checkerboard")]["values"],
+        "accuracy",
+        interval,
+    )
     ours = _points_ci(interval) if math.isfinite(interval.estimate) else f"{gain:+.1f} points"
     return Claim(
         "checkerboard_gain",
@@ -379,107 +389,6 @@ def _v15_first_hifreq(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -
     return Claim("v15_hifreq", 6, finding, rule, ours, theirs, _settled(at_best, at_worst))
 
 
-def _fixed_frequency(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
-    finding = "fixed frequency generalises better to an unseen frequency than adaptive frequency"
-    adaptive = ", ".join(ADAPTIVE_FREQUENCY)
-    rule = (
-        f"SinGLU (fixed omega) has a lower test MSE on freq_gen (2π to 10π) than every variant "
-        f"whose frequency or phase adapts ({adaptive}), each beyond noise; not established if "
-        "one of them is within noise"
-    )
-    theirs = "; ".join(
-        f"{a} {_fmt(published_metric(published, a, 'freq_gen'), 'freq_gen')}"
-        for a in ("singlu", *ADAPTIVE_FREQUENCY)
-        if published_metric(published, a, "freq_gen") is not None
-    )
-    rows = _rows(rs)
-    pairs = [(a, "freq_gen") for a in ("singlu", *ADAPTIVE_FREQUENCY)]
-    claim = ("fixed_frequency", 7, finding, rule, theirs)
-    if not _has(rows, *pairs):
-        return _not_tested(*claim, "freq_gen runs")
-    if untestable := _untestable(claim, rows, facts, ["freq_gen"], [a for a, _ in pairs]):
-        return untestable
-    out = {a: _outcome(rows, "singlu", a, "freq_gen") for a in ADAPTIVE_FREQUENCY}
-    ours = "; ".join(
-        f"{a} {rows[(a, 'freq_gen')]['mean']:.3g}" for a in ("singlu", *ADAPTIVE_FREQUENCY)
-    )
-    ours += f" (SinGLU against each: {_split(out)})"
-    return Claim(
-        "fixed_frequency",
-        7,
-        finding,
-        rule,
-        ours,
-        theirs,
-        _settled(all(o != -1 for o in out.values()), all(o == 1 for o in out.values())),
-        rows[("singlu", "freq_gen")]["mean"],
-    )
-
-
-def _degradations(rs: ResultSet, arch: str) -> list[float]:
-    """OOD test MSE / final training MSE on ``ood_shift``, one per seed that did not diverge."""
-    runs = [r for r in rs.select(arch, "ood_shift") if not r.diverged and r.train_loss > 0]
-    return [r.test_metric / r.train_loss for r in sorted(runs, key=lambda r: r.run.seed)]
-
-
-def _degradation(rs: ResultSet, arch: str) -> float:
-    """Geometric mean over seeds of OOD test MSE / final training MSE on ``ood_shift`` (the
-    ratio's centre on the log scale, as :func:`richneuron.stats.compare` compares it)."""
-    return stats.geometric_mean(_degradations(rs, arch))
-
-
-def _ood_degradation(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
-    finding = "periodic neurons degrade far more than vanilla out of distribution"
-    rule = (
-        "degradation = test MSE on x in [1, 2] / training MSE on x in [-1, 1] (ood_shift, per "
-        "seed): replicated if every periodic architecture's mean degradation exceeds vanilla's "
-        "beyond noise (the 95% interval of their ratio lies above 1), not established if one "
-        "is within noise"
-    )
-    theirs = "periodic 24-1273x vs vanilla 7x"
-    periodic = [  # the study's periodic neurons (the related neurons are not its claim)
-        a
-        for a in ARCHITECTURES
-        if a != "vanilla" and arch_info(a).canonical == a and not arch_info(a).is_related
-    ]
-    present = [a for a in periodic if rs.select(a, "ood_shift")]
-    claim = ("ood_degradation", 8, finding, rule, theirs)
-    if not rs.select("vanilla", "ood_shift") or not present:
-        return _not_tested(*claim, "ood_shift runs")
-    if untestable := _untestable(claim, _rows(rs), facts, ["ood_shift"], ["vanilla", *present]):
-        return untestable
-    base_values = _degradations(rs, "vanilla")
-    base = _degradation(rs, "vanilla")
-    ratios = {a: _degradation(rs, a) for a in present}
-    out = {}
-    for a in present:  # ratio of mean degradations, a over vanilla: above 1, a degrades more
-        interval = stats.compare(base_values, _degradations(rs, a), "mse")
-        out[a] = stats.outcome(interval)
-    finite = [v for v in ratios.values() if math.isfinite(v)]
-    lo, hi = min(finite), max(finite)
-    n = f"{len(present)} architecture" + ("s" if len(present) > 1 else "")
-    span = format_ratio(lo) if lo == hi else f"{format_ratio(lo)}-{format_ratio(hi)}"
-    more = [a for a, o in out.items() if o == 1]
-    ours = (
-        f"periodic {span} ({n}) vs vanilla {format_ratio(base)}; more than vanilla beyond noise: "
-        f"{len(more)} of {len(present)}"
-    )
-    not_more = [a for a, o in out.items() if o != 1]
-    if not_more:
-        ours += f" (not: {', '.join(not_more)})"
-    return Claim(
-        "ood_degradation",
-        8,
-        finding,
-        rule,
-        ours,
-        theirs,
-        _settled(all(o != -1 for o in out.values()), all(o == 1 for o in out.values())),
-        float(len(more)),
-        measure=f"periodic architectures degrading more than vanilla beyond noise (of {len(out)})",
-    )
-
-
 #: The number of the ledger's own claim (not one of study.md's ten findings).
 SINE_CONTROL_NUMBER = 11
 
@@ -579,11 +488,12 @@ def evaluate(
     ids: Sequence[str] | None = None,
     facts: Facts = NO_FACTS,
 ) -> list[Claim]:
-    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``, with what
-    some of them need beyond the results in ``facts`` (:class:`~richneuron.analysis.rules.Facts`;
-    a claim whose facts are missing is not tested; without reference predictors, no claim can
-    find its task unlearned, so every page passes them:
-    :func:`richneuron.report.book.reference_facts`).
+    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``, their
+    comparisons corrected as one family (:func:`ledger_family`: the ledger evaluates them all),
+    with what some of them need beyond the results in ``facts``
+    (:class:`~richneuron.analysis.rules.Facts`; a claim whose facts are missing is not tested;
+    without reference predictors, no claim can find its task unlearned, so every page passes
+    them: :func:`richneuron.report.book.reference_facts`).
 
     Raises:
         ValueError: on an unknown claim id (naming the valid ones).
@@ -592,4 +502,25 @@ def evaluate(
     for cid in ids:
         if cid not in CLAIMS:
             raise ValueError(f"unknown claim {cid!r}; valid claims: {', '.join(CLAIMS)}")
-    return [CLAIMS[cid](rs, published, facts) for cid in ids]
+    family = ledger_family(rs, published, facts, ids)
+    token = FAMILY.set(family)
+    try:
+        return [CLAIMS[cid](rs, published, facts) for cid in ids]
+    finally:
+        FAMILY.reset(token)
+
+
+def ledger_family(
+    rs: ResultSet, published: dict, facts: Facts = NO_FACTS, ids: Sequence[str] | None = None
+) -> Family:
+    """The comparisons of the claims ``ids`` (default: all, the ledger) on ``rs``, decided as
+    one family (:class:`~richneuron.analysis.rules.Family`)."""
+    family = Family()
+    token = FAMILY.set(family)
+    try:
+        for cid in ids if ids is not None else CLAIMS:
+            CLAIMS[cid](rs, published, facts)
+    finally:
+        FAMILY.reset(token)
+    family.decide()
+    return family

@@ -15,7 +15,7 @@ from ..store.results import ResultSet
 from ..tasks import get_task
 from .capacity import capacity, capacity_points, mse_ratio_bits
 from .rules import (
-    MAGNITUDE_FACTOR,
+    GAIN_FACTOR,
     NO_FACTS,
     Claim,
     Facts,
@@ -23,6 +23,7 @@ from .rules import (
     _has,
     _not_tested,
     _rows,
+    decided,
     direction_of,
     size_of,
 )
@@ -117,7 +118,7 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         "vanilla capacity on random data (bits per parameter at each one's best learning rate "
         "and peak point count, per seed) with its 95% interval: direction as claimed if it "
         "lies above 0, against if below, within noise if it includes 0; size against what the "
-        f"published ratio is worth within {MAGNITUDE_FACTOR:g}x either way. Replicated if the "
+        f"published ratio is worth within {GAIN_FACTOR:g}x either way. Replicated if the "
         "direction holds and the size is not smaller, partly if only the direction holds"
     )
     if facts.memorize_params is None:
@@ -158,8 +159,11 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
         f"[{v['per_param_low']:.2f}, {v['per_param_high']:.2f}] bits per parameter, "
         f"SinGLU − vanilla {gain_text}"
     )
-    size = size_of(interval, theirs_per_param, MAGNITUDE_FACTOR)
-    result = stats.outcome(interval)
+    size = size_of(interval, theirs_per_param, GAIN_FACTOR)
+    result = decided(
+        [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]], "accuracy",
+        interval,
+    )
     return Claim(
         "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs,
         _directional(result, size), gain, interval.low, interval.high,

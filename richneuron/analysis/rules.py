@@ -5,13 +5,14 @@ noise rule, settled and directional verdicts, the diagnostics' final values).
 
 from __future__ import annotations
 
+import contextvars
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .. import stats
-from ..formatting import compact, format_comparison, format_percent
+from ..formatting import compact, format_comparison, format_detectable, format_percent
 from ..store.results import ResultSet, versus
 from ..store.schema import Reference
 from ..tasks import get_task
@@ -32,8 +33,11 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "diagnostic_seeds",
+    "FAMILY",
     "Facts",
+    "Family",
     "NO_SIZE",
+    "decided",
     "direction_of",
     "final_diagnostic",
     "published_metric",
@@ -176,8 +180,71 @@ def _interval(rows: dict, a: str, b: str, task: str) -> stats.Interval:
 
 def _outcome(rows: dict, a: str, b: str, task: str) -> int:
     """+1: ``a`` better than ``b`` beyond noise; -1: ``b`` better beyond noise; 0: within
-    (:func:`richneuron.store.results.versus`: a side that diverged on every seed loses)."""
-    return versus(rows[(a, task)], rows[(b, task)])[1]
+    (:func:`richneuron.store.results.versus`: a side that diverged on every seed loses; with
+    seeds on both sides, :func:`decided`: the ledger's family may remove the call)."""
+    ra, rb = rows[(a, task)], rows[(b, task)]
+    interval, result = versus(ra, rb)
+    if not ra["values"] or not rb["values"]:
+        return result
+    return decided(ra["values"], rb["values"], ra["metric"], interval)
+
+
+class Family:
+    """The claims ledger's comparisons as one family (:func:`richneuron.analysis.claims
+    .evaluate`): a first pass records every comparison the claims make (:func:`decided`), then
+    :meth:`decide` computes each one's permutation p-value and the Benjamini-Hochberg
+    discoveries among them, and a second pass reads its outcomes from there. A comparison is
+    known by its two samples of seeds (and metric): one a claim makes twice (its outcome and
+    its margin's text) counts once."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple, stats.Interval] = {}
+        self.found: dict[tuple, bool] | None = None
+
+    def decide(self) -> None:
+        """Decide the recorded comparisons together (:func:`richneuron.stats.discoveries`)."""
+        keys = list(self.made)
+        pvalues = [stats.permutation_p(list(a), list(b), metric) for a, b, metric in keys]
+        self.found = dict(zip(keys, stats.discoveries(pvalues)))
+
+    def removed(self) -> int:
+        """How many comparisons the interval alone calls beyond noise and the family's
+        correction does not (after :meth:`decide`)."""
+        return sum(
+            stats.outcome(interval) != 0 and not self.found.get(key, False)
+            for key, interval in self.made.items()
+        )
+
+    def calls(self) -> int:
+        """How many comparisons the family calls beyond noise (after :meth:`decide`)."""
+        return sum(
+            stats.outcome(interval) != 0 and self.found.get(key, False)
+            for key, interval in self.made.items()
+        )
+
+
+#: The family the claims being evaluated belong to (None: a comparison stands alone).
+FAMILY: contextvars.ContextVar[Family | None] = contextvars.ContextVar("family", default=None)
+
+
+def decided(
+    a: Sequence[float], b: Sequence[float], metric: str, interval: stats.Interval
+) -> int:
+    """The outcome of one of a claim's comparisons of the seeds ``a`` and ``b`` (+1, -1, 0):
+    the interval's reading (:func:`richneuron.stats.outcome`), kept inside the ledger's family
+    (:data:`FAMILY`) only if the comparison's permutation p-value is one of the family's
+    discoveries. With fewer than two usable seeds a side, the interval's reading (within
+    noise)."""
+    result = stats.outcome(interval)
+    family = FAMILY.get()
+    x, y = ([v for v in side if math.isfinite(v) and (metric != "mse" or v > 0)] for side in (a, b))
+    if family is None or len(x) < 2 or len(y) < 2:
+        return result
+    key = (tuple(x), tuple(y), metric)
+    if family.found is None:  # the recording pass
+        family.made[key] = interval
+        return result
+    return result if family.found.get(key, True) else 0
 
 
 def _settled(at_best: bool, at_worst: bool) -> str:
@@ -301,9 +368,11 @@ def _margin(rows: dict, a: str, b: str, task: str) -> str:
         if rows[(a, task)]["metric"] == "mse"
         else f"{a} − {b} {_points_ci(interval)}"
     )
-    result = stats.outcome(interval)
+    result = _outcome(rows, a, b, task)
     if result == 0:
-        return f" (within noise: {text})"
+        ra, rb = rows[(a, task)], rows[(b, task)]
+        effect = stats.detectable(ra["values"], rb["values"], ra["metric"])
+        return f" (within noise: {text}; would detect {format_detectable(effect, ra['metric'])})"
     return f" ({a if result == 1 else b} better beyond noise: {text})"
 
 

@@ -32,7 +32,14 @@ from ..analysis.references import (
 )
 from ..analysis.rules import NO_SIZE, Facts
 from ..config import TrainConfig
-from ..formatting import compact, format_advantage, format_interval, format_metric
+from ..formatting import (
+    compact,
+    format_advantage,
+    format_detectable,
+    format_interval,
+    format_metric,
+    format_p,
+)
 from ..neurons import (
     get_arch,
 )
@@ -41,9 +48,9 @@ from ..paths import DATA_DIR
 from ..store.results import (
     ResultsError,
     ResultSet,
+    decide,
     load_results,
     result_to_dict,
-    versus,
     volatile_free,
 )
 from ..store.schema import REFERENCE_TITLES, Reference
@@ -227,7 +234,12 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         whether either side learns the task (beats its best reference predictor beyond noise,
         :func:`richneuron.analysis.references.beats`), and ``reference`` that predictor. Where
         neither does, the comparison ranks two failures: the counts leave it out and
-        :func:`verdict` reads "not testable on this task".
+        :func:`verdict` reads "not testable on this task". The testable comparisons of
+        ``arch`` against ``baseline`` over the chapter's tasks are one family
+        (:func:`richneuron.store.results.decide`): ``outcome`` is beyond noise only when the
+        interval excludes no difference and the permutation p-value ``p`` is a discovery of the
+        family; ``alone`` is what the interval alone would say, ``detectable`` the smallest
+        difference these seeds would find (:func:`richneuron.stats.detectable`).
 
     Raises:
         KeyError: if ``rs`` lacks either architecture on ``task``.
@@ -237,9 +249,11 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         if (a, task) not in summary:
             raise KeyError(f"{rs.name}: no runs of {a!r} on task {task!r}")
     s, b = summary[(arch, task)], summary[(baseline, task)]
-    interval, result = versus(s, b)
     reference = reference_for(task, *protocol_draw(rs))
     able = testable([s, b], reference)
+    decision = _family(rs, arch, baseline)[task] if able else decide([(s, b)])[0]
+    # an untestable comparison is no call of the book's: its interval's reading, uncounted
+    interval, result = decision.interval, decision.outcome if able else decision.alone
     return {
         "task": task,
         "metric": s["metric"],
@@ -258,7 +272,23 @@ def compare_to_baseline(rs: ResultSet, arch: str, task: str, baseline: str = "si
         "clear": able and result != 0,
         "testable": able,
         "reference": reference,
+        "p": decision.p,
+        "alone": decision.alone,
+        "detectable": decision.detectable,
     }
+
+
+def _family(rs: ResultSet, arch: str, baseline: str) -> dict:
+    """A chapter's family of comparisons: ``arch`` against ``baseline`` on every task of
+    ``rs`` that either learns, decided together (:func:`richneuron.store.results.decide`)."""
+    summary = rs.summary_by_key()
+    pairs = {}
+    for task in chapter_tasks(rs, arch):
+        if (baseline, task) in summary:
+            s, b = summary[(arch, task)], summary[(baseline, task)]
+            if testable([s, b], reference_for(task, *protocol_draw(rs))):
+                pairs[task] = (s, b)
+    return dict(zip(pairs, decide(list(pairs.values()))))
 
 
 def protocol_draw(rs: ResultSet) -> tuple[int, float]:
@@ -328,9 +358,12 @@ def verdict(rs: ResultSet, arch: str, baseline: str = "singlu") -> Markdown:
                 f"{reference_text(c['reference'])}, beyond noise)"
             )
         elif c["outcome"] == 0:
-            how = "within noise (the interval includes " + (
-                "1)" if fmt == "mse" else "0)"
+            how = (
+                "within noise (the interval includes " + ("1" if fmt == "mse" else "0")
+                if c["alone"] == 0
+                else f"within noise after the chapter's correction ({format_p(c['p'])}"
             )
+            how += f"; these seeds would detect {format_detectable(c['detectable'], fmt)})"
             if not math.isfinite(c["interval"].estimate):
                 how = "not comparable (fewer than two seeds a side)"
         else:

@@ -272,8 +272,8 @@ def plot_diagnostic(
 
 
 def plot_metric_bars(rs: ResultSet, tasks: Sequence[str] | None = None):
-    """Test metric per architecture, one panel per task: mean over seeds, its 95% bootstrap
-    interval as error bar.
+    """Test metric per architecture, one panel per task: mean over seeds (geometric for MSE),
+    its 95% bootstrap interval as error bar.
 
     MSE panels use a logarithmic axis, accuracy panels a linear one from 0 to 1; each panel draws
     the task's best reference predictor as a dashed line (the training mean or least squares,

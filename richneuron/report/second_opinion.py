@@ -64,7 +64,8 @@ def pooled_facts(
     if capacity_stability is None:
         return facts
     more = load_sweep_sets(capacity_stability)
-    return dataclasses.replace(facts, capacity_sweep=[*(facts.capacity_sweep or []), *more])
+    own = getattr(facts.capacity_sweep, "sets", facts.capacity_sweep) or []  # a sweep, or its sets
+    return dataclasses.replace(facts, capacity_sweep=[*own, *more])
 
 
 def stability_ledgers(

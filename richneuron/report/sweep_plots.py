@@ -283,13 +283,20 @@ def plot_specification_curves(curves: dict[str, Sequence[dict]], titles: dict[st
         curves: claim id -> :func:`richneuron.analysis.multiverse.curve` rows (sorted).
         titles: claim id -> a short panel title.
 
+    With no claim tested anywhere (a quick build: one seed, no interval), one empty panel
+    that says so.
+
     Returns:
         ``(fig, axes)``.
     """
     plt = _pyplot()
     ids = [cid for cid in curves if curves[cid]]
-    if not ids:
-        raise ValueError("curves: no claim is tested in any protocol")
+    if not ids:  # a quick build: one seed, no interval, so no claim is put to the test
+        fig, ax = plt.subplots(figsize=(5.6, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No claim is tested in any protocol of this build.", ha="center",
+                va="center")
+        return fig, np.array([ax])
     cols = min(2, len(ids))
     rows_n = math.ceil(len(ids) / cols)
     width = max(len(curves[c]) for c in ids)

@@ -13,9 +13,9 @@ from pathlib import Path
 from .. import stats
 from ..analysis.references import NOT_TESTABLE, beats, learners, reference_text
 from ..analysis.rules import published_metric
-from ..formatting import format_advantage, format_metric
+from ..formatting import format_advantage, format_detectable, format_metric, format_p
 from ..store.atomic import atomic_file
-from ..store.results import ResultSet, versus
+from ..store.results import ResultSet, decide, versus
 from ..tables import Markdown, Table, markdown_table
 from ..tasks import TASKS, get_task, higher_is_better
 from .book import (
@@ -41,6 +41,7 @@ __all__ = [
     "mean_metric",
     "published_table",
     "regime_rows",
+    "removed_calls",
     "regime_table",
     "summary_table",
     "tie_counts",
@@ -220,7 +221,9 @@ def regime_rows(
     (:func:`richneuron.stats.compare` of the best against the runner-up), ``reference`` (the
     task's best reference predictor, :func:`richneuron.report.book.task_references`),
     ``learned`` (some architecture beats it beyond noise), ``clear`` (the task is learned and
-    the margin is beyond noise) and ``verdict``: the best's id when ``clear``, ``"within
+    the margin is beyond noise: the tasks learned are one family, decided together by
+    :func:`richneuron.store.results.decide`, whose ``p``, ``alone`` and ``detectable`` each
+    row carries) and ``verdict``: the best's id when ``clear``, ``"within
     noise"``, or :data:`~richneuron.analysis.references.NOT_TESTABLE` where no architecture
     learns the task (no winner is named among networks that all lose to the reference), or
     :data:`NO_CLEAR_WINNER` where a runner-up that does not learn the task (a diverged seed) is
@@ -235,39 +238,33 @@ def regime_rows(
         [{r["task"]: r for r in regime_rows(half)} for half in halves] if halves else ({}, {})
     )
     refs = task_references(rs)
+    tops = {task: _top_two(summary, archs_of(rs), task, refs[task]) for task in chapter_tasks(rs)}
+    learned = [t for t, (_, able) in tops.items() if able]
+    family = dict(zip(learned, decide([_pair(summary, tops[t][0], t) for t in learned])))
     rows = []
-    for task in chapter_tasks(rs):
-        ranked = [
-            a
-            for a in archs_of(rs)
-            if (a, task) in summary and math.isfinite(summary[(a, task)]["mean"])
-        ]
-        metric = summary[(ranked[0], task)]["metric"]
-        sign = -1.0 if higher_is_better(metric) else 1.0
-        ranked.sort(key=lambda a: sign * summary[(a, task)]["mean"])
-        able = learners(summary, ranked, refs[task])
-        learned = bool(able)
-        if learned:  # the best is the best of those that learn the task, the runner-up any
-            ranked.remove(able[0])
-            ranked.insert(0, able[0])
-        best, runner = summary[(ranked[0], task)], summary[(ranked[1], task)]
-        interval, outcome = versus(best, runner)
-        clear = learned and outcome == 1  # the best learner ahead of the runner-up
+    for task, (ranked, able) in tops.items():
+        best, runner = _pair(summary, ranked, task)
+        decision = family[task] if able else decide([(best, runner)])[0]
+        outcome = decision.outcome
+        clear = able and outcome == 1  # the best learner ahead of the runner-up
         verdict = (
             NOT_TESTABLE
-            if not learned
+            if not able
             else ranked[0] if clear else "within noise" if outcome == 0 else NO_CLEAR_WINNER
         )
         row = {
             "task": task,
-            "metric": metric,
+            "metric": best["metric"],
             "best": ranked[0],
             "best_value": best["mean"],
             "runner_up": ranked[1],
             "runner_up_value": runner["mean"],
-            "interval": interval,
+            "interval": decision.interval,
+            "p": decision.p,
+            "alone": decision.alone,
+            "detectable": decision.detectable,
             "reference": refs[task],
-            "learned": learned,
+            "learned": able,
             "clear": clear,
             "verdict": verdict,
         }
@@ -279,6 +276,31 @@ def regime_rows(
     return rows
 
 
+def _top_two(summary: dict, archs: Sequence[str], task: str, reference) -> tuple[list, bool]:
+    """The architectures of ``task`` ranked best first, the best of those that learn it (beat
+    ``reference`` beyond noise) in first place, and whether any does."""
+    ranked = [
+        a for a in archs if (a, task) in summary and math.isfinite(summary[(a, task)]["mean"])
+    ]
+    sign = -1.0 if higher_is_better(summary[(ranked[0], task)]["metric"]) else 1.0
+    ranked.sort(key=lambda a: sign * summary[(a, task)]["mean"])
+    able = learners(summary, ranked, reference)
+    if able:  # the best is the best of those that learn the task, the runner-up any
+        ranked.remove(able[0])
+        ranked.insert(0, able[0])
+    return ranked, bool(able)
+
+
+def _pair(summary: dict, ranked: Sequence[str], task: str) -> tuple[dict, dict]:
+    return summary[(ranked[0], task)], summary[(ranked[1], task)]
+
+
+def removed_calls(regime: Sequence[dict]) -> int:
+    """Tasks of the regime map (:func:`regime_rows`) some network learns whose best leads the
+    runner-up beyond noise by the interval alone, but not after the family's correction."""
+    return sum(r["learned"] and r["alone"] == 1 and not r["clear"] for r in regime)
+
+
 def clear_wins(rs: ResultSet) -> int:
     """Tasks some architecture learns whose best architecture leads the runner-up beyond noise
     (:func:`regime_rows`' ``clear``)."""
@@ -286,7 +308,8 @@ def clear_wins(rs: ResultSet) -> int:
 
 
 def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
-    """Mean test metric of ``arch`` on ``task`` over seeds that did not diverge.
+    """Mean test metric of ``arch`` on ``task`` over seeds that did not diverge (the geometric
+    mean of an MSE, :meth:`richneuron.store.results.ResultSet.summary`).
 
     Raises:
         KeyError: if ``rs`` has no run of ``arch`` on ``task``.
@@ -297,13 +320,13 @@ def mean_metric(rs: ResultSet, arch: str, task: str) -> float:
     raise KeyError(f"{rs.name}: no runs of {arch!r} on task {task!r}")
 
 
-def regime_table(rows: Sequence[dict], seeds: tuple[str, str] = ("", "")) -> Markdown:
+def regime_table(rows: Sequence[dict], seeds: tuple[str, str] = ("0–4", "5–9")) -> Markdown:
     """:func:`regime_rows` as a Markdown table: the task's best reference predictor, the best
     and the runner-up, the margin with its 95% interval, the verdict, and for rows made with
     halves of the seeds (named by ``seeds``, e.g. :func:`richneuron.report.seeds.seed_span`)
     the verdict on each half and whether the two agree."""
     second = bool(rows) and "stability" in rows[0]
-    header = ["task", "best reference", "best", "runner-up", "margin [95% CI]", "verdict"]
+    header = ["task", "best reference", "best", "runner-up", "margin [95% CI]", "p", "verdict"]
     if second:
         header += [f"on seeds {seeds[0]}", f"on seeds {seeds[1]}", "stability"]
     body = []
@@ -314,13 +337,26 @@ def regime_table(rows: Sequence[dict], seeds: tuple[str, str] = ("", "")) -> Mar
             f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
             f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
             format_advantage(r["interval"], r["metric"]),
-            r["verdict"],
+            format_p(r["p"]).removeprefix("p = ").removeprefix("p "),
+            _verdict_text(r),
         ]
         if second:
             mark = "**flips**" if r["stability"] == "flips" else "agrees"
             cells += [r["first_verdict"], r["second_verdict"], mark]
         body.append(cells)
     return markdown_table(header, body)
+
+
+def _verdict_text(row: dict) -> str:
+    """A regime-map verdict as the table prints it: a within-noise verdict with the smallest
+    margin these seeds would detect, and one the family's correction removed saying so."""
+    if row["verdict"] != "within noise":
+        return row["verdict"]
+    removed = "; beyond noise alone, not after the correction" if row["alone"] != 0 else ""
+    return (
+        f"within noise (would detect {format_detectable(row['detectable'], row['metric'])}"
+        f"{removed})"
+    )
 
 
 def published_table(rs: ResultSet, published: dict) -> Markdown:

@@ -35,7 +35,9 @@ from .schema import Run, RunResult
 
 __all__ = [
     "SCHEMA",
+    "Decision",
     "check_output_path",
+    "decide",
     "git_output",
     "load_results",
     "provenance",
@@ -334,6 +336,51 @@ def versus(a: dict, b: dict):
     elif not a["values"] and len(b["values"]) > 1:
         result = -1
     return interval, result
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One comparison of a family (:func:`decide`): ``interval`` (:func:`richneuron.stats
+    .compare`), ``p`` (:func:`richneuron.stats.permutation_p`; NaN where a side has fewer than
+    two usable seeds), ``discovered`` (a Benjamini-Hochberg discovery in its family),
+    ``outcome`` (+1, -1 beyond noise, 0 within), ``alone`` (the outcome the interval alone would
+    give: what the correction can remove) and ``detectable`` (:func:`richneuron.stats
+    .detectable`: the smallest difference these seeds would find)."""
+
+    interval: stats.Interval
+    p: float
+    discovered: bool
+    outcome: int
+    alone: int
+    detectable: float
+
+
+def decide(pairs: Sequence[tuple[dict, dict]]) -> list[Decision]:
+    """A family of comparisons of summary rows ``(a, b)`` (:meth:`ResultSet.summary`), decided
+    together: a comparison is beyond noise when its interval excludes no difference
+    (:func:`versus`) *and* its permutation p-value is a discovery of the family at
+    :data:`richneuron.stats.FALSE_DISCOVERY_RATE` (:func:`richneuron.stats.discoveries`), so
+    the correction can only remove calls. A side whose every seed diverged loses outside the
+    family (no p-value: there is nothing to permute)."""
+    first = [versus(a, b) for a, b in pairs]
+    pvalues = [_p_value(a, b) for a, b in pairs]
+    found = stats.discoveries(pvalues)
+    out = []
+    for (a, b), (interval, alone), p, hit in zip(pairs, first, pvalues, found):
+        diverged = not a["values"] or not b["values"]
+        outcome = alone if diverged or hit else 0
+        detectable = stats.detectable(a["values"], b["values"], a["metric"])
+        out.append(Decision(interval, p, hit, outcome, alone, detectable))
+    return out
+
+
+def _p_value(a: dict, b: dict) -> float:
+    x, y = a["values"], b["values"]
+    if a["metric"] == "mse":
+        x, y = [v for v in x if v > 0], [v for v in y if v > 0]
+    if len(x) < 2 or len(y) < 2:
+        return math.nan
+    return stats.permutation_p(x, y, a["metric"])
 
 
 def write_json_atomic(path: Path, doc: object) -> None:

@@ -16,13 +16,17 @@ from richneuron.report import book
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Reference
 
+#: Five seeds around a mean: the fewest whose exact permutation test can reach a p-value
+#: (2/252) that survives a small family's correction.
+AROUND = (-0.01, 0.01, 0.0, -0.005, 0.005)
+
 
 def pair(task, singlu, bilinear):
-    """Two seeds each: (mean - 0.01, mean + 0.01), so a gap above 0.02 is beyond the spread."""
+    """Five seeds each within 0.01 of the mean, so a gap above 0.02 is beyond the spread."""
     return [
         result(arch, task, s, mean + d)
         for arch, mean in (("singlu", singlu), ("bilinear", bilinear))
-        for s, d in ((0, -0.01), (1, 0.01))
+        for s, d in enumerate(AROUND)
     ]
 
 
@@ -62,7 +66,7 @@ def test_ood_claim_keeps_to_the_study_neurons():
     runs = [
         result(arch, "ood_shift", s, value * (1 + 0.01 * s))
         for arch, value in (("vanilla", 0.2), ("singlu", 1.0), ("siren", 0.1))
-        for s in range(3)
+        for s in range(5)
     ]
     claim = claims.evaluate(ledger_of(runs), {}, ["ood_degradation"])[0]
     assert claim.verdict == "replicated"
@@ -244,8 +248,7 @@ ADAPTIVE_AND_SINGLU = ("singlu", "v7", "v9", "v10", "v12", "v15")
 
 def freq_runs(means):
     return ledger_of(
-        [result(a, "freq_gen", s, m + d) for a, m in means.items() for s, d in ((0, -0.01),
-                                                                                 (1, 0.01))]
+        [result(a, "freq_gen", s, m + d) for a, m in means.items() for s, d in enumerate(AROUND)]
     )
 
 
@@ -291,3 +294,21 @@ def test_every_claim_resting_on_an_unlearned_task_is_not_testable():
     one_learns = ledger_of(seeds("vanilla", "memorize", 20.0) + seeds("singlu", "memorize", 0.2))
     (claim,) = claims.evaluate(one_learns, PUBLISHED, ["memorize_ratio"], facts)
     assert claim.verdict == "partly replicated"  # 100x, beyond noise, far from 168,327x
+
+
+def test_the_ledger_corrects_its_comparisons_as_one_family():
+    """Five seeds a side reach a permutation p-value of 2/252 at best: alone it is beyond noise,
+    but among eight comparisons the Benjamini-Hochberg rule asks the smallest for 0.05/8, so the
+    family's correction removes the call, and the claim counts no win."""
+    tasks = ("hifreq", "nested_2d", "memorize", "complex_4d", "freq_gen", "mixed_freq",
+             "ood_shift", "checkerboard")
+    runs = pair("hifreq", 0.1, 0.5)  # SinGLU's one clear win
+    for i, task in enumerate(tasks[1:]):  # ties (a comparison is known by its seeds' values)
+        runs += pair(task, 0.3 + 0.001 * i, 0.3 + 0.001 * i)
+    rs = ledger_of(runs)
+    family = claims.ledger_family(rs, {}, ids=["sine_control"])
+    assert (family.removed(), family.calls()) == (1, 0) and len(family.made) == 8
+    (claim,) = claims.evaluate(rs, {}, ["sine_control"])
+    assert claim.value == 0 and "within noise on 8" in claim.ours
+    alone = ledger_of(pair("hifreq", 0.1, 0.5))  # a family of one keeps it
+    assert claims.evaluate(alone, {}, ["sine_control"])[0].value == 1

@@ -17,12 +17,12 @@ def chapters(runs):
     return ResultSet("book", TrainConfig().to_dict(), {}, runs)
 
 
-def panel_runs(value=0.1, seeds=(0, 1, 2), archs=("vanilla", "singlu"), task="memorize"):
+def panel_runs(value=0.1, seeds=range(5), archs=("vanilla", "singlu"), task="memorize"):
     return [result(a, task, s, value * (1 + 0.01 * s) * (10 if a == "vanilla" else 1))
             for a in archs for s in seeds]
 
 
-def write_sweep(path, archs, grid, runs_of, seeds=3, base=None):
+def write_sweep(path, archs, grid, runs_of, seeds=5, base=None):
     """A sweep file: ``runs_of(config)`` gives each protocol's runs."""
     doc = {"name": path.stem, "archs": list(archs), "tasks": ["memorize"], "seeds": seeds,
            "grid": grid}
@@ -74,7 +74,7 @@ def test_a_sweep_that_is_not_one_factor_is_refused(tmp_path):
         multiverse_sweeps.load(base, tmp_path)
     write_sweep(tmp_path / "multiverse-lr.json", ["singlu"], {"lr": [1e-3]},
                 lambda c: panel_runs(archs=("singlu",), seeds=(0, 1)), seeds=2)
-    with pytest.raises(ResultsError, match=r"lacks the chapters' seeds \[2\]"):
+    with pytest.raises(ResultsError, match=r"lacks the chapters' seeds \[2, 3, 4\]"):
         multiverse_sweeps.load(base, tmp_path)
 
 
@@ -107,7 +107,7 @@ def test_each_claim_in_each_protocol_and_its_robust_row(tmp_path):
     write_sweep(tmp_path / "multiverse-lr.json", ["vanilla", "singlu"], {"lr": [1e-3, 1e-2]},
                 lambda c: panel_runs() if c.lr == 1e-3 else [
                     result(a, "memorize", s, 0.1 * (1 + 0.01 * s)) for a in ("vanilla", "singlu")
-                    for s in range(3)])  # lr = 0.01: the same MSE, within noise
+                    for s in range(5)])  # lr = 0.01: the same MSE, within noise
     protocols = multiverse_sweeps.load(base, tmp_path)
     published = {"headline_claims": {"memorize_mse_ratio_vanilla_over_singlu": 20.0}}
     evaluated = multiverse.evaluate(protocols, published, ["memorize_ratio"])
@@ -155,7 +155,7 @@ def test_budget_protocols_rank_and_compare_the_panel(tmp_path):
     write_sweep(tmp_path / "scaling.json", ["vanilla", "singlu"], {"budget": [2000, 20000]},
                 lambda c: panel_runs(value=0.1 if c.budget == 2000 else 1.0)
                 if c.budget == 2000 else [result(a, "memorize", s, 0.1 * (1 + 0.01 * s))
-                                          for a in ("vanilla", "singlu") for s in range(3)])
+                                          for a in ("vanilla", "singlu") for s in range(5)])
     protocols = scaling.by_budget(multiverse_sweeps.load(base, tmp_path))
     assert scaling.budgets(protocols) == [2000, 5000, 20000]
     assert scaling.budgets_text(protocols) == "2,000, 5,000, 20,000"

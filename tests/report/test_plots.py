@@ -165,8 +165,9 @@ def test_specification_curves_one_panel_per_tested_claim():
     assert shown[0].get_yscale() == "log" and shown[0].get_title() == "#1 ratio"
     assert [t.get_text() for t in shown[0].get_xticklabels()] == ["a", "b"]
     assert shown[1].get_ylim() == pytest.approx((-0.3, 6.3))  # a count: 0 to its N
-    with pytest.raises(ValueError, match="no claim is tested"):
-        sweep_plots.plot_specification_curves({"untested": []}, {})
+    # a quick build (one seed) tests no claim: the figure says so instead of failing the build
+    fig, axes = sweep_plots.plot_specification_curves({"untested": []}, {})
+    assert "No claim is tested" in axes[0].texts[0].get_text()
 
 
 def test_scaling_one_panel_per_task_log_budgets():
