@@ -92,11 +92,13 @@ def format_detectable(effect: float, metric: str) -> str:
     return f"{100 * effect:.1f} points"
 
 
-def format_p(p: float) -> str:
-    """A p-value, ``p = 0.031`` or ``p < 0.0001``; ``no p-value`` where it is NaN."""
+def format_p(p: float, bare: bool = False) -> str:
+    """A p-value, ``p = 0.031`` or ``p < 0.0001`` (``bare``: ``0.031``, ``< 0.0001``, for a
+    table's column); ``no p-value`` where it is NaN."""
     if not math.isfinite(p):
         return "no p-value"
-    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"
+    text = "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+    return text if bare else f"p {text}" if p < 1e-4 else f"p = {text}"
 
 
 def compact(value: float, metric: str = "mse") -> str:

@@ -337,7 +337,7 @@ def regime_table(rows: Sequence[dict], seeds: tuple[str, str] = ("0–4", "5–9
             f"{r['best']} ({format_metric(r['best_value'], r['metric'])})",
             f"{r['runner_up']} ({format_metric(r['runner_up_value'], r['metric'])})",
             format_advantage(r["interval"], r["metric"]),
-            format_p(r["p"]).removeprefix("p = ").removeprefix("p "),
+            format_p(r["p"], bare=True),
             _verdict_text(r),
         ]
         if second:

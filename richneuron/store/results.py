@@ -342,14 +342,12 @@ def versus(a: dict, b: dict):
 class Decision:
     """One comparison of a family (:func:`decide`): ``interval`` (:func:`richneuron.stats
     .compare`), ``p`` (:func:`richneuron.stats.permutation_p`; NaN where a side has fewer than
-    two usable seeds), ``discovered`` (a Benjamini-Hochberg discovery in its family),
-    ``outcome`` (+1, -1 beyond noise, 0 within), ``alone`` (the outcome the interval alone would
-    give: what the correction can remove) and ``detectable`` (:func:`richneuron.stats
-    .detectable`: the smallest difference these seeds would find)."""
+    two usable seeds), ``outcome`` (+1, -1 beyond noise, 0 within), ``alone`` (the outcome
+    the interval alone would give: what the correction can remove) and ``detectable``
+    (:func:`richneuron.stats.detectable`: the smallest difference these seeds would find)."""
 
     interval: stats.Interval
     p: float
-    discovered: bool
     outcome: int
     alone: int
     detectable: float
@@ -370,7 +368,7 @@ def decide(pairs: Sequence[tuple[dict, dict]]) -> list[Decision]:
         diverged = not a["values"] or not b["values"]
         outcome = alone if diverged or hit else 0
         detectable = stats.detectable(a["values"], b["values"], a["metric"])
-        out.append(Decision(interval, p, hit, outcome, alone, detectable))
+        out.append(Decision(interval, p, outcome, alone, detectable))
     return out
 
 
