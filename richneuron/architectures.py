@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ABLATION",
     "ARCHITECTURES",
     "BASELINE_CHAPTER",
     "FAMILIES",
@@ -30,7 +31,16 @@ RELATED_FAMILIES = ("periodic", "gated", "learned")
 BASELINE_CHAPTER = "v5"
 #: The families the architectures fall into, by the chapter that presents each: the study's
 #: baselines, its own variants (v1-v15), and the related neurons of the literature by kind.
-FAMILIES = ("baselines", "the study's variants", *(f"related: {f}" for f in RELATED_FAMILIES))
+FAMILIES = (
+    "baselines",
+    "the study's variants",
+    *(f"related: {f}" for f in RELATED_FAMILIES),
+    "ablations",
+)
+#: The "chapter" of the ablations: variants built to test one explanation (chapter v15's
+#: boundedness ablation), trained in their own sweep, not in the chapters' results, so that no
+#: claim, table or count of the book's architectures includes them.
+ABLATION = "ablation"
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,17 @@ class ArchInfo:
         return self.chapter in RELATED_FAMILIES
 
     @property
+    def is_ablation(self) -> bool:
+        """Whether this is an ablation (:data:`ABLATION`), not a neuron the book compares."""
+        return self.chapter == ABLATION
+
+    @property
     def family(self) -> str:
         """Its family of :data:`FAMILIES`."""
         if self.chapter == BASELINE_CHAPTER:
             return FAMILIES[0]
+        if self.is_ablation:
+            return FAMILIES[-1]
         return f"related: {self.chapter}" if self.is_related else FAMILIES[1]
 
     @property
@@ -89,6 +106,8 @@ ARCHITECTURES: dict[str, ArchInfo] = {
         ArchInfo("kan", "KAN", "KAN (B-spline)", "learned", 10),
         ArchInfo("rational", "Rational", "rational (safe PAU)", "learned", 1),
         ArchInfo("polynorm", "PolyNorm", "PolyNorm", "learned", 1),
+        ArchInfo("singlu_ln", "SinGLULayerNorm", "ablation: SinGLU + LayerNorm", ABLATION, 2),
+        ArchInfo("v7_value", "V7Value", "ablation: v7 + value branch", ABLATION, 3),
     ]
 }
 

@@ -1,6 +1,7 @@
 """Shared test helpers (tests import them as ``from conftest import ...``)."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,12 @@ def rs():
     runs += [result("vanilla", "nested_2d", 0, 0.5)]
     runs += [result("vanilla", "nested_2d", s, 0.7, diverged=True) for s in range(1, 4)]
     return ResultSet("test", TrainConfig(steps=2, log_every=1).to_dict(), {}, runs)
+
+
+def published(**headline):
+    """The published numbers (``data/published.json``: every claim needs its own, since each is
+    evaluated for the ledger's family), with ``headline`` replacing headline claims."""
+    from richneuron.report.book import load_published
+
+    real = load_published(Path(__file__).parents[1] / "data" / "published.json")
+    return {**real, "headline_claims": {**real["headline_claims"], **headline}}

@@ -42,6 +42,9 @@ def test_families_aliases_and_the_studys_order():
     assert arch_info("v4_glu").canonical == "singlu" and arch_info("v10").canonical == "v10"
     assert VERSION_ORDER[0] == "v1" and VERSION_ORDER[-1] == "v15"
     assert "v4_glu" not in VERSION_ORDER and "singlu" not in VERSION_ORDER
+    # the boundedness ablations are no variant of the study's: no claim counts them
+    assert arch_info("singlu_ln").is_ablation and arch_info("v7_value").family == "ablations"
+    assert not {"singlu_ln", "v7_value"} & set(VERSION_ORDER)
     assert all(a.matrices >= 1 for a in ARCHITECTURES.values())
 
 

@@ -51,11 +51,13 @@ from ..architectures import VERSION_ORDER
 from ..formatting import format_ratio
 from ..store.results import ResultSet
 from ..tasks import STANDARD_TASKS
+from .controls import SINE_CONTROL_NUMBER, SINE_GATE_NUMBER, _sine_control, _sine_gate
 from .cost import _width_cost, headline_bits
 from .generalisation import _fixed_frequency, _ood_degradation
 from .mechanisms import _v6_alpha, _v7_omega, _v11_phase
 from .rules import (
     ADAPTIVE,
+    CHAPTERS_PROTOCOL,
     FAMILY,
     GAIN_FACTOR,
     MAGNITUDE_FACTOR,
@@ -82,6 +84,7 @@ from .rules import (
     decided,
     direction_of,
     published_metric,
+    scope_of,
     settled_direction,
     size_of,
 )
@@ -89,6 +92,8 @@ from .rules import (
 __all__ = [
     "CLAIMS",
     "PUBLISHED_VERDICTS",
+    "SINE_CONTROL_NUMBER",
+    "SINE_GATE_NUMBER",
     "evaluate",
     "ledger_family",
 ]
@@ -158,7 +163,7 @@ def _ratio_claim(cid: str, number: int, task: str, key: str, finding: str) -> Ch
             interval = stats.Interval(ratio, math.nan, math.nan, 1.0)
         size = size_of(interval, theirs, MAGNITUDE_FACTOR)
         va, vs = rows[("vanilla", task)]["values"], rows[("singlu", task)]["values"]
-        result = decided(vs, va, "mse", interval)
+        result = decided(vs, va, "mse", interval, ("singlu", "vanilla", task))
         ours = _ratio_ci(interval) if math.isfinite(interval.low) else format_ratio(ratio)
         return Claim(
             cid,
@@ -212,6 +217,7 @@ def _checkerboard_gain(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) 
         rows[("vanilla", "checkerboard")]["values"],
         "accuracy",
         interval,
+        ("singlu", "vanilla", "checkerboard"),
     )
     ours = _points_ci(interval) if math.isfinite(interval.estimate) else f"{gain:+.1f} points"
     return Claim(
@@ -389,54 +395,6 @@ def _v15_first_hifreq(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -
     return Claim("v15_hifreq", 6, finding, rule, ours, theirs, _settled(at_best, at_worst))
 
 
-#: The number of the ledger's own claim (not one of study.md's ten findings).
-SINE_CONTROL_NUMBER = 11
-
-
-def _sine_control(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
-    finding = "SinGLU beats its sine-free control (bilinear, y = g v)"
-    rule = (
-        "on every task trained that SinGLU or bilinear learns, SinGLU against bilinear by the "
-        "beyond-noise rule: replicated if SinGLU is better beyond noise on a majority of those "
-        "tasks, not replicated if it is not even counting its ties as wins, otherwise not "
-        "established"
-    )
-    theirs = "not tested: the sine is SinGLU's premise"
-    rows = _rows(rs)
-    trained = [t for (a, t) in rows if a == "singlu" and _has(rows, ("bilinear", t), ("singlu", t))]
-    claim = ("sine_control", SINE_CONTROL_NUMBER, finding, rule, theirs)
-    if not trained:
-        return _not_tested(*claim, "SinGLU and bilinear runs")
-    tasks = [t for t in trained if _learned(rows, facts, t, ("singlu", "bilinear"))]
-    skipped = [t for t in trained if t not in tasks]
-    if not tasks:
-        return _untestable(claim, rows, facts, trained, ("singlu", "bilinear"))
-    out = {t: _outcome(rows, "singlu", "bilinear", t) for t in tasks}
-    wins = [t for t, o in out.items() if o == 1]
-    losses = [t for t, o in out.items() if o == -1]
-    ties = len(tasks) - len(wins) - len(losses)
-    ours = (
-        f"SinGLU better beyond noise on {len(wins)} of {len(tasks)} tasks"
-        + (f" ({', '.join(wins)})" if wins else "")
-        + f", bilinear on {len(losses)}"
-        + (f" ({', '.join(losses)})" if losses else "")
-        + f", within noise on {ties}"
-        + (f"; not testable on {', '.join(skipped)} (neither learns it)" if skipped else "")
-    )
-    verdict = _settled(2 * (len(wins) + ties) > len(tasks), 2 * len(wins) > len(tasks))
-    return Claim(
-        "sine_control",
-        SINE_CONTROL_NUMBER,
-        finding,
-        rule,
-        ours,
-        theirs,
-        verdict,
-        len(wins),
-        measure=f"tasks SinGLU wins against bilinear beyond noise (of {len(tasks)})",
-    )
-
-
 #: Every claim of the ledger, in the order of study.md, then the ledger's own.
 CLAIMS: dict[str, Check] = {
     "memorize_ratio": _ratio_claim(
@@ -479,6 +437,7 @@ CLAIMS: dict[str, Check] = {
     "width_cost": _width_cost,
     "sine_control": _several(_sine_control),
     "headline_bits": headline_bits,
+    "sine_gate": _several(_sine_gate),
 }
 
 
@@ -487,13 +446,17 @@ def evaluate(
     published: dict,
     ids: Sequence[str] | None = None,
     facts: Facts = NO_FACTS,
+    protocol: str = CHAPTERS_PROTOCOL,
 ) -> list[Claim]:
-    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``, their
-    comparisons corrected as one family (:func:`ledger_family`: the ledger evaluates them all),
-    with what some of them need beyond the results in ``facts``
-    (:class:`~richneuron.analysis.rules.Facts`; a claim whose facts are missing is not tested;
-    without reference predictors, no claim can find its task unlearned, so every page passes
-    them: :func:`richneuron.report.book.reference_facts`).
+    """The claims ``ids`` (default: all of :data:`CLAIMS`) checked against ``rs``, under the
+    protocol named ``protocol``, their comparisons corrected as one family with those of every
+    other claim (:func:`ledger_family`: the ledger's family, whichever claims are asked for, so
+    a claim reads the same alone as in the ledger), with what some of them need beyond the
+    results in ``facts`` (:class:`~richneuron.analysis.rules.Facts`; a claim whose facts are
+    missing is not tested; without reference predictors, no claim can find its task unlearned,
+    so every page passes them: :func:`richneuron.report.book.reference_facts`). Each claim
+    carries its scope (:func:`~richneuron.analysis.rules.scope_of`: the protocol, the
+    architectures and the seeds of ``rs``).
 
     Raises:
         ValueError: on an unknown claim id (naming the valid ones).
@@ -502,24 +465,25 @@ def evaluate(
     for cid in ids:
         if cid not in CLAIMS:
             raise ValueError(f"unknown claim {cid!r}; valid claims: {', '.join(CLAIMS)}")
-    family = ledger_family(rs, published, facts, ids)
+    family = ledger_family(rs, published, facts)
+    scope = scope_of(rs, protocol)
     token = FAMILY.set(family)
     try:
-        return [CLAIMS[cid](rs, published, facts) for cid in ids]
+        return [
+            dataclasses.replace(CLAIMS[cid](rs, published, facts), scope=scope) for cid in ids
+        ]
     finally:
         FAMILY.reset(token)
 
 
-def ledger_family(
-    rs: ResultSet, published: dict, facts: Facts = NO_FACTS, ids: Sequence[str] | None = None
-) -> Family:
-    """The comparisons of the claims ``ids`` (default: all, the ledger) on ``rs``, decided as
-    one family (:class:`~richneuron.analysis.rules.Family`)."""
+def ledger_family(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Family:
+    """The comparisons of every claim of :data:`CLAIMS` on ``rs``, decided as one family
+    (:class:`~richneuron.analysis.rules.Family`): the ledger's."""
     family = Family()
     token = FAMILY.set(family)
     try:
-        for cid in ids if ids is not None else CLAIMS:
-            CLAIMS[cid](rs, published, facts)
+        for check in CLAIMS.values():
+            check(rs, published, facts)
     finally:
         FAMILY.reset(token)
     family.decide()

@@ -162,7 +162,7 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
     size = size_of(interval, theirs_per_param, GAIN_FACTOR)
     result = decided(
         [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]], "accuracy",
-        interval,
+        interval, ("singlu", "vanilla", "capacity"),
     )
     return Claim(
         "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs,

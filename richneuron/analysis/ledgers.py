@@ -30,11 +30,14 @@ def ledger(
     seeds: tuple[str, str] = ("", ""),
 ):
     """The claims ledger as a Markdown table (finding, check, ours, published, direction, size,
-    verdict; a dash where a claim compares nothing, or names no size); with ``first`` and
+    verdict, its header naming the claims' scope, :func:`~richneuron.analysis.rules.scope_of`;
+    a dash where a claim compares nothing, or names no size); with ``first`` and
     ``second`` (the same claims evaluated on each half of the seeds alone, named by ``seeds``)
     three more columns: the verdict on each half and the stability (``agrees``, or ``flips`` in
     bold: the halves disagree)."""
-    header = ["#", "finding", "check", "ours", "published", "direction", "size", "verdict"]
+    scope = claims[0].scope if claims and claims[0].scope else ""
+    verdict = f"verdict ({scope})" if scope else "verdict"
+    header = ["#", "finding", "check", "ours", "published", "direction", "size", verdict]
     rows = [
         [
             c.number,
@@ -49,7 +52,7 @@ def ledger(
         for c in claims
     ]
     if first is not None and second is not None:
-        header += [f"on seeds {seeds[0]}", f"on seeds {seeds[1]}", "stability"]
+        header += [_half_header(first, seeds[0]), _half_header(second, seeds[1]), "stability"]
         for row, r in zip(rows, stability_rows(claims, first, second)):
             row += [
                 f"{r['first_verdict']}: {r['first_ours']}",
@@ -57,6 +60,11 @@ def ledger(
                 "**flips**" if r["stability"] == "flips" else r["stability"],
             ]
     return markdown_table(header, rows)
+
+
+def _half_header(half: Sequence[Claim], seeds: str) -> str:
+    """A half's column: its verdicts' scope (:func:`~richneuron.analysis.rules.scope_of`)."""
+    return f"verdict ({half[0].scope})" if half and half[0].scope else f"on seeds {seeds}"
 
 
 def stability_rows(

@@ -66,9 +66,22 @@ __all__ = [
 ]
 
 #: The architectures every protocol trains: the baselines, SinGLU's sine-free control, the
-#: adaptive variants the published findings name (v10, v13, v15) and two related neurons with
-#: their own conventions (SIREN's omega0 = 30 and initialisation; KAN's splines).
-PANEL = ("vanilla", "singlu", "bilinear", "v10", "v13", "v15", "siren", "kan")
+#: adaptive variants the published findings name (v10, v13, v15), two related neurons with
+#: their own conventions (SIREN's omega0 = 30 and initialisation; KAN's splines) and the
+#: sine-free gated units (ReGLU, GEGLU, SwiGLU) that claim 13 sets against SinGLU.
+PANEL = (
+    "vanilla",
+    "singlu",
+    "bilinear",
+    "v10",
+    "v13",
+    "v15",
+    "siren",
+    "kan",
+    "reglu",
+    "geglu",
+    "swiglu",
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,8 @@ class Factor:
 
 #: The factors, each over defensible values around the chapters' choice (the sweep specs in
 #: ``sweeps/`` say why each value). ``omega`` scales the sine of SinGLU, v10, v13 and v15 only:
-#: vanilla, bilinear and KAN have no sine, and SIREN keeps its authors' omega0 = 30.
+#: vanilla, bilinear, KAN and the sine-free gates have no sine, and SIREN keeps its authors'
+#: omega0 = 30.
 FACTORS = (
     Factor("lr", "learning rate", ("multiverse-lr",)),
     Factor("steps", "training steps", ("multiverse-steps",)),
@@ -93,7 +107,7 @@ FACTORS = (
         "omega",
         "sine frequency omega",
         ("multiverse-omega",),
-        ("vanilla", "bilinear", "kan", "siren"),
+        ("vanilla", "bilinear", "kan", "siren", "reglu", "geglu", "swiglu"),
     ),
     Factor("depth", "hidden layers", ("multiverse-depth",)),
     Factor("data_seed", "task draw (data seed)", ("multiverse-data",)),
@@ -110,6 +124,7 @@ CLAIMS = (
     "v13_checkerboard_spiral",
     "ood_degradation",
     "sine_control",
+    "sine_gate",
 )
 
 #: The other claims, and why the multiverse does not evaluate them.
@@ -163,6 +178,8 @@ class Protocol:
             return "tuned"
         if self.factor.startswith("tuned "):  # around the tuned protocol: value is a label
             return f"{self.factor}: {self.value}"
+        if self.value is None:
+            return self.factor
         value = f"{self.value:g}" if isinstance(self.value, float) else f"{self.value:,}"
         return f"{self.factor} = {value}"
 
@@ -230,7 +247,7 @@ def _judge(
     out: dict[str, list] = {cid: [] for cid in ids}
     for p in protocols:
         known = facts(p.results) if facts else NO_FACTS
-        for c in claims_mod.evaluate(p.results, published, list(ids), known):
+        for c in claims_mod.evaluate(p.results, published, list(ids), known, protocol=p.name):
             out[c.id].append((p, c))
     return out
 
@@ -276,9 +293,10 @@ def robust_rows(
     published), and its robust verdict.
 
     Returns:
-        ``{"id", "number", "finding", "verdict", "tested", "holds", "direction", "robust",
-        "where", "not_where", "note"}``: ``holds``/``direction`` counts of the ``tested``
-        protocols; ``where``/``not_where`` the protocols' names where it holds and not.
+        ``{"id", "number", "finding", "verdict", "scope", "tested", "holds", "direction",
+        "robust", "where", "not_where", "note"}``: ``scope`` the single verdict's
+        (:func:`~richneuron.analysis.rules.scope_of`), ``holds``/``direction`` counts of the
+        ``tested`` protocols, ``where``/``not_where`` the protocols' names where it holds and not.
     """
     rows = []
     for c in single:
@@ -290,6 +308,7 @@ def robust_rows(
             "number": c.number,
             "finding": c.finding,
             "verdict": c.verdict,
+            "scope": c.scope,
             "tested": len(tested),
             "holds": len(holds),
             "direction": sum(x.direction == "as claimed" for _, x in tested),
@@ -340,12 +359,12 @@ def verdict_grid(evaluated: dict[str, list[tuple[Protocol, Claim]]]) -> Markdown
 
 def side_by_side(evaluated: dict[str, list[tuple[Protocol, Claim]]]) -> Markdown:
     """Each evaluated claim's verdict and number in every protocol of ``evaluated``, side by
-    side (for a few protocols: the chapters' and the tuned one)."""
+    side (for a few protocols: the chapters' and the tuned one), each column headed by its
+    scope (:func:`~richneuron.analysis.rules.scope_of`: protocol, architectures, seeds)."""
     ids = list(evaluated)
     if not ids:
         return Markdown("No claim evaluated.")
-    protocols = [p for p, _ in evaluated[ids[0]]]
-    header = ["#", "finding", *[p.name for p in protocols]]
+    header = ["#", "finding", *[c.scope or p.name for p, c in evaluated[ids[0]]]]
     body = [
         [
             evaluated[c][0][1].number,
@@ -396,7 +415,8 @@ def _where(row: dict) -> str:
 
 
 def robust_ledger(rows: Sequence[dict]) -> Markdown:
-    """The robust ledger as a Markdown table: the single-protocol verdict first, then the
+    """The robust ledger as a Markdown table: the ledger's verdict first (its header naming its
+    scope), then the
     protocols in which the claim holds, in which its direction holds, and the robust verdict."""
     body = []
     for r in rows:
@@ -412,10 +432,11 @@ def robust_ledger(rows: Sequence[dict]) -> Markdown:
                 _where(r),
             ]
         )
+    scope = rows[0].get("scope", "") if rows else ""
     header = [
         "#",
         "finding",
-        "chapters' protocol",
+        f"the ledger ({scope})" if scope else "the ledger",
         "holds in",
         "direction holds in",
         "robust verdict",

@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .. import stats
-from ..formatting import compact, format_comparison, format_detectable, format_percent
+from ..architectures import ARCHITECTURES
+from ..formatting import (
+    compact,
+    format_comparison,
+    format_detectable,
+    format_p,
+    format_percent,
+)
 from ..store.results import ResultSet, versus
 from ..store.schema import Reference
 from ..tasks import get_task
@@ -22,6 +29,7 @@ __all__ = [
     "ADAPTIVE",
     "ADAPTIVE_FREQUENCY",
     "ALPHA_NEAR",
+    "CHAPTERS_PROTOCOL",
     "DIRECTIONS",
     "GAIN_FACTOR",
     "MAGNITUDE_FACTOR",
@@ -41,6 +49,7 @@ __all__ = [
     "direction_of",
     "final_diagnostic",
     "published_metric",
+    "scope_of",
     "settled_direction",
     "size_of",
 ]
@@ -149,10 +158,40 @@ class Claim:
     measure: str = ""  # what ``value`` is (the specification curves' axis)
     direction: str = ""  # a comparative claim's: one of DIRECTIONS ("" where none is compared)
     size: str = ""  # a comparative claim's: one of SIZES or NO_SIZE ("" where none is compared)
+    scope: str = ""  # where it was judged (:func:`scope_of`): protocol, architectures, seeds
 
     @property
     def holds(self) -> bool:
         return self.verdict == "replicated"
+
+
+#: The protocol a ledger is judged under unless the caller names another.
+CHAPTERS_PROTOCOL = "chapters' protocol"
+
+
+def scope_of(rs: ResultSet, protocol: str = CHAPTERS_PROTOCOL) -> str:
+    """Where a verdict on ``rs`` is reached, as the book prints it beside the verdict: the
+    protocol, the architectures and the seeds, e.g. ``chapters' protocol; all 24 architectures;
+    seeds 0–9``. The architectures read ``all N architectures`` when every one of the catalogue
+    is there (aliases and ablations aside), ``all N architectures but a, b`` when a few are not,
+    else their ids. Two verdicts of one claim with the same scope must agree (the book's test of
+    one verdict per claim reads it: :mod:`richneuron.report.verdicts`)."""
+    archs = {r.run.arch for r in rs.runs}
+    catalogue = [
+        a for a, info in ARCHITECTURES.items() if info.canonical == a and not info.is_ablation
+    ]
+    lacking = [a for a in catalogue if a not in archs]
+    if archs and len(lacking) * 4 < len(catalogue):
+        named = f"all {len(catalogue)} architectures"
+        named += f" but {', '.join(lacking)}" if lacking else ""
+    else:
+        named = ", ".join(a for a in ARCHITECTURES if a in archs) or "no architecture"
+    seeds = sorted({r.run.seed for r in rs.runs})
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        span = f"{seeds[0]}–{seeds[-1]}"
+    else:
+        span = ", ".join(map(str, seeds)) or "none"
+    return f"{protocol}; {named}; seeds {span}"
 
 
 def published_metric(published: dict, arch: str, task: str) -> float | None:
@@ -186,7 +225,7 @@ def _outcome(rows: dict, a: str, b: str, task: str) -> int:
     interval, result = versus(ra, rb)
     if not ra["values"] or not rb["values"]:
         return result
-    return decided(ra["values"], rb["values"], ra["metric"], interval)
+    return decided(ra["values"], rb["values"], ra["metric"], interval, (a, b, task))
 
 
 class Family:
@@ -194,17 +233,18 @@ class Family:
     .evaluate`): a first pass records every comparison the claims make (:func:`decided`), then
     :meth:`decide` computes each one's permutation p-value and the Benjamini-Hochberg
     discoveries among them, and a second pass reads its outcomes from there. A comparison is
-    known by its two samples of seeds (and metric): one a claim makes twice (its outcome and
-    its margin's text) counts once."""
+    known by its two sides, task and metric (:func:`decided`): one a claim makes twice (its
+    outcome and its margin's text), or two claims make, counts once."""
 
     def __init__(self) -> None:
         self.made: dict[tuple, stats.Interval] = {}
+        self.samples: dict[tuple, tuple[list[float], list[float], str]] = {}
         self.found: dict[tuple, bool] | None = None
 
     def decide(self) -> None:
         """Decide the recorded comparisons together (:func:`richneuron.stats.discoveries`)."""
         keys = list(self.made)
-        pvalues = [stats.permutation_p(list(a), list(b), metric) for a, b, metric in keys]
+        pvalues = [stats.permutation_p(*self.samples[k]) for k in keys]
         self.found = dict(zip(keys, stats.discoveries(pvalues)))
 
     def removed(self) -> int:
@@ -227,24 +267,42 @@ class Family:
 FAMILY: contextvars.ContextVar[Family | None] = contextvars.ContextVar("family", default=None)
 
 
+def _usable(values: Sequence[float], metric: str) -> list[float]:
+    """The seeds a permutation test can use: finite, and positive for an MSE (log scale)."""
+    return [v for v in values if math.isfinite(v) and (metric != "mse" or v > 0)]
+
+
 def decided(
-    a: Sequence[float], b: Sequence[float], metric: str, interval: stats.Interval
+    a: Sequence[float],
+    b: Sequence[float],
+    metric: str,
+    interval: stats.Interval,
+    key: tuple = (),
 ) -> int:
     """The outcome of one of a claim's comparisons of the seeds ``a`` and ``b`` (+1, -1, 0):
     the interval's reading (:func:`richneuron.stats.outcome`), kept inside the ledger's family
     (:data:`FAMILY`) only if the comparison's permutation p-value is one of the family's
-    discoveries. With fewer than two usable seeds a side, the interval's reading (within
-    noise)."""
+    discoveries. ``key`` names the comparison in the family (its two sides and task, e.g.
+    ``("singlu", "vanilla", "memorize")``), so that two claims making one comparison count it
+    once and two comparisons whose seeds happen to score alike count twice. With fewer than
+    two usable seeds a side, the interval's reading (within noise)."""
     result = stats.outcome(interval)
     family = FAMILY.get()
-    x, y = ([v for v in side if math.isfinite(v) and (metric != "mse" or v > 0)] for side in (a, b))
+    x, y = (_usable(side, metric) for side in (a, b))
     if family is None or len(x) < 2 or len(y) < 2:
         return result
-    key = (tuple(x), tuple(y), metric)
+    if key:  # the same comparison whichever side a claim names first (the p-value is two-sided)
+        first, second, *rest = key
+        name = (*sorted((first, second)), *rest, metric)
+        if (first, second) != tuple(sorted((first, second))):
+            x, y = y, x
+    else:
+        name = (tuple(x), tuple(y), metric)
     if family.found is None:  # the recording pass
-        family.made[key] = interval
+        family.made[name] = interval
+        family.samples[name] = (x, y, metric)
         return result
-    return result if family.found.get(key, True) else 0
+    return result if family.found.get(name, True) else 0
 
 
 def _settled(at_best: bool, at_worst: bool) -> str:
@@ -372,7 +430,12 @@ def _margin(rows: dict, a: str, b: str, task: str) -> str:
     if result == 0:
         ra, rb = rows[(a, task)], rows[(b, task)]
         effect = stats.detectable(ra["values"], rb["values"], ra["metric"])
-        return f" (within noise: {text}; would detect {format_detectable(effect, ra['metric'])})"
+        detect = f"would detect {format_detectable(effect, ra['metric'])}"
+        if stats.outcome(interval) == 0:
+            return f" (within noise: {text}; {detect})"
+        x, y = (_usable(r["values"], r["metric"]) for r in (ra, rb))
+        p = stats.permutation_p(x, y, ra["metric"])
+        return f" (within noise after the ledger's correction: {text}, {format_p(p)}; {detect})"
     return f" ({a if result == 1 else b} better beyond noise: {text})"
 
 

@@ -120,12 +120,13 @@ def width_rows(
     """First hidden layer's width at the budget for every distinct full-rank architecture of
     the study, and with ``related`` the related neurons too (``"related"`` says which).
 
-    :data:`NOT_PER_MATRIX` are left out and aliases are listed once.
+    :data:`NOT_PER_MATRIX` and the ablations are left out and aliases are listed once.
     """
     config = config or TrainConfig()
     rows = []
     for a in ARCHITECTURES.values():
-        if a.canonical != a.id or a.id in NOT_PER_MATRIX or (a.is_related and not related):
+        skip = a.canonical != a.id or a.id in NOT_PER_MATRIX or a.is_ablation
+        if skip or (a.is_related and not related):
             continue
         widths, _ = match_width(a.id, task, config.budget_for(task), config)
         rows.append(

@@ -15,11 +15,13 @@ from .learned import KAN, KAN_GRID, PolyNorm, Rational, kan_layer
 from .periodic import FourierFeatures, Siren, Snake
 from .study import (
     SinGLU,
+    SinGLULayerNorm,
     V1Rich,
     V4LowRank,
     V4Shared,
     V6Routing,
     V7Frequency,
+    V7Value,
     V8PhaseGate,
     V9Controlled,
     V10FreePhase,
@@ -35,7 +37,7 @@ _CLASSES: tuple[type[NeuronLayer], ...] = (
     Vanilla, SinGLU, V1Rich, V4LowRank, V4Shared, V6Routing, V7Frequency, V8PhaseGate,
     V9Controlled, V10FreePhase, V11DisciplinedPhase, V12FrequencyModulation, V13AlignedPhase,
     V15DualPhase, Siren, Snake, FourierFeatures, Bilinear, ReGLU, GEGLU, SwiGLU, KAN, Rational,
-    PolyNorm,
+    PolyNorm, SinGLULayerNorm, V7Value,
 )
 #: Every layer class the catalogue names, by its name.
 LAYERS: dict[str, type[NeuronLayer]] = {c.__name__: c for c in _CLASSES}

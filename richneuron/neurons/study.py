@@ -271,3 +271,37 @@ class V15DualPhase(NeuronLayer):
 
     def internals(self, x: Tensor) -> dict[str, Tensor]:
         return {name: member_mean(getattr(self, name)) for name in self.vectors}
+
+
+# ---------------------------------------------------------------------------------------------
+# The boundedness ablation (chapter v15): is it the sine's periodicity, or a bounded output, that
+# decides how a neuron does out of range (findings 7 and 8)?
+
+
+class SinGLULayerNorm(V1Rich):
+    """Ablation: SinGLU with the bounded output of v1 and v4, ``y = LayerNorm(sin(omega g) v)``
+    (the LayerNorm over the layer's neurons with a learned per-neuron scale and shift, as v1's).
+    """
+
+    branches = ("gate", "value")
+    vectors = {"ln_scale": 1.0, "ln_shift": 0.0}
+    equation = r"y = \mathrm{LN}\big(\sin(\omega\, g) \odot v\big)"
+    chapter = "ablation"
+
+    def activate(self, g: Tensor, v: Tensor) -> Tensor:
+        return self.layer_norm(torch.sin(self.omega * g) * v)
+
+
+class V7Value(V7Frequency):
+    """Ablation: v7 with a value branch, ``y = sin(omega(x) g) v``, so that its output is no
+    longer bounded by the sine (v7's frequency ``omega(x)`` unchanged)."""
+
+    branches = ("gate", "freq", "value")
+    equation = (
+        r"y = \sin(\omega(x) \odot g) \odot v,\ "
+        r"\omega(x) = \omega\,\mathrm{softplus}(W_\omega x)/\ln 2"
+    )
+    chapter = "ablation"
+
+    def activate(self, g: Tensor, s: Tensor, v: Tensor) -> Tensor:
+        return torch.sin(self.frequency(s) * g) * v

@@ -384,15 +384,18 @@ def published_verdict(version: str) -> Markdown:
 
 
 def claim_sentence(claim) -> Markdown:
-    """One claim as a sentence: our number, the published one, the verdict with a comparative
-    claim's direction and size (for ``glue:md``)."""
+    """One claim as a sentence: the finding with its number and id and the scope it was judged
+    on (:func:`richneuron.analysis.rules.scope_of`), our number, the published one, the verdict
+    with a comparative claim's direction and size (for ``glue:md``). The book's test of one
+    verdict per claim reads the pattern ``finding (#N id · scope): ... **verdict**``."""
     parts = [f"direction {claim.direction}"] if claim.direction else []
     if claim.size and claim.size != NO_SIZE:
         parts.append(f"size {claim.size}")
     read = f" ({'; '.join(parts)})" if parts else ""
+    where = f" · {claim.scope}" if claim.scope else ""
     return Markdown(
-        f"{claim.finding}: ours {claim.ours}, published {claim.published}; "
-        f"**{claim.verdict}**{read} (check: {claim.rule})."
+        f"{claim.finding} (#{claim.number} `{claim.id}`{where}): ours {claim.ours}, published "
+        f"{claim.published}; **{claim.verdict}**{read} (check: {claim.rule})."
     )
 
 

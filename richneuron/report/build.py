@@ -372,7 +372,9 @@ def build(root: str | os.PathLike = ".", layout: Layout = FULL, retrain: bool = 
 def _chapter_mode(root: Path, layout: Layout, retrain: bool) -> Iterator[Path]:
     """The chapters' mode for the build, in the environment their kernels (and the kernels'
     worker processes) inherit: retrain, train nothing (the committed results are the store),
-    the run cache (yielded). The environment is restored on the way out."""
+    the run cache (yielded). A quick build first removes the results of the last quick build,
+    so that a chapter's ledger reads only this build's runs. The environment is restored on the
+    way out."""
     saved = {k: os.environ.get(k) for k in ("MPLBACKEND", CACHE_ENV, RETRAIN_ENV, NO_TRAIN_ENV)}
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
     retrain = retrain or (layout.fresh_cache and not layout.from_store)
@@ -381,6 +383,9 @@ def _chapter_mode(root: Path, layout: Layout, retrain: bool) -> Iterator[Path]:
     try:
         if retrain:
             os.environ[RETRAIN_ENV] = "1"  # the chapters do not read their results files
+        if layout.quick:  # a smoke test starts from nothing: no chapter reads a stale result
+            for stale in (root / layout.data).glob("*.json"):
+                stale.unlink()
         if layout.from_store:  # the committed results are the store, and a missing run an error
             _seed_store(root, root / layout.data)
             os.environ[NO_TRAIN_ENV] = "1"

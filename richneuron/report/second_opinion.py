@@ -15,7 +15,9 @@ from pathlib import Path
 from ..analysis.claims import evaluate
 from ..analysis.rules import Facts
 from ..experiments.study import load_sweep
+from ..formatting import format_p
 from ..paths import sweep_file
+from ..stats import FALSE_DISCOVERY_RATE
 from ..store.results import ResultSet
 from ..tables import Markdown, markdown_table
 from ..tasks import STANDARD_TASKS
@@ -167,8 +169,10 @@ def interval_widths(rs: ResultSet) -> dict:
     """How wide the book's intervals are on ``rs``: the median over (architecture, task) of the
     95% interval of the mean, as a factor ``high / low`` for MSE and in points for accuracy,
     the regime map's tasks whose winner leads beyond noise, and the standard tasks on which
-    SinGLU and vanilla differ beyond noise. ``{"seeds", "mse_factor", "accuracy_points",
-    "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
+    SinGLU and vanilla differ beyond noise, and the smallest p-value a permutation test of two
+    architectures at these seeds can reach (two-sided, ``2 / C(2n, n)``: above the 5% false
+    discovery rate, no comparison can be beyond noise). ``{"seeds", "smallest_p", "mse_factor",
+    "accuracy_points", "clear_winners", "tasks", "singlu_vanilla", "standard"}``."""
     mse, acc = [], []
     for row in rs.summary():
         if not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
@@ -179,8 +183,10 @@ def interval_widths(rs: ResultSet) -> dict:
             acc.append(100 * (row["high"] - row["low"]))
     have = {(r.run.arch, r.run.task) for r in rs.runs}
     standard = [t for t in STANDARD_TASKS if {("singlu", t), ("vanilla", t)} <= have]
+    count = len({r.run.seed for r in rs.runs})
     return {
         "seeds": seed_span(rs),
+        "smallest_p": 2 / math.comb(2 * count, count) if count else math.nan,
         "mse_factor": statistics.median(mse) if mse else math.nan,
         "accuracy_points": statistics.median(acc) if acc else math.nan,
         "clear_winners": clear_wins(rs),
@@ -197,6 +203,7 @@ def interval_width_table(rows: Sequence[dict]) -> Markdown:
     return markdown_table(
         [
             "seeds",
+            "smallest p-value",
             "median 95% interval, MSE (high / low)",
             "median 95% interval, accuracy (points)",
             "tasks with a winner beyond noise",
@@ -205,6 +212,8 @@ def interval_width_table(rows: Sequence[dict]) -> Markdown:
         [
             [
                 r["seeds"],
+                format_p(r["smallest_p"], bare=True)
+                + (" (nothing can pass)" if r["smallest_p"] > FALSE_DISCOVERY_RATE else ""),
                 f"{r['mse_factor']:.2f}x",
                 f"{r['accuracy_points']:.1f}",
                 f"{r['clear_winners']} of {r['tasks']}",

@@ -24,6 +24,7 @@ __all__ = [
     "load_second",
     "pool_second",
     "pooled",
+    "pooled_sweep",
     "seed_span",
     "with_seeds",
 ]
@@ -114,6 +115,23 @@ def pool_second(
         if (r.run.arch, r.run.task) in pairs and (r.run.arch, r.run.task, r.run.seed) not in keys
     ]
     return ResultSet(rs.name, rs.config, rs.provenance, [*rs.runs, *extra])
+
+
+def pooled_sweep(
+    path: str | os.PathLike, rs: ResultSet, second: str | os.PathLike | None = STABILITY_PATH
+) -> ResultSet:
+    """The runs of the one-protocol sweep ``path`` (e.g. the boundedness ablation, seeds 0-4)
+    pooled with the second opinion's runs of its architectures and tasks (seeds 5-9), for
+    comparison with ``rs``; an empty result set where ``path`` is absent or made under another
+    protocol than ``rs``'s (a quick build compares nothing with it).
+
+    Raises:
+        ResultsError: naming the file, when it is corrupt or holds several protocols.
+    """
+    own = _load(path, None)
+    if own is None or TrainConfig(**own.config) != TrainConfig(**rs.config):
+        return ResultSet(Path(path).stem, rs.config, rs.provenance, [])
+    return pool_second(own, second) if second is not None else own
 
 
 def with_seeds(rs: ResultSet, seeds: Sequence[int]) -> ResultSet:

@@ -1,6 +1,7 @@
 """The protocol multiverse: protocols from sweep files, claims in each, the robust rule."""
 
 import pytest
+from conftest import published as full_published
 from conftest import result  # a run with train_loss 0.1
 
 from richneuron.analysis import multiverse, scaling
@@ -109,7 +110,7 @@ def test_each_claim_in_each_protocol_and_its_robust_row(tmp_path):
                     result(a, "memorize", s, 0.1 * (1 + 0.01 * s)) for a in ("vanilla", "singlu")
                     for s in range(5)])  # lr = 0.01: the same MSE, within noise
     protocols = multiverse_sweeps.load(base, tmp_path)
-    published = {"headline_claims": {"memorize_mse_ratio_vanilla_over_singlu": 20.0}}
+    published = full_published(memorize_mse_ratio_vanilla_over_singlu=20.0)
     evaluated = multiverse.evaluate(protocols, published, ["memorize_ratio"])
     verdicts = [c.verdict for _, c in evaluated["memorize_ratio"]]
     assert verdicts == ["replicated", "replicated", "not established"]
@@ -143,7 +144,7 @@ def test_each_protocol_gets_its_own_facts():
         seen.append(results)
         return Facts(references={"ood_shift": ood})
 
-    evaluated = multiverse.evaluate(protocols, {"results": {}}, ["ood_degradation"], facts)
+    evaluated = multiverse.evaluate(protocols, full_published(), ["ood_degradation"], facts)
     learns, fails = (c for _, c in evaluated["ood_degradation"])
     assert learns.verdict not in UNTESTED and fails.verdict == "not testable"
     assert "vanilla 0.5, v10 1" in fails.ours

@@ -63,6 +63,12 @@ def restate(arch, layer, x, m):
     if arch == "v7":
         freq = w * torch.log1p(torch.exp(lin(x, p["freq"]))) / math.log(2)
         return torch.sin(freq * lin(x, p["gate"]))
+    if arch == "v7_value":
+        freq = w * torch.log1p(torch.exp(lin(x, p["freq"]))) / math.log(2)
+        return torch.sin(freq * lin(x, p["gate"])) * lin(x, p["value"])
+    if arch == "singlu_ln":
+        y = torch.sin(w * lin(x, p["gate"])) * lin(x, p["value"])
+        return ln(y, layer.ln_scale[m, 0], layer.ln_shift[m, 0])
     if arch == "v8":
         return torch.sigmoid(lin(x, p["amplitude"])) * torch.sin(
             w * lin(x, p["gate"]) + lin(x, p["phase"])

@@ -2,8 +2,8 @@
 its layer class, aliases to one class, and each layer's equation for the book."""
 
 from richneuron import neurons
+from richneuron.architectures import ABLATION, RELATED_FAMILIES
 from richneuron.architectures import ARCHITECTURES as CATALOGUE
-from richneuron.architectures import RELATED_FAMILIES
 from richneuron.neurons import ARCHITECTURES, get_arch
 
 # Layer classes that are frames for others, not architectures of their own.
@@ -24,7 +24,7 @@ def test_the_catalogue_names_every_layer_class_and_the_registry_binds_it():
 
 
 def test_every_architecture_has_a_layer_an_equation_and_a_chapter():
-    assert list(ARCHITECTURES) == list(CATALOGUE) and len(ARCHITECTURES) == 25
+    assert list(ARCHITECTURES) == list(CATALOGUE) and len(ARCHITECTURES) == 27
     for arch, spec in ARCHITECTURES.items():
         info = CATALOGUE[arch]
         assert (spec.id, spec.title, spec.chapter, spec.matrices) == (
@@ -32,4 +32,4 @@ def test_every_architecture_has_a_layer_an_equation_and_a_chapter():
         )
         assert spec.layer.__doc__ and spec.equation
         assert spec.layer.__name__ == spec.layer_name
-        assert spec.chapter.startswith("v") or spec.chapter in RELATED_FAMILIES
+        assert spec.chapter.startswith("v") or spec.chapter in (*RELATED_FAMILIES, ABLATION)

@@ -92,7 +92,9 @@ def test_interval_widths_narrow_with_more_seeds():
     assert three["seeds"] == "0–2" and five["seeds"] == "0–4"
     assert five["mse_factor"] < three["mse_factor"]
     assert five["clear_winners"] == 1 and five["tasks"] == 1
-    assert "| 0–4 |" in second_opinion.interval_width_table([three, five])
+    assert three["smallest_p"] == 2 / 20 and five["smallest_p"] == 2 / 252
+    table = second_opinion.interval_width_table([three, five])
+    assert "| 0–4 |" in table and "0.1 (nothing can pass)" in table and "0.0079 |" in table
 
 
 def test_pooled_sets_halves_and_the_flip_table():
