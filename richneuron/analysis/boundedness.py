@@ -23,7 +23,15 @@ from ..store.schema import Reference
 from ..tables import Markdown, markdown_table
 from .references import beats, reference_text
 
-__all__ = ["ABLATIONS", "OUT_OF_RANGE", "READINGS", "ablation_rows", "ablation_table", "reading"]
+__all__ = [
+    "ABLATIONS",
+    "OUT_OF_RANGE",
+    "READINGS",
+    "UNLEARNED",
+    "ablation_rows",
+    "ablation_table",
+    "reading",
+]
 
 #: Each ablation: the original, the ablated neuron, what the ablation changes, and the sign of
 #: the change a bounded-output explanation predicts (+1: the ablated neuron errs less).
@@ -36,14 +44,19 @@ ABLATIONS = (
 #: frequencies (freq_gen, finding 7).
 OUT_OF_RANGE = ("ood_shift", "freq_gen")
 
-#: What the ablation says on a task (:func:`reading`).
+#: What the ablations say on a task (:func:`reading`): the pattern of their calls.
 READINGS = (
-    "boundedness: both ablations move the error as a bounded output predicts",
-    "not boundedness: neither ablation moves the error beyond noise",
-    "mixed: one ablation moves the error as a bounded output predicts, the other does not",
-    "against boundedness: an ablation moves the error the other way",
-    "not testable: no network compared learns the task",
+    "both ablations move the error as a bounded output predicts",
+    "neither ablation moves the error beyond noise",
+    "one ablation moves the error as a bounded output predicts, the other does not",
+    "an ablation moves the error against what a bounded output predicts",
     "not trained: the ablations' runs are not in this build",
+)
+
+#: Said before the pattern where no network of a pair beats the task's best reference.
+UNLEARNED = (
+    "not testable as a claim, since no network compared beats the best reference predictor "
+    "beyond noise; among these networks that all fail, "
 )
 
 
@@ -91,22 +104,20 @@ def ablation_rows(
 
 
 def reading(rows: Sequence[dict], task: str) -> str:
-    """What the ablations say on ``task`` (one of :data:`READINGS`): boundedness where both
-    move the error beyond noise the way a bounded output predicts, not boundedness where
-    neither moves it, against where one moves it the other way, mixed otherwise; not testable
-    where a pair has no network that learns the task; not trained where the ablations have no
-    runs on it (a quick build)."""
+    """What the ablations say on ``task``: one of :data:`READINGS` (both move the error beyond
+    noise the way a bounded output predicts, neither moves it, one does, one moves it the other
+    way; not trained where they have no runs on it, a quick build), preceded by
+    :data:`UNLEARNED` where a pair has no network that learns the task: the calls then compare
+    failures, and the reading says so instead of deciding a claim."""
     mine = [r for r in rows if r["task"] == task]
     if not mine:
-        return READINGS[5]
-    if not all(r["learned"] for r in mine):
         return READINGS[4]
     if any(r["outcome"] == -r["predicted"] for r in mine):
-        return READINGS[3]
-    hits = sum(r["outcome"] == r["predicted"] for r in mine)
-    if hits == len(mine):
-        return READINGS[0]
-    return READINGS[1] if hits == 0 else READINGS[2]
+        pattern = READINGS[3]
+    else:
+        hits = sum(r["outcome"] == r["predicted"] for r in mine)
+        pattern = READINGS[0] if hits == len(mine) else READINGS[1] if hits == 0 else READINGS[2]
+    return pattern if all(r["learned"] for r in mine) else UNLEARNED + pattern
 
 
 def ablation_table(rows: Sequence[dict]) -> Markdown:
@@ -131,7 +142,7 @@ def ablation_table(rows: Sequence[dict]) -> Markdown:
                 reference_text(r["reference"]) if r["reference"] else "-",
                 format_comparison(r["interval"], "mse"),
                 format_p(r["p"], bare=True),
-                call if r["learned"] else "not testable (neither learns it)",
+                call if r["learned"] else f"{call}; neither learns the task",
             ]
         )
     header = [

@@ -32,7 +32,7 @@ def test_both_ablations_as_a_bounded_output_predicts():
         ("singlu", "singlu_ln", 1), ("v7", "v7_value", -1)]
     assert rows[0]["interval"].estimate > 1 and rows[0]["learned"]
     assert boundedness.reading(rows, "ood_shift") == boundedness.READINGS[0]
-    assert boundedness.reading(rows, "freq_gen") == boundedness.READINGS[5]  # not trained
+    assert boundedness.reading(rows, "freq_gen") == boundedness.READINGS[4]  # not trained
     table = boundedness.ablation_table(rows)
     assert "ablated lower" in table and "ablated higher" in table and "0.5 (training mean)" in table
 
@@ -48,4 +48,7 @@ def test_ablations_that_move_nothing_or_the_other_way():
     assert boundedness.reading(rows, "ood_shift") == boundedness.READINGS[3]
     failing = sets({"singlu": 0.9, "v7": 0.9}, {"singlu_ln": 0.8, "v7_value": 0.9})
     rows = boundedness.ablation_rows(*failing, OOD)  # all above the training mean's 0.5
-    assert boundedness.reading(rows, "ood_shift") == boundedness.READINGS[4]
+    assert boundedness.reading(rows, "ood_shift") == (
+        boundedness.UNLEARNED + boundedness.READINGS[2]  # SinGLU's error falls; v7's is the same
+    )
+    assert "ablated lower; neither learns the task" in boundedness.ablation_table(rows)
