@@ -335,7 +335,8 @@ def permutation_p(a: Sequence[float], b: Sequence[float], metric: str) -> float:
     every split of the pooled seeds into two samples of their sizes: the seeds of two
     architectures are independent initialisations, so under no difference any split is as
     likely. Two-sided as ``scipy.stats.permutation_test`` reads it (twice the smaller tail);
-    exact up to :data:`EXACT_SPLITS` splits, a seeded draw of :data:`RESAMPLES` beyond.
+    exact up to :data:`EXACT_SPLITS` splits, a seeded draw of :data:`RESAMPLES` beyond (the
+    same draw whichever side comes first, so the value is symmetric in ``a`` and ``b``).
 
     Raises:
         ValueError: naming ``metric``, ``a`` or ``b``: an unknown metric, fewer than 2 values,
@@ -343,7 +344,10 @@ def permutation_p(a: Sequence[float], b: Sequence[float], metric: str) -> float:
     """
     if metric not in ("mse", "accuracy"):
         raise ValueError(f"metric: must be 'mse' or 'accuracy', got {metric!r}")
-    return _permutation_p(tuple(map(float, a)), tuple(map(float, b)), metric)
+    x, y = tuple(map(float, a)), tuple(map(float, b))
+    if (len(y), y) < (len(x), x):  # one order of the two sides, so a drawn p is symmetric too
+        x, y = y, x
+    return _permutation_p(x, y, metric)
 
 
 @functools.lru_cache(maxsize=65536)
