@@ -97,10 +97,15 @@ def pick(claims_: Sequence[Claim], ids: Sequence[str]) -> list[Claim]:
         ValueError: on an id the ledger lacks (naming the valid ones).
     """
     by_id = {c.id: c for c in claims_}
-    unknown = [cid for cid in ids if cid not in by_id]
-    if unknown:
-        raise ValueError(f"ids: unknown claim {unknown[0]!r}; valid claims: {', '.join(by_id)}")
+    _known(ids, by_id)
     return [by_id[cid] for cid in ids]
+
+
+def _known(ids: Sequence[str], valid: Sequence[str]) -> None:
+    """Refuse, naming it and the valid ones, the first of ``ids`` not in ``valid``."""
+    unknown = [cid for cid in ids if cid not in valid]
+    if unknown:
+        raise ValueError(f"ids: unknown claim {unknown[0]!r}; valid claims: {', '.join(valid)}")
 
 
 def claims(
@@ -115,9 +120,7 @@ def claims(
     Raises:
         ValueError: on an unknown claim id (naming the valid ones), before anything is read.
     """
-    unknown = [cid for cid in ids if cid not in CLAIMS]
-    if unknown:
-        raise ValueError(f"ids: unknown claim {unknown[0]!r}; valid claims: {', '.join(CLAIMS)}")
+    _known(ids, CLAIMS)
     return pick(ledger(evidence(data_dir, quick, sweep_dir)), ids)
 
 
