@@ -13,13 +13,13 @@ import torch
 
 from richneuron.tasks import (
     GENERALISATION_TASKS,
-    N_POINTS,
     STANDARD_TASKS,
     TASKS,
     Task,
     get_task,
     parse_tasks,
 )
+from richneuron.tasks.synthetic import N_POINTS
 from richneuron.train.reference import task_error
 
 ALL = list(TASKS)

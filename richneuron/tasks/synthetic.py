@@ -1,4 +1,4 @@
-"""The nine tasks: seeded, explicit data generators (the book's "Tasks" chapter).
+"""The nine synthetic tasks: seeded, explicit data generators (the book's "Tasks" chapter).
 
 The original study's generators are not public, so every formula, domain,
 constant and point count below is this repository's decision; each one is
@@ -15,19 +15,25 @@ Conventions the trainer relies on:
 * The random-data tasks of the capacity chapter are not in :data:`TASKS`: their ids carry the
   point count (``random_reg_n<N>``, ``random_k<K>_n<N>``) and :func:`get_task` builds them on
   demand (:func:`random_task`).
+* Five tasks have a difficulty knob (:data:`KNOBS`): :func:`build` makes the task at other
+  values (``checkerboard@freq=5``, :mod:`richneuron.tasks.knobs` parses the id). A task at other
+  knob values draws from its base task's stream, so the inputs are the same points and only
+  what the knob changes differs.
 * ``generate(seed)`` is bit-identical across machines: numbers are drawn from
-  ``numpy.random.PCG64`` seeded by ``(crc32(task name), seed)``, formulas are
+  ``numpy.random.PCG64`` seeded by ``(crc32(task name), seed)`` (the base task's name for a
+  task at other knob values), formulas are
   evaluated in float64, and the results are cast to float32 only at the end.
   Within a task the train set is drawn before the test set.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -38,15 +44,15 @@ if TYPE_CHECKING:  # the tensors of TaskData; torch itself is imported by genera
 
 __all__ = [
     "GENERALISATION_TASKS",
+    "KNOBS",
+    "RANDOM_FORMS",
     "STANDARD_TASKS",
     "TASKS",
+    "Knob",
     "Task",
     "TaskData",
-    "get_task",
-    "parse_tasks",
+    "build",
     "random_task",
-    "better",
-    "higher_is_better",
 ]
 
 PI = math.pi
@@ -54,11 +60,12 @@ N_POINTS = 500  # train and test points of every task except memorize (a run-tim
 MEMORIZE_POINTS = 200  # memorize: 200 points, scored on the same points
 MEMORIZE_IN, MEMORIZE_OUT = 8, 4
 COMPLEX_SQUARE = 0.5  # complex_4d: weight of the x3^2 term
-NESTED_FREQ = 2 * PI  # nested_2d: outer frequency
-HIFREQ_LOW, HIFREQ_HIGH, HIFREQ_AMP = 16 * PI, 40 * PI, 0.5  # hifreq
-SPIRAL_TURNS = 1.75  # spiral: turns of each arm, radius grows 0 -> 1
-SPIRAL_NOISE = 0.04  # spiral: Gaussian std on each coordinate
-CHECKER_FREQ = 2 * PI  # checkerboard: k*pi with k = 2, a 4x4 board
+NESTED_FREQ = 2.0  # nested_2d: outer frequency, in multiples of pi (a knob)
+HIFREQ_LOW, HIFREQ_RATIO, HIFREQ_AMP = 16.0, 2.5, 0.5  # hifreq: 16 pi and 2.5 x 16 pi = 40 pi
+SPIRAL_TURNS = 1.75  # spiral: turns of each arm, radius grows 0 -> 1 (a knob)
+SPIRAL_NOISE = 0.04  # spiral: Gaussian std on each coordinate (a knob)
+CHECKER_FREQ = 2.0  # checkerboard: sin(k pi x) with k = 2, a 4x4 board (a knob)
+COMPLEX_FREQ = 1.0  # complex_4d: frequency of its two periodic terms, in multiples of pi
 OOD_FREQ, OOD_SLOPE = 3.0, 0.5  # ood_shift: y = sin(3x) + 0.5x
 OOD_TEST_LOW, OOD_TEST_HIGH = 1.0, 2.0  # ood_shift: test interval
 FREQ_TRAIN = (PI, 2 * PI)  # freq_gen: training frequencies k ~ U[pi, 2pi]
@@ -110,6 +117,8 @@ class Task:
         train_domain: Where training inputs come from, plain text.
         test_domain: Where test inputs come from, plain text.
         noise: Noise added, plain text.
+        base: The task whose stream it draws from (a task at other knob values: its base
+            task's id); empty for the others, which draw from their own name's.
     """
 
     name: str
@@ -126,6 +135,7 @@ class Task:
     test_domain: str
     noise: str
     _sampler: Sampler = field(repr=False, compare=False)
+    base: str = ""
 
     def generate(self, seed: int = 0) -> TaskData:
         """Draws the task's train and test sets.
@@ -143,7 +153,7 @@ class Task:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         import torch  # here, not at the top: the catalogue of tasks is read without torch
 
-        entropy = [zlib.crc32(self.name.encode("utf-8")), int(seed)]
+        entropy = [zlib.crc32((self.base or self.name).encode("utf-8")), int(seed)]
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
         arrays = self._sampler(rng, self.n_train, self.n_test)
         expected = [
@@ -161,7 +171,11 @@ class Task:
 
     def describe(self) -> dict[str, object]:
         """Returns the public fields as plain data (for tables)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not f.name.startswith("_") and f.name != "base"
+        }
 
 
 # --- samplers: (rng, n_train, n_test) -> float64 (x_train, y_train, x_test, y_test)
@@ -182,18 +196,33 @@ def _regression(
     return sample
 
 
-def _complex_4d(x: np.ndarray) -> np.ndarray:
-    x1, x2, x3, x4 = x.T
-    return np.sin(PI * x1 * x2) + x1 * np.cos(PI * (x3 + x4)) + COMPLEX_SQUARE * x3**2
+def _complex_4d(freq: float) -> Callable[[np.ndarray], np.ndarray]:
+    w = freq * PI
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        x1, x2, x3, x4 = x.T
+        return np.sin(w * x1 * x2) + x1 * np.cos(w * (x3 + x4)) + COMPLEX_SQUARE * x3**2
+
+    return fn
 
 
-def _nested_2d(x: np.ndarray) -> np.ndarray:
-    x1, x2 = x.T
-    return np.sin(NESTED_FREQ * x1 * np.sin(PI * x2)) * np.cos(NESTED_FREQ * x2 * np.cos(PI * x1))
+def _nested_2d(freq: float) -> Callable[[np.ndarray], np.ndarray]:
+    w = freq * PI
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        x1, x2 = x.T
+        return np.sin(w * x1 * np.sin(PI * x2)) * np.cos(w * x2 * np.cos(PI * x1))
+
+    return fn
 
 
-def _hifreq(x: np.ndarray) -> np.ndarray:
-    return np.sin(HIFREQ_LOW * x[:, 0]) + HIFREQ_AMP * np.sin(HIFREQ_HIGH * x[:, 0])
+def _hifreq(freq: float) -> Callable[[np.ndarray], np.ndarray]:
+    low, high = freq * PI, (HIFREQ_RATIO * freq) * PI
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        return np.sin(low * x[:, 0]) + HIFREQ_AMP * np.sin(high * x[:, 0])
+
+    return fn
 
 
 def _ood_shift(x: np.ndarray) -> np.ndarray:
@@ -222,30 +251,37 @@ def _random_labels(classes: int) -> Sampler:
     return sample
 
 
-def _spiral_set(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _spiral(turns: float, noise: float) -> Sampler:
     """Exactly n//2 points per arm (+1 first), then shuffled; n must be even."""
-    labels = np.where(np.arange(n) < n // 2, 1.0, -1.0)
-    s = rng.uniform(0.0, 1.0, size=n)
-    theta = 2 * PI * SPIRAL_TURNS * s + np.where(labels > 0, 0.0, PI)
-    x = np.stack([s * np.cos(theta), s * np.sin(theta)], axis=1)
-    x = x + SPIRAL_NOISE * rng.standard_normal((n, 2))
-    order = rng.permutation(n)
-    return x[order], labels[order, None]
+
+    def one_set(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.where(np.arange(n) < n // 2, 1.0, -1.0)
+        s = rng.uniform(0.0, 1.0, size=n)
+        theta = 2 * PI * turns * s + np.where(labels > 0, 0.0, PI)
+        x = np.stack([s * np.cos(theta), s * np.sin(theta)], axis=1)
+        x = x + noise * rng.standard_normal((n, 2))
+        order = rng.permutation(n)
+        return x[order], labels[order, None]
+
+    def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+        return (*one_set(rng, n_train), *one_set(rng, n_test))
+
+    return sample
 
 
-def _spiral(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
-    return (*_spiral_set(rng, n_train), *_spiral_set(rng, n_test))
+def _checkerboard(freq: float) -> Sampler:
+    w = freq * PI
 
+    def labels(x: np.ndarray) -> np.ndarray:
+        prod = np.sin(w * x[:, 0]) * np.sin(w * x[:, 1])
+        return np.where(prod >= 0, 1.0, -1.0)[:, None]
 
-def _checker_labels(x: np.ndarray) -> np.ndarray:
-    prod = np.sin(CHECKER_FREQ * x[:, 0]) * np.sin(CHECKER_FREQ * x[:, 1])
-    return np.where(prod >= 0, 1.0, -1.0)[:, None]
+    def sample(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
+        x_tr = rng.uniform(-1.0, 1.0, size=(n_train, 2))
+        x_te = rng.uniform(-1.0, 1.0, size=(n_test, 2))
+        return x_tr, labels(x_tr), x_te, labels(x_te)
 
-
-def _checkerboard(rng: np.random.Generator, n_train: int, n_test: int) -> Arrays:
-    x_tr = rng.uniform(-1.0, 1.0, size=(n_train, 2))
-    x_te = rng.uniform(-1.0, 1.0, size=(n_test, 2))
-    return x_tr, _checker_labels(x_tr), x_te, _checker_labels(x_te)
+    return sample
 
 
 def _frequency(
@@ -304,45 +340,147 @@ def _task(
 _FRESH = "fresh points from the training distribution"
 _U1 = "x ~ U[-1,1]"
 
+
+def _pi(multiple: float) -> str:
+    r"""``multiple`` pi as LaTeX: ``\pi``, ``2\pi``, ``3.5\pi``."""
+    return r"\pi" if multiple == 1 else f"{multiple:g}" + r"\pi"
+
+
+def _complex_task(name: str, freq: float) -> Task:
+    w = _pi(freq)
+    return _task(
+        name,
+        "Compositional 4-D regression",
+        "regression",
+        "standard",
+        (4, 1),
+        rf"y = \sin({w} x_1 x_2) + x_1 \cos({w} (x_3 + x_4)) + 0.5\, x_3^2",
+        "x ~ U[-1,1]^4",
+        _FRESH,
+        "none",
+        _regression(_complex_4d(freq), 4),
+    )
+
+
+def _nested_task(name: str, freq: float) -> Task:
+    w = _pi(freq)
+    return _task(
+        name,
+        "Nested multiplicative periodic (2-D)",
+        "regression",
+        "standard",
+        (2, 1),
+        rf"y = \sin({w} x_1 \sin(\pi x_2)) \cos({w} x_2 \cos(\pi x_1))",
+        "x ~ U[-1,1]^2",
+        _FRESH,
+        "none",
+        _regression(_nested_2d(freq), 2),
+    )
+
+
+def _hifreq_task(name: str, freq: float) -> Task:
+    return _task(
+        name,
+        "High-frequency 1-D signal",
+        "regression",
+        "standard",
+        (1, 1),
+        rf"y = \sin({_pi(freq)} x) + 0.5 \sin({_pi(HIFREQ_RATIO * freq)} x)",
+        _U1,
+        _FRESH,
+        "none",
+        _regression(_hifreq(freq), 1),
+    )
+
+
+def _spiral_task(name: str, turns: float, noise: float) -> Task:
+    return _task(
+        name,
+        "Two interleaved spirals",
+        "classification",
+        "standard",
+        (2, 1),
+        rf"s \sim U[0,1],\ \theta = {_pi(2 * turns)} s + \pi [y = -1],\ "
+        r"x = s (\cos\theta, \sin\theta) + \varepsilon,\ "
+        rf"\varepsilon \sim \mathcal{{N}}(0, {noise:g}^2 I_2)",
+        f"exactly n/2 points per arm (label +1 / -1), shuffled; {turns:g} turns, radius s <= 1",
+        "a fresh draw, same distribution",
+        f"Gaussian, std {noise:g} on coordinates",
+        _spiral(turns, noise),
+    )
+
+
+def _checkerboard_task(name: str, freq: float) -> Task:
+    w, cells = _pi(freq), f"{2 * freq:g}"
+    return _task(
+        name,
+        f"Checkerboard ({cells}x{cells})",
+        "classification",
+        "standard",
+        (2, 1),
+        rf"y = \operatorname{{sign}}(\sin({w} x_1) \sin({w} x_2)),\ \operatorname{{sign}}(0) = +1",
+        "x ~ U[-1,1]^2",
+        _FRESH,
+        "none",
+        _checkerboard(freq),
+    )
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A difficulty knob of a task: its name in a task id, its value in the nine tasks, the
+    range a task id may set it to, and what it is."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    doc: str
+
+
+#: The tasks with difficulty knobs: each one's knobs (in the order an id writes them) and the
+#: function that builds the task at given values (:func:`build`).
+KNOBS: dict[str, tuple[tuple[Knob, ...], Callable[..., Task]]] = {
+    "complex_4d": (
+        (Knob("freq", COMPLEX_FREQ, 0.25, 16.0, "frequency of the two periodic terms, x pi"),),
+        _complex_task,
+    ),
+    "nested_2d": (
+        (Knob("freq", NESTED_FREQ, 0.25, 16.0, "outer frequency of both factors, x pi"),),
+        _nested_task,
+    ),
+    "hifreq": (
+        (Knob("freq", HIFREQ_LOW, 1.0, 128.0, "the low frequency, x pi (the high one is 2.5x)"),),
+        _hifreq_task,
+    ),
+    "spiral": (
+        (
+            Knob("turns", SPIRAL_TURNS, 0.25, 8.0, "turns of each arm"),
+            Knob("noise", SPIRAL_NOISE, 0.0, 0.5, "Gaussian std added to each coordinate"),
+        ),
+        _spiral_task,
+    ),
+    "checkerboard": (
+        (Knob("freq", CHECKER_FREQ, 0.5, 32.0, "frequency of each sine, x pi (2 freq cells)"),),
+        _checkerboard_task,
+    ),
+}
+
+
+def build(name: str, base: str, values: dict[str, float]) -> Task:
+    """``base``'s task with its knobs at ``values`` (the others at their defaults), named
+    ``name`` and drawing from ``base``'s stream. The caller checks the values
+    (:func:`richneuron.tasks.knobs.variant`)."""
+    knobs, make = KNOBS[base]
+    task = make(name, *(values.get(k.name, k.default) for k in knobs))
+    return dataclasses.replace(task, base=base)
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        _task(
-            "complex_4d",
-            "Compositional 4-D regression",
-            "regression",
-            "standard",
-            (4, 1),
-            r"y = \sin(\pi x_1 x_2) + x_1 \cos(\pi (x_3 + x_4)) + 0.5\, x_3^2",
-            "x ~ U[-1,1]^4",
-            _FRESH,
-            "none",
-            _regression(_complex_4d, 4),
-        ),
-        _task(
-            "nested_2d",
-            "Nested multiplicative periodic (2-D)",
-            "regression",
-            "standard",
-            (2, 1),
-            r"y = \sin(2\pi x_1 \sin(\pi x_2)) \cos(2\pi x_2 \cos(\pi x_1))",
-            "x ~ U[-1,1]^2",
-            _FRESH,
-            "none",
-            _regression(_nested_2d, 2),
-        ),
-        _task(
-            "hifreq",
-            "High-frequency 1-D signal",
-            "regression",
-            "standard",
-            (1, 1),
-            r"y = \sin(16\pi x) + 0.5 \sin(40\pi x)",
-            _U1,
-            _FRESH,
-            "none",
-            _regression(_hifreq, 1),
-        ),
+        _complex_task("complex_4d", COMPLEX_FREQ),
+        _nested_task("nested_2d", NESTED_FREQ),
+        _hifreq_task("hifreq", HIFREQ_LOW),
         _task(
             "memorize",
             "Memorise 200 random points (8-D to 4-D)",
@@ -356,32 +494,8 @@ TASKS: dict[str, Task] = {
             _memorize,
             n=(MEMORIZE_POINTS, MEMORIZE_POINTS),
         ),
-        _task(
-            "spiral",
-            "Two interleaved spirals",
-            "classification",
-            "standard",
-            (2, 1),
-            r"s \sim U[0,1],\ \theta = 3.5\pi s + \pi [y = -1],\ "
-            r"x = s (\cos\theta, \sin\theta) + \varepsilon,\ "
-            r"\varepsilon \sim \mathcal{N}(0, 0.04^2 I_2)",
-            "exactly n/2 points per arm (label +1 / -1), shuffled; 1.75 turns, radius s <= 1",
-            "a fresh draw, same distribution",
-            "Gaussian, std 0.04 on coordinates",
-            _spiral,
-        ),
-        _task(
-            "checkerboard",
-            "Checkerboard (4x4)",
-            "classification",
-            "standard",
-            (2, 1),
-            r"y = \operatorname{sign}(\sin(2\pi x_1) \sin(2\pi x_2)),\ \operatorname{sign}(0) = +1",
-            "x ~ U[-1,1]^2",
-            _FRESH,
-            "none",
-            _checkerboard,
-        ),
+        _spiral_task("spiral", SPIRAL_TURNS, SPIRAL_NOISE),
+        _checkerboard_task("checkerboard", CHECKER_FREQ),
         _task(
             "ood_shift",
             "Out-of-distribution shift (1-D)",
@@ -425,14 +539,7 @@ STANDARD_TASKS: tuple[str, ...] = tuple(n for n, t in TASKS.items() if t.group =
 GENERALISATION_TASKS: tuple[str, ...] = tuple(
     n for n, t in TASKS.items() if t.group == "generalisation"
 )
-_GROUPS: dict[str, tuple[str, ...]] = {
-    "all": tuple(TASKS),
-    "standard": STANDARD_TASKS,
-    "generalisation": GENERALISATION_TASKS,
-}
-
-
-_RANDOM_FORMS = "random_reg_n<N> or random_k<K>_n<N>"
+RANDOM_FORMS = "random_reg_n<N> or random_k<K>_n<N>"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -452,7 +559,7 @@ def random_task(name: str) -> Task:
     """
     match = RANDOM_ID.fullmatch(name) if isinstance(name, str) else None
     if match is None:
-        raise ValueError(f"unknown task {name!r}; random-data tasks are {_RANDOM_FORMS}")
+        raise ValueError(f"unknown task {name!r}; random-data tasks are {RANDOM_FORMS}")
     classes = None if match.group(1) is None else int(match.group(1))
     n = int(match.group(2))
     if str(n) != match.group(2) or not 1 <= n <= MAX_POINTS:
@@ -487,69 +594,3 @@ def random_task(name: str) -> Task:
         _random_labels(classes),
         n=(n, n),
     )
-
-
-def get_task(name: str) -> Task:
-    """Looks a task up by id: one of :data:`TASKS` or a random-data id (:func:`random_task`).
-
-    Raises:
-        ValueError: Naming ``name`` and the valid ids, if it is unknown.
-    """
-    if isinstance(name, str) and name in TASKS:
-        return TASKS[name]
-    if isinstance(name, str) and name.startswith("random_"):
-        return random_task(name)
-    raise ValueError(
-        f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}; or {_RANDOM_FORMS}"
-    )
-
-
-def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """Parses a task selection, e.g. ``"spiral,complex_4d"``, ``["hifreq"]`` or ``"all"``.
-
-    Items are task ids (random-data ids included, :func:`random_task`) or the groups ``all``,
-    ``standard``, ``generalisation`` (expanded in registry order); the result keeps the order
-    given.
-
-    Raises:
-        ValueError: On an empty selection or item, an unknown item, or a task
-            selected twice; the message names the value and the valid choices.
-        TypeError: If ``spec`` is neither a string nor a sequence of strings.
-    """
-    choices = (
-        f"valid tasks: {', '.join(TASKS)}; {_RANDOM_FORMS}; or a group: {', '.join(_GROUPS)}"
-    )
-    if isinstance(spec, str):
-        items = [s.strip() for s in spec.split(",")]
-    elif isinstance(spec, Sequence) and all(isinstance(s, str) for s in spec):
-        items = [s.strip() for s in spec]
-    else:
-        raise TypeError(f"task spec must be a string or a sequence of strings, got {spec!r}")
-    if not spec or any(not s for s in items):
-        raise ValueError(f"empty task in spec {spec!r}; {choices}")
-    out: list[str] = []
-    for item in items:
-        if item.startswith("random_"):
-            random_task(item)  # a bad random-data id: its own message
-        elif item not in TASKS and item not in _GROUPS:
-            raise ValueError(f"unknown task {item!r}; {choices}")
-        for name in _GROUPS.get(item, (item,)):
-            if name in out:
-                raise ValueError(f"task {name!r} selected twice in {spec!r}; {choices}")
-            out.append(name)
-    return tuple(out)
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether a higher score is better under ``metric``: accuracy yes, MSE no."""
-    return metric == "accuracy"
-
-
-def better(a: float, b: float, metric: str) -> bool:
-    """Whether score ``a`` is better than ``b`` under ``metric`` (accuracy: higher; MSE:
-    lower). NaN (every seed diverged) is worst."""
-    if math.isnan(a):
-        return False
-    if math.isnan(b):
-        return True
-    return a > b if higher_is_better(metric) else a < b
