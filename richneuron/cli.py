@@ -1,4 +1,5 @@
-"""Command line: ``python -m richneuron list``, ``run``, ``sweep`` and ``fingerprint``.
+"""Command line: ``python -m richneuron list``, ``run``, ``sweep``, ``calibrate`` and
+``fingerprint``.
 
     python -m richneuron list
     python -m richneuron run --arch v10 --tasks spiral,complex_4d --seeds 3 --out results.json
@@ -7,6 +8,7 @@
         --grid lr=1e-3,3e-3,1e-2 --grid omega=1,3,10,30 --out sweep.json
     python -m richneuron sweep SPEC.yaml --dask 4 --out sweep.json        # 4 Dask workers here
     python -m richneuron sweep SPEC.yaml --scheduler tcp://HOST:8786 --out sweep.json
+    python -m richneuron calibrate          # the Tasks chapter's calibration (its probes)
     python -m richneuron fingerprint [--out F.json]
 
 ``run`` trains every (architecture, task, seed), reusing the run cache, shows a progress bar and
@@ -34,6 +36,7 @@ from pathlib import Path
 
 from .architectures import parse_archs
 from .config import TrainConfig
+from .experiments import calibration
 from .experiments.specs import SweepError
 from .experiments.study import (
     Sweep,
@@ -50,6 +53,7 @@ from .neurons import ARCHITECTURES
 from .neurons.matching import BudgetError, match_width
 from .paths import SWEEP_DIR
 from .progress import progress_bar
+from .report.book import load_published
 from .store.cache import RunCache
 from .store.results import ResultsError, ResultSet, check_output_path, save_results
 from .store.schema import Run
@@ -262,6 +266,32 @@ def _sweep(args: argparse.Namespace) -> None:
         print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _calibrate(args: argparse.Namespace) -> None:
+    out = calibration.OUT
+    _check_cache(args)
+    _check_backend(args)
+    try:
+        stored = load_sweep(out) if out.is_file() else None
+        published = load_published()
+    except ResultsError as err:
+        raise UsageError(f"stored: {err}") from None
+    cache = None if args.no_cache else RunCache(args.cache)
+    with _backend(args) as backend, progress_bar() as bar:
+        result, cals = calibration.run_calibration(
+            published,
+            cache,
+            stored,
+            progress=lambda done, stored, total: bar(done, total, stored),
+            backend=backend,
+        )
+    for c in cals:
+        chosen = c.chosen.task if c.chosen else "none"
+        print(f"{c.target.task}: {c.status}, {len(c.probes)} probes, chosen {chosen}")
+    save_sweep(result, out)
+    calibration.write_spec(result)
+    print(f"{result.trained} runs trained; wrote {out} and {calibration.SPEC}", file=sys.stderr)
+
+
 def _describe(sweep: Sweep) -> str:
     """The line a sweep or a tuning starts with: how many runs, and of what."""
     if isinstance(sweep, Tuning):
@@ -404,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="train architectures x tasks x seeds x a grid of settings (a spec file or flags)",
         )
     )
+    cal = sub.add_parser(
+        "calibrate",
+        help="bisect each task's knob to the published vanilla score (writes the probes' spec "
+        "and results)",
+    )
+    _add_cache(cal)
+    _add_cluster(cal)
     _add_fingerprint(
         sub.add_parser(
             "fingerprint",
@@ -510,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fingerprint(args)
         elif args.command == "sweep":
             _sweep(args)
+        elif args.command == "calibrate":
+            _calibrate(args)
         else:
             _run(args)
     except UsageError as err:

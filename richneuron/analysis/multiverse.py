@@ -19,6 +19,7 @@ fixed here before any result was seen (:func:`robust_verdict`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from dataclasses import dataclass
 from ..config import TrainConfig
 from ..store.results import ResultSet
 from ..tables import Markdown, markdown_table
+from ..tasks import base_of, is_variant
 from . import claims as claims_mod
 from .rules import NO_FACTS, UNTESTED, VERDICTS, Claim, Facts
 
 __all__ = [
+    "CALIBRATED",
     "CLAIMS",
     "FACTORS",
     "Factor",
@@ -40,6 +43,7 @@ __all__ = [
     "ROBUST_HOLDS",
     "ROBUST_VERDICTS",
     "TUNED_CLAIMS_SKIP",
+    "as_base",
     "changed_findings",
     "changes",
     "count_factor_protocols",
@@ -161,6 +165,12 @@ ROBUST_RULE = (
 )
 
 
+#: The factor of the protocol whose tasks are calibrated to the published baseline (the
+#: Tasks chapter's calibration): its runs hold the calibrated tasks' ids, judged as the tasks
+#: they are settings of (:func:`as_base`).
+CALIBRATED = "calibrated"
+
+
 @dataclass(frozen=True, eq=False)
 class Protocol:
     """One protocol of the multiverse: the factor it changes (``"default"`` for the chapters'
@@ -176,6 +186,8 @@ class Protocol:
             return "chapters' protocol"
         if self.factor == "tuned":
             return "tuned"
+        if self.factor == CALIBRATED:
+            return "calibrated tasks"
         if self.factor.startswith("tuned "):  # around the tuned protocol: value is a label
             return f"{self.factor}: {self.value}"
         if self.value is None:
@@ -247,9 +259,39 @@ def _judge(
     out: dict[str, list] = {cid: [] for cid in ids}
     for p in protocols:
         known = facts(p.results) if facts else NO_FACTS
-        for c in claims_mod.evaluate(p.results, published, list(ids), known, protocol=p.name):
+        results, known = as_base(p.results, known)
+        for c in claims_mod.evaluate(results, published, list(ids), known, protocol=p.name):
             out[c.id].append((p, c))
     return out
+
+
+def as_base(rs: ResultSet, facts: Facts = NO_FACTS) -> tuple[ResultSet, Facts]:
+    """``rs`` with every task at other knob values (``checkerboard@freq=5``) renamed to the
+    task it is a setting of, and ``facts``' reference predictors keyed alike, so that the
+    claims, which name the nine tasks, judge a calibrated task in their place.
+
+    Raises:
+        ValueError: if a task and one of its settings are both in ``rs`` (two runs would share
+            one name).
+    """
+    tasks = {r.run.task for r in rs.runs}
+    if not any(is_variant(t) for t in tasks):
+        return rs, facts
+    bases = [base_of(t) for t in tasks]
+    twice = sorted({b for b in bases if bases.count(b) > 1})
+    if twice:
+        raise ValueError(f"{rs.name}: task {twice[0]!r} is there under two settings")
+    runs = [
+        dataclasses.replace(r, run=dataclasses.replace(r.run, task=base_of(r.run.task)))
+        for r in rs.runs
+    ]
+    refs = {
+        base_of(t): dataclasses.replace(ref, task=base_of(t)) for t, ref in facts.references.items()
+    }
+    return (
+        ResultSet(rs.name, rs.config, rs.provenance, runs),
+        dataclasses.replace(facts, references=refs),
+    )
 
 
 def robust_verdict(verdicts: Sequence[str]) -> str:
@@ -524,7 +566,11 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
     body = []
     for p in protocols:
         archs = sorted({r.run.arch for r in p.results.runs}, key=PANEL.index)
-        label = {"default": "-", "tuned": "every hyperparameter, per architecture and task"}
+        label = {
+            "default": "-",
+            "tuned": "every hyperparameter, per architecture and task",
+            CALIBRATED: "the tasks, calibrated to the published baseline",
+        }
         if p.factor.startswith("tuned "):
             label[p.factor] = f"{p.factor[len('tuned '):]}, around the tuned setting"
         body.append(

@@ -15,20 +15,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..analysis.capacity import compute_used
-from ..analysis.multiverse import FACTORS, PANEL, Protocol, panel_runs
+from ..analysis.multiverse import CALIBRATED, FACTORS, PANEL, Protocol, panel_runs
 from ..config import TrainConfig
 from ..paths import SWEEP_DIR
 from ..store.results import ResultsError, ResultSet
+from ..tasks import base_of, is_variant
 from .study import load_sweep
 from .tuning import RELATIVE, space
 from .tuning_results import chosen_settings, tuned_set
 
-__all__ = ["AROUND", "TUNING", "compute", "load", "missing", "missing_text"]
+__all__ = ["AROUND", "CALIBRATED_FILE", "TUNING", "compute", "load", "missing", "missing_text"]
 
 
 def missing(sweep_dir: str | Path = SWEEP_DIR) -> list[str]:
     """The multiverse's sweep files not in ``sweep_dir`` (their protocols are left out)."""
-    stems = [TUNING, AROUND, *(s for f in FACTORS for s in f.sweeps)]
+    stems = [TUNING, AROUND, *(s for f in FACTORS for s in f.sweeps), CALIBRATED_FILE]
     return [f"{s}.json" for s in stems if not (Path(sweep_dir) / f"{s}.json").is_file()]
 
 
@@ -112,7 +113,36 @@ def load(chapters: ResultSet, sweep_dir: str | Path | None = SWEEP_DIR) -> list[
                     )
                 )
         protocols += sorted(found, key=lambda p: p.value)
-    return protocols
+    calibrated = _calibrated(chapters, sweep_dir) if sweep_dir is not None else None
+    return protocols + ([calibrated] if calibrated is not None else [])
+
+
+#: The panel on the tasks calibrated to the published baseline (sweeps/multiverse-calibrated.yaml,
+#: the Tasks chapter's calibration): the multiverse's "calibrated tasks" protocol.
+CALIBRATED_FILE = "multiverse-calibrated"
+
+
+def _calibrated(chapters: ResultSet, sweep_dir: str | Path) -> Protocol | None:
+    """The panel on the calibrated tasks at every seed the file holds (ten), with the chapters'
+    runs of the panel on the tasks not calibrated; None when the file is not committed.
+
+    Raises:
+        ResultsError: naming the file: corrupt, an architecture outside the panel, a task that
+            is not a setting of one of the nine, or a protocol other than the chapters'.
+    """
+    path = Path(sweep_dir) / f"{CALIBRATED_FILE}.json"
+    if not path.is_file():
+        return None
+    result = _load_panel_file(path, sorted({r.run.seed for r in chapters.runs}))
+    (rs,) = result.sets if len(result.sets) == 1 else (None,)
+    if rs is None or TrainConfig(**rs.config) != TrainConfig(**chapters.config):
+        raise ResultsError(f"{path}: not one protocol, the chapters'")
+    calibrated = {base_of(t) for t in result.sweep.tasks if is_variant(t)}
+    if len(calibrated) != len(result.sweep.tasks):
+        raise ResultsError(f"{path}: a task that is not a calibrated setting, or one twice")
+    kept = [r for r in panel_runs(chapters, PANEL) if r.run.task not in calibrated]
+    runs = [*rs.runs, *kept]
+    return Protocol(CALIBRATED, None, ResultSet(rs.name, rs.config, rs.provenance, runs))
 
 
 #: The fair-tuning file (sweeps/tuning.yaml): its tuned runs are the multiverse's "tuned"

@@ -5,8 +5,8 @@ protocol).
 An id is a task of :data:`~richneuron.tasks.synthetic.KNOBS`, then ``@knob=value`` for each knob
 set away from its default, in the order the task lists its knobs, each value written as
 ``f"{value:g}"`` writes it: one task, one id. The task draws from its base task's stream
-(:func:`~richneuron.tasks.synthetic.build`), so at every value of a knob the inputs are the same
-points.
+(:func:`~richneuron.tasks.synthetic.build`), so at every value of a knob the random draws are the
+same: the inputs are the same points (spiral's knobs move its points along the same draws).
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def variant_id(base: str, values: Mapping[str, float]) -> str:
     if unknown:
         raise ValueError(f"task {base!r}: unknown knob {unknown[0]!r}; its knobs: {_names(base)}")
     set_ = [k for k in knobs if k.name in values and values[k.name] != k.default]
+    for k in set_:
+        if float(f"{values[k.name]:g}") != values[k.name]:
+            raise ValueError(
+                f"task {base!r}: {k.name}={values[k.name]!r} has more than 6 significant figures"
+            )
     name = base + "".join(f"{SEP}{k.name}={values[k.name]:g}" for k in set_)
     if name != base:
         variant(name)  # the range and the form, checked once
@@ -87,7 +92,7 @@ def variant(name: str) -> Task:
             raise ValueError(f"task {name!r}: write the knobs in the order {_names(base)}")
         knob = knobs[order.index(key)]
         try:
-            value = float(text)
+            value = float(text) + 0.0  # -0 is 0, written "0"
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or not knob.low <= value <= knob.high:
@@ -114,11 +119,12 @@ def base_of(name: str) -> str:
 def knob_values(name: str) -> dict[str, float]:
     """Every knob of ``name``'s base task at its value in ``name`` (defaults included); empty
     for a task without knobs."""
+    if is_variant(name):
+        variant(name)  # refuses a bad id
     base = base_of(name)
     if base not in KNOBS:
         return {}
     given = {}
     if is_variant(name):
-        variant(name)  # refuses a bad id
         given = {s.partition("=")[0]: float(s.partition("=")[2]) for s in name.split(SEP)[1:]}
     return {k.name: given.get(k.name, k.default) for k in KNOBS[base][0]}

@@ -17,8 +17,8 @@ Conventions the trainer relies on:
   demand (:func:`random_task`).
 * Five tasks have a difficulty knob (:data:`KNOBS`): :func:`build` makes the task at other
   values (``checkerboard@freq=5``, :mod:`richneuron.tasks.knobs` parses the id). A task at other
-  knob values draws from its base task's stream, so the inputs are the same points and only
-  what the knob changes differs.
+  knob values draws from its base task's stream: the same draws, so the same input points
+  (spiral's knobs move its points along the same draws) and only what the knob changes differs.
 * ``generate(seed)`` is bit-identical across machines: numbers are drawn from
   ``numpy.random.PCG64`` seeded by ``(crc32(task name), seed)`` (the base task's name for a
   task at other knob values), formulas are
