@@ -17,6 +17,7 @@ __all__ = [
     "ABLATION",
     "ARCHITECTURES",
     "BASELINE_CHAPTER",
+    "BOOK_ARCHS",
     "FAMILIES",
     "RELATED_FAMILIES",
     "VERSION_ORDER",
@@ -114,6 +115,13 @@ ARCHITECTURES: dict[str, ArchInfo] = {
 #: The study's variants in its order, aliases left out (for "first to ..." claims).
 VERSION_ORDER = tuple(
     a for a, info in ARCHITECTURES.items() if info.family == FAMILIES[1] and info.canonical == a
+)
+
+
+#: The book's architectures: every distinct neuron of the catalogue (no alias, no ablation), in
+#: catalogue order.
+BOOK_ARCHS: tuple[str, ...] = tuple(
+    a for a, info in ARCHITECTURES.items() if info.canonical == a and not info.is_ablation
 )
 
 

@@ -58,7 +58,7 @@ from .store.cache import RunCache
 from .store.results import ResultsError, ResultSet, check_output_path, save_results
 from .store.schema import Run
 from .tables import summary_cells, text_columns
-from .tasks import TASKS, parse_tasks
+from .tasks import KNOBS, REAL_TASKS, TASKS, parse_tasks
 from .train import fingerprint as fp
 from .train.cluster import ClusterError, DaskBackend, SchedulerLost
 
@@ -96,6 +96,15 @@ def _list() -> None:
         "  random_reg_n<N>      mse      8 -> 4  x ~ N(0, I_8), y ~ N(0, I_4), independent\n"
         "  random_k<K>_n<N>     accuracy 8 -> 1 (K = 2) or K  labels uniform on K classes"
     )
+    print("\nReal data sets (scikit-learn's, bundled; seeded split, standardised):")
+    for t in REAL_TASKS.values():
+        print(f"  {t.name:<13} {t.metric:<8} {t.in_dim} -> {t.out_dim}  {t.n_train}/{t.n_test}")
+    print("\nDifficulty knobs (a task at other values: <task>@<knob>=<value>, e.g. "
+          "checkerboard@freq=5):")
+    for base, (knobs, _) in KNOBS.items():
+        for k in knobs:
+            print(f"  {base:<13} {k.name:<6} {k.default:g} (range {k.low:g} to {k.high:g}): "
+                  f"{k.doc}")
 
 
 def _parse(kind: str, parser, value: str):

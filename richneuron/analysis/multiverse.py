@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..config import TrainConfig
@@ -42,9 +42,7 @@ __all__ = [
     "ROBUST_FAILS",
     "ROBUST_HOLDS",
     "ROBUST_VERDICTS",
-    "TUNED_CLAIMS_SKIP",
     "as_base",
-    "changed_findings",
     "changes",
     "count_factor_protocols",
     "curve",
@@ -54,10 +52,10 @@ __all__ = [
     "evaluate",
     "factor_labels",
     "factor_table",
-    "findings",
     "own_factors",
     "panel_differences",
     "panel_runs",
+    "protocol_of",
     "protocol_table",
     "robust_counts",
     "robust_ledger",
@@ -205,6 +203,12 @@ def _factor(name: str) -> Factor:
         if f.field == name:
             return f
     raise ValueError(f"factor: unknown {name!r}; valid: {', '.join(f.field for f in FACTORS)}")
+
+
+def protocol_of(protocols: Sequence[Protocol], factor: str) -> Protocol | None:
+    """The first protocol of ``factor`` (e.g. :data:`CALIBRATED`), None when there is none (its
+    file not committed, or a quick build)."""
+    return next((p for p in protocols if p.factor == factor), None)
 
 
 def panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
@@ -582,37 +586,3 @@ def protocol_table(protocols: Sequence[Protocol]) -> Markdown:
             ]
         )
     return markdown_table(["protocol", "factor", "architectures", "runs"], body)
-
-
-# ---------------------------------------------------------------------------------------------
-# The Tuning chapter's two protocols: the chapters' default and the tuned one.
-
-#: The claims the chapter judges before and after tuning: every one that depends on how the
-#: networks are trained (the width matching trains nothing; the capacity claim has its own
-#: protocol, varied in the Capacity chapter).
-TUNED_CLAIMS_SKIP = ("width_cost", "headline_bits")
-
-
-def findings(
-    default: ResultSet,
-    tuned: ResultSet,
-    published: dict,
-    facts: Callable[[ResultSet], Facts] | None = None,
-) -> dict[str, list]:
-    """Every finding that depends on the training protocol, judged on ``default`` (the chapters'
-    runs) and on ``tuned`` by the ledger's rules (:func:`richneuron.analysis.claims.evaluate`), as
-    :func:`evaluate` gives them (``facts`` as there): ``{id: [(protocol, claim), ...]}``."""
-    ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
-    protocols = (Protocol("default", None, default), Protocol("tuned", None, tuned))
-    return _judge(protocols, published, ids, facts)
-
-
-def changed_findings(evaluated: Mapping[str, list]) -> list[str]:
-    """The findings of :func:`findings` whose verdict tuning changes, each as ``"#N (id):
-    before -> after"``."""
-    out = []
-    for cid, pairs in evaluated.items():
-        before, after = pairs[0][1], pairs[-1][1]
-        if before.verdict != after.verdict:
-            out.append(f"#{before.number} ({cid}): {before.verdict} → {after.verdict}")
-    return out

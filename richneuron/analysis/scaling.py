@@ -13,6 +13,7 @@ from ..tasks import TASKS, get_task, higher_is_better
 from .multiverse import Protocol
 
 __all__ = [
+    "at_budget",
     "budgets",
     "budgets_text",
     "by_budget",
@@ -33,6 +34,18 @@ def by_budget(protocols: Sequence[Protocol]) -> list[Protocol]:
     """The protocols that differ in the budget alone, the chapters' among them, by budget."""
     chosen = [p for p in protocols if p.factor in ("default", "budget")]
     return sorted(chosen, key=lambda p: p.config.budget)
+
+
+def at_budget(protocols: Sequence[Protocol], budget: int) -> Protocol:
+    """The budget protocol (:func:`by_budget`) at ``budget``.
+
+    Raises:
+        ValueError: naming the budget and those there are, if none is at it.
+    """
+    for p in by_budget(protocols):
+        if p.config.budget == budget:
+            return p
+    raise ValueError(f"budget: no protocol at {budget:,}; budgets: {budgets_text(protocols)}")
 
 
 def budgets(protocols: Sequence[Protocol]) -> list[int]:

@@ -298,9 +298,10 @@ def protocol_draw(rs: ResultSet) -> tuple[int, float]:
 
 
 def chapter_tasks(rs: ResultSet, arch: str | None = None) -> list[str]:
-    """Tasks of ``rs`` (of ``arch``'s runs if given), in registry order."""
-    tasks = {r.run.task for r in rs.select(arch)}
-    return [t for t in TASKS if t in tasks]
+    """Tasks of ``rs`` (of ``arch``'s runs if given): the nine in registry order, then any
+    other (a real data set, a task at other knob values) in the order of the runs."""
+    tasks = list(dict.fromkeys(r.run.task for r in rs.select(arch)))
+    return [t for t in TASKS if t in tasks] + [t for t in tasks if t not in TASKS]
 
 
 def seed_count(rs: ResultSet) -> int:

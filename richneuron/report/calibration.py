@@ -16,12 +16,14 @@ from ..analysis.calibration import ARCH, WITHIN_FACTOR, WITHIN_POINTS, Calibrati
 from ..experiments import calibration as runs
 from ..formatting import format_metric
 from ..paths import SWEEP_DIR
+from ..store.schema import REFERENCE_TITLES
 from ..tables import Markdown, markdown_table
+from ..tasks import better
 from ..train.predictors import reference_for
 from .book import load_published
 from .plots import _pyplot
 
-__all__ = ["chosen", "chosen_text", "figure", "load", "rule_text", "table"]
+__all__ = ["chosen", "chosen_text", "figure", "load", "of", "rule_text", "table", "task_for"]
 
 
 def load(sweep_dir: str | os.PathLike = SWEEP_DIR) -> list[Calibration]:
@@ -37,6 +39,25 @@ def load(sweep_dir: str | os.PathLike = SWEEP_DIR) -> list[Calibration]:
 def chosen(cals: Sequence[Calibration]) -> list[str]:
     """The calibrated tasks' ids (the unreachable ones left out), in the targets' order."""
     return [c.chosen.task for c in cals if c.chosen is not None]
+
+
+def of(cals: Sequence[Calibration], task: str) -> Calibration:
+    """The bisection of ``task``.
+
+    Raises:
+        ValueError: naming the task, if it was not calibrated.
+    """
+    for c in cals:
+        if c.target.task == task:
+            return c
+    raise ValueError(f"task: {task!r} is not calibrated; calibrated: "
+                     f"{', '.join(c.target.task for c in cals)}")
+
+
+def task_for(cals: Sequence[Calibration], task: str) -> str:
+    """The calibrated id of ``task`` (``task`` itself where it was not calibrated)."""
+    found = [c.chosen.task for c in cals if c.target.task == task and c.chosen is not None]
+    return found[0] if found else task
 
 
 def _reference(task: str) -> str:
@@ -94,12 +115,27 @@ def chosen_text(cals: Sequence[Calibration]) -> str:
                 f"{format_metric(c.chosen.score, c.metric)}, published "
                 f"{format_metric(c.published, c.metric)}{where})"
             )
+        elif c.status == "ours harder":
+            parts.append(
+                f"{c.target.task} already harder than the original's ({ARCH} "
+                f"{format_metric(c.probes[0].score, c.metric)}, published "
+                f"{format_metric(c.published, c.metric)}): not calibrated"
+            )
         else:
             end = c.probes[-1]
+            ref = reference_for(end.task)
+            name, score = ref.best
+            also = (
+                f"; the {REFERENCE_TITLES[name]} scores {format_metric(score, ref.metric)} "
+                f"there, also better than the published value, so no setting of the knob "
+                f"reaches it"
+                if better(score, c.published, c.metric)
+                else ""
+            )
             parts.append(
                 f"{c.target.task} unreachable (at {c.target.knob} = {end.value:g}, {ARCH} still "
                 f"scores {format_metric(end.score, c.metric)}, better than the published "
-                f"{format_metric(c.published, c.metric)})"
+                f"{format_metric(c.published, c.metric)}{also})"
             )
     return "; ".join(parts)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import make_result
 
-from richneuron.analysis import multiverse
+from richneuron.analysis import rereading
 from richneuron.architectures import FAMILIES
 from richneuron.config import TrainConfig
 from richneuron.experiments import multiverse_sweeps, tuning, tuning_results
@@ -342,4 +342,4 @@ def test_findings_before_and_after_tuning_name_what_changes():
 
     evaluated = {"c": [(None, claim("replicated")), (None, claim("not replicated"))],
                  "d": [(None, claim("replicated")), (None, claim("replicated"))]}
-    assert multiverse.changed_findings(evaluated) == ["#3 (c): replicated → not replicated"]
+    assert rereading.changed_findings(evaluated) == ["#3 (c): replicated → not replicated"]

@@ -322,7 +322,8 @@ def test_glue_reference_parser():
 
 
 def _judging_calls(source: str) -> list[ast.Call]:
-    """Calls of ``claims.evaluate``, ``multiverse.evaluate`` and ``multiverse.findings``."""
+    """Calls of ``claims.evaluate``, ``multiverse.evaluate``, ``rereading.findings`` and
+    ``rereading.beyond``."""
     return [
         node
         for node in ast.walk(ast.parse(source))
@@ -330,7 +331,12 @@ def _judging_calls(source: str) -> list[ast.Call]:
         and isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name)
         and (node.func.value.id, node.func.attr)
-        in {("claims", "evaluate"), ("multiverse", "evaluate"), ("multiverse", "findings")}
+        in {
+            ("claims", "evaluate"),
+            ("multiverse", "evaluate"),
+            ("rereading", "findings"),
+            ("rereading", "beyond"),
+        }
     ]
 
 
@@ -352,5 +358,5 @@ def test_every_claim_is_judged_with_the_reference_predictors(doc):
 def test_the_facts_check_finds_a_call_without_facts():
     calls = _judging_calls("c = claims.evaluate(rs, published, ['x'])\nmultiverse.evaluate(p, q)")
     assert [_passes_facts(c) for c in calls] == [False, False]
-    calls = _judging_calls("claims.evaluate(rs, p, ids, f)\nmultiverse.findings(a, b, c, facts=g)")
+    calls = _judging_calls("claims.evaluate(rs, p, ids, f)\nrereading.findings(a, b, c, facts=g)")
     assert [_passes_facts(c) for c in calls] == [True, True]
