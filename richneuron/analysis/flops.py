@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..architectures import ARCHITECTURES
+
 __all__ = [
     "BACKWARD_FACTOR",
     "COSTS",
@@ -163,6 +165,8 @@ def flops(
     Raises:
         ValueError: on an architecture without a count (naming it).
     """
+    if arch in ARCHITECTURES:
+        arch = ARCHITECTURES[arch].canonical  # an alias (v4_glu) is its neuron
     if arch not in ACTIVATION and arch not in ("kan", "fourier_features"):
         raise ValueError(f"arch: no FLOP count for {arch!r}")
     products = matrix_products(arch, in_dim, out_dim, widths, rank, kan_grid)

@@ -87,11 +87,12 @@ def cost_rows(protocols: Sequence[Protocol]) -> list[dict]:
 
 
 def pareto(rows: Sequence[dict], task: str) -> list[dict]:
-    """The rows of ``task`` (:func:`cost_rows`) on its Pareto front: none other is as cheap or
-    cheaper in FLOPs and better in score. By FLOPs."""
-    here = sorted((r for r in rows if r["task"] == task and math.isfinite(r["mean"])),
-                  key=lambda r: (r["flops"], r["arch"]))
+    """The rows of ``task`` (:func:`cost_rows`) on its Pareto front: no other is as cheap or
+    cheaper in FLOPs and at least as good in score (of two equal points, the first by
+    architecture). By FLOPs."""
     sign = 1 if higher_is_better(get_task(task).metric) else -1
+    here = sorted((r for r in rows if r["task"] == task and math.isfinite(r["mean"])),
+                  key=lambda r: (r["flops"], -sign * r["mean"], r["arch"]))
     front, best = [], -math.inf
     for r in here:
         if sign * r["mean"] > best:
@@ -126,10 +127,13 @@ def _interpolate(lo: float, hi: float, t: float, metric: str) -> float:
 def matched_flops(protocols: Sequence[Protocol], budget: int = DEFAULT_BUDGET) -> Protocol:
     """The panel at :data:`ANCHOR`'s FLOPs per point at ``budget``, task by task (see the
     module docstring): a protocol whose runs carry the interpolated test scores (and, as their
-    parameter count, the interpolated budget).
+    parameter count, the interpolated budget; their other fields, widths and curves, are the
+    lower budget's run's). An architecture whose FLOPs at a budget equal the target keeps its
+    runs there as they are (the anchor at ``budget``); a task without the anchor at ``budget``
+    is left out.
 
     Raises:
-        ValueError: if the budget protocols lack ``budget`` or the anchor there.
+        ValueError: if the budget protocols lack ``budget``.
     """
     cells = _cells(protocols)
     default = next((p for p in by_budget(protocols) if p.config.budget == budget), None)
@@ -142,8 +146,12 @@ def matched_flops(protocols: Sequence[Protocol], budget: int = DEFAULT_BUDGET) -
             continue
         target = anchor[budget]
         metric = get_task(task).metric
+        exact = [runs for _, f, runs in found if f == target]
+        if exact:  # an architecture at the target itself (the anchor): its own runs
+            runs += [exact[0][seed] for seed in sorted(exact[0])]
+            continue
         for (b1, f1, r1), (b2, f2, r2) in zip(found, found[1:]):
-            if not (f1 <= target <= f2) or f1 == f2:
+            if not (f1 < target < f2):
                 continue
             t = (math.log(target) - math.log(f1)) / (math.log(f2) - math.log(f1))
             params = round(math.exp(math.log(b1) + t * (math.log(b2) - math.log(b1))))

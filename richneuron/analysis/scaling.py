@@ -45,7 +45,8 @@ def at_budget(protocols: Sequence[Protocol], budget: int) -> Protocol:
     for p in by_budget(protocols):
         if p.config.budget == budget:
             return p
-    raise ValueError(f"budget: no protocol at {budget:,}; budgets: {budgets_text(protocols)}")
+    there = budgets_text(by_budget(protocols))
+    raise ValueError(f"budget: no protocol at {budget:,}; budgets: {there}")
 
 
 def budgets(protocols: Sequence[Protocol]) -> list[int]:
