@@ -35,6 +35,7 @@ __all__ = [
     "pareto",
     "pareto_table",
     "run_flops",
+    "with_times",
 ]
 
 #: The architecture whose FLOPs at the chapters' budget every other is matched to.
@@ -86,13 +87,15 @@ def cost_rows(protocols: Sequence[Protocol]) -> list[dict]:
     return rows
 
 
-def pareto(rows: Sequence[dict], task: str) -> list[dict]:
-    """The rows of ``task`` (:func:`cost_rows`) on its Pareto front: no other is as cheap or
-    cheaper in FLOPs and at least as good in score (of two equal points, the first by
-    architecture). By FLOPs."""
+def pareto(rows: Sequence[dict], task: str, cost: str = "flops") -> list[dict]:
+    """The rows of ``task`` (:func:`cost_rows`) on its Pareto front in ``cost`` (``"flops"``, or
+    another key of the rows such as ``"seconds"``): no other is as cheap or cheaper and at
+    least as good in score (of two equal points, the first by architecture). By cost."""
     sign = 1 if higher_is_better(get_task(task).metric) else -1
-    here = sorted((r for r in rows if r["task"] == task and math.isfinite(r["mean"])),
-                  key=lambda r: (r["flops"], -sign * r["mean"], r["arch"]))
+    here = sorted(
+        (r for r in rows if r["task"] == task and math.isfinite(r["mean"]) and cost in r),
+        key=lambda r: (r[cost], -sign * r["mean"], r["arch"]),
+    )
     front, best = [], -math.inf
     for r in here:
         if sign * r["mean"] > best:
@@ -102,18 +105,30 @@ def pareto(rows: Sequence[dict], task: str) -> list[dict]:
 
 
 def pareto_table(rows: Sequence[dict], tasks: Sequence[str]) -> Markdown:
-    """Per task, the Pareto front: each point as ``arch at budget (FLOPs)``, cheapest first."""
+    """Per task, the Pareto front in FLOPs and, where the rows carry a time per step
+    (:func:`with_times`), in time: each point as ``arch budget``, cheapest first."""
     body = []
+    timed = any("seconds" in r for r in rows)
     for task in tasks:
-        front = pareto(rows, task)
-        body.append(
-            [
-                task,
-                len(front),
-                "; ".join(f"{r['arch']} {r['budget'] / 1000:g}K ({r['flops']:,})" for r in front),
-            ]
-        )
-    return markdown_table(["task", "points on the front", "front, cheapest first"], body)
+        row = [task]
+        for cost in ("flops", "seconds") if timed else ("flops",):
+            front = pareto(rows, task, cost)
+            row.append("; ".join(f"{r['arch']} {r['budget'] / 1000:g}K" for r in front))
+        body.append(row)
+    header = ["task", "front in FLOPs, cheapest first"]
+    return markdown_table(header + (["front in time, fastest first"] if timed else []), body)
+
+
+def with_times(rows: Sequence[dict], times: Sequence[dict]) -> list[dict]:
+    """:func:`cost_rows` with each (architecture, budget)'s measured ``seconds`` per training
+    step from ``times`` (rows ``{"arch", "budget", "seconds_per_step"}``, measured on one task:
+    the book's tasks have 500 training points, Memorize 200); rows without a time keep none."""
+    by_key = {(t["arch"], t["budget"]): t["seconds_per_step"] for t in times}
+    return [
+        {**r, "seconds": by_key[(r["arch"], r["budget"])]} if (r["arch"], r["budget"]) in by_key
+        else dict(r)
+        for r in rows
+    ]
 
 
 def _interpolate(lo: float, hi: float, t: float, metric: str) -> float:
