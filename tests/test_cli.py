@@ -12,7 +12,8 @@ from richneuron.store.results import load_results
 def test_list_shows_every_architecture_and_task(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("vanilla", "singlu", "v4_lowrank", "v15", "memorize", "freq_gen"):
+    for name in ("vanilla", "singlu", "v4_lowrank", "v15", "memorize", "freq_gen", "digits",
+                 "diabetes", "e.g. checkerboard@freq=5"):
         assert name in out
     assert r"\sin(\omega g + \pi \tanh\varphi)" in out
 
@@ -24,6 +25,12 @@ def test_list_shows_every_architecture_and_task(capsys):
     (["run", "--arch", "v10", "--seeds", "-2"], "--seeds: must be at least 1, got -2"),
     (["run", "--arch", "v10", "--steps", "0"], "--steps: invalid steps=0"),
     (["run", "--arch", "v9", "--budget", "50"], "--budget: no width of 'v9'"),
+    (["run", "--arch", "v10", "--tasks", "checkerboard@freq=99"],
+     "--tasks: task 'checkerboard@freq=99': freq must be a number from 0.5 to 32, got '99'"),
+    (["run", "--arch", "v10", "--tasks", "spiral@turns=3.0"], "write turns=3 (one task, one id)"),
+    (["run", "--arch", "v10", "--tasks", "memorize@n=3"], "'memorize' has no knob"),
+    (["run", "--arch", "kan", "--tasks", "digits", "--budget", "300"],
+     "--budget: no width of 'kan' on task 'digits' meets budget=300"),
     (["run", "--arch", "v10", "--lr", "inf"], "--lr: invalid lr=inf: must be a finite number"),
     (["run", "--arch", "v10", "--lr", "nan"], "--lr: invalid lr=nan: must be a finite number"),
     (["run", "--arch", "v10", "--lr", "1e400"], "--lr: invalid lr=inf"),

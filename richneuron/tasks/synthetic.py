@@ -461,7 +461,7 @@ KNOBS: dict[str, tuple[tuple[Knob, ...], Callable[..., Task]]] = {
         _spiral_task,
     ),
     "checkerboard": (
-        (Knob("freq", CHECKER_FREQ, 0.5, 32.0, "frequency of each sine, x pi (2 freq cells)"),),
+        (Knob("freq", CHECKER_FREQ, 0.5, 32.0, "sine frequency x pi (2 freq cells a side)"),),
         _checkerboard_task,
     ),
 }
