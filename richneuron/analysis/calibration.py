@@ -6,10 +6,10 @@ than the original's did (94% on Checkerboard against a published 57.9%). For eac
 difficulty knob (:data:`richneuron.tasks.KNOBS`), :func:`bisect` looks for the knob value at
 which vanilla, under the chapters' protocol, scores what the original published for vanilla:
 
-* the probes: the knob's value in the nine tasks (``low``), then the range's hard end
-  (``high``), then the geometric midpoint of the bracket, rounded to :data:`DIGITS`
-  significant figures, towards the published value (the task is assumed to get harder as the
-  knob grows);
+* the probes: the knob's value in the nine tasks (``low``), then the bracket's hard end
+  (``high``, :attr:`Target.high`, within the knob's range), then the geometric midpoint of
+  the bracket, rounded to :data:`DIGITS` significant figures, towards the published value (the
+  task is assumed to get harder as the knob grows);
 * a probe's score: vanilla's mean test score over seeds 0 to :data:`SEEDS` - 1;
 * the neighbourhood of the published value: :data:`WITHIN_POINTS` accuracy either side, or an
   MSE within a factor of :data:`WITHIN_FACTOR`; the first probe inside it is the calibrated task;
@@ -210,7 +210,8 @@ def rule_text() -> str:
     return (
         f"vanilla's mean test score over seeds 0-{SEEDS - 1} under the chapters' protocol, "
         f"bisected on the knob's log scale from its value in our task to the hard end of its "
-        f"range, each probe's value rounded to {DIGITS} significant figures; calibrated at the "
+        f"bracket (the table's), each probe's value rounded to {DIGITS} significant figures; "
+        f"calibrated at the "
         f"first probe within {WITHIN_POINTS * 100:g} points of the published accuracy or within "
         f"a factor of {WITHIN_FACTOR:g} of the published MSE; after {MAX_PROBES} probes without "
         f"one, the nearest; unreachable when the hard end is still easier than the published "

@@ -16,9 +16,10 @@ random map of the data).
 multiplication, division, absolute value, comparison or ReLU is 1 FLOP; a sigmoid 4, a SiLU 5,
 a tanh 6 and an exact GELU 14 (KANbeFair's table, Yu et al. 2024); a sine or cosine 6 (as a
 tanh: our choice) and a softplus 4 (as a sigmoid: ours); a reduction over a layer's units
-counts its additions. The backward pass of these costs twice their forward (a derivative and a
-product by the incoming gradient per operation). Each neuron's count is written out below,
-term by term, from its equation as the code evaluates it.
+counts its additions. The backward pass of these costs twice their forward (a derivative and
+a product by the incoming gradient per operation), except where they act on the data alone
+(a first layer's map of its inputs: KAN's spline bases, Fourier features): no gradient. Each
+neuron's count is written out below, term by term, from its equation as the code evaluates it.
 """
 
 from __future__ import annotations
@@ -97,10 +98,14 @@ class Flops:
     matrix_forward: int
     matrix_backward: int
     elementwise_forward: int
+    #: The part of ``elementwise_forward`` on the data alone (KAN's first-layer spline bases
+    #: and SiLU, Fourier features' map of the inputs): no gradient flows through it.
+    data_only: int = 0
 
     @property
     def elementwise_backward(self) -> int:
-        return BACKWARD_FACTOR * self.elementwise_forward
+        """:data:`BACKWARD_FACTOR` times the forward element-wise work that needs a gradient."""
+        return BACKWARD_FACTOR * (self.elementwise_forward - self.data_only)
 
     @property
     def matrix(self) -> int:
@@ -137,24 +142,26 @@ def matrix_products(
     return out
 
 
-def _elementwise(arch: str, n: int, w: int, first: bool, kan_grid: int) -> int:
+def _elementwise(arch: str, n: int, w: int, first: bool, kan_grid: int) -> tuple[int, int]:
     """One hidden layer's forward element-wise FLOPs for one point (``n`` inputs, ``w``
-    units), biases included."""
+    units), biases included, and the part of them on the data alone (a first layer's work on
+    its inputs, which needs no gradient)."""
     if arch == "kan":
         # per input: the B-spline bases (Cox-de Boor, cubic) on G + 2k + 1 knots: 3 ops per
         # initial interval (two comparisons and an and), then 7 per basis of each order
         # (two differences, two quotients, two products, a sum); SiLU; then the branches' sum
         intervals = kan_grid + 2 * 3
         bases = 3 * intervals + 7 * sum(intervals - k for k in (1, 2, 3))
-        return n * (bases + COSTS["silu"]) + w
+        inputs = n * (bases + COSTS["silu"])
+        return inputs + w, inputs if first else 0
     if arch == "fourier_features" and first:
-        # (omega 2 pi) z, cos, sin; the projection's bias; relu
-        return w * (1 + 2 * _S) + w + w
+        # (omega 2 pi) z, cos, sin (on the data alone); the projection's bias; relu
+        return w * (1 + 2 * _S) + w + w, w * (1 + 2 * _S)
     if arch == "fourier_features":
-        return 2 * w  # a plain ReLU layer: bias, relu
+        return 2 * w, 0  # a plain ReLU layer: bias, relu
     biases = 2 * w if arch == "v4_lowrank" else BRANCHES[arch] * w
     per_unit, per_point = ACTIVATION[arch]
-    return biases + per_unit * w + per_point
+    return biases + per_unit * w + per_point, 0
 
 
 def flops(
@@ -173,7 +180,6 @@ def flops(
     forward = sum(2 * k * j for k, j, _, _ in products)
     backward = sum(2 * k * j * (gi + gw) for k, j, gi, gw in products)
     dims = (in_dim, *widths)
-    element = sum(
-        _elementwise(arch, dims[i], w, i == 0, kan_grid) for i, w in enumerate(widths)
-    )
-    return Flops(forward, backward, element + out_dim)  # the read-out's bias
+    parts = [_elementwise(arch, dims[i], w, i == 0, kan_grid) for i, w in enumerate(widths)]
+    element = sum(e for e, _ in parts) + out_dim  # the read-out's bias
+    return Flops(forward, backward, element, sum(d for _, d in parts))

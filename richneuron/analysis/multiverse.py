@@ -43,6 +43,7 @@ __all__ = [
     "ROBUST_HOLDS",
     "ROBUST_VERDICTS",
     "as_base",
+    "calibrated_text",
     "changes",
     "count_factor_protocols",
     "curve",
@@ -52,6 +53,7 @@ __all__ = [
     "evaluate",
     "factor_labels",
     "factor_table",
+    "judge",
     "own_factors",
     "panel_differences",
     "panel_runs",
@@ -211,6 +213,15 @@ def protocol_of(protocols: Sequence[Protocol], factor: str) -> Protocol | None:
     return next((p for p in protocols if p.factor == factor), None)
 
 
+def calibrated_text(protocols: Sequence[Protocol]) -> str:
+    """The calibrated protocol's tasks, as the prose names them (``"checkerboard@freq=5.66,
+    ..."``), or that its file is not committed (or the build is quick)."""
+    p = protocol_of(protocols, CALIBRATED)
+    if p is None:
+        return "not in this build (its file is not committed, or the build is quick)"
+    return ", ".join(sorted({r.run.task for r in p.results.runs}))
+
+
 def panel_runs(rs: ResultSet, archs: Sequence[str]) -> list:
     keep = set(archs)
     return [r for r in rs.runs if r.run.arch in keep]
@@ -251,15 +262,17 @@ def evaluate(
     for cid in ids:
         if cid not in CLAIMS:
             raise ValueError(f"claim: {cid!r} is not evaluated here; valid: {', '.join(CLAIMS)}")
-    return _judge(protocols, published, ids, facts)
+    return judge(protocols, published, ids, facts)
 
 
-def _judge(
+def judge(
     protocols: Sequence[Protocol],
     published: dict,
     ids: Sequence[str],
     facts: Callable[[ResultSet], Facts] | None,
 ) -> dict[str, list[tuple[Protocol, Claim]]]:
+    """Each claim of ``ids`` in every protocol (no check of the ids: :func:`evaluate` checks
+    them for the multiverse's), a calibrated task judged as its base task (:func:`as_base`)."""
     out: dict[str, list] = {cid: [] for cid in ids}
     for p in protocols:
         known = facts(p.results) if facts else NO_FACTS

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..store.results import ResultSet
 from ..tables import Markdown
 from . import claims as claims_mod
-from .multiverse import Protocol, _judge
+from .multiverse import Protocol, judge
 from .rules import UNTESTED, Facts
 
 __all__ = [
@@ -43,7 +43,7 @@ def findings(
     :func:`evaluate` gives them (``facts`` as there): ``{id: [(protocol, claim), ...]}``."""
     ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
     protocols = (Protocol("default", None, default), Protocol("tuned", None, tuned))
-    return _judge(protocols, published, ids, facts)
+    return judge(protocols, published, ids, facts)
 
 
 def changed_findings(evaluated: Mapping[str, list]) -> list[str]:
@@ -66,18 +66,22 @@ def beyond(
     of ``protocols`` (the chapters' first; a ``None``, a protocol whose runs are not committed
     or not loaded in a quick build, is left out): ``{id: [(protocol, claim), ...]}``."""
     ids = [c for c in claims_mod.CLAIMS if c not in TUNED_CLAIMS_SKIP]
-    return _judge([p for p in protocols if p is not None], published, ids, facts)
+    return judge([p for p in protocols if p is not None], published, ids, facts)
 
 
 def changes_text(evaluated: Mapping[str, list]) -> list[str]:
-    """For each protocol after the first and each finding tested there whose verdict differs
-    from the first protocol's: ``"#N (id), <protocol>: before -> after (what it rests on)"``,
-    the reason being the claim's own account of the numbers there."""
+    """For each protocol after the first and each finding whose verdict there differs from the
+    first protocol's: ``"#N (id), <protocol>: before -> after (what it rests on)"``, the reason
+    being the claim's own account of the numbers there. A finding whose runs are not in a
+    protocol ("not tested") is no change; one that becomes "not testable" (no network it
+    compares learns the task there) is."""
     out = []
     for cid, pairs in evaluated.items():
         first = pairs[0][1]
         for p, c in pairs[1:]:
-            if c.verdict in UNTESTED or c.verdict == first.verdict:
+            if c.verdict == first.verdict or c.verdict == "not tested":
+                continue  # the same, or its runs are not in that protocol: no reading there
+            if c.verdict in UNTESTED and first.verdict in UNTESTED:
                 continue
             out.append(
                 f"#{c.number} ({cid}), {p.name}: {first.verdict} → {c.verdict} ({c.ours})"

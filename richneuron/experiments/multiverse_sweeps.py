@@ -123,8 +123,10 @@ CALIBRATED_FILE = "multiverse-calibrated"
 
 
 def _calibrated(chapters: ResultSet, sweep_dir: str | Path) -> Protocol | None:
-    """The panel on the calibrated tasks at every seed the file holds (ten), with the chapters'
-    runs of the panel on the tasks not calibrated; None when the file is not committed.
+    """The panel on the calibrated tasks alone, at every seed the file holds (ten, where the
+    other protocols share the chapters' five); None when the file is not committed. A finding
+    about a task without a calibrated setting (HiFreq, Memorize, the generalisation tasks) is
+    not tested in this protocol, so the chapters' verdict is not counted twice.
 
     Raises:
         ResultsError: naming the file: corrupt, an architecture outside the panel, a task that
@@ -140,9 +142,7 @@ def _calibrated(chapters: ResultSet, sweep_dir: str | Path) -> Protocol | None:
     calibrated = {base_of(t) for t in result.sweep.tasks if is_variant(t)}
     if len(calibrated) != len(result.sweep.tasks):
         raise ResultsError(f"{path}: a task that is not a calibrated setting, or one twice")
-    kept = [r for r in panel_runs(chapters, PANEL) if r.run.task not in calibrated]
-    runs = [*rs.runs, *kept]
-    return Protocol(CALIBRATED, None, ResultSet(rs.name, rs.config, rs.provenance, runs))
+    return Protocol(CALIBRATED, None, ResultSet(rs.name, rs.config, rs.provenance, rs.runs))
 
 
 #: The fair-tuning file (sweeps/tuning.yaml): its tuned runs are the multiverse's "tuned"

@@ -12,7 +12,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis.calibration import ARCH, WITHIN_FACTOR, WITHIN_POINTS, Calibration, rule_text
+from ..analysis.calibration import (
+    ARCH,
+    SEEDS,
+    WITHIN_FACTOR,
+    WITHIN_POINTS,
+    Calibration,
+    rule_text,
+)
 from ..experiments import calibration as runs
 from ..formatting import format_metric
 from ..paths import SWEEP_DIR
@@ -23,7 +30,18 @@ from ..train.predictors import reference_for
 from .book import load_published
 from .plots import _pyplot
 
-__all__ = ["chosen", "chosen_text", "figure", "load", "of", "rule_text", "table", "task_for"]
+__all__ = [
+    "SEEDS",
+    "chosen",
+    "chosen_text",
+    "figure",
+    "load",
+    "of",
+    "published_gain",
+    "rule_text",
+    "table",
+    "task_for",
+]
 
 
 def load(sweep_dir: str | os.PathLike = SWEEP_DIR) -> list[Calibration]:
@@ -36,9 +54,17 @@ def load(sweep_dir: str | os.PathLike = SWEEP_DIR) -> list[Calibration]:
     return runs.read(load_published(), Path(sweep_dir) / runs.OUT.name)
 
 
+def published_gain() -> float:
+    """The original's headline gain on Checkerboard, SinGLU over vanilla, in points."""
+    headline = load_published()["headline_claims"]
+    return float(headline["checkerboard_acc_gain_points_singlu_minus_vanilla"])
+
+
 def chosen(cals: Sequence[Calibration]) -> list[str]:
-    """The calibrated tasks' ids (the unreachable ones left out), in the targets' order."""
-    return [c.chosen.task for c in cals if c.chosen is not None]
+    """The calibrated tasks' ids, in the targets' order: those at another setting than ours
+    (an unreachable task, one already harder, and one whose own setting is within the
+    neighbourhood are left out: there is no other task to train)."""
+    return [c.chosen.task for c in cals if c.chosen is not None and c.chosen.task != c.target.task]
 
 
 def of(cals: Sequence[Calibration], task: str) -> Calibration:
@@ -78,6 +104,7 @@ def table(cals: Sequence[Calibration]) -> Markdown:
             [
                 c.target.task,
                 f"`{c.target.knob}`",
+                f"{ours.value:g} to {c.target.high:g}",
                 f"{ours.value:g}",
                 format_metric(ours.score, c.metric),
                 format_metric(c.published, c.metric),
@@ -91,6 +118,7 @@ def table(cals: Sequence[Calibration]) -> Markdown:
     header = [
         "task",
         "knob",
+        "bracket",
         "ours",
         f"{ARCH} on ours",
         f"published {ARCH}",
@@ -150,7 +178,7 @@ def figure(cals: Sequence[Calibration]):
         scale = 100 if c.metric == "accuracy" else 1
         xs = [p.value for p in probes]
         ys = [p.score * scale for p in probes]
-        ax.plot(xs, ys, "o-", color="tab:gray", label=f"{ARCH}, mean of 5 seeds")
+        ax.plot(xs, ys, "o-", color="tab:gray", label=f"{ARCH}, mean of {SEEDS} seeds")
         if c.metric == "accuracy":
             low, high = (c.published - WITHIN_POINTS) * 100, (c.published + WITHIN_POINTS) * 100
         else:

@@ -31,6 +31,7 @@ __all__ = [
     "NAME",
     "PROTOCOL",
     "load",
+    "mean_predictor",
     "protocol",
     "protocol_in",
     "ranking_table",
@@ -62,6 +63,12 @@ def tuned(result: SweepResult) -> ResultSet:
 def protocol(rs: ResultSet) -> Protocol:
     """The tuned real-data runs as a protocol, for judging the claims on them."""
     return Protocol(PROTOCOL, None, ResultSet(PROTOCOL, rs.config, rs.provenance, rs.runs))
+
+
+def mean_predictor(task: str) -> str:
+    """The training mean's test score on ``task``, as the book prints a score."""
+    ref = reference_for(task)
+    return format_metric(ref.scores[ref.trivial], ref.metric)
 
 
 def protocol_in(sweep_dir: str | os.PathLike | None) -> Protocol | None:

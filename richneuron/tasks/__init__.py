@@ -112,6 +112,8 @@ def parse_tasks(spec: str | Sequence[str]) -> tuple[str, ...]:
         elif item not in TASKS and item not in _GROUPS:
             raise ValueError(f"unknown task {item!r}; {choices}")
         for name in _GROUPS.get(item, (item,)):
+            if name in REAL_TASKS:
+                real_task(name)  # the group "real" needs scikit-learn too
             if name in out:
                 raise ValueError(f"task {name!r} selected twice in {spec!r}; {choices}")
             out.append(name)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .synthetic import Arrays, Sampler, Task, _task
+from .synthetic import Arrays, Sampler, Task, make_task
 
 __all__ = ["PACKAGE", "REAL_TASKS", "TEST_SHARE", "check_available", "real_task"]
 
@@ -76,7 +76,7 @@ def _split(n: int) -> tuple[int, int]:
     return n - test, test
 
 
-_DIGITS = _task(
+_DIGITS = make_task(
     "digits",
     "Handwritten digits (scikit-learn, 8x8 pixels, 10 classes)",
     "multiclass",
@@ -89,7 +89,7 @@ _DIGITS = _task(
     _sampler("load_digits", 10),
     n=_split(1797),
 )
-_DIABETES = _task(
+_DIABETES = make_task(
     "diabetes",
     "Diabetes progression (scikit-learn, 10 inputs, regression)",
     "regression",

@@ -305,7 +305,7 @@ def _mixed(k: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.sin(k * x) + np.sin(MIXED_RATIO * k * x))
 
 
-def _task(
+def make_task(
     name: str,
     title: str,
     kind: str,
@@ -348,7 +348,7 @@ def _pi(multiple: float) -> str:
 
 def _complex_task(name: str, freq: float) -> Task:
     w = _pi(freq)
-    return _task(
+    return make_task(
         name,
         "Compositional 4-D regression",
         "regression",
@@ -364,7 +364,7 @@ def _complex_task(name: str, freq: float) -> Task:
 
 def _nested_task(name: str, freq: float) -> Task:
     w = _pi(freq)
-    return _task(
+    return make_task(
         name,
         "Nested multiplicative periodic (2-D)",
         "regression",
@@ -379,7 +379,7 @@ def _nested_task(name: str, freq: float) -> Task:
 
 
 def _hifreq_task(name: str, freq: float) -> Task:
-    return _task(
+    return make_task(
         name,
         "High-frequency 1-D signal",
         "regression",
@@ -394,7 +394,7 @@ def _hifreq_task(name: str, freq: float) -> Task:
 
 
 def _spiral_task(name: str, turns: float, noise: float) -> Task:
-    return _task(
+    return make_task(
         name,
         "Two interleaved spirals",
         "classification",
@@ -412,7 +412,7 @@ def _spiral_task(name: str, turns: float, noise: float) -> Task:
 
 def _checkerboard_task(name: str, freq: float) -> Task:
     w, cells = _pi(freq), f"{2 * freq:g}"
-    return _task(
+    return make_task(
         name,
         f"Checkerboard ({cells}x{cells})",
         "classification",
@@ -481,7 +481,7 @@ TASKS: dict[str, Task] = {
         _complex_task("complex_4d", COMPLEX_FREQ),
         _nested_task("nested_2d", NESTED_FREQ),
         _hifreq_task("hifreq", HIFREQ_LOW),
-        _task(
+        make_task(
             "memorize",
             "Memorise 200 random points (8-D to 4-D)",
             "regression",
@@ -496,7 +496,7 @@ TASKS: dict[str, Task] = {
         ),
         _spiral_task("spiral", SPIRAL_TURNS, SPIRAL_NOISE),
         _checkerboard_task("checkerboard", CHECKER_FREQ),
-        _task(
+        make_task(
             "ood_shift",
             "Out-of-distribution shift (1-D)",
             "regression",
@@ -508,7 +508,7 @@ TASKS: dict[str, Task] = {
             "none",
             _regression(_ood_shift, 1, (OOD_TEST_LOW, OOD_TEST_HIGH)),
         ),
-        _task(
+        make_task(
             "freq_gen",
             "Frequency generalisation (train up to 2pi, test 10pi)",
             "regression",
@@ -520,7 +520,7 @@ TASKS: dict[str, Task] = {
             "none",
             _frequency(FREQ_TRAIN, FREQ_TEST, lambda k, x: np.sin(k * x)),
         ),
-        _task(
+        make_task(
             "mixed_freq",
             "Mixed frequencies (train up to 4pi, test 20pi)",
             "regression",
@@ -568,7 +568,7 @@ def random_task(name: str) -> Task:
         raise ValueError(f"task {name!r}: K must be an integer from 2 to {MAX_CLASSES}")
     x = r"x \sim \mathcal{N}(0, I_8)"
     if classes is None:
-        return _task(
+        return make_task(
             name,
             f"Memorise {n} random points (8-D to 4-D)",
             "regression",
@@ -581,7 +581,7 @@ def random_task(name: str) -> Task:
             _memorize,  # Memorize's generator at N points
             n=(n, n),
         )
-    return _task(
+    return make_task(
         name,
         f"Memorise {n} random labels of {classes} classes (8-D)",
         "classification" if classes == 2 else "multiclass",

@@ -120,3 +120,14 @@ def test_siren_counts_its_sine_as_a_tanh():
     """SIREN 2 -> 3 -> 4 -> 1: a bias, omega0 times and a sine (6 FLOPs) per unit."""
     per_unit = 1 + 1 + COSTS["sin"]
     assert flops("siren", 2, 1, (3, 4)).elementwise_forward == per_unit * (3 + 4) + 1 == 57
+
+
+def test_work_on_the_data_alone_has_no_backward_cost():
+    """KAN's first-layer spline bases and SiLU act on the data: forward only. On 64 inputs its
+    first layer's input work (64 x 227 FLOPs) is counted once, not three times."""
+    two_layers = flops("kan", 64, 10, (7, 7))
+    assert two_layers.data_only == 64 * 227
+    assert two_layers.elementwise_backward == 2 * (two_layers.elementwise_forward - 64 * 227)
+    ff = flops("fourier_features", 2, 1, (3, 4))
+    assert ff.data_only == 3 * (1 + 2 * 6)  # scale, cos and sin of the first layer's 3 units
+    assert flops("vanilla", 2, 1, (3, 4)).data_only == 0

@@ -285,10 +285,14 @@ def test_pareto_drops_the_worse_of_two_points_at_equal_flops():
 
 
 def test_pareto_table():
-    """One row per task: the front's size and its points, cheapest first."""
+    """One row per task: its front in FLOPs, cheapest first, and in time where timed."""
     rows = [row("nested_2d", "vanilla", 1000, 5803, 0.5),
             row("nested_2d", "singlu", 10000, 61067, 0.1),
             row("checkerboard", "vanilla", 5000, 29515, 0.7)]
     text = str(pareto_table(rows, ["nested_2d", "checkerboard"]))
-    assert "| nested_2d | 2 | vanilla 1K (5,803); singlu 10K (61,067) |" in text
-    assert "| checkerboard | 1 | vanilla 5K (29,515) |" in text
+    assert "| nested_2d | vanilla 1K; singlu 10K |" in text
+    assert "| checkerboard | vanilla 5K |" in text
+    assert "in time" not in text
+    timed = [{**r, "seconds": 1.0 / r["flops"]} for r in rows]  # dearer in FLOPs, faster
+    text = str(pareto_table(timed, ["nested_2d"]))
+    assert "| nested_2d | vanilla 1K; singlu 10K | singlu 10K |" in text

@@ -60,13 +60,17 @@ def test_protocol_names():
     ]
 
 
-def test_changes_text_lists_tested_changes_after_the_first(evaluated):
-    """Only later protocols' tested verdicts that differ from the first's, with their ours."""
+def test_changes_text_lists_changes_after_the_first(evaluated):
+    """Later protocols' verdicts that differ from the first's, with their ours: a finding that
+    becomes not testable (no network learns its task there) changes; one whose runs are not in
+    a protocol (not tested) does not."""
     assert rereading.changes_text(evaluated) == [
         "#1 (a), tuned: replicated → not replicated (a tuned)",
+        "#2 (b), matched FLOPs: replicated → not testable (b matched FLOPs)",
         "#3 (c), tuned: not tested → replicated (c tuned)",
         "#4 (d), tuned: not replicated → partly replicated (d tuned)",
         "#4 (d), matched FLOPs: not replicated → replicated (d matched FLOPs)",
+        "#5 (e), matched FLOPs: replicated → not testable (e matched FLOPs)",
     ]
 
 
@@ -97,15 +101,15 @@ def test_changes_markdown_bullets(evaluated):
     assert isinstance(md, Markdown)
     assert md == "\n".join(f"- {line}" for line in rereading.changes_text(evaluated))
     assert md.splitlines()[0] == "- #1 (a), tuned: replicated → not replicated (a tuned)"
-    assert len(md.splitlines()) == 4
+    assert len(md.splitlines()) == 6
 
 
 def test_changes_markdown_without_changes_counts_the_tested(claim):
     """No change: one sentence with the number of findings tested after the first protocol."""
     evaluated = {
         "a": judged(claim, "a", 1, "replicated", "replicated", "not tested"),
-        "b": judged(claim, "b", 2, "not replicated", "not testable", "not replicated"),
-        "e": judged(claim, "e", 5, "replicated", "not tested", "not testable"),
+        "b": judged(claim, "b", 2, "not replicated", "not tested", "not replicated"),
+        "e": judged(claim, "e", 5, "not testable", "not tested", "not testable"),
     }
     md = rereading.changes_markdown(evaluated, "the tuned protocol")
     assert isinstance(md, Markdown)
@@ -133,14 +137,14 @@ def test_tuned_claims_skip_are_claims():
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """Replace rereading's _judge by one that records its arguments and returns a marker."""
+    """Replace rereading's judge by one that records its arguments and returns a marker."""
     calls = []
 
     def judge(protocols, published, ids, facts):
         calls.append((list(protocols), published, list(ids), facts))
         return {"marker": []}
 
-    monkeypatch.setattr(rereading, "_judge", judge)
+    monkeypatch.setattr(rereading, "judge", judge)
     return calls
 
 
