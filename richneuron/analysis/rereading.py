@@ -72,15 +72,15 @@ def beyond(
 def changes_text(evaluated: Mapping[str, list]) -> list[str]:
     """For each protocol after the first and each finding whose verdict there differs from the
     first protocol's: ``"#N (id), <protocol>: before -> after (what it rests on)"``, the reason
-    being the claim's own account of the numbers there. A finding whose runs are not in a
-    protocol ("not tested") is no change; one that becomes "not testable" (no network it
-    compares learns the task there) is."""
+    being the claim's own account of the numbers there. A finding whose runs are not in one of
+    the two protocols ("not tested") is no change; one that becomes "not testable" (no network
+    it compares learns the task there) is."""
     out = []
     for cid, pairs in evaluated.items():
         first = pairs[0][1]
         for p, c in pairs[1:]:
-            if c.verdict == first.verdict or c.verdict == "not tested":
-                continue  # the same, or its runs are not in that protocol: no reading there
+            if c.verdict == first.verdict or "not tested" in (c.verdict, first.verdict):
+                continue  # the same, or its runs are not in one of the two: nothing to compare
             if c.verdict in UNTESTED and first.verdict in UNTESTED:
                 continue
             out.append(
@@ -90,17 +90,19 @@ def changes_text(evaluated: Mapping[str, list]) -> list[str]:
 
 
 def tested_after_first(evaluated: Mapping[str, list]) -> dict[str, list]:
-    """The findings of ``evaluated`` tested in some protocol after the first (the others read
-    "not tested" or "not testable" there: their tasks are not in it, or no network learns them)."""
+    """The findings of ``evaluated`` with runs in some protocol after the first (the others
+    read "not tested" in every one: their tasks or architectures are not there). A finding
+    that reads "not testable" there (no network it compares learns its task) is kept: that is
+    a reading."""
     return {
         cid: pairs
         for cid, pairs in evaluated.items()
-        if any(c.verdict not in UNTESTED for _, c in pairs[1:])
+        if any(c.verdict != "not tested" for _, c in pairs[1:])
     }
 
 
 def changes_markdown(evaluated: Mapping[str, list], label: str) -> Markdown:
-    """:func:`changes_text` as Markdown bullets, or one sentence saying that no finding tested
+    """:func:`changes_text` as Markdown bullets, or one sentence saying that no finding with runs
     under ``label`` (the protocols after the first) changes its verdict."""
     lines = changes_text(evaluated)
     if not lines:

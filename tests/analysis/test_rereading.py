@@ -63,11 +63,10 @@ def test_protocol_names():
 def test_changes_text_lists_changes_after_the_first(evaluated):
     """Later protocols' verdicts that differ from the first's, with their ours: a finding that
     becomes not testable (no network learns its task there) changes; one whose runs are not in
-    a protocol (not tested) does not."""
+    one of the two protocols (not tested, as c at first) does not."""
     assert rereading.changes_text(evaluated) == [
         "#1 (a), tuned: replicated → not replicated (a tuned)",
         "#2 (b), matched FLOPs: replicated → not testable (b matched FLOPs)",
-        "#3 (c), tuned: not tested → replicated (c tuned)",
         "#4 (d), tuned: not replicated → partly replicated (d tuned)",
         "#4 (d), matched FLOPs: not replicated → replicated (d matched FLOPs)",
         "#5 (e), matched FLOPs: replicated → not testable (e matched FLOPs)",
@@ -89,9 +88,10 @@ def test_changes_text_of_one_protocol_is_empty(claim):
 
 
 def test_tested_after_first_drops_claims_untested_later(evaluated):
-    """Claims whose later verdicts are all untested go; the others keep their pairs."""
+    """Claims without runs after the first protocol go (not tested there); a not testable
+    reading stays (e); the others keep their pairs."""
     kept = rereading.tested_after_first(evaluated)
-    assert list(kept) == ["a", "b", "c", "d"]
+    assert list(kept) == ["a", "b", "c", "d", "e"]
     assert all(kept[cid] is evaluated[cid] for cid in kept)
 
 
@@ -101,7 +101,7 @@ def test_changes_markdown_bullets(evaluated):
     assert isinstance(md, Markdown)
     assert md == "\n".join(f"- {line}" for line in rereading.changes_text(evaluated))
     assert md.splitlines()[0] == "- #1 (a), tuned: replicated → not replicated (a tuned)"
-    assert len(md.splitlines()) == 6
+    assert len(md.splitlines()) == 5
 
 
 def test_changes_markdown_without_changes_counts_the_tested(claim):
@@ -114,7 +114,7 @@ def test_changes_markdown_without_changes_counts_the_tested(claim):
     md = rereading.changes_markdown(evaluated, "the tuned protocol")
     assert isinstance(md, Markdown)
     assert md == (
-        "Under the tuned protocol, none of the 2 findings tested there changes its verdict."
+        "Under the tuned protocol, none of the 3 findings tested there changes its verdict."
     )
 
 
