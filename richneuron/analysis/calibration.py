@@ -42,7 +42,6 @@ __all__ = [
     "Probe",
     "Target",
     "bisect",
-    "published_vanilla",
     "rule_text",
 ]
 
@@ -124,20 +123,6 @@ def _knob(target: Target):
     return next(k for k in KNOBS[target.task][0] if k.name == target.knob)
 
 
-def published_vanilla(published: Mapping, task: str) -> float:
-    """The original's vanilla score on ``task`` (an accuracy as a fraction), from the
-    published numbers (``data/published.json``).
-
-    Raises:
-        ValueError: naming the task, if the published numbers have none for it.
-    """
-    for name, block in published["results"].items():
-        if isinstance(block, Mapping) and task in block.get("tasks", ()):
-            value = float(block["vanilla"][list(block["tasks"]).index(task)])
-            return value / 100 if name.endswith("_percent") else value
-    raise ValueError(f"task {task!r}: no published vanilla score")
-
-
 def _distance(score: float, published: float, metric: str) -> float:
     """How far a probe's score is from the published one: points, or log MSE (infinite for a
     score that diverged or an MSE of 0)."""
@@ -176,15 +161,19 @@ def bisect(target: Target, published: float, scores: Mapping[str, float]) -> Cal
     def pending(task: str) -> Calibration:
         return Calibration(target, published, metric, tuple(probes), task, None, "in progress")
 
-    low, high = knob.default, target.high
-    for value in (low, high):
+    def probe(value: float) -> Calibration | None:
+        """Score the probe at ``value``: the bisection's end if it is pending or within."""
         task = variant_id(target.task, {knob.name: value})
         if task not in scores:
             return pending(task)
         probes.append(Probe(task, value, scores[task]))
-        if _within(scores[task], published, metric):
-            return done("within", probes[-1])
-        if value == low and not _easier(scores[task], published, metric):
+        return done("within", probes[-1]) if _within(scores[task], published, metric) else None
+
+    low, high = knob.default, target.high
+    for value in (low, high):
+        if (end := probe(value)) is not None:
+            return end
+        if value == low and not _easier(probes[-1].score, published, metric):
             return done("ours harder", None)
     if _easier(probes[-1].score, published, metric):
         return done("unreachable", None)
@@ -192,13 +181,10 @@ def bisect(target: Target, published: float, scores: Mapping[str, float]) -> Cal
         value = _rounded(math.sqrt(low * high))
         if value in (low, high):
             break
-        task = variant_id(target.task, {knob.name: value})
-        if task not in scores:
-            return pending(task)
-        probes.append(Probe(task, value, scores[task]))
-        if _within(scores[task], published, metric):
-            return done("within", probes[-1])
-        low, high = (value, high) if _easier(scores[task], published, metric) else (low, value)
+        if (end := probe(value)) is not None:
+            return end
+        easier = _easier(probes[-1].score, published, metric)
+        low, high = (value, high) if easier else (low, value)
     nearest = min(probes, key=lambda p: _distance(p.score, published, metric))
     if not math.isfinite(_distance(nearest.score, published, metric)):
         return done("unreachable", None)

@@ -65,25 +65,17 @@ def _cells(protocols: Sequence[Protocol]) -> dict[tuple[str, str], list[tuple[in
 
 
 def cost_rows(protocols: Sequence[Protocol]) -> list[dict]:
-    """One row per (architecture, task, budget) of the budget protocols: ``{"arch", "task",
-    "budget", "params", "flops", "mean", "metric"}`` (the mean over seeds of the test score;
-    NaN if any seed diverged)."""
+    """The summary rows of every budget protocol (:meth:`ResultSet.summary`: the book's mean
+    over seeds, a geometric mean for an MSE, diverged seeds left out), each with its
+    ``budget`` and its ``flops`` per training point (from the row's widths)."""
     rows = []
-    for (arch, task), cells in _cells(protocols).items():
-        for budget, f, runs in cells:
-            scores = [r.test_metric for r in runs.values()]
-            diverged = any(r.diverged for r in runs.values())
-            rows.append(
-                {
-                    "arch": arch,
-                    "task": task,
-                    "budget": budget,
-                    "params": round(sum(r.params for r in runs.values()) / len(runs)),
-                    "flops": f,
-                    "mean": math.nan if diverged else sum(scores) / len(scores),
-                    "metric": get_task(task).metric,
-                }
-            )
+    for p in by_budget(protocols):
+        config = p.config
+        for row in p.results.summary():
+            t = get_task(row["task"])
+            f = flops(row["arch"], t.in_dim, t.out_dim, row["widths"], config.rank,
+                      config.kan_grid)
+            rows.append({**row, "budget": config.budget, "flops": f.total})
     return rows
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from ..analysis.calibration import ARCH, SEEDS, TARGETS, Calibration, bisect, published_vanilla
+from ..analysis.calibration import ARCH, SEEDS, TARGETS, Calibration, bisect
+from ..analysis.rules import published_metric
 from ..config import TrainConfig
 from ..paths import SWEEP_DIR
 from ..store.atomic import atomic_file
@@ -48,7 +49,7 @@ def _scores(results: Iterable[RunResult]) -> dict[str, float]:
 def calibrations(published: Mapping, results: Iterable[RunResult]) -> list[Calibration]:
     """Every target's bisection on ``results`` (vanilla's runs under the chapters' protocol)."""
     scores = _scores(results)
-    return [bisect(t, published_vanilla(published, t.task), scores) for t in TARGETS]
+    return [bisect(t, published_metric(published, ARCH, t.task), scores) for t in TARGETS]
 
 
 def _sweep(tasks: Iterable[str]) -> Sweep:

@@ -4,7 +4,8 @@ A small workload runs through every path that computes a stored number: each dis
 trains a chunk of :data:`SEEDS` through the compiled trainer (its losses, test curve, gradient
 norms and eager diagnostics recorded every few steps), the plain reference loop trains a few steps,
 the capacity chapter's losses train once each (:data:`LOSS_PATHS`), and every task's data set is
-drawn (the random-data tasks at one size each). Each architecture's numbers are hashed to one
+drawn (the random-data tasks at one size each, the real data sets and a setting of each
+difficulty knob: :data:`OTHER_TASKS`). Each architecture's numbers are hashed to one
 digest.
 
 ``data/arithmetic/fingerprint.json`` holds the committed fingerprint. The test suite computes it
@@ -77,6 +78,17 @@ SMALL_PATH = Path(DATA_DIR) / "arithmetic" / "fingerprint-small.json"
 LOSS_PATHS = ("vanilla@random_k16_n64", "vanilla@random_reg_n64")
 #: Random-data draws hashed beside the study's tasks.
 RANDOM_TASKS = ("random_reg_n64", "random_k2_n64", "random_k16_n64")
+#: The real data sets and a setting of every difficulty knob, hashed beside them (their
+#: standardisation and splits must give the same bits on every CPU too).
+OTHER_TASKS = (
+    "digits",
+    "diabetes",
+    "complex_4d@freq=1.41",
+    "nested_2d@freq=2.14",
+    "hifreq@freq=20",
+    "spiral@turns=3.16@noise=0.1",
+    "checkerboard@freq=5.66",
+)
 #: The CPUs the cross-CPU test emulates (``qemu-x86_64 -cpu``): an Intel model without AVX-512
 #: and an AMD model, both with AVX2 and FMA.
 EMULATED_CPUS = ("Haswell-v4", "EPYC-Rome")
@@ -159,7 +171,7 @@ def compute(
         "schema": SCHEMA,
         "workload": workload(small),
         "archs": out,
-        "data": {t: _data_digest(t) for t in (*TASKS, *RANDOM_TASKS)},
+        "data": {t: _data_digest(t) for t in (*TASKS, *RANDOM_TASKS, *OTHER_TASKS)},
         "arithmetic": arithmetic(),
         "host": host(),
     }

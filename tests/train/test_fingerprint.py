@@ -136,9 +136,11 @@ def test_committed_fingerprint_covers_every_neuron_and_task(small):
     committed = fp.load(ROOT / (fp.SMALL_PATH if small else fp.FINGERPRINT_PATH))
     assert committed["workload"] == json.loads(json.dumps(fp.workload(small)))
     assert set(committed["archs"]) == set(fp.workload()["archs"]) | set(fp.LOSS_PATHS)
-    from richneuron.tasks import TASKS
+    from richneuron.tasks import KNOBS, REAL_TASKS, TASKS, base_of
 
-    assert set(committed["data"]) == set(TASKS) | set(fp.RANDOM_TASKS)
+    assert set(committed["data"]) == set(TASKS) | set(fp.RANDOM_TASKS) | set(fp.OTHER_TASKS)
+    # the real data sets and a setting of every task with a knob: their bits on every CPU too
+    assert set(REAL_TASKS) | set(KNOBS) <= {base_of(t) for t in fp.OTHER_TASKS}
     assert committed["archs"]["vanilla@random_reg_n64"]["values"]["extra"][0]["mse_3"] > 0
     reference_steps = fp.workload(small)["reference_steps"]
     for entry in committed["archs"].values():
