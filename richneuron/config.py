@@ -12,7 +12,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["TrainConfig", "assumptions_table", "DEFAULT_BUDGET"]
+__all__ = ["TrainConfig", "assumptions_table", "DEFAULT_BUDGET", "SCHEDULES"]
+
+#: Learning-rate schedules: ``constant``; ``cosine``, ``lr · ½(1 + cos(π k / steps))``; ``linear``,
+#: ``lr · (1 − k / steps)``, where k is the number of updates already made (both decay to 0).
+SCHEDULES = ("constant", "cosine", "linear")
 
 #: Parameter budget of every task (the original matched 3K-8K; its memorise task used ~5K).
 DEFAULT_BUDGET = 5000
@@ -49,6 +53,7 @@ class TrainConfig:
     init_scale: float = 1.0  # factor on every initial weight and bias (fair tuning)
     validation: float = 0.0  # share of the training points held out to tune on (fair tuning)
     kan_grid: int = 5  # intervals of KAN's spline grid on [-1, 1] (efficient-kan's default)
+    schedule: str = "constant"  # learning rate over the steps (SCHEDULES)
 
     def __post_init__(self) -> None:
         # An integer given for a float setting (omega=1) is that float: one protocol, one key.
@@ -83,12 +88,28 @@ class TrainConfig:
                 "a number in [0, 0.5]",
             ),
         }
+        checks["schedule"] = (self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}")
         for name, (ok, must) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={getattr(self, name)!r}: must be {must}")
         for task, value in self.budgets.items():
             if not _is_int(value) or value < 1:
                 raise ValueError(f"invalid budgets[{task!r}]={value!r}: must be a positive int")
+
+    def lr_factor(self, k: int) -> float:
+        """The schedule's factor on ``lr`` for the update after ``k`` updates (``0 <= k <
+        steps``), in double precision: what ``torch.optim.lr_scheduler.LambdaLR`` multiplies the
+        learning rate by (the reference trainer uses it there)."""
+        if self.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * k / self.steps))
+        if self.schedule == "linear":
+            return 1.0 - k / self.steps
+        return 1.0
+
+    def lr_at(self, k: int) -> float:
+        """The learning rate of the update after ``k`` updates: ``lr`` times :meth:`lr_factor`
+        (``lr`` itself under the constant schedule)."""
+        return self.lr if self.schedule == "constant" else self.lr * self.lr_factor(k)
 
     def budget_for(self, task: str) -> int:
         """The parameter budget of ``task`` (a per-task override, else ``budget``)."""
@@ -122,7 +143,7 @@ class TrainConfig:
 
 
 #: Settings added after results were stored, with the default they are left out at.
-LATER_FIELDS = {"init_scale": 1.0, "validation": 0.0, "kan_grid": 5}
+LATER_FIELDS = {"init_scale": 1.0, "validation": 0.0, "kan_grid": 5, "schedule": "constant"}
 
 
 _WHY = {
@@ -141,6 +162,7 @@ _WHY = {
     "init_scale": "Factor on every initial weight and bias; 1 keeps each layer's own init.",
     "validation": "Share of the training points held out (fair tuning only); 0: train on all.",
     "kan_grid": "Intervals of KAN's spline grid on [-1, 1] (efficient-kan's default; tuned).",
+    "schedule": "Learning rate over the steps (constant; the Capacity chapter decays it to 0).",
 }
 
 

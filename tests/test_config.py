@@ -34,6 +34,8 @@ from richneuron.config import LATER_FIELDS, TrainConfig, assumptions_table
         ("kan_grid", 0, "invalid kan_grid=0: must be an integer >= 1"),
         ("init_scale", 0.0, "invalid init_scale=0.0: must be a finite number > 0"),
         ("validation", 0.6, "invalid validation=0.6: must be a number in [0, 0.5]"),
+        ("schedule", "step", "invalid schedule='step': must be one of constant, cosine, linear"),
+        ("schedule", None, "invalid schedule=None: must be one of constant, cosine, linear"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_field(field, value, message):
@@ -73,6 +75,17 @@ def test_later_fields_at_their_default_are_left_out_of_the_stored_form():
     assert changed["init_scale"] == 0.5 and changed["kan_grid"] == 8
     assert "validation" not in changed
     assert TrainConfig(**changed) == TrainConfig(init_scale=0.5, kan_grid=8)
+
+
+def test_the_schedules_decay_from_lr_to_zero_and_constant_is_left_out_of_the_key():
+    cosine = TrainConfig(steps=4, lr=0.01, schedule="cosine")
+    linear = cosine.replace(schedule="linear")
+    assert [cosine.lr_at(k) for k in range(4)] == pytest.approx([0.01, 0.00854, 0.005, 0.00146],
+                                                               abs=1e-5)
+    assert [linear.lr_at(k) for k in range(4)] == [0.01, 0.0075, 0.005, 0.0025]
+    assert TrainConfig(steps=4, lr=0.01).lr_at(3) == 0.01
+    assert "schedule" not in TrainConfig().to_dict()
+    assert cosine.to_dict()["schedule"] == "cosine"
 
 
 def test_every_choice_has_its_reason():

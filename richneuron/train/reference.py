@@ -129,7 +129,8 @@ def train_reference(
     """Train one network the plain way and return its loss at every step.
 
     The readable ground truth the batched trainer is tested against: ``nn.Module``, ``torch.optim
-    .Adam`` and ``loss.backward()``, one network at a time. Returns the loss before each update.
+    .Adam`` (with ``LambdaLR`` under a decaying schedule) and ``loss.backward()``, one network at
+    a time. Returns the loss before each update.
     """
     task = get_task(run.task)
     data, _, _ = split_validation(data or task.generate(config.data_seed), config)
@@ -145,6 +146,9 @@ def train_reference(
         eps=config.eps,
         fused=is_pinned(),
     )
+    schedule = None
+    if config.schedule != "constant":
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, config.lr_factor)
     x, y = data.x_train[None], data.y_train[None]
     losses = []
     for _ in range(steps or config.steps):
@@ -152,6 +156,8 @@ def train_reference(
         loss = _reference_loss(net(x), y, task.kind)
         loss.backward()
         opt.step()
+        if schedule is not None:
+            schedule.step()
         losses.append(loss.item())
     return losses
 

@@ -60,11 +60,13 @@ def _adam_scalars(configs: Sequence[TrainConfig]) -> tuple[Tensor, Tensor]:
 
     As ``torch.optim.Adam`` computes them: in double precision (Python floats, the C library's
     ``pow`` and a correctly rounded square root), then used as float32 scalars:
-    ``step_size = lr / (1 - beta1^t)``, ``root_bc2 = sqrt(1 - beta2^t)``. Computed once per
-    chunk, not inside the compiled step, whose kernels would recompute them for every element.
+    ``step_size = lr_t / (1 - beta1^t)``, ``root_bc2 = sqrt(1 - beta2^t)``, where ``lr_t`` is
+    the schedule's rate for step t (:meth:`TrainConfig.lr_at`, as ``LambdaLR`` sets it). Computed
+    once per chunk, not inside the compiled step, whose kernels would recompute them for every
+    element.
     """
     ts = range(1, configs[0].steps + 1)
-    step_size = [[c.lr / (1 - c.beta1**t) for c in configs] for t in ts]
+    step_size = [[c.lr_at(t - 1) / (1 - c.beta1**t) for c in configs] for t in ts]
     root_bc2 = [[math.sqrt(1 - c.beta2**t) for c in configs] for t in ts]
     return _float32(step_size), _float32(root_bc2)
 

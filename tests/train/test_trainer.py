@@ -121,6 +121,22 @@ def test_per_member_settings_follow_the_reference(arch):
     assert res.loss_curve == pytest.approx(reference, rel=1e-5)
 
 
+@pytest.mark.parametrize("schedule", ["cosine", "linear"])
+def test_a_decaying_schedule_follows_lambda_lr(schedule):
+    """The schedule enters the compiled step through its per-step step sizes: the trajectory of
+    torch.optim.Adam under LambdaLR (rtol 1e-5), beside a constant-rate member of one chunk; the
+    rate reaches the last step decayed, so the two trajectories part."""
+    config = TrainConfig(steps=40, log_every=1, lr=1e-2, schedule=schedule)
+    run = Run("singlu", "memorize", 1)
+    decayed, constant = train_runs(
+        [run, Run("singlu", "memorize", 1)], [config, config.replace(schedule="constant")],
+        workers=1,
+    )
+    assert decayed.loss_curve == pytest.approx(train_reference(run, config), rel=1e-5)
+    assert decayed.loss_curve[1] == constant.loss_curve[1]  # the first update is at lr
+    assert decayed.loss_curve[-1] != constant.loss_curve[-1]
+
+
 def test_run_to_run_identical_and_seeds_differ():
     config = TrainConfig(steps=60, log_every=20)
     runs = [Run("singlu", "hifreq", 0), Run("singlu", "hifreq", 1)]
