@@ -100,6 +100,7 @@ class TrainConfig:
         """The schedule's factor on ``lr`` for the update after ``k`` updates (``0 <= k <
         steps``), in double precision: what ``torch.optim.lr_scheduler.LambdaLR`` multiplies the
         learning rate by (the reference trainer uses it there)."""
+        k = min(k, self.steps)  # past the last step the rate stays at 0
         if self.schedule == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * k / self.steps))
         if self.schedule == "linear":

@@ -44,6 +44,7 @@ from ..tasks import get_task
 __all__ = [
     "ANCHORS",
     "FLOAT32_BITS",
+    "MEASURES",
     "anchors_table",
     "best_lrs",
     "capacity",
@@ -66,6 +67,9 @@ __all__ = [
     "steps_table",
     "target_variance",
 ]
+
+#: How a label run's bits are counted (:func:`run_bits`).
+MEASURES = ("cross-entropy", "error rate")
 
 #: The most bits one float32 output carries about a target value: its 24-bit significand.
 FLOAT32_BITS = 24
@@ -196,14 +200,19 @@ def target_variance(task: str, data_seed: int = 0) -> tuple[float, ...]:
     return tuple(float(v) for v in y.var(axis=0))
 
 
-def run_bits(result: RunResult, data_seed: int = 0) -> float:
+def run_bits(result: RunResult, data_seed: int = 0, measure: str = "cross-entropy") -> float:
     """The bits one run of a random-data task stores: :func:`regression_bits` from its
-    per-output training MSEs (``extra["mse_j"]``), :func:`classification_bits` from its
-    training cross-entropy. A diverged run stores 0 bits.
+    per-output training MSEs (``extra["mse_j"]``); on labels :func:`classification_bits` from its
+    training cross-entropy (``measure="cross-entropy"``) or, for two classes,
+    :func:`error_rate_bits` from its training error rate (``measure="error rate"``). A diverged
+    run stores 0 bits.
 
     Raises:
-        ValueError: if a regression run has no per-output MSEs (not a random-data task).
+        ValueError: if a regression run has no per-output MSEs (not a random-data task), or on
+            another ``measure`` (the error rate only for two classes).
     """
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     task = get_task(result.run.task)
     if task.kind == "regression":
         mse = [result.extra.get(f"mse_{j}") for j in range(task.out_dim)]
@@ -213,12 +222,21 @@ def run_bits(result: RunResult, data_seed: int = 0) -> float:
             )
         mse = [m if math.isfinite(m) else math.inf for m in mse]
         return regression_bits(mse, target_variance(result.run.task, data_seed), task.n_train)
+    if measure == "error rate":
+        if task.kind != "classification":
+            raise ValueError(
+                f"measure 'error rate' needs two classes; task {task.name!r} has more"
+            )
+        if result.diverged or not math.isfinite(result.test_metric):
+            return 0.0
+        return error_rate_bits(1.0 - result.test_metric, task.n_train)
     ce = result.train_loss if math.isfinite(result.train_loss) else math.inf
     return classification_bits(ce, classes_of(result.run.task), task.n_train)
 
 
-def capacity_points(sets: Iterable[ResultSet]) -> list[dict]:
-    """One row per (architecture, budget, learning rate, task) of a capacity sweep's result sets:
+def capacity_points(sets: Iterable[ResultSet], measure: str = "cross-entropy") -> list[dict]:
+    """One row per (architecture, budget, learning rate, task) of a capacity sweep's result sets
+    (label bits counted by ``measure``, :func:`run_bits`):
     ``arch``, ``budget``, ``lr``, ``task``, ``points`` (N), ``params``, ``seeds``, ``bits`` (one
     per seed, in seed order), ``mean``, ``low``, ``high`` (the 95% bootstrap interval of the mean
     over seeds, :func:`richneuron.stats.mean_interval`; the mean itself with one seed),
@@ -245,7 +263,7 @@ def capacity_points(sets: Iterable[ResultSet]) -> list[dict]:
                 "bits": [],
             })
             row["seeds"].append(r.run.seed)
-            row["bits"].append(run_bits(r, seed))
+            row["bits"].append(run_bits(r, seed, measure))
     out = []
     for row in rows.values():
         bits = row["bits"]
@@ -424,12 +442,12 @@ def capacity_table(peaks: Sequence[dict]) -> Markdown:
     )
 
 
-def anchors_table(peaks: Sequence[dict] = ()) -> Markdown:
-    """The published capacities (:data:`ANCHORS`), then this book's (``peaks``), in bits per
-    parameter."""
+def anchors_table(peaks: Sequence[dict] = (), data: str = "random regression") -> Markdown:
+    """The published capacities (:data:`ANCHORS`), then this book's (``peaks``, measured on
+    ``data``), in bits per parameter."""
     rows = [[a["source"], a["networks"], f"{a['bits_per_param']:g}"] for a in ANCHORS]
     rows += [
-        ["this book", f"{r['arch']}, {r['params']:,} parameters, random regression",
+        ["this book", f"{r['arch']}, {r['params']:,} parameters, {data}",
          f"{r['per_param']:.2f}"]
         for r in peaks
     ]

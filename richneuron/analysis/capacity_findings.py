@@ -1,6 +1,8 @@
-"""What the Capacity chapter reports, computed once from its five sweeps: the peaks and their
-ranking, the leads, the label task, the scaling with the budget, the convergence check and the
-direction of the answer. The chapter displays these fields; it computes nothing itself.
+"""What the Capacity chapter reports of its secondary measure, regression on random targets,
+computed once from its four sweeps: the peaks and their ranking, the leads, the scaling with the
+budget, the convergence check and the direction of the answer (the primary measure, label
+capacity: :mod:`richneuron.analysis.label_capacity`). The chapter displays these fields; it
+computes nothing itself.
 
 The sweeps come in as arguments (anything with the sweep's results, ``sets``, and its spec,
 ``sweep``: :class:`richneuron.experiments.study.SweepResult`); nothing here reads a file.
@@ -41,7 +43,7 @@ class CapacityFindings:
     n_max: int  # the most
     steps_factor: int  # the sweep's steps over the chapters' default steps
     lrs: str  # the learning rates tried, as text
-    runs: int  # runs of the five sweeps
+    runs: int  # runs of the four sweeps
     core_hours: float  # their training time
     singlu_lead: str  # SinGLU's lead over vanilla in bits per parameter, with its interval
     top_lead: str  # the first architecture's lead over the second
@@ -49,12 +51,6 @@ class CapacityFindings:
     capped: str  # architectures at float32's bits per stored value ("none" if none)
     singlu_over_vanilla: float  # SinGLU's bits per parameter over vanilla's, at the peak
     last_ratio: float  # the same at the largest N
-    label_points: list[dict]  # the random-label sweep's points
-    label_peaks: list[dict]
-    label_by_arch: dict[str, dict]
-    classes: int | None  # the random labels' classes
-    label_n_max: int
-    label_ratio: float  # SinGLU's bits per parameter over vanilla's on random labels
     fits: dict[str, dict]  # each budget-sweep architecture's scaling with the budget (peaks)
     last_fits: dict[str, dict]  # the same at the largest N
     budget_peaks: list[dict]  # peaks at each budget at that budget's best rate, by arch, budget
@@ -76,28 +72,22 @@ class CapacityFindings:
     steps_ranking: str  # whether the ranking of peaks is "the same" or "not the same"
     anchor_low: float  # the literature's anchors' range in bits per parameter
     anchor_high: float
-    direction: str  # "more" when SinGLU stores more than vanilla by every measure, else "not more"
+    direction: str  # "more" when SinGLU stores more than vanilla at the peak and the largest N
 
 
-def findings(
-    lr: Swept, main: Swept, budgets: Swept, steps: Swept, labels: Swept
-) -> CapacityFindings:
-    """The Capacity chapter's findings from its five sweeps: ``lr`` (three rates, one seed),
-    ``main`` (each architecture at its best rate), ``budgets`` (vanilla and SinGLU at more
-    budgets), ``steps`` (the convergence check) and ``labels`` (random labels)."""
+def findings(lr: Swept, main: Swept, budgets: Swept, steps: Swept) -> CapacityFindings:
+    """The regression findings from four sweeps: ``lr`` (three rates, one seed), ``main`` (each
+    architecture at its best rate), ``budgets`` (vanilla and SinGLU at more budgets) and
+    ``steps`` (the convergence check)."""
     points = capacity.capacity_points(main.sets)
     peaks = capacity.capacity(points)
     by_arch = {r["arch"]: r for r in peaks}
     ranked = sorted(peaks, key=lambda r: -r["per_param"])
     last_ranked = sorted(peaks, key=lambda r: -r["last_per_param"])
     ns = sorted({r["points"] for r in points})
-    runs, seconds = capacity.compute_used([lr, main, budgets, steps, labels])
-    label_points = capacity.capacity_points(labels.sets)
-    label_peaks = capacity.capacity(label_points)
-    label_by_arch = {r["arch"]: r for r in label_peaks}
+    runs, seconds = capacity.compute_used([lr, main, budgets, steps])
     ratio = by_arch["singlu"]["per_param"] / by_arch["vanilla"]["per_param"]
     last_ratio = by_arch["singlu"]["last_per_param"] / by_arch["vanilla"]["last_per_param"]
-    label_ratio = label_by_arch["singlu"]["per_param"] / label_by_arch["vanilla"]["per_param"]
     main_steps = main.sweep.base.steps
     return CapacityFindings(
         lr_points=capacity.capacity_points(lr.sets),
@@ -118,17 +108,11 @@ def findings(
         capped=str(sum(r["per_value"] >= capacity.FLOAT32_BITS * 0.99 for r in peaks) or "none"),
         singlu_over_vanilla=ratio,
         last_ratio=last_ratio,
-        label_points=label_points,
-        label_peaks=label_peaks,
-        label_by_arch=label_by_arch,
-        classes=capacity.classes_of(label_points[0]["task"]),
-        label_n_max=max(r["points"] for r in label_points),
-        label_ratio=label_ratio,
         **_budget_findings(points, budgets),
         **_steps_findings(points, main_steps, by_arch["singlu"]["task"], steps),
         anchor_low=min(a["bits_per_param"] for a in capacity.ANCHORS),
         anchor_high=max(a["bits_per_param"] for a in capacity.ANCHORS),
-        direction="more" if min(ratio, last_ratio, label_ratio) > 1 else "not more",
+        direction="more" if min(ratio, last_ratio) > 1 else "not more",
     )
 
 

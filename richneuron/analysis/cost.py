@@ -14,18 +14,17 @@ from ..formatting import format_ratio
 from ..store.results import ResultSet
 from ..tasks import get_task
 from .capacity import capacity, capacity_points, mse_ratio_bits
+from .label_capacity import SINE_FREE_GLUS, best_sine_free
 from .rules import (
-    GAIN_FACTOR,
     NO_FACTS,
+    NO_SIZE,
     Claim,
     Facts,
-    _directional,
     _has,
     _not_tested,
     _rows,
     decided,
     direction_of,
-    size_of,
 )
 
 __all__ = [
@@ -106,20 +105,25 @@ def published_ratio_worth(published: dict, params: int) -> dict:
 
 def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Claim:
     """Finding 1 restated in bits: the Memorize MSE ratios (ours from ``rs``, the published one)
-    converted with :func:`richneuron.analysis.capacity.mse_ratio_bits`, beside vanilla's and
-    SinGLU's capacity at the default budget from ``facts.capacity_sweep`` (a
+    converted with :func:`richneuron.analysis.capacity.mse_ratio_bits`, judged on label
+    capacity at the default budget from ``facts.capacity_sweep`` (random labels, a
     :class:`richneuron.experiments.specs.SweepResult` or its sets, as the caller read them;
-    ``None``: no capacity runs, the claim is not established), per parameter of vanilla on
-    Memorize (``facts.memorize_params``; ``None``: not tested)."""
+    ``None``: no capacity runs, the claim is not tested): SinGLU against vanilla, and
+    against the best sine-free GLU (:data:`richneuron.analysis.label_capacity.SINE_FREE_GLUS`),
+    per parameter of vanilla on Memorize (``facts.memorize_params``; ``None``: not tested)."""
     finding = "SinGLU stores more information per parameter than vanilla (finding 1, in bits)"
     rule = (
-        "an MSE ratio r is worth at most ½·log2(r) bits per target value; times Memorize's "
-        "targets over vanilla's parameters, the most it adds per parameter. SinGLU minus "
-        "vanilla capacity on random data (bits per parameter at each one's best learning rate "
-        "and peak point count, per seed) with its 95% interval: direction as claimed if it "
-        "lies above 0, against if below, within noise if it includes 0; size against what the "
-        f"published ratio is worth within {GAIN_FACTOR:g}x either way. Replicated if the "
-        "direction holds and the size is not smaller, partly if only the direction holds"
+        "label capacity (bits per parameter on random labels at each architecture's peak, per "
+        "seed), SinGLU − vanilla with its 95% interval: direction as claimed if it lies above 0, "
+        "against if below, within noise if it includes 0. An MSE ratio r is worth at most "
+        "½·log2(r) bits per target value, so the published ratio accounts for a gain of at most "
+        "w bits per parameter (times Memorize's targets over vanilla's parameters): the size is "
+        "of the published order if the gain's interval reaches below w, larger than the ratio "
+        "is worth if it lies above. The lead is the sine's if SinGLU also leads the best "
+        "sine-free GLU (" + ", ".join(SINE_FREE_GLUS) + ") beyond noise. Replicated if SinGLU "
+        "leads vanilla, the size is of the published order and the lead is the sine's; partly "
+        "replicated if it leads vanilla only; not replicated if vanilla leads; otherwise not "
+        "established"
     )
     if facts.memorize_params is None:
         return _not_tested(
@@ -149,26 +153,48 @@ def headline_bits(rs: ResultSet, published: dict, facts: Facts = NO_FACTS) -> Cl
     if "vanilla" not in peaks or "singlu" not in peaks:
         return Claim(
             "headline_bits", HEADLINE_BITS_NUMBER, finding, rule,
-            f"{said}; no capacity sweep of vanilla and SinGLU", theirs, "not tested",
+            f"{said}; no label capacity of vanilla and SinGLU", theirs, "not tested",
         )
     v, g = peaks["vanilla"], peaks["singlu"]
     gain, interval, gain_text = _capacity_gain(g, v)
-    ours = (
-        f"{said}; capacity: SinGLU {g['per_param']:.2f} "
-        f"[{g['per_param_low']:.2f}, {g['per_param_high']:.2f}], vanilla {v['per_param']:.2f} "
-        f"[{v['per_param_low']:.2f}, {v['per_param_high']:.2f}] bits per parameter, "
-        f"SinGLU − vanilla {gain_text}"
-    )
-    size = size_of(interval, theirs_per_param, GAIN_FACTOR)
+    per_seed = [b / g["params"] for b in g["bits"]]
     result = decided(
-        [b / g["params"] for b in g["bits"]], [b / v["params"] for b in v["bits"]], "accuracy",
-        interval, ("singlu", "vanilla", "capacity"),
+        per_seed, [b / v["params"] for b in v["bits"]], "accuracy", interval,
+        ("singlu", "vanilla", "label capacity"),
     )
+    glu = best_sine_free(list(peaks.values()))
+    if glu is None:
+        sine, glu_text = 0, "no sine-free GLU trained"
+    else:
+        _, glu_interval, glu_gain = _capacity_gain(g, glu)
+        sine = decided(
+            per_seed, [b / glu["params"] for b in glu["bits"]], "accuracy", glu_interval,
+            ("singlu", glu["arch"], "label capacity"),
+        )
+        glu_text = f"SinGLU − {glu['arch']} (the best sine-free GLU) {glu_gain}"
+    low = interval.low if math.isfinite(interval.low) else gain
+    size = "larger than published" if low > theirs_per_param else "of the published order"
+    if result != 1:
+        size = NO_SIZE  # a size is read only where SinGLU leads
+    ours = (
+        f"{said}; label capacity: SinGLU {_spread(g)}, vanilla {_spread(v)} bits per parameter, "
+        f"SinGLU − vanilla {gain_text}; {glu_text}"
+    )
+    if result == 1:
+        whole = sine == 1 and size == "of the published order"
+        verdict = "replicated" if whole else "partly replicated"
+    else:
+        verdict = "not replicated" if result == -1 else "not established"
     return Claim(
         "headline_bits", HEADLINE_BITS_NUMBER, finding, rule, ours, theirs,
-        _directional(result, size), gain, interval.low, interval.high,
+        verdict, gain, interval.low, interval.high,
         direction=direction_of(result), size=size,
     )
+
+
+def _spread(row: dict) -> str:
+    """``2.71 [2.60, 2.83]``: a capacity row's bits per parameter with its interval."""
+    return f"{row['per_param']:.2f} [{row['per_param_low']:.2f}, {row['per_param_high']:.2f}]"
 
 
 def _default_budget_peaks(capacity_sweep: object) -> dict[str, dict]:
@@ -183,7 +209,8 @@ def _default_budget_peaks(capacity_sweep: object) -> dict[str, dict]:
 
 
 def _capacity_gain(g: dict, v: dict) -> tuple[float, stats.Interval, str]:
-    """SinGLU's (``g``) capacity minus vanilla's (``v``) in bits per parameter, its 95%
+    """``g``'s capacity minus ``v``'s (SinGLU's minus vanilla's or the best sine-free GLU's) in
+    bits per parameter, its 95%
     interval over seeds (unknown with one seed) and both as text."""
     gain = g["per_param"] - v["per_param"]
     if len(g["bits"]) > 1 and len(v["bits"]) > 1:

@@ -140,8 +140,8 @@ NOT_IN_MULTIVERSE = {
     "v7_omega": "a diagnostic of v7, outside the panel",
     "v11_phase": "a diagnostic of v11, outside the panel",
     "width_cost": "a property of the width matching: nothing is trained",
-    "headline_bits": "the capacity protocol; the Capacity chapter varies its learning rate, "
-    "steps, budget and labels",
+    "headline_bits": "label capacity has its own protocol (random labels, a cosine schedule); "
+    "the Capacity chapter varies its learning rate and point count",
 }
 
 #: The robust verdict's thresholds: the share of protocols in which a claim holds beyond noise.

@@ -132,7 +132,7 @@ def _groups(entries: Sequence[Entry], cells: dict, limit: float) -> list[list[Ha
             g = min(range(window), key=lambda k: (sums[k], k))
             groups[g].append(c)
             sums[g] += cost[c]
-        if max(sums) <= limit or window >= len(order):
+        if all(s <= limit or len(g) == 1 for g, s in zip(groups, sums)) or window >= len(order):
             return groups
         window += 1
 

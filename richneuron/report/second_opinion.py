@@ -42,12 +42,13 @@ __all__ = [
 ]
 
 
-#: The capacity sweep of the chapters' seeds (chapter "Capacity in bits"), which claim 12 reads.
-CAPACITY_PATH = sweep_file("capacity")
+#: The label capacity of vanilla, SinGLU and the sine-free GLUs on the chapters' seeds (chapter
+#: "Capacity in bits"), which claim 12 reads.
+CAPACITY_PATH = sweep_file("capacity-glu")
 
 
-#: The same for the capacity claim: vanilla and SinGLU's capacity runs on disjoint seeds.
-CAPACITY_STABILITY_PATH = sweep_file("capacity-stability")
+#: The same runs on disjoint seeds (5..9): the capacity claim's second opinion.
+CAPACITY_STABILITY_PATH = sweep_file("capacity-glu-stability")
 
 
 def half_spans(rs: ResultSet) -> tuple[str, str]:

@@ -30,7 +30,7 @@ from ..analysis.rules import VERDICTS, Claim, Facts
 from ..paths import DATA_DIR, SWEEP_DIR
 from ..store.results import ResultSet
 from .book import claim_facts, load_book_data, load_published
-from .second_opinion import capacity_runs, pooled_facts
+from .second_opinion import CAPACITY_STABILITY_PATH, capacity_runs, pooled_facts
 
 __all__ = [
     "Evidence",
@@ -70,7 +70,7 @@ def evidence(
     rs = load_book_data(data_dir, None if quick else sweeps / "stability.json")
     facts = pooled_facts(
         claim_facts(rs, capacity_runs(sweeps)),
-        None if quick else sweeps / "capacity-stability.json",
+        None if quick else sweeps / Path(CAPACITY_STABILITY_PATH).name,
     )
     return Evidence(rs, facts)
 

@@ -15,8 +15,7 @@ from richneuron.analysis import capacity as cap
 from richneuron.analysis.cost import headline_bits
 from richneuron.analysis.rules import Facts
 from richneuron.config import TrainConfig
-from richneuron.experiments.specs import SweepResult
-from richneuron.experiments.study import Sweep, load_sweep
+from richneuron.experiments.study import load_sweep
 from richneuron.report.book import claim_facts, load_published
 from richneuron.store.results import ResultSet
 from richneuron.store.schema import Run
@@ -270,37 +269,54 @@ def _memorize_set(vanilla_mse, singlu_mse):
     return ResultSet("book", TrainConfig().to_dict(), {}, runs)
 
 
-def _capacity_sweep(vanilla_mse, singlu_mse):
-    sets = _sets(
-        {("vanilla", 3e-3): {1024: vanilla_mse}, ("singlu", 3e-3): {1024: singlu_mse}},
-        params=5000,
-    )
-    spec = Sweep.from_dict({"name": "t", "archs": ["vanilla", "singlu"], "seeds": 3,
-                            "tasks": ["random_reg_n1024"]})
-    return SweepResult(spec, sets)
+def _label_sweep(ce: dict[str, float]) -> list[ResultSet]:
+    """Random labels of 16 classes on 8,192 points, 5,000 parameters: ``{arch: cross-entropy}``,
+    three seeds each (1% apart)."""
+    runs = [
+        make_result(arch, "random_k16_n8192", s, test_metric=0.5, widths=[4, 4], params=5000,
+                    train_loss=loss * (1 + 0.01 * s), loss_curve=[loss], test_curve=[0.5])
+        for arch, loss in ce.items() for s in range(3)
+    ]
+    return [ResultSet("capacity-labels", TrainConfig(lr=1e-2).to_dict(), {}, runs)]
 
 
-def _facts(rs, vanilla_mse, singlu_mse) -> Facts:
-    return claim_facts(rs, _capacity_sweep(vanilla_mse, singlu_mse))
+def _verdict(rs, published, ce):
+    return headline_bits(rs, published, claim_facts(rs, _label_sweep(ce)))
 
 
 def test_headline_bits_verdicts():
+    """Label capacity decides: SinGLU against vanilla, the size against what the published ratio
+    is worth (at most 1.39 bits per parameter: an upper bound), and against the best sine-free
+    GLU."""
     published = load_published(ROOT / "data" / "published.json")
     rs = _memorize_set(1e-6, 1e-5)
-    near = headline_bits(rs, published, _facts(rs, [0.3] * 3, [1e-4, 2e-4, 3e-4]))
-    assert near.verdict == "replicated"  # a gain within 10x of what the ratio is worth
-    assert "-1.7 bits per target value" in near.ours
-    assert "8.7 bits per target value" in near.published
-    tiny = headline_bits(rs, published, _facts(rs, [0.3] * 3, [0.29] * 3))
-    assert tiny.verdict == "partly replicated"  # beyond noise, far below the ratio's worth
-    noise = headline_bits(rs, published, _facts(rs, [0.2, 0.3, 0.25], [0.25, 0.2, 0.3]))
+    whole = _verdict(rs, published, {"vanilla": 2.0, "singlu": 1.5, "swiglu": 1.9, "geglu": 2.1})
+    assert whole.verdict == "replicated"  # a gain of 1.2 bits per parameter, under 1.39
+    assert "-1.7 bits per target value" in whole.ours
+    assert "8.7 bits per target value" in whole.published
+    assert "SinGLU − swiglu (the best sine-free GLU) +" in whole.ours
+    glu_ties = _verdict(rs, published, {"vanilla": 2.0, "singlu": 1.5, "swiglu": 1.5})
+    assert glu_ties.verdict == "partly replicated"  # the lead is the gating's, not the sine's
+    too_large = _verdict(rs, published, {"vanilla": 2.0, "singlu": 0.5, "swiglu": 1.9})
+    assert too_large.verdict == "partly replicated"  # more than the ratio can be worth
+    assert too_large.size == "larger than published"
+    no_glu = _verdict(rs, published, {"vanilla": 2.0, "singlu": 1.5})
+    assert no_glu.verdict == "partly replicated" and "no sine-free GLU trained" in no_glu.ours
+    noise = headline_bits(rs, published, claim_facts(rs, [
+        ResultSet("c", TrainConfig().to_dict(), {}, [
+            make_result(arch, "random_k16_n8192", s, test_metric=0.5, widths=[4, 4],
+                        params=5000, train_loss=loss, loss_curve=[loss], test_curve=[0.5])
+            for arch, losses in (("vanilla", (2.0, 2.1, 2.05)), ("singlu", (2.1, 2.0, 2.05)))
+            for s, loss in enumerate(losses)
+        ])
+    ]))
     assert noise.verdict == "not established"  # the seeds' intervals overlap
-    assert "SinGLU − vanilla +0.00 [" in noise.ours
-    worse = headline_bits(rs, published, _facts(rs, [1e-4, 2e-4, 3e-4], [0.3] * 3))
+    worse = _verdict(rs, published, {"vanilla": 1.5, "singlu": 2.0, "swiglu": 1.9})
     assert worse.verdict == "not replicated"  # vanilla stores more, beyond noise
+    assert worse.size == "no size claimed"  # a size is read only where SinGLU leads
     assert headline_bits(rs, published).verdict == "not tested"  # no parameter count given
     untried = headline_bits(rs, published, Facts(memorize_params=near_params(rs)))
-    assert untried.verdict == "not tested" and "no capacity sweep" in untried.ours
+    assert untried.verdict == "not tested" and "no label capacity" in untried.ours
 
 
 def near_params(rs) -> int:
@@ -346,19 +362,47 @@ def test_capacity_figures_draw_what_they_are_given():
 
 def test_the_capacity_chapters_findings_from_the_committed_sweeps():
     """The Capacity chapter's findings, from its committed sweeps, say what PAPER.md says."""
-    from richneuron.analysis import capacity_findings
+    from richneuron.analysis import capacity_findings, label_capacity
     from richneuron.experiments.study import load_sweep
 
     sweeps = [load_sweep(ROOT / "data" / "sweeps" / f"capacity{name}.json")
-              for name in ("-lr", "", "-budgets", "-steps", "-labels")]
+              for name in ("-lr", "", "-budgets", "-steps")]
     found = capacity_findings.findings(*sweeps)
+    labels = label_capacity.label_findings(
+        load_sweep(ROOT / "data/sweeps/capacity-labels-lr.json"),
+        load_sweep(ROOT / "data/sweeps/capacity-glu.json"),
+    )
     paper = (ROOT / "PAPER.md").read_text(encoding="utf-8")
     assert f"trained at {found.other_budgets} parameters" in paper
     assert f"SinGLU’s lead over vanilla {found.steps_order})" in paper
     assert f"ranking of the seven peaks is {found.steps_ranking} at both" in paper
-    assert f"on random labels: {found.direction} information per parameter" in paper
     best, worst = found.ranked[0], found.ranked[-1]
-    assert (f"range from {worst['per_param']:.2f} ({worst['arch']}) to "
+    assert (f"its sweep from {worst['per_param']:.2f} ({worst['arch']}) to "
             f"{best['per_param']:.2f} ({best['arch']}) bits per parameter") in paper
-    assert f"SinGLU stores {found.singlu_over_vanilla:.2f} times vanilla’s" in paper
+    assert f"SinGLU’s capacity to vanilla’s is {labels.singlu_vs_vanilla}" in paper
     assert len(found.peaks) == 7 and found.n_min < found.n_max
+    assert len(labels.peaks) == 6 and labels.best_glu["arch"] in label_capacity.SINE_FREE_GLUS
+
+
+def test_the_label_rate_grid_brackets_every_best_rate():
+    """sweeps/capacity-labels-lr.yaml was extended until each architecture's best rate on
+    random labels lies inside its grid (issue 35)."""
+    from richneuron.analysis import label_capacity
+
+    result = load_sweep(ROOT / "data/sweeps/capacity-labels-lr.json")
+    choices = label_capacity.lr_choice(cap.capacity_points(result.sets))
+    assert [c["arch"] for c in choices if not c["interior"]] == []
+    assert {c["arch"] for c in choices} == set(result.sweep.archs)
+
+
+def test_the_glu_sweep_trains_each_architecture_at_its_best_label_rate():
+    """sweeps/capacity-glu.yaml names, per architecture, the rate of largest label capacity in
+    the committed learning-rate sweep, and holds SinGLU, vanilla and every sine-free GLU."""
+    from richneuron.analysis import label_capacity
+
+    lr = load_sweep(ROOT / "data/sweeps/capacity-labels-lr.json")
+    best = {c["arch"]: c["best"] for c in label_capacity.lr_choice(cap.capacity_points(lr.sets))}
+    spec = yaml.safe_load((ROOT / "sweeps" / "capacity-glu.yaml").read_text())
+    assert {"vanilla", "singlu", *label_capacity.SINE_FREE_GLUS} <= set(spec["archs"])
+    for arch in spec["archs"]:
+        assert spec["overrides"][arch]["lr"] == [best[arch]], arch

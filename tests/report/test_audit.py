@@ -235,3 +235,11 @@ def test_a_larger_budget_never_gives_a_larger_window():
         ]
         assert windows == sorted(windows, reverse=True), windows
         assert windows[-1] == 1 and windows[0] > 1
+
+
+def test_a_dear_cell_does_not_spread_the_cheap_cells_one_per_group():
+    """One cell dearer than the cell share sits alone; the forty cheap cells still share
+    groups within the share (before, the window grew to one group per cell)."""
+    es = entries(cells=41, seeds=1, cost=lambda c, task, s: 100.0 if c == 0 else 1.0)
+    p = plan(es, commit(0), 0, budget=10.0)
+    assert p.window == 28  # ceil(140 s / 5 s): the dear cell alone, not one group per cell (41)
